@@ -1,0 +1,748 @@
+// The XdsClient: one ADS stream per server, shared by every subscription of every resource
+// type. It speaks State-of-the-World (istiod's nonce/ACK/NACK rules) or Delta, keeps a
+// validated cache per type and name, and tells watchers about updates, errors and deletions.
+//
+// Protocol choices, each for a reason:
+// - The node goes only on the first request of each stream (istiod reads it from there only).
+// - A response with invalid resources is NACKed with every reason in error_detail, while its
+//   valid resources are applied and invalid ones keep their last good value (gRFC A46).
+// - The does-not-exist timer (15 s) starts only once the channel is connected, so a slow
+//   connect is not mistaken for a missing resource (gRFC A57).
+// - Reconnect backoff resets as soon as a stream receives a response (gRFC A57); a stream that
+//   ends after a response is re-opened at once, and does not raise errors to watchers.
+// - Cached resources survive stream loss: on reconnect everything is re-requested and watchers
+//   keep serving the cache until the server says otherwise.
+import type {
+  Any,
+  DeltaDiscoveryRequestIn,
+  DeltaDiscoveryResponse,
+  DiscoveryRequestIn,
+  DiscoveryResponse,
+  NodeIn,
+} from '../codec.ts';
+import { type Clock, systemClock, type TimerHandle } from '../clock.ts';
+import { ResourceDoesNotExistError, ResourceValidationError, XdsStreamError, shortType } from '../errors.ts';
+import { createLogger } from '../logger.ts';
+import type { DecodeContext, ResourceType } from '../resources/resource-type.ts';
+import type { AdsMode, AdsStream, AdsTransport, StreamEndStatus } from './ads-transport.ts';
+import { type BackoffOptions, ExponentialBackoff } from './backoff.ts';
+
+const log = createLogger('xds-client');
+
+export const WILDCARD = '*';
+const DOES_NOT_EXIST_TIMEOUT_MS = 15_000;
+/** google.rpc.Code.INVALID_ARGUMENT, as Envoy sets on NACKs */
+const NACK_CODE = 3;
+
+export interface ResourceWatcher<T> {
+  onResourceChanged(value: T, name: string): void;
+  /** a NACK of this resource or a stream failure; the last good value (if any) stays valid */
+  onError(error: Error, name: string): void;
+  onResourceDoesNotExist(name: string): void;
+}
+
+export type ResourceStatus = 'REQUESTED' | 'ACKED' | 'NACKED' | 'DOES_NOT_EXIST';
+
+/** What the client knows about one resource: for config dumps and tests. */
+export interface ResourceMeta {
+  readonly typeUrl: string;
+  readonly name: string;
+  readonly status: ResourceStatus;
+  readonly version: string | undefined;
+  readonly lastUpdated: number | undefined;
+  readonly error: string | undefined;
+  readonly value: unknown;
+}
+
+export interface XdsClientOptions {
+  readonly transport: AdsTransport | (() => Promise<AdsTransport>);
+  readonly node: NodeIn;
+  readonly resourceTypes: readonly ResourceType<unknown>[];
+  readonly mode?: AdsMode;
+  readonly clock?: Clock;
+  readonly backoff?: BackoffOptions;
+  readonly doesNotExistTimeoutMs?: number;
+  readonly decodeContext?: DecodeContext;
+}
+
+interface ResourceState {
+  readonly name: string;
+  readonly watchers: Set<ResourceWatcher<unknown>>;
+  value: unknown;
+  hasValue: boolean;
+  status: ResourceStatus;
+  version: string | undefined;
+  lastUpdated: number | undefined;
+  error: string | undefined;
+  timer: TimerHandle | undefined;
+  /** true once the name was sent in a request on the current stream */
+  sent: boolean;
+}
+
+interface TypeState {
+  readonly type: ResourceType<unknown>;
+  readonly resources: Map<string, ResourceState>;
+  readonly wildcardWatchers: Set<ResourceWatcher<unknown>>;
+  /** SotW: the last accepted version_info */
+  version: string;
+  /** nonce of the last response on the current stream */
+  nonce: string;
+  /** Delta: whether this type's initial request went out on the current stream */
+  deltaStarted: boolean;
+  /** SotW: the resource names last sent on the current stream */
+  lastSent: string[] | undefined;
+}
+
+export class XdsClient {
+  private readonly options: XdsClientOptions;
+  private readonly clock: Clock;
+  private readonly mode: AdsMode;
+  private readonly backoff: ExponentialBackoff;
+  private readonly types = new Map<string, TypeState>();
+  private readonly decodeContext: DecodeContext;
+  private transport: AdsTransport | undefined;
+  private transportPromise: Promise<AdsTransport> | undefined;
+  private stream: AdsStream<DiscoveryRequestIn> | AdsStream<DeltaDiscoveryRequestIn> | undefined;
+  private streamGotResponse = false;
+  private nodeSent = false;
+  private ready = false;
+  private cancelReadyWait: (() => void) | undefined;
+  private retryTimer: TimerHandle | undefined;
+  private closed = false;
+  private readonly listeners = new Set<(e: XdsClientEvent) => void>();
+
+  constructor(options: XdsClientOptions) {
+    this.options = options;
+    this.clock = options.clock ?? systemClock;
+    this.mode = options.mode ?? 'sotw';
+    this.backoff = new ExponentialBackoff(options.backoff);
+    this.decodeContext = options.decodeContext ?? { certificateProviders: undefined };
+    for (const t of options.resourceTypes) {
+      this.types.set(t.typeUrl, {
+        type: t,
+        resources: new Map(),
+        wildcardWatchers: new Set(),
+        version: '',
+        nonce: '',
+        deltaStarted: false,
+        lastSent: undefined,
+      });
+    }
+  }
+
+  /** Observes protocol events (requests, ACK/NACK, stream state): for tests, admin and metrics. */
+  onEvent(fn: (e: XdsClientEvent) => void): () => void {
+    this.listeners.add(fn);
+    return () => this.listeners.delete(fn);
+  }
+
+  /**
+   * Watches one resource by name (or every resource of the type with WILDCARD, for LDS and CDS).
+   * A cached value is delivered asynchronously right away. Returns the cancel function.
+   */
+  watch<T>(type: ResourceType<T>, name: string, watcher: ResourceWatcher<T>): () => void {
+    if (this.closed) throw new XdsStreamError('closed', 'XdsClient is closed');
+    const ts = this.typeState(type.typeUrl);
+    const w = watcher as ResourceWatcher<unknown>;
+    if (name === WILDCARD) {
+      ts.wildcardWatchers.add(w);
+      const cached = [...ts.resources.values()].filter((r) => r.hasValue);
+      if (cached.length > 0) {
+        queueMicrotask(() => {
+          if (!ts.wildcardWatchers.has(w)) return;
+          for (const r of cached) if (r.hasValue) w.onResourceChanged(r.value, r.name);
+        });
+      }
+      if (ts.wildcardWatchers.size === 1) this.subscriptionChanged(ts, [WILDCARD], []);
+    } else {
+      let rs = ts.resources.get(name);
+      const added = rs === undefined || rs.watchers.size === 0;
+      if (rs === undefined) {
+        rs = newResourceState(name);
+        ts.resources.set(name, rs);
+      }
+      rs.watchers.add(w);
+      const state = rs;
+      if (state.hasValue || state.status === 'DOES_NOT_EXIST') {
+        queueMicrotask(() => {
+          if (!state.watchers.has(w)) return;
+          if (state.hasValue) w.onResourceChanged(state.value, name);
+          else w.onResourceDoesNotExist(name);
+        });
+      }
+      if (added) this.subscriptionChanged(ts, [name], []);
+    }
+    return () => this.unwatch(ts, name, w);
+  }
+
+  private unwatch(ts: TypeState, name: string, w: ResourceWatcher<unknown>): void {
+    if (name === WILDCARD) {
+      if (!ts.wildcardWatchers.delete(w)) return;
+      if (ts.wildcardWatchers.size === 0) {
+        // drop cached resources nobody watches by name
+        for (const [n, rs] of ts.resources) if (rs.watchers.size === 0) this.forget(ts, n);
+        this.subscriptionChanged(ts, [], [WILDCARD]);
+      }
+      return;
+    }
+    const rs = ts.resources.get(name);
+    if (rs === undefined || !rs.watchers.delete(w)) return;
+    if (rs.watchers.size === 0) {
+      if (ts.wildcardWatchers.size === 0) this.forget(ts, name);
+      this.subscriptionChanged(ts, [], [name]);
+    }
+  }
+
+  private forget(ts: TypeState, name: string): void {
+    const rs = ts.resources.get(name);
+    rs?.timer?.cancel();
+    ts.resources.delete(name);
+  }
+
+  /** The cached state of every resource the client knows, for config dumps. */
+  dump(): ResourceMeta[] {
+    const out: ResourceMeta[] = [];
+    for (const ts of this.types.values()) {
+      for (const rs of ts.resources.values()) {
+        out.push({
+          typeUrl: ts.type.typeUrl,
+          name: rs.name,
+          status: rs.status,
+          version: rs.version,
+          lastUpdated: rs.lastUpdated,
+          error: rs.error,
+          value: rs.hasValue ? rs.value : undefined,
+        });
+      }
+    }
+    return out;
+  }
+
+  /** The last good value of a resource, if any. */
+  cached<T>(type: ResourceType<T>, name: string): T | undefined {
+    const rs = this.types.get(type.typeUrl)?.resources.get(name);
+    return rs?.hasValue ? (rs.value as T) : undefined;
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.retryTimer?.cancel();
+    this.cancelReadyWait?.();
+    for (const ts of this.types.values()) for (const rs of ts.resources.values()) rs.timer?.cancel();
+    this.stream?.cancel();
+    this.stream = undefined;
+    this.transport?.close();
+  }
+
+  // ------------------------------------------------------------------ subscriptions
+
+  private typeState(typeUrl: string): TypeState {
+    const ts = this.types.get(typeUrl);
+    if (ts === undefined) throw new XdsStreamError('client', `resource type ${typeUrl} was not registered with the XdsClient`);
+    return ts;
+  }
+
+  private subscribedNames(ts: TypeState): string[] {
+    const names: string[] = [];
+    for (const rs of ts.resources.values()) if (rs.watchers.size > 0) names.push(rs.name);
+    return names;
+  }
+
+  private hasSubscriptions(): boolean {
+    for (const ts of this.types.values()) {
+      if (ts.wildcardWatchers.size > 0) return true;
+      for (const rs of ts.resources.values()) if (rs.watchers.size > 0) return true;
+    }
+    return false;
+  }
+
+  private subscriptionChanged(ts: TypeState, added: string[], removed: string[]): void {
+    if (this.closed) return;
+    if (this.stream === undefined) {
+      this.ensureStream();
+      return;
+    }
+    if (this.mode === 'sotw') this.sendSotw(ts);
+    else this.sendDeltaChange(ts, added, removed);
+    if (this.ready) this.startTimers(ts);
+  }
+
+  // ------------------------------------------------------------------ stream lifecycle
+
+  private ensureStream(): void {
+    if (this.stream !== undefined || this.retryTimer !== undefined || this.closed) return;
+    if (!this.hasSubscriptions()) return;
+    if (this.transport !== undefined) {
+      this.openStream(this.transport);
+      return;
+    }
+    if (this.transportPromise !== undefined) return;
+    const t = this.options.transport;
+    this.transportPromise = typeof t === 'function' ? t() : Promise.resolve(t);
+    this.transportPromise.then(
+      (transport) => {
+        if (this.closed) {
+          transport.close();
+          return;
+        }
+        this.transport = transport;
+        this.openStream(transport);
+      },
+      (err: unknown) => {
+        this.transportPromise = undefined;
+        const error = new XdsStreamError('transport', `cannot create the ADS channel: ${String(err)}`, undefined, {
+          cause: err,
+        });
+        this.notifyAllErrors(error);
+        this.scheduleRetry();
+      },
+    );
+  }
+
+  private openStream(transport: AdsTransport): void {
+    this.streamGotResponse = false;
+    this.nodeSent = false;
+    this.ready = false;
+    for (const ts of this.types.values()) {
+      ts.nonce = '';
+      ts.deltaStarted = false;
+      ts.lastSent = undefined;
+      for (const rs of ts.resources.values()) rs.sent = false;
+    }
+    const onEnd = (status: StreamEndStatus) => this.onStreamEnd(status);
+    this.stream =
+      this.mode === 'sotw'
+        ? transport.openSotw({ onResponse: (r) => this.onSotwResponse(r), onEnd })
+        : transport.openDelta({ onResponse: (r) => this.onDeltaResponse(r), onEnd });
+    this.emit({ kind: 'stream-open', server: transport.server, mode: this.mode });
+    for (const ts of this.types.values()) {
+      if (this.mode === 'sotw') this.sendSotw(ts);
+      else this.sendDeltaInitial(ts);
+    }
+    this.cancelReadyWait?.();
+    this.cancelReadyWait = transport.whenReady(() => {
+      this.ready = true;
+      for (const ts of this.types.values()) this.startTimers(ts);
+    });
+  }
+
+  private onStreamEnd(status: StreamEndStatus): void {
+    this.stream = undefined;
+    this.ready = false;
+    this.cancelReadyWait?.();
+    for (const ts of this.types.values()) for (const rs of ts.resources.values()) this.stopTimer(rs);
+    const server = this.transport?.server ?? 'unknown';
+    this.emit({ kind: 'stream-close', server, code: status.code, details: status.details, hadResponse: this.streamGotResponse });
+    if (this.closed) return;
+    if (this.streamGotResponse) {
+      // gRFC A57: a stream that worked is not an error; reconnect with a fresh backoff.
+      this.backoff.reset();
+      log.debug('ADS stream closed after a response; reconnecting', { code: status.code, details: status.details });
+      this.ensureStream();
+      return;
+    }
+    const error = new XdsStreamError(server, `stream closed with code ${status.code}: ${status.details}`, status.code);
+    log.warn('ADS stream failed', { code: status.code, details: status.details });
+    this.notifyAllErrors(error);
+    this.scheduleRetry();
+  }
+
+  private scheduleRetry(): void {
+    if (this.closed || this.retryTimer !== undefined) return;
+    const delay = this.backoff.next();
+    this.emit({ kind: 'retry-scheduled', delayMs: delay });
+    this.retryTimer = this.clock.setTimeout(() => {
+      this.retryTimer = undefined;
+      this.ensureStream();
+    }, delay);
+  }
+
+  private notifyAllErrors(error: Error): void {
+    for (const ts of this.types.values()) {
+      for (const rs of ts.resources.values()) for (const w of [...rs.watchers]) w.onError(error, rs.name);
+      for (const w of [...ts.wildcardWatchers]) w.onError(error, WILDCARD);
+    }
+  }
+
+  // ------------------------------------------------------------------ does-not-exist timers
+
+  private startTimers(ts: TypeState): void {
+    const timeout = this.options.doesNotExistTimeoutMs ?? DOES_NOT_EXIST_TIMEOUT_MS;
+    for (const rs of ts.resources.values()) {
+      if (rs.watchers.size === 0 || rs.hasValue || rs.status === 'DOES_NOT_EXIST' || rs.timer !== undefined) continue;
+      if (!rs.sent) continue;
+      rs.timer = this.clock.setTimeout(() => {
+        rs.timer = undefined;
+        if (rs.hasValue || rs.watchers.size === 0) return;
+        this.markDoesNotExist(ts, rs);
+      }, timeout);
+    }
+  }
+
+  private stopTimer(rs: ResourceState): void {
+    rs.timer?.cancel();
+    rs.timer = undefined;
+  }
+
+  private markDoesNotExist(ts: TypeState, rs: ResourceState): void {
+    this.stopTimer(rs);
+    rs.status = 'DOES_NOT_EXIST';
+    rs.value = undefined;
+    rs.hasValue = false;
+    rs.version = undefined;
+    this.emit({ kind: 'does-not-exist', typeUrl: ts.type.typeUrl, name: rs.name });
+    for (const w of [...rs.watchers]) w.onResourceDoesNotExist(rs.name);
+    for (const w of [...ts.wildcardWatchers]) w.onResourceDoesNotExist(rs.name);
+    if (rs.watchers.size === 0 && ts.wildcardWatchers.size === 0) ts.resources.delete(rs.name);
+  }
+
+  // ------------------------------------------------------------------ SotW
+
+  /**
+   * Sends this type's subscription. Without `force` it is sent only when the name list changed;
+   * ACKs force it (same names, new version and nonce), NACKs carry error_detail.
+   */
+  private sendSotw(ts: TypeState, opts: { force?: boolean; nack?: { nonce: string; message: string } } = {}): void {
+    const stream = this.stream as AdsStream<DiscoveryRequestIn> | undefined;
+    if (stream === undefined) return;
+    const wildcard = ts.wildcardWatchers.size > 0;
+    const names = this.subscribedNames(ts);
+    let resourceNames: string[];
+    if (wildcard) {
+      // istiod reads an empty list as "all" for LDS/CDS; it does not understand an explicit "*"
+      resourceNames = [];
+    } else if (names.length > 0) {
+      resourceNames = names;
+    } else if (ts.lastSent === undefined) {
+      return; // nothing was ever requested for this type on this stream
+    } else if (ts.type.allResourcesRequiredInSotW) {
+      // An empty LDS/CDS list would subscribe to everything on istiod: keep the last list,
+      // only to acknowledge, and ignore resources nobody watches.
+      if (opts.force !== true && opts.nack === undefined) return;
+      resourceNames = ts.lastSent;
+    } else {
+      resourceNames = []; // RDS/EDS: unsubscribe
+    }
+    const changed = ts.lastSent === undefined || !sameList(ts.lastSent, resourceNames);
+    if (!changed && opts.force !== true && opts.nack === undefined) return;
+    const req: DiscoveryRequestIn = {
+      version_info: ts.version,
+      resource_names: resourceNames,
+      type_url: ts.type.typeUrl,
+      response_nonce: opts.nack?.nonce ?? ts.nonce,
+    };
+    if (opts.nack !== undefined) req.error_detail = { code: NACK_CODE, message: opts.nack.message };
+    if (!this.nodeSent) {
+      req.node = this.options.node;
+      this.nodeSent = true;
+    }
+    ts.lastSent = resourceNames;
+    for (const n of names) {
+      const rs = ts.resources.get(n);
+      if (rs !== undefined) rs.sent = true;
+    }
+    stream.send(req);
+    this.emit({
+      kind: opts.nack === undefined ? 'request' : 'nack',
+      typeUrl: ts.type.typeUrl,
+      names: resourceNames,
+      version: ts.version,
+      nonce: req.response_nonce ?? '',
+      error: opts.nack?.message,
+    });
+  }
+
+  private onSotwResponse(res: DiscoveryResponse): void {
+    this.streamGotResponse = true;
+    this.backoff.reset();
+    const ts = this.types.get(res.type_url);
+    if (ts === undefined) {
+      // Unknown type: NACK so the server knows, without touching any state.
+      const stream = this.stream as AdsStream<DiscoveryRequestIn> | undefined;
+      stream?.send({
+        type_url: res.type_url,
+        response_nonce: res.nonce,
+        error_detail: { code: NACK_CODE, message: `resource type ${res.type_url} is not supported by this client` },
+      });
+      return;
+    }
+    ts.nonce = res.nonce;
+    const errors: string[] = [];
+    const seen = new Set<string>();
+    const changed: ResourceState[] = [];
+    const wildcard = ts.wildcardWatchers.size > 0;
+    for (const any of res.resources) {
+      const result = this.decodeOne(ts, any, errors);
+      if (result === undefined) continue;
+      if (!result.ok) {
+        if (result.name !== undefined) {
+          seen.add(result.name);
+          this.recordNack(ts, result.name, result.errors, res.version_info);
+        }
+        continue;
+      }
+      seen.add(result.name);
+      let rs = ts.resources.get(result.name);
+      if (rs === undefined) {
+        if (!wildcard) continue; // not asked for
+        rs = newResourceState(result.name);
+        ts.resources.set(result.name, rs);
+      } else if (rs.watchers.size === 0 && !wildcard) {
+        continue;
+      }
+      this.stopTimer(rs);
+      const same = rs.hasValue && ts.type.equals(rs.value, result.value);
+      rs.status = 'ACKED';
+      rs.error = undefined;
+      rs.version = res.version_info;
+      rs.lastUpdated = Date.now();
+      if (!same) {
+        rs.value = result.value;
+        rs.hasValue = true;
+        changed.push(rs);
+      }
+    }
+    if (ts.type.allResourcesRequiredInSotW) {
+      // LDS/CDS: absence from a response means deletion.
+      // A name requested on this stream but absent is reported at once rather than after the
+      // 15 s timer: istiod answers unknown hosts with a response that simply lacks them.
+      for (const rs of [...ts.resources.values()]) {
+        if (seen.has(rs.name) || rs.status === 'DOES_NOT_EXIST') continue;
+        if (rs.hasValue || rs.sent) this.markDoesNotExist(ts, rs);
+      }
+    }
+    if (errors.length === 0) {
+      ts.version = res.version_info;
+      this.sendSotwAck(ts);
+    } else {
+      const message = `${shortType(ts.type.typeUrl)} response version ${JSON.stringify(res.version_info)} rejected: ${errors.join('; ')}`;
+      log.warn('NACK', { typeUrl: ts.type.typeUrl, message });
+      this.sendSotw(ts, { nack: { nonce: res.nonce, message } });
+    }
+    this.deliver(ts, changed);
+  }
+
+  private sendSotwAck(ts: TypeState): void {
+    this.sendSotw(ts, { force: true });
+    this.emit({ kind: 'ack', typeUrl: ts.type.typeUrl, version: ts.version, nonce: ts.nonce });
+  }
+
+  // ------------------------------------------------------------------ Delta
+
+  private sendDeltaInitial(ts: TypeState): void {
+    const stream = this.stream as AdsStream<DeltaDiscoveryRequestIn> | undefined;
+    if (stream === undefined) return;
+    const wildcard = ts.wildcardWatchers.size > 0;
+    const names = this.subscribedNames(ts);
+    if (!wildcard && names.length === 0) return;
+    const initialVersions: Record<string, string> = {};
+    for (const rs of ts.resources.values()) {
+      if (rs.hasValue && rs.version !== undefined && (wildcard || rs.watchers.size > 0)) {
+        initialVersions[rs.name] = rs.version;
+      }
+    }
+    const req: DeltaDiscoveryRequestIn = {
+      type_url: ts.type.typeUrl,
+      resource_names_subscribe: wildcard ? [WILDCARD, ...names] : names,
+      initial_resource_versions: initialVersions,
+    };
+    this.sendDelta(req, names);
+    ts.deltaStarted = true;
+  }
+
+  private sendDeltaChange(ts: TypeState, added: string[], removed: string[]): void {
+    if (!ts.deltaStarted) {
+      this.sendDeltaInitial(ts);
+      return;
+    }
+    this.sendDelta(
+      { type_url: ts.type.typeUrl, resource_names_subscribe: added, resource_names_unsubscribe: removed },
+      added,
+    );
+  }
+
+  private sendDelta(req: DeltaDiscoveryRequestIn, subscribed: string[]): void {
+    const stream = this.stream as AdsStream<DeltaDiscoveryRequestIn> | undefined;
+    if (stream === undefined) return;
+    if (!this.nodeSent) {
+      req.node = this.options.node;
+      this.nodeSent = true;
+    }
+    const ts = this.types.get(req.type_url ?? '');
+    for (const n of subscribed) {
+      const rs = ts?.resources.get(n);
+      if (rs !== undefined) rs.sent = true;
+    }
+    stream.send(req);
+    this.emit({
+      kind: req.error_detail === undefined ? 'request' : 'nack',
+      typeUrl: req.type_url ?? '',
+      names: req.resource_names_subscribe ?? [],
+      version: '',
+      nonce: req.response_nonce ?? '',
+      error: req.error_detail?.message,
+    });
+  }
+
+  private onDeltaResponse(res: DeltaDiscoveryResponse): void {
+    this.streamGotResponse = true;
+    this.backoff.reset();
+    const ts = this.types.get(res.type_url);
+    if (ts === undefined) {
+      this.sendDelta(
+        {
+          type_url: res.type_url,
+          response_nonce: res.nonce,
+          error_detail: { code: NACK_CODE, message: `resource type ${res.type_url} is not supported by this client` },
+        },
+        [],
+      );
+      return;
+    }
+    ts.nonce = res.nonce;
+    const errors: string[] = [];
+    const changed: ResourceState[] = [];
+    const wildcard = ts.wildcardWatchers.size > 0;
+    for (const r of res.resources) {
+      if (r.resource === undefined) continue;
+      const result = this.decodeOne(ts, r.resource, errors, r.name);
+      if (result === undefined) continue;
+      if (!result.ok) {
+        this.recordNack(ts, result.name ?? r.name, result.errors, r.version);
+        continue;
+      }
+      let rs = ts.resources.get(result.name);
+      if (rs === undefined) {
+        if (!wildcard) continue;
+        rs = newResourceState(result.name);
+        ts.resources.set(result.name, rs);
+      }
+      this.stopTimer(rs);
+      const same = rs.hasValue && ts.type.equals(rs.value, result.value);
+      rs.status = 'ACKED';
+      rs.error = undefined;
+      rs.version = r.version;
+      rs.lastUpdated = Date.now();
+      if (!same) {
+        rs.value = result.value;
+        rs.hasValue = true;
+        changed.push(rs);
+      }
+    }
+    for (const name of res.removed_resources) {
+      const rs = ts.resources.get(name);
+      if (rs !== undefined) this.markDoesNotExist(ts, rs);
+    }
+    const req: DeltaDiscoveryRequestIn = { type_url: ts.type.typeUrl, response_nonce: res.nonce };
+    if (errors.length > 0) {
+      const message = `${shortType(ts.type.typeUrl)} delta response ${JSON.stringify(res.system_version_info)} rejected: ${errors.join('; ')}`;
+      log.warn('NACK', { typeUrl: ts.type.typeUrl, message });
+      req.error_detail = { code: NACK_CODE, message };
+      this.sendDelta(req, []);
+    } else {
+      this.sendDelta(req, []);
+      this.emit({ kind: 'ack', typeUrl: ts.type.typeUrl, version: res.system_version_info, nonce: res.nonce });
+    }
+    this.deliver(ts, changed);
+  }
+
+  // ------------------------------------------------------------------ shared response handling
+
+  private decodeOne(
+    ts: TypeState,
+    any: Any,
+    errors: string[],
+    expectedName?: string,
+  ): ReturnType<ResourceType<unknown>['decode']> | undefined {
+    let result: ReturnType<ResourceType<unknown>['decode']>;
+    try {
+      result = ts.type.decode(any, this.decodeContext);
+    } catch (err) {
+      errors.push(`${expectedName ?? '(unnamed)'}: ${(err as Error).message}`);
+      return undefined;
+    }
+    if (!result.ok) {
+      errors.push(`${result.name ?? expectedName ?? '(unnamed)'}: ${result.errors.join(', ')}`);
+      return result;
+    }
+    if (expectedName !== undefined && expectedName !== '' && result.name !== expectedName) {
+      const msg = `resource name ${JSON.stringify(expectedName)} does not match the name inside it ${JSON.stringify(result.name)}`;
+      errors.push(msg);
+      return { ok: false, name: expectedName, errors: [msg] };
+    }
+    return result;
+  }
+
+  private recordNack(ts: TypeState, name: string, errs: readonly string[], version: string): void {
+    const rs = ts.resources.get(name);
+    if (rs === undefined || (rs.watchers.size === 0 && ts.wildcardWatchers.size === 0)) return;
+    this.stopTimer(rs);
+    rs.status = 'NACKED';
+    rs.error = errs.join(', ');
+    const error = new ResourceValidationError(
+      ts.type.typeUrl,
+      name,
+      `${shortType(ts.type.typeUrl)} resource ${JSON.stringify(name)} (version ${JSON.stringify(version)}) rejected: ${rs.error}`,
+    );
+    for (const w of [...rs.watchers]) w.onError(error, name);
+    for (const w of [...ts.wildcardWatchers]) w.onError(error, name);
+  }
+
+  private deliver(ts: TypeState, changed: ResourceState[]): void {
+    for (const rs of changed) {
+      this.emit({ kind: 'update', typeUrl: ts.type.typeUrl, name: rs.name, version: rs.version ?? '' });
+      for (const w of [...rs.watchers]) w.onResourceChanged(rs.value, rs.name);
+      for (const w of [...ts.wildcardWatchers]) w.onResourceChanged(rs.value, rs.name);
+    }
+  }
+
+  private emit(e: XdsClientEvent): void {
+    for (const fn of this.listeners) fn(e);
+  }
+}
+
+function sameList(a: readonly string[], b: readonly string[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+function newResourceState(name: string): ResourceState {
+  return {
+    name,
+    watchers: new Set(),
+    value: undefined,
+    hasValue: false,
+    status: 'REQUESTED',
+    version: undefined,
+    lastUpdated: undefined,
+    error: undefined,
+    timer: undefined,
+    sent: false,
+  };
+}
+
+export type XdsClientEvent =
+  | { readonly kind: 'stream-open'; readonly server: string; readonly mode: AdsMode }
+  | {
+      readonly kind: 'stream-close';
+      readonly server: string;
+      readonly code: number;
+      readonly details: string;
+      readonly hadResponse: boolean;
+    }
+  | { readonly kind: 'retry-scheduled'; readonly delayMs: number }
+  | {
+      readonly kind: 'request' | 'nack';
+      readonly typeUrl: string;
+      readonly names: readonly string[];
+      readonly version: string;
+      readonly nonce: string;
+      readonly error: string | undefined;
+    }
+  | { readonly kind: 'ack'; readonly typeUrl: string; readonly version: string; readonly nonce: string }
+  | { readonly kind: 'update'; readonly typeUrl: string; readonly name: string; readonly version: string }
+  | { readonly kind: 'does-not-exist'; readonly typeUrl: string; readonly name: string };
+
+export { ResourceDoesNotExistError };

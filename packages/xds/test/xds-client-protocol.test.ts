@@ -1,0 +1,328 @@
+// Protocol behaviour of the XdsClient driven through an in-memory transport and a manual clock:
+// what goes on the wire (node, names, versions, nonces, ACK/NACK) and what watchers see.
+import assert from 'node:assert/strict';
+import { beforeEach, describe, test } from 'node:test';
+import {
+  type AdsStream,
+  type AdsStreamHandlers,
+  type AdsTransport,
+  ManualClock,
+  type ResourceType,
+  WILDCARD,
+  XdsClient,
+} from '@inboard/xds';
+import {
+  type Any,
+  type DeltaDiscoveryRequestIn,
+  type DeltaDiscoveryResponse,
+  type DiscoveryRequestIn,
+  type DiscoveryResponse,
+  decodeMessage,
+  packAny,
+  TypeUrl,
+} from '@inboard/xds/codec';
+
+/** A stand-in resource type: a Listener whose name starting with "bad" fails validation. */
+function fakeType(typeUrl: string, allRequired: boolean): ResourceType<{ name: string; stat: string }> {
+  return {
+    typeUrl,
+    shortName: 'T',
+    allResourcesRequiredInSotW: allRequired,
+    decode(any: Any) {
+      const l = decodeMessage('envoy.config.listener.v3.Listener', any.value);
+      if (l.name.startsWith('bad')) return { ok: false, name: l.name, errors: ['name must not start with "bad"'] };
+      return { ok: true, name: l.name, value: { name: l.name, stat: l.stat_prefix } };
+    },
+    equals: (a, b) => a.name === b.name && a.stat === b.stat,
+  };
+}
+const LDS = fakeType(TypeUrl.Listener, true);
+const RDS = fakeType(TypeUrl.RouteConfiguration, false);
+
+function res(name: string, stat = ''): Any {
+  return packAny('envoy.config.listener.v3.Listener', { name, stat_prefix: stat });
+}
+
+class FakeStream<Req> implements AdsStream<Req> {
+  readonly sent: Req[] = [];
+  cancelled = false;
+  readonly handlers: AdsStreamHandlers<unknown>;
+  constructor(handlers: AdsStreamHandlers<unknown>) {
+    this.handlers = handlers;
+  }
+  send(r: Req): void {
+    this.sent.push(r);
+  }
+  cancel(): void {
+    this.cancelled = true;
+  }
+}
+
+class FakeTransport implements AdsTransport {
+  readonly server = 'fake';
+  readonly streams: FakeStream<DiscoveryRequestIn | DeltaDiscoveryRequestIn>[] = [];
+  private readyFns: (() => void)[] = [];
+  isReady = false;
+  openSotw(h: AdsStreamHandlers<DiscoveryResponse>) {
+    const s = new FakeStream<DiscoveryRequestIn>(h as AdsStreamHandlers<unknown>);
+    this.streams.push(s);
+    return s;
+  }
+  openDelta(h: AdsStreamHandlers<DeltaDiscoveryResponse>) {
+    const s = new FakeStream<DeltaDiscoveryRequestIn>(h as AdsStreamHandlers<unknown>);
+    this.streams.push(s);
+    return s;
+  }
+  whenReady(fn: () => void) {
+    if (this.isReady) fn();
+    else this.readyFns.push(fn);
+    return () => {
+      this.readyFns = this.readyFns.filter((f) => f !== fn);
+    };
+  }
+  becomeReady(): void {
+    this.isReady = true;
+    const fns = this.readyFns;
+    this.readyFns = [];
+    for (const f of fns) f();
+  }
+  close(): void {}
+  get last() {
+    return this.streams.at(-1)!;
+  }
+  respond(r: Partial<DiscoveryResponse> & { type_url: string }): void {
+    this.last.handlers.onResponse({ version_info: '', resources: [], nonce: '', control_plane: undefined, canary: false, ...r });
+  }
+}
+
+interface Seen {
+  changed: string[];
+  errors: string[];
+  dne: string[];
+}
+function recorder(): Seen & { watcher: Parameters<XdsClient['watch']>[2] } {
+  const s: Seen = { changed: [], errors: [], dne: [] };
+  return {
+    ...s,
+    get changed() {
+      return s.changed;
+    },
+    get errors() {
+      return s.errors;
+    },
+    get dne() {
+      return s.dne;
+    },
+    watcher: {
+      onResourceChanged: (v: unknown) => s.changed.push(JSON.stringify(v)),
+      onError: (e: Error) => s.errors.push(e.message),
+      onResourceDoesNotExist: (n: string) => s.dne.push(n),
+    },
+  };
+}
+
+const flush = () => new Promise<void>((r) => setImmediate(r));
+
+describe('XdsClient SotW protocol', () => {
+  let transport: FakeTransport;
+  let clock: ManualClock;
+  let client: XdsClient;
+  beforeEach(() => {
+    transport = new FakeTransport();
+    clock = new ManualClock();
+    client = new XdsClient({
+      transport,
+      node: { id: 'sidecar~10.0.0.1~app.default~default.svc.cluster.local' },
+      resourceTypes: [LDS, RDS],
+      clock,
+      backoff: { random: () => 0.5 },
+    });
+  });
+
+  test('one stream for all types; node only on the first request', async () => {
+    client.watch(LDS, 'reviews:9080', recorder().watcher);
+    await flush();
+    client.watch(RDS, 'outbound|9080||reviews', recorder().watcher);
+    client.watch(LDS, 'ratings:9080', recorder().watcher);
+    assert.equal(transport.streams.length, 1);
+    const sent = transport.last.sent as DiscoveryRequestIn[];
+    assert.equal(sent.length, 3);
+    assert.equal(sent[0]!.node?.id, 'sidecar~10.0.0.1~app.default~default.svc.cluster.local');
+    assert.deepEqual(sent[0]!.resource_names, ['reviews:9080']);
+    assert.equal(sent[1]!.node, undefined);
+    assert.deepEqual(sent[1]!.resource_names, ['outbound|9080||reviews']);
+    assert.deepEqual(sent[2]!.resource_names, ['reviews:9080', 'ratings:9080']);
+    assert.equal(sent[2]!.type_url, TypeUrl.Listener);
+  });
+
+  test('a good response is delivered and ACKed with its version and nonce', async () => {
+    const r = recorder();
+    client.watch(LDS, 'reviews:9080', r.watcher);
+    await flush();
+    transport.respond({ type_url: TypeUrl.Listener, version_info: 'v1', nonce: 'n1', resources: [res('reviews:9080', 'a')] });
+    assert.deepEqual(r.changed, ['{"name":"reviews:9080","stat":"a"}']);
+    const ack = transport.last.sent.at(-1) as DiscoveryRequestIn;
+    assert.equal(ack.version_info, 'v1');
+    assert.equal(ack.response_nonce, 'n1');
+    assert.equal(ack.error_detail, undefined);
+    assert.deepEqual(ack.resource_names, ['reviews:9080']);
+    // an identical resource in a later push is not re-delivered
+    transport.respond({ type_url: TypeUrl.Listener, version_info: 'v2', nonce: 'n2', resources: [res('reviews:9080', 'a')] });
+    assert.equal(r.changed.length, 1);
+  });
+
+  test('a bad resource is NACKed with every reason while good ones apply and the last good stays', async () => {
+    const good = recorder();
+    const bad = recorder();
+    client.watch(LDS, 'a:80', good.watcher);
+    client.watch(LDS, 'bad:80', bad.watcher);
+    await flush();
+    transport.respond({ type_url: TypeUrl.Listener, version_info: 'v1', nonce: 'n1', resources: [res('a:80'), res('bad:80')] });
+    const nack = transport.last.sent.at(-1) as DiscoveryRequestIn;
+    assert.equal(nack.response_nonce, 'n1');
+    assert.equal(nack.version_info, '', 'a NACK carries the previously accepted version');
+    assert.equal(nack.error_detail?.code, 3);
+    assert.match(nack.error_detail?.message ?? '', /bad:80: name must not start with "bad"/);
+    assert.equal(good.changed.length, 1, 'valid resources of a NACKed response still apply');
+    assert.equal(bad.errors.length, 1);
+    assert.match(bad.errors[0]!, /LDS resource "bad:80".*rejected/);
+    assert.deepEqual(client.dump().find((m) => m.name === 'bad:80')?.status, 'NACKED');
+  });
+
+  test('LDS: a subscribed name absent from a response does not exist; RDS absence means nothing', async () => {
+    const l = recorder();
+    const r = recorder();
+    client.watch(LDS, 'gone:80', l.watcher);
+    client.watch(RDS, 'route-a', r.watcher);
+    await flush();
+    transport.respond({ type_url: TypeUrl.Listener, version_info: 'v1', nonce: 'n1', resources: [] });
+    transport.respond({ type_url: TypeUrl.RouteConfiguration, version_info: 'v1', nonce: 'n2', resources: [] });
+    assert.deepEqual(l.dne, ['gone:80']);
+    assert.deepEqual(r.dne, []);
+  });
+
+  test('the does-not-exist timer starts only once the channel is ready', async () => {
+    const r = recorder();
+    client.watch(RDS, 'route-a', r.watcher);
+    await flush();
+    clock.advance(60_000);
+    assert.deepEqual(r.dne, [], 'no timer while connecting');
+    transport.becomeReady();
+    clock.advance(14_999);
+    assert.deepEqual(r.dne, []);
+    clock.advance(1);
+    assert.deepEqual(r.dne, ['route-a']);
+  });
+
+  test('a stream that ends after a response reconnects at once, re-subscribes, and raises no error', async () => {
+    const r = recorder();
+    client.watch(LDS, 'a:80', r.watcher);
+    client.watch(RDS, 'route-a', recorder().watcher);
+    await flush();
+    transport.respond({ type_url: TypeUrl.Listener, version_info: 'v7', nonce: 'n1', resources: [res('a:80')] });
+    transport.last.handlers.onEnd({ code: 0, details: 'max connection age' });
+    assert.equal(transport.streams.length, 2, 'reconnected without waiting');
+    const first = transport.last.sent as DiscoveryRequestIn[];
+    assert.equal(first[0]!.node?.id, 'sidecar~10.0.0.1~app.default~default.svc.cluster.local');
+    assert.equal(first[0]!.response_nonce, '', 'a new stream starts with an empty nonce');
+    assert.equal(first[0]!.version_info, 'v7', 'and the last accepted version');
+    assert.deepEqual(
+      first.map((q) => q.type_url),
+      [TypeUrl.Listener, TypeUrl.RouteConfiguration],
+    );
+    assert.deepEqual(r.errors, []);
+    assert.equal(client.cached(LDS, 'a:80')?.name, 'a:80', 'the cache survives the reconnect');
+  });
+
+  test('failures without a response back off exponentially with jitter; a response resets the backoff', async () => {
+    const r = recorder();
+    client.watch(LDS, 'a:80', r.watcher);
+    await flush();
+    const delays: number[] = [];
+    client.onEvent((e) => {
+      if (e.kind === 'retry-scheduled') delays.push(e.delayMs);
+    });
+    for (let i = 0; i < 3; i++) {
+      transport.last.handlers.onEnd({ code: 14, details: 'connection refused' });
+      clock.advance(delays.at(-1)!);
+    }
+    assert.deepEqual(delays, [1000, 1600, 2560]);
+    assert.equal(r.errors.length, 3);
+    assert.match(r.errors[0]!, /connection refused/);
+    transport.respond({ type_url: TypeUrl.Listener, version_info: 'v1', nonce: 'n1', resources: [res('a:80')] });
+    transport.last.handlers.onEnd({ code: 14, details: 'reset' });
+    // after a response: immediate reconnect, then the schedule starts over
+    transport.last.handlers.onEnd({ code: 14, details: 'refused again' });
+    assert.equal(delays.at(-1), 1000);
+  });
+
+  test('wildcard LDS sends an empty name list and learns every listener', async () => {
+    const seen: string[] = [];
+    client.watch(LDS, WILDCARD, {
+      onResourceChanged: (_v, name) => seen.push(name),
+      onError: () => {},
+      onResourceDoesNotExist: (name) => seen.push(`-${name}`),
+    });
+    await flush();
+    assert.deepEqual((transport.last.sent[0] as DiscoveryRequestIn).resource_names, []);
+    transport.respond({ type_url: TypeUrl.Listener, version_info: 'v1', nonce: 'n1', resources: [res('a:80'), res('b:80')] });
+    transport.respond({ type_url: TypeUrl.Listener, version_info: 'v2', nonce: 'n2', resources: [res('b:80')] });
+    assert.deepEqual(seen, ['a:80', 'b:80', '-a:80']);
+  });
+
+  test('unsubscribing the last RDS name sends an empty list; LDS keeps its list', async () => {
+    const offR = client.watch(RDS, 'route-a', recorder().watcher);
+    const offL = client.watch(LDS, 'a:80', recorder().watcher);
+    await flush();
+    offR();
+    offL();
+    const sent = transport.last.sent as DiscoveryRequestIn[];
+    const last = sent.at(-1)!;
+    assert.equal(last.type_url, TypeUrl.RouteConfiguration);
+    assert.deepEqual(last.resource_names, []);
+  });
+});
+
+describe('XdsClient Delta protocol', () => {
+  test('subscribe, ACK, removal, and initial_resource_versions after a reconnect', async () => {
+    const transport = new FakeTransport();
+    const client = new XdsClient({
+      transport,
+      node: { id: 'sidecar~10.0.0.1~app.default~default.svc.cluster.local' },
+      resourceTypes: [LDS, RDS],
+      mode: 'delta',
+      clock: new ManualClock(),
+    });
+    const r = recorder();
+    client.watch(LDS, 'a:80', r.watcher);
+    await flush();
+    client.watch(LDS, 'b:80', recorder().watcher);
+    let sent = transport.last.sent as DeltaDiscoveryRequestIn[];
+    assert.deepEqual(sent[0]!.resource_names_subscribe, ['a:80']);
+    assert.ok(sent[0]!.node);
+    assert.deepEqual(sent[1]!.resource_names_subscribe, ['b:80']);
+    transport.last.handlers.onResponse({
+      system_version_info: 's1',
+      type_url: TypeUrl.Listener,
+      nonce: 'd1',
+      removed_resources: [],
+      resources: [{ name: 'a:80', version: 'ra1', resource: res('a:80'), aliases: [] }],
+    } as unknown as DeltaDiscoveryResponse);
+    sent = transport.last.sent as DeltaDiscoveryRequestIn[];
+    assert.equal(sent.at(-1)!.response_nonce, 'd1');
+    assert.equal(r.changed.length, 1);
+    transport.last.handlers.onEnd({ code: 14, details: 'goaway' });
+    sent = transport.last.sent as DeltaDiscoveryRequestIn[];
+    assert.deepEqual(sent[0]!.resource_names_subscribe, ['a:80', 'b:80']);
+    assert.deepEqual(sent[0]!.initial_resource_versions, { 'a:80': 'ra1' });
+    transport.last.handlers.onResponse({
+      system_version_info: 's2',
+      type_url: TypeUrl.Listener,
+      nonce: 'd2',
+      removed_resources: ['a:80'],
+      resources: [],
+    } as unknown as DeltaDiscoveryResponse);
+    assert.deepEqual(r.dne, ['a:80']);
+    client.close();
+  });
+});
