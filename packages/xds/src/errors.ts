@@ -9,14 +9,57 @@ export class InboardError extends Error {
   }
 }
 
-/** A bootstrap file, inline bootstrap or start option is invalid. `field` is a JSON path. */
+/** One thing wrong with a bootstrap: `field` is a JSON path (or an env var / file location). */
+export interface BootstrapProblem {
+  readonly field: string;
+  readonly message: string;
+}
+
+/**
+ * A bootstrap file, inline bootstrap or start option is invalid. `field` is a JSON path.
+ * `problems` lists everything found (at least one); `source`/`field` describe the first. With several
+ * problems the message has one `<source>: <field>: <message>` line per problem.
+ */
 export class BootstrapError extends InboardError {
   readonly source: string;
   readonly field: string;
-  constructor(source: string, field: string, message: string, options?: { cause?: unknown }) {
-    super('INBOARD_BOOTSTRAP_INVALID', `${source}: ${field}: ${message}`, options);
+  readonly problems: readonly BootstrapProblem[];
+  constructor(
+    source: string,
+    field: string,
+    message: string,
+    options?: { cause?: unknown; problems?: readonly BootstrapProblem[] },
+  ) {
+    super(
+      'INBOARD_BOOTSTRAP_INVALID',
+      `${source}: ${field}: ${message}`,
+      options?.cause === undefined ? undefined : { cause: options.cause },
+    );
     this.source = source;
     this.field = field;
+    const problems = options?.problems;
+    this.problems = Object.freeze(problems !== undefined && problems.length > 0 ? [...problems] : [{ field, message }]);
+    if (this.problems.length > 1) {
+      this.message =
+        `${source}: ${this.problems.length} problems\n` +
+        this.problems.map((p) => `  ${source}: ${p.field}: ${p.message}`).join('\n');
+    }
+  }
+
+  /** One error reporting every problem (which must not be empty). */
+  static fromProblems(source: string, problems: readonly BootstrapProblem[]): BootstrapError {
+    const first = problems[0];
+    if (first === undefined) throw new TypeError('BootstrapError.fromProblems needs at least one problem');
+    return new BootstrapError(source, first.field, first.message, { problems });
+  }
+}
+
+/** Credentials for the xDS server could not be built (unreadable or invalid CA, certificate or key file). */
+export class XdsCredentialsError extends InboardError {
+  readonly file: string | undefined;
+  constructor(message: string, file?: string, options?: { cause?: unknown }) {
+    super('INBOARD_XDS_CREDENTIALS', message, options);
+    this.file = file;
   }
 }
 

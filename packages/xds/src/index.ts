@@ -32,3 +32,41 @@ export {
   type TargetResolverEvents,
   type TargetSnapshot,
 } from './resolve/target-resolver.ts';
+export { resourceTypes, Xds, type XdsOptions } from './xds.ts';
+export * from './resources/index.ts';
+// Bootstrap and node identity (grpc-free modules only: see ./transport for credentials).
+export {
+  BOOTSTRAP_CONFIG_ENV,
+  BOOTSTRAP_FILE_ENV,
+  hasBootstrapEnv,
+  type LoadBootstrapOptions,
+  loadBootstrap,
+} from './bootstrap/load-bootstrap.ts';
+export {
+  DEFAULT_ROOT_CERT_FILE,
+  DEFAULT_TOKEN_FILE,
+  ISTIO_SERVER_LISTENER_TEMPLATE,
+  ISTIOD_DEFAULT_ADDRESS,
+  ISTIOD_DEFAULT_PORT,
+  type IstiodBootstrapOptions,
+  istiodBootstrap,
+} from './bootstrap/istiod-bootstrap.ts';
+export {
+  DEFAULT_CLUSTER_DOMAIN,
+  DEFAULT_LABELS_FILE,
+  type NodeIdentityOptions,
+  nodeIdentityFromEnv,
+} from './bootstrap/node-identity.ts';
+export { nodeToProto } from './bootstrap/node-proto.ts';
+export { DEFAULT_CLIENT_LISTENER_TEMPLATE, parseBootstrap } from './bootstrap/parse-bootstrap.ts';
+export { parseServerUri, targetFor } from './bootstrap/server-target.ts';
+export { ISTIO_NODE_TYPES, validateNodeForIstiod } from './bootstrap/validate-node.ts';
+export type {
+  Bootstrap,
+  BootstrapNode,
+  CallCredsConfig,
+  ChannelCredsConfig,
+  Env,
+  FileWatcherCertificateProvider,
+  XdsServerConfig,
+} from './bootstrap/types.ts';

@@ -201,6 +201,21 @@ describe('XdsClient SotW protocol', () => {
     assert.deepEqual(r.dne, []);
   });
 
+  test('a response to an older name list does not condemn a name added since', async () => {
+    const a = recorder();
+    const b = recorder();
+    client.watch(LDS, 'a:80', a.watcher);
+    await flush();
+    client.watch(LDS, 'b:80', b.watcher);
+    // the server answers the first request (only a:80) after b:80 was already requested
+    transport.respond({ type_url: TypeUrl.Listener, version_info: 'v1', nonce: 'n1', resources: [res('a:80')] });
+    assert.deepEqual(b.dne, []);
+    // the answer to the second request still lacks b:80: now it does not exist
+    transport.respond({ type_url: TypeUrl.Listener, version_info: 'v1', nonce: 'n2', resources: [res('a:80')] });
+    assert.deepEqual(b.dne, ['b:80']);
+    assert.equal(a.changed.length, 1);
+  });
+
   test('the does-not-exist timer starts only once the channel is ready', async () => {
     const r = recorder();
     client.watch(RDS, 'route-a', r.watcher);

@@ -91,6 +91,8 @@ interface TypeState {
   deltaStarted: boolean;
   /** SotW: the resource names last sent on the current stream */
   lastSent: string[] | undefined;
+  /** SotW: subscription changes sent that the server has not answered yet (each gets one response) */
+  awaiting: number;
 }
 
 export class XdsClient {
@@ -126,6 +128,7 @@ export class XdsClient {
         nonce: '',
         deltaStarted: false,
         lastSent: undefined,
+        awaiting: 0,
       });
     }
   }
@@ -308,6 +311,7 @@ export class XdsClient {
       ts.nonce = '';
       ts.deltaStarted = false;
       ts.lastSent = undefined;
+      ts.awaiting = 0;
       for (const rs of ts.resources.values()) rs.sent = false;
     }
     const onEnd = (status: StreamEndStatus) => this.onStreamEnd(status);
@@ -438,6 +442,7 @@ export class XdsClient {
       this.nodeSent = true;
     }
     ts.lastSent = resourceNames;
+    if (changed && opts.nack === undefined) ts.awaiting++;
     for (const n of names) {
       const rs = ts.resources.get(n);
       if (rs !== undefined) rs.sent = true;
@@ -468,6 +473,7 @@ export class XdsClient {
       return;
     }
     ts.nonce = res.nonce;
+    ts.awaiting = Math.max(0, ts.awaiting - 1);
     const errors: string[] = [];
     const seen = new Set<string>();
     const changed: ResourceState[] = [];
@@ -505,11 +511,13 @@ export class XdsClient {
     }
     if (ts.type.allResourcesRequiredInSotW) {
       // LDS/CDS: absence from a response means deletion.
-      // A name requested on this stream but absent is reported at once rather than after the
-      // 15 s timer: istiod answers unknown hosts with a response that simply lacks them.
+      // A name requested on this stream but never received is reported at once rather than
+      // after the 15 s timer (istiod answers unknown hosts with a response that lacks them) —
+      // but only once the server has answered our latest subscription change, so a response
+      // to an older name list does not condemn a name added since.
       for (const rs of [...ts.resources.values()]) {
         if (seen.has(rs.name) || rs.status === 'DOES_NOT_EXIST') continue;
-        if (rs.hasValue || rs.sent) this.markDoesNotExist(ts, rs);
+        if (rs.hasValue || (rs.sent && ts.awaiting === 0)) this.markDoesNotExist(ts, rs);
       }
     }
     if (errors.length === 0) {

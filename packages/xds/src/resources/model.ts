@@ -29,8 +29,13 @@ export interface HeaderMatcher {
 
 export interface QueryParameterMatcher {
   readonly name: string;
-  /** undefined: present_match (the parameter must be present) */
+  /** string_match; undefined: a presence check, see presentMatch */
   readonly matcher: StringMatcher | undefined;
+  /**
+   * Without a matcher: true (present_match: true, or nothing set) — the parameter must be present;
+   * false (present_match: false) — Envoy never matches (an absent parameter fails too).
+   */
+  readonly presentMatch: boolean;
 }
 
 export interface FractionalPercent {
@@ -152,16 +157,25 @@ export interface CorsPolicy {
   readonly filterEnabled: FractionalPercent | undefined;
 }
 
+/** One typed_per_filter_config entry, decoded. */
+export type FilterOverride =
+  | { readonly kind: 'fault'; readonly fault: HttpFault }
+  | { readonly kind: 'cors'; readonly cors: CorsPolicy }
+  /** RBACPerRoute. rules undefined: RBAC enforces nothing here (RBACPerRoute without rbac, or rbac without rules) */
+  | { readonly kind: 'rbac'; readonly rules: RbacPolicies | undefined }
+  /** FilterConfig{disabled: true}: the named filter is off here */
+  | { readonly kind: 'disabled' }
+  /** FilterConfig{disabled: false} without a config: turns on a filter that is disabled by default */
+  | { readonly kind: 'enabled' };
+
 /**
- * Per-filter config overrides known to Inboard, decoded from typed_per_filter_config.
+ * typed_per_filter_config, keyed by the HTTP filter name it overrides (http_filters[].name), as
+ * Envoy keys it. Any entry other than `disabled` also enables a filter that is disabled by default.
  * Unknown optional filter configs are dropped; unknown required ones are a validation error.
+ * The deprecated route/virtual host `cors` field appears under `envoy.filters.http.cors` unless
+ * that key is already taken.
  */
-export interface FilterOverrides {
-  readonly fault: HttpFault | undefined;
-  readonly cors: CorsPolicy | undefined;
-  /** RBACPerRoute with no rbac: filter disabled for this route */
-  readonly rbac: RbacPolicies | null | undefined;
-}
+export type FilterOverrides = Readonly<Record<string, FilterOverride>>;
 
 export interface ClusterWeight {
   readonly name: string;
@@ -223,6 +237,7 @@ export interface RedirectAction {
 export interface DirectResponseAction {
   readonly kind: 'direct_response';
   readonly status: number;
+  /** inline_string, or inline_bytes decoded as UTF-8 */
   readonly body: string | undefined;
 }
 
@@ -263,6 +278,10 @@ export interface RouteConfiguration {
   readonly mostSpecificHeaderMutationsWins: boolean;
   readonly maxDirectResponseBodySizeBytes: number;
   readonly requestMirrorPolicies: readonly RequestMirrorPolicy[];
+  /** strip `;params` from path segments before path matching */
+  readonly ignorePathParametersInPathMatching: boolean;
+  /** route-configuration-level typed_per_filter_config (least specific) */
+  readonly filterOverrides: FilterOverrides;
 }
 
 // ---------------------------------------------------------------------------- RBAC
@@ -321,6 +340,8 @@ export type HttpFilterConfig =
 export interface HttpFilter {
   readonly name: string;
   readonly config: HttpFilterConfig;
+  /** disabled by default: only active where a route's filterOverrides enables it */
+  readonly disabled: boolean;
 }
 
 export interface HttpConnectionManager {
@@ -398,10 +419,17 @@ export interface OutlierDetection {
   readonly consecutive5xx: number;
   readonly consecutiveGatewayFailure: number;
   readonly consecutiveLocalOriginFailure: number;
+  readonly enforcingConsecutiveLocalOriginFailure: number;
+  readonly enforcingLocalOriginSuccessRate: number;
+  readonly enforcingFailurePercentageLocalOrigin: number;
   readonly interval: Millis;
   readonly baseEjectionTime: Millis;
+  /** max_ejection_time, default 300 s, raised to base_ejection_time when that is larger */
   readonly maxEjectionTime: Millis;
+  readonly maxEjectionTimeJitter: Millis;
   readonly maxEjectionPercent: number;
+  /** eject at least one host even when max_ejection_percent would forbid it */
+  readonly alwaysEjectOneHost: boolean;
   readonly enforcingConsecutive5xx: number;
   readonly enforcingConsecutiveGatewayFailure: number;
   readonly enforcingSuccessRate: number;
@@ -425,10 +453,14 @@ export interface Cluster {
   /** AGGREGATE: the prioritized child cluster names */
   readonly aggregateClusters: readonly string[];
   readonly lbPolicy: LbPolicy;
+  /** RING_HASH only (defaults 1024 / 8M) */
   readonly ringHash: { readonly minimumRingSize: number; readonly maximumRingSize: number } | undefined;
+  /** default 2 */
   readonly leastRequestChoiceCount: number;
+  /** MAGLEV only (default 65537) */
   readonly maglevTableSize: number | undefined;
   readonly connectTimeout: Millis;
+  /** always [DEFAULT, HIGH], Envoy's defaults (1024/1024/1024/3) filled in where unset */
   readonly circuitBreakers: readonly CircuitBreakerThresholds[];
   readonly outlierDetection: OutlierDetection | undefined;
   /** percent, default 50; 0 disables panic mode */

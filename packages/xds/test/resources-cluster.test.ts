@@ -1,0 +1,333 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { type ClusterIn, jsToStruct, packAny } from '@inboard/xds/codec';
+import { clusterType, type DecodeContext } from '../src/resources/index.ts';
+
+const ctx: DecodeContext = { certificateProviders: new Set(['default']) };
+
+function decode(c: ClusterIn, context = ctx) {
+  return clusterType.decode(packAny('envoy.config.cluster.v3.Cluster', c), context);
+}
+function decodeOk(c: ClusterIn, context = ctx) {
+  const r = decode(c, context);
+  if (!r.ok) assert.fail(`expected a valid resource, got:\n${r.errors.join('\n')}`);
+  return r.value;
+}
+function errorsOf(c: ClusterIn, context = ctx): readonly string[] {
+  const r = decode(c, context);
+  if (r.ok) assert.fail('expected validation errors');
+  return r.errors;
+}
+
+const NAME = 'outbound|9080|v2|reviews.default.svc.cluster.local';
+
+/** istiod grpcgen cds.go with DestinationRule ISTIO_MUTUAL + consistent hash + http2MaxRequests. */
+const istioMutual: ClusterIn = {
+  name: NAME,
+  alt_stat_name: 'outbound_9080_v2_reviews.default.svc.cluster.local',
+  type: 3,
+  eds_cluster_config: { service_name: NAME, eds_config: { ads: {} } },
+  lb_policy: 2,
+  ring_hash_lb_config: { minimum_ring_size: { value: 2048 } },
+  circuit_breakers: { thresholds: [{ max_requests: { value: 100 } }] },
+  transport_socket: {
+    name: 'envoy.transport_sockets.tls',
+    typed_config: packAny('envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext', {
+      common_tls_context: {
+        tls_certificate_provider_instance: { instance_name: 'default', certificate_name: 'default' },
+        tls_certificate_certificate_provider_instance: { instance_name: 'default', certificate_name: 'default' },
+        combined_validation_context: {
+          default_validation_context: {
+            match_subject_alt_names: [{ exact: 'spiffe://cluster.local/ns/default/sa/bookinfo-reviews' }],
+            ca_certificate_provider_instance: { instance_name: 'default', certificate_name: 'ROOTCA' },
+          },
+          validation_context_certificate_provider_instance: { instance_name: 'default', certificate_name: 'ROOTCA' },
+        },
+      },
+    }),
+  },
+  metadata: {
+    filter_metadata: {
+      istio: jsToStruct({
+        services: [{ host: 'reviews.default.svc.cluster.local', name: 'reviews', namespace: 'default' }],
+        subset: 'v2',
+      }),
+    },
+  },
+};
+
+test('an istiod EDS cluster with ISTIO_MUTUAL, ring hash and a request limit decodes with defaults', () => {
+  const c = decodeOk(istioMutual);
+  assert.equal(c.name, NAME);
+  assert.equal(c.type, 'EDS');
+  assert.equal(c.edsServiceName, NAME);
+  assert.equal(c.altStatName, 'outbound_9080_v2_reviews.default.svc.cluster.local');
+  assert.equal(c.lbPolicy, 'RING_HASH');
+  assert.deepEqual(c.ringHash, { minimumRingSize: 2048, maximumRingSize: 8 * 1024 * 1024 });
+  assert.equal(c.connectTimeout, 5000);
+  assert.deepEqual(c.circuitBreakers, [
+    { priority: 'DEFAULT', maxConnections: 1024, maxPendingRequests: 1024, maxRequests: 100, maxRetries: 3 },
+    { priority: 'HIGH', maxConnections: 1024, maxPendingRequests: 1024, maxRequests: 1024, maxRetries: 3 },
+  ]);
+  assert.equal(c.outlierDetection, undefined);
+  assert.equal(c.healthyPanicThreshold, 50);
+  assert.equal(c.localityWeightedLb, false);
+  assert.equal(c.http2, false);
+  assert.deepEqual(c.tls, {
+    identityCertificate: { instanceName: 'default', certificateName: 'default' },
+    rootCertificate: { instanceName: 'default', certificateName: 'ROOTCA' },
+    matchSubjectAltNames: [
+      { kind: 'exact', value: 'spiffe://cluster.local/ns/default/sa/bookinfo-reviews', ignoreCase: false },
+    ],
+    sni: undefined,
+    alpnProtocols: [],
+    requireClientCertificate: false,
+  });
+  assert.deepEqual(c.istioMetadata, {
+    services: [{ host: 'reviews.default.svc.cluster.local', name: 'reviews', namespace: 'default' }],
+    subset: 'v2',
+  });
+  assert.ok(clusterType.equals(c, decodeOk(istioMutual)));
+  assert.ok(!clusterType.equals(c, decodeOk({ ...istioMutual, alt_stat_name: 'other' })));
+});
+
+test('istiod < 1.29 sends only the deprecated certificate provider fields: still mTLS', () => {
+  const c = decodeOk({
+    name: 'c',
+    type: 3,
+    eds_cluster_config: { eds_config: { ads: {} } },
+    transport_socket: {
+      name: 'envoy.transport_sockets.tls',
+      typed_config: packAny('envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext', {
+        sni: 'outbound_.9080_._.reviews.default.svc.cluster.local',
+        common_tls_context: {
+          tls_certificate_certificate_provider_instance: { instance_name: 'default', certificate_name: 'default' },
+          combined_validation_context: {
+            default_validation_context: { match_subject_alt_names: [{ prefix: 'spiffe://cluster.local/' }] },
+            validation_context_certificate_provider_instance: { instance_name: 'default', certificate_name: 'ROOTCA' },
+          },
+          alpn_protocols: ['istio-h2', 'istio'],
+        },
+      }),
+    },
+  });
+  assert.equal(c.edsServiceName, 'c', 'without service_name the EDS name is the cluster name');
+  assert.deepEqual(c.tls?.identityCertificate, { instanceName: 'default', certificateName: 'default' });
+  assert.deepEqual(c.tls?.rootCertificate, { instanceName: 'default', certificateName: 'ROOTCA' });
+  assert.equal(c.tls?.sni, 'outbound_.9080_._.reviews.default.svc.cluster.local');
+  assert.deepEqual(c.tls?.alpnProtocols, ['istio-h2', 'istio']);
+});
+
+test('outlier detection gets every Envoy default', () => {
+  const c = decodeOk({ name: 'c', type: 3, eds_cluster_config: { eds_config: { ads: {} } }, outlier_detection: {} });
+  assert.deepEqual(c.outlierDetection, {
+    consecutive5xx: 5,
+    consecutiveGatewayFailure: 5,
+    consecutiveLocalOriginFailure: 5,
+    enforcingConsecutiveLocalOriginFailure: 100,
+    enforcingLocalOriginSuccessRate: 100,
+    enforcingFailurePercentageLocalOrigin: 0,
+    interval: 10_000,
+    baseEjectionTime: 30_000,
+    maxEjectionTime: 300_000,
+    maxEjectionTimeJitter: 0,
+    maxEjectionPercent: 10,
+    alwaysEjectOneHost: false,
+    enforcingConsecutive5xx: 100,
+    enforcingConsecutiveGatewayFailure: 0,
+    enforcingSuccessRate: 100,
+    successRateMinimumHosts: 5,
+    successRateRequestVolume: 100,
+    successRateStdevFactor: 1900,
+    failurePercentageThreshold: 85,
+    enforcingFailurePercentage: 0,
+    failurePercentageMinimumHosts: 5,
+    failurePercentageRequestVolume: 50,
+    splitExternalLocalOriginErrors: false,
+  });
+  const big = decodeOk({
+    name: 'c',
+    type: 3,
+    eds_cluster_config: { eds_config: { ads: {} } },
+    outlier_detection: {
+      base_ejection_time: { seconds: 600 },
+      consecutive_5xx: { value: 0 },
+      interval: { seconds: 1 },
+    },
+    common_lb_config: { healthy_panic_threshold: { value: 0 }, locality_weighted_lb_config: {} },
+  });
+  assert.equal(
+    big.outlierDetection?.maxEjectionTime,
+    600_000,
+    'max_ejection_time defaults to the base when that is larger',
+  );
+  assert.equal(big.outlierDetection?.consecutive5xx, 0);
+  assert.equal(big.outlierDetection?.interval, 1000);
+  assert.equal(big.healthyPanicThreshold, 0);
+  assert.equal(big.localityWeightedLb, true);
+});
+
+test('static, DNS and aggregate clusters; LB policies; HTTP/2 protocol options', () => {
+  const s = decodeOk({
+    name: 'static',
+    type: 0,
+    connect_timeout: { nanos: 250_000_000 },
+    lb_policy: 1,
+    least_request_lb_config: { choice_count: { value: 3 } },
+    load_assignment: {
+      endpoints: [
+        { lb_endpoints: [{ endpoint: { address: { socket_address: { address: '127.0.0.1', port_value: 8080 } } } }] },
+      ],
+    },
+    typed_extension_protocol_options: {
+      'envoy.extensions.upstreams.http.v3.HttpProtocolOptions': packAny(
+        'envoy.extensions.upstreams.http.v3.HttpProtocolOptions',
+        {
+          explicit_http_config: { http2_protocol_options: {} },
+          common_http_protocol_options: { max_requests_per_connection: { value: 100 } },
+        },
+      ),
+    },
+  });
+  assert.equal(s.type, 'STATIC');
+  assert.equal(s.connectTimeout, 250);
+  assert.equal(s.lbPolicy, 'LEAST_REQUEST');
+  assert.equal(s.leastRequestChoiceCount, 3);
+  assert.equal(s.http2, true);
+  assert.equal(s.maxRequestsPerConnection, 100);
+  assert.equal(s.loadAssignment?.clusterName, 'static', 'the inline assignment is named after the cluster');
+  assert.deepEqual(s.loadAssignment?.endpoints[0]?.lbEndpoints[0]?.address, { address: '127.0.0.1', port: 8080 });
+
+  const dns = decodeOk({
+    name: 'dns',
+    type: 2,
+    lb_policy: 5,
+    http2_protocol_options: {},
+    load_assignment: {
+      cluster_name: 'dns',
+      endpoints: [
+        { lb_endpoints: [{ endpoint: { address: { socket_address: { address: 'example.com', port_value: 443 } } } }] },
+      ],
+    },
+  });
+  assert.equal(dns.type, 'LOGICAL_DNS');
+  assert.equal(dns.lbPolicy, 'MAGLEV');
+  assert.equal(dns.maglevTableSize, 65537);
+  assert.equal(dns.http2, true, 'the deprecated http2_protocol_options still means h2');
+
+  const agg = decodeOk({
+    name: 'agg',
+    lb_policy: 6,
+    cluster_type: {
+      name: 'envoy.clusters.aggregate',
+      typed_config: packAny('envoy.extensions.clusters.aggregate.v3.ClusterConfig', {
+        clusters: ['primary', 'secondary'],
+      }),
+    },
+  });
+  assert.equal(agg.type, 'AGGREGATE');
+  assert.deepEqual(agg.aggregateClusters, ['primary', 'secondary']);
+  assert.equal(agg.edsServiceName, undefined);
+
+  const typed = decodeOk({
+    name: 'typed',
+    type: 3,
+    eds_cluster_config: { eds_config: { self: {} } },
+    load_balancing_policy: {
+      policies: [
+        {
+          typed_extension_config: {
+            name: 'x',
+            typed_config: { type_url: 'type.googleapis.com/some.Custom', value: new Uint8Array(0) },
+          },
+        },
+        {
+          typed_extension_config: {
+            name: 'rh',
+            typed_config: packAny('envoy.extensions.load_balancing_policies.ring_hash.v3.RingHash', {
+              maximum_ring_size: { value: 4096 },
+            }),
+          },
+        },
+      ],
+    },
+  });
+  assert.equal(typed.lbPolicy, 'RING_HASH', 'the first supported policy wins');
+  assert.deepEqual(typed.ringHash, { minimumRingSize: 1024, maximumRingSize: 4096 });
+});
+
+test('every problem of an invalid cluster is reported', () => {
+  const errors = errorsOf(
+    {
+      name: 'bad',
+      type: 3,
+      eds_cluster_config: { eds_config: { path: '/x' } },
+      lb_policy: 5,
+      maglev_lb_config: { table_size: { value: 65536 } },
+      connect_timeout: { seconds: -1 },
+      outlier_detection: { max_ejection_percent: { value: 101 }, max_ejection_time: { seconds: 1 } },
+      common_lb_config: { healthy_panic_threshold: { value: 150 } },
+      transport_socket: {
+        name: 'envoy.transport_sockets.tls',
+        typed_config: packAny('envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext', {
+          common_tls_context: {
+            tls_certificate_provider_instance: { instance_name: 'unknown', certificate_name: 'default' },
+            validation_context: { trusted_ca: { filename: '/etc/ca.pem' } },
+          },
+        }),
+      },
+    },
+    ctx,
+  );
+  assert.deepEqual(errors, [
+    'cluster.eds_cluster_config.eds_config: must be ads or self (endpoints are only fetched over the ADS stream)',
+    'cluster.maglev_lb_config.table_size: 65536 is not a prime number',
+    'cluster.common_lb_config.healthy_panic_threshold: 150 is not a percentage in [0, 100]',
+    'cluster.connect_timeout: invalid duration (seconds -1, nanos 0): must be non-negative and in range',
+    'cluster.outlier_detection.max_ejection_time: must not be smaller than base_ejection_time',
+    'cluster.outlier_detection.max_ejection_percent: 101 is not a percentage in [0, 100]',
+    'cluster.transport_socket.typed_config.common_tls_context.tls_certificate_provider_instance.instance_name: certificate provider instance "unknown" is not in the bootstrap',
+    'cluster.transport_socket.typed_config.common_tls_context.validation_context.trusted_ca: only certificate provider instances are supported',
+    'cluster.transport_socket.typed_config.common_tls_context: a validation context with a CA certificate provider instance is required',
+  ]);
+  assert.deepEqual(errorsOf({ name: '', type: 4, lb_policy: 4 }), [
+    'cluster.name: must not be empty',
+    'cluster.type: ORIGINAL_DST clusters are not supported',
+    'cluster.lb_policy: unsupported lb_policy 4 (supported: ROUND_ROBIN, LEAST_REQUEST, RANDOM, RING_HASH, MAGLEV)',
+  ]);
+  assert.deepEqual(
+    errorsOf({
+      name: 'rh',
+      type: 1,
+      lb_policy: 2,
+      ring_hash_lb_config: { minimum_ring_size: { value: 4096 }, maximum_ring_size: { value: 1024 } },
+    }),
+    [
+      'cluster.load_assignment: is required for STRICT_DNS clusters',
+      'cluster.ring_hash_lb_config: minimum_ring_size must not exceed maximum_ring_size',
+    ],
+  );
+  assert.deepEqual(
+    errorsOf({
+      name: 'agg',
+      cluster_type: {
+        name: 'envoy.clusters.aggregate',
+        typed_config: packAny('envoy.extensions.clusters.aggregate.v3.ClusterConfig', {}),
+      },
+      lb_policy: 6,
+    }),
+    ['cluster.cluster_type.typed_config.clusters: at least one cluster is required'],
+  );
+  assert.deepEqual(errorsOf({ name: 'redis', cluster_type: { name: 'envoy.clusters.redis' } }), [
+    'cluster.cluster_type: unsupported custom cluster type "envoy.clusters.redis"',
+  ]);
+});
+
+test('without bootstrap certificate providers any instance name is accepted', () => {
+  const c = decodeOk(istioMutual, { certificateProviders: undefined });
+  assert.equal(c.tls?.identityCertificate?.instanceName, 'default');
+  assert.deepEqual(errorsOf(istioMutual, { certificateProviders: new Set(['spiffe']) }), [
+    'cluster.transport_socket.typed_config.common_tls_context.tls_certificate_provider_instance.instance_name: certificate provider instance "default" is not in the bootstrap',
+    'cluster.transport_socket.typed_config.common_tls_context.combined_validation_context.default_validation_context.ca_certificate_provider_instance.instance_name: certificate provider instance "default" is not in the bootstrap',
+  ]);
+});
