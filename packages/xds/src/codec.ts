@@ -2,6 +2,7 @@
 // Any packing and google.protobuf helpers. The control plane encodes with these; the client
 // decodes with them. Nothing here parses .proto files: src/gen is generated at build time.
 import * as gen from './gen/envoy.ts';
+import type { JsonObject, JsonValue } from './proto/struct-json.ts';
 import { decodeBytes, encodeToBytes } from './proto/wire.ts';
 
 export { ProtoDecodeError, Reader, Writer } from './proto/wire.ts';
@@ -112,23 +113,25 @@ export function msToDuration(ms: number): Duration {
   return { seconds, nanos };
 }
 
-export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue };
+export type { JsonObject, JsonValue } from './proto/struct-json.ts';
 
+/** google.protobuf.Value → JSON */
 export function valueToJs(v: Value | undefined): JsonValue {
   if (v === undefined) return null;
   if (v.string_value !== undefined) return v.string_value;
   if (v.number_value !== undefined) return v.number_value;
   if (v.bool_value !== undefined) return v.bool_value;
-  if (v.struct_value !== undefined) return structToJs(v.struct_value);
+  if (v.struct_value !== undefined) return v.struct_value;
   if (v.list_value !== undefined) return v.list_value.values.map(valueToJs);
   return null;
 }
 
-export function structToJs(s: Struct | undefined): { [key: string]: JsonValue } {
-  const out: { [key: string]: JsonValue } = {};
-  if (s === undefined) return out;
-  for (const [k, v] of Object.entries(s.fields)) out[k] = valueToJs(v);
-  return out;
+/**
+ * google.protobuf.Struct is decoded to, and encoded from, the plain JSON object it stands for.
+ * These two are kept so call sites read as conversions; they copy nothing.
+ */
+export function structToJs(s: Struct | undefined): JsonObject {
+  return s ?? {};
 }
 
 export function jsToValue(v: unknown): ValueIn {
@@ -141,8 +144,21 @@ export function jsToValue(v: unknown): ValueIn {
   throw new TypeError(`cannot represent ${typeof v} in google.protobuf.Value`);
 }
 
+/** Checks that `o` is representable as a google.protobuf.Struct and returns it. */
 export function jsToStruct(o: Record<string, unknown>): StructIn {
-  const fields: Record<string, ValueIn> = {};
-  for (const [k, v] of Object.entries(o)) fields[k] = jsToValue(v);
-  return { fields };
+  for (const v of Object.values(o)) assertJson(v);
+  return o as StructIn;
+}
+
+function assertJson(v: unknown): void {
+  if (v === null || typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean') return;
+  if (Array.isArray(v)) {
+    for (const x of v) assertJson(x);
+    return;
+  }
+  if (typeof v === 'object') {
+    for (const x of Object.values(v as object)) assertJson(x);
+    return;
+  }
+  throw new TypeError(`cannot represent ${typeof v} in google.protobuf.Struct`);
 }

@@ -111,6 +111,13 @@ function differences(
     }
     return;
   }
+  if (type.fullName === '.google.protobuf.Struct') {
+    // ours is the JSON object itself; protobufjs has Struct/Value messages
+    const json = JSON.stringify(ours);
+    const expected = JSON.stringify(pbStructToJson(theirs));
+    if (json !== expected) out.push(`${path}: ${json} ≠ ${expected}`);
+    return;
+  }
   for (const f of type.fieldsArray) {
     const at = `${path}.${f.name}`;
     const ov = ours[ourName(f)];
@@ -167,6 +174,20 @@ function differences(
     const expected = tv ?? (f.partOf !== null ? undefined : (SCALAR_DEFAULT[f.type] ?? 0));
     if (ov !== expected) out.push(`${at}: ${String(ov)} ≠ ${String(expected)}`);
   }
+}
+
+function pbStructToJson(s: Record<string, unknown>): unknown {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries((s.fields ?? {}) as Record<string, Record<string, unknown>>)) out[k] = pbValueToJson(v);
+  return out;
+}
+function pbValueToJson(v: Record<string, unknown>): unknown {
+  if (v.stringValue !== undefined && v.stringValue !== null) return v.stringValue;
+  if (v.numberValue !== undefined && v.numberValue !== null) return v.numberValue;
+  if (v.boolValue !== undefined && v.boolValue !== null) return v.boolValue;
+  if (v.structValue) return pbStructToJson(v.structValue as Record<string, unknown>);
+  if (v.listValue) return ((v.listValue as { values?: Record<string, unknown>[] }).values ?? []).map(pbValueToJson);
+  return null;
 }
 
 function crossCheck<N extends MessageName>(

@@ -107,11 +107,7 @@ const reviews: RouteConfigurationIn = {
           },
           metadata: {
             filter_metadata: {
-              istio: {
-                fields: {
-                  config: { string_value: '/apis/networking.istio.io/v1/namespaces/default/virtual-service/reviews' },
-                },
-              },
+              istio: { config: '/apis/networking.istio.io/v1/namespaces/default/virtual-service/reviews' },
             },
           },
           decorator: { operation: 'reviews.default.svc.cluster.local:9080/*' },

@@ -172,9 +172,13 @@ export class Reader {
     return end;
   }
 
+  /**
+   * A view into the input, not a copy: decoded messages share the buffer they came from
+   * (each gRPC message arrives in a buffer of its own, which nobody writes to afterwards).
+   */
   bytes(): Uint8Array {
     const end = this.lenEnd();
-    const out = this.buf.slice(this.pos, end);
+    const out = this.buf.subarray(this.pos, end);
     this.pos = end;
     return out;
   }

@@ -71,7 +71,7 @@ export function anyMessageName(any: google_protobuf_Any): string {
   return messageNameOf(any.type_url);
 }
 
-/** filter_metadata[filter].fields[key] when it is a string. */
+/** filter_metadata[filter][key] when it is a string. */
 export function metadataString(
   filterMetadata: Record<string, google_protobuf_Struct> | undefined,
   filter: string,
@@ -80,7 +80,8 @@ export function metadataString(
   if (filterMetadata === undefined) return undefined;
   const s = filterMetadata[filter];
   if (s === undefined) return undefined;
-  return s.fields[key]?.string_value;
+  const v = s[key];
+  return typeof v === 'string' ? v : undefined;
 }
 
 export const EMPTY: readonly never[] = Object.freeze([]);
