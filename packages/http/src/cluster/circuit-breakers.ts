@@ -1,0 +1,111 @@
+// Circuit breakers of one cluster, per routing priority (Envoy's ResourceManagerImpl): plain
+// counters compared with a maximum. Nothing here queues: an acquire either succeeds or reports
+// overflow, and the caller fails the request fast with 503 and response flag UO (Envoy also
+// sets `x-envoy-overloaded: true` on that local reply).
+//
+// How Envoy's HTTP pools use them: a new connection needs `connections` (if full, the request
+// waits as pending instead of failing); a request waiting for a connection needs
+// `pendingRequests` (overflow → UO); every request in flight needs `requests` (overflow → UO);
+// a scheduled retry needs `retries` (overflow → the retry is skipped, flag UO, and the last
+// failure is returned).
+
+import type { CircuitBreakerThresholds } from '@inboard/xds';
+
+export type RoutingPriority = 'DEFAULT' | 'HIGH';
+
+export class ResourceLimit {
+  private readonly limit: () => number;
+  count = 0;
+
+  constructor(limit: number | (() => number)) {
+    this.limit = typeof limit === 'number' ? () => limit : limit;
+  }
+
+  get max(): number {
+    return this.limit();
+  }
+
+  get remaining(): number {
+    return Math.max(0, this.max - this.count);
+  }
+
+  canCreate(): boolean {
+    return this.count < this.max;
+  }
+
+  /** Takes one unit; false (and nothing taken) on overflow. */
+  tryAcquire(): boolean {
+    if (this.count >= this.max) return false;
+    this.count++;
+    return true;
+  }
+
+  /** Takes one unit regardless of the limit (after a canCreate() check made elsewhere). */
+  acquire(): void {
+    this.count++;
+  }
+
+  release(): void {
+    if (this.count > 0) this.count--;
+  }
+}
+
+/** CircuitBreakers.Thresholds.RetryBudget (not in the xDS model yet). */
+export interface RetryBudget {
+  /** percent of active + pending requests that may be retries, default 20 */
+  readonly budgetPercent?: number;
+  /** floor on concurrent retries, default 3 */
+  readonly minRetryConcurrency?: number;
+}
+
+export class PriorityCircuitBreakers {
+  readonly priority: RoutingPriority;
+  readonly connections: ResourceLimit;
+  readonly pendingRequests: ResourceLimit;
+  readonly requests: ResourceLimit;
+  readonly retries: ResourceLimit;
+
+  constructor(priority: RoutingPriority, t: Omit<CircuitBreakerThresholds, 'priority'>, budget?: RetryBudget) {
+    this.priority = priority;
+    this.connections = new ResourceLimit(t.maxConnections);
+    this.pendingRequests = new ResourceLimit(t.maxPendingRequests);
+    this.requests = new ResourceLimit(t.maxRequests);
+    if (budget === undefined) {
+      this.retries = new ResourceLimit(t.maxRetries);
+    } else {
+      // A budget replaces max_retries: a share of the requests in flight, never below the floor.
+      const percent = budget.budgetPercent ?? 20;
+      const floor = budget.minRetryConcurrency ?? 3;
+      this.retries = new ResourceLimit(() =>
+        Math.max(Math.floor((percent / 100) * (this.requests.count + this.pendingRequests.count)), floor),
+      );
+    }
+  }
+}
+
+/** Envoy's defaults when a priority has no Thresholds entry. */
+export const DEFAULT_THRESHOLDS: Omit<CircuitBreakerThresholds, 'priority'> = {
+  maxConnections: 1024,
+  maxPendingRequests: 1024,
+  maxRequests: 1024,
+  maxRetries: 3,
+};
+
+export class CircuitBreakers {
+  readonly default: PriorityCircuitBreakers;
+  readonly high: PriorityCircuitBreakers;
+
+  constructor(
+    thresholds: readonly CircuitBreakerThresholds[],
+    retryBudgets?: Partial<Record<RoutingPriority, RetryBudget>>,
+  ) {
+    // The first Thresholds entry for a priority wins.
+    const find = (p: RoutingPriority) => thresholds.find((t) => t.priority === p) ?? DEFAULT_THRESHOLDS;
+    this.default = new PriorityCircuitBreakers('DEFAULT', find('DEFAULT'), retryBudgets?.DEFAULT);
+    this.high = new PriorityCircuitBreakers('HIGH', find('HIGH'), retryBudgets?.HIGH);
+  }
+
+  forPriority(priority: RoutingPriority): PriorityCircuitBreakers {
+    return priority === 'HIGH' ? this.high : this.default;
+  }
+}

@@ -1,0 +1,97 @@
+// One upstream endpoint of a cluster, with the mutable per-endpoint state the data plane keeps
+// across EDS updates (active requests, outlier ejection). A Host object lives as long as its
+// address:port stays in the cluster's load assignment.
+
+import type { HealthStatus, LbEndpoint, Locality } from '@inboard/xds';
+
+/** Coarse health as Envoy's load balancers see it. */
+export type CoarseHealth = 'healthy' | 'degraded' | 'unhealthy';
+
+/** Envoy's Address::asString(): `10.0.0.1:8080`, `[::1]:8080`. Identity and consistent-hash key. */
+export function hostKey(address: string, port: number): string {
+  return address.includes(':') && !address.startsWith('[') ? `[${address}]:${port}` : `${address}:${port}`;
+}
+
+export function localityKey(l: Locality): string {
+  return `${l.region}/${l.zone}/${l.subZone}`;
+}
+
+/** Envoy's LocalityLess: lexicographic on (region, zone, sub_zone). */
+export function compareLocality(a: Locality, b: Locality): number {
+  if (a.region !== b.region) return a.region < b.region ? -1 : 1;
+  if (a.zone !== b.zone) return a.zone < b.zone ? -1 : 1;
+  if (a.subZone !== b.subZone) return a.subZone < b.subZone ? -1 : 1;
+  return 0;
+}
+
+export class Host {
+  readonly address: string;
+  readonly port: number;
+  /** `address:port` (IPv6 bracketed): identity across updates, retry previous-hosts key, hash key */
+  readonly key: string;
+  /** load_balancing_weight, ≥ 1 */
+  weight: number;
+  priority: number;
+  locality: Locality;
+  healthStatus: HealthStatus;
+  hostname: string;
+  tlsMode: string | undefined;
+  istioWorkload: string | undefined;
+  /** requests in flight to this host, maintained by the caller (acquire/release) */
+  activeRequests = 0;
+  /** ejected by outlier detection */
+  ejected = false;
+
+  constructor(endpoint: LbEndpoint, priority: number, locality: Locality) {
+    this.address = endpoint.address.address;
+    this.port = endpoint.address.port;
+    this.key = hostKey(this.address, this.port);
+    this.weight = 1;
+    this.priority = priority;
+    this.locality = locality;
+    this.healthStatus = 'UNKNOWN';
+    this.hostname = '';
+    this.tlsMode = undefined;
+    this.istioWorkload = undefined;
+    this.assign(endpoint, priority, locality);
+  }
+
+  /** Takes the endpoint's latest attributes, keeping the per-endpoint state. */
+  assign(endpoint: LbEndpoint, priority: number, locality: Locality): void {
+    this.weight = Math.max(1, endpoint.loadBalancingWeight);
+    this.priority = priority;
+    this.locality = locality;
+    this.healthStatus = endpoint.healthStatus;
+    this.hostname = endpoint.hostname;
+    this.tlsMode = endpoint.tlsMode;
+    this.istioWorkload = endpoint.istioWorkload;
+  }
+
+  /**
+   * Envoy's coarse health: EDS UNHEALTHY/DRAINING/TIMEOUT and outlier ejection make a host
+   * unhealthy, DEGRADED is degraded, UNKNOWN and HEALTHY are healthy.
+   */
+  get health(): CoarseHealth {
+    if (this.ejected) return 'unhealthy';
+    switch (this.healthStatus) {
+      case 'UNHEALTHY':
+      case 'DRAINING':
+      case 'TIMEOUT':
+        return 'unhealthy';
+      case 'DEGRADED':
+        return 'degraded';
+      default:
+        return 'healthy';
+    }
+  }
+
+  /** Call when a request to this host starts (feeds LEAST_REQUEST). */
+  acquire(): void {
+    this.activeRequests++;
+  }
+
+  /** Call when that request ends, whatever the outcome. */
+  release(): void {
+    if (this.activeRequests > 0) this.activeRequests--;
+  }
+}
