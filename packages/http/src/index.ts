@@ -1,1 +1,5 @@
-export {};
+// @inboard/http: Inboard's data plane.
+export * from './route/index.ts';
+export * from './fault/index.ts';
+export * from './cluster/index.ts';
+export * from './retry/index.ts';

@@ -1,0 +1,151 @@
+// request/response_headers_to_add / _to_remove, applied like HeaderParser::evaluateHeaders:
+// within one level, removals first; then every add/overwrite decision is taken against the
+// headers as they stand after the removals; then overwrites are applied, then appends.
+// Levels run from most to least specific (so a less specific overwrite wins and appends pile
+// up), or the reverse for most_specific_header_mutations_wins; see composeHeaderMutator.
+//
+// Headers are a plain object keyed by lower-case name. An append to a header that is already
+// present turns its value into an array (a repeated header line), which is what Envoy's
+// addReferenceKey does for all but its few "inline" headers, where it joins with ','.
+import type { HeaderAppendAction, HeaderValueOption } from '@inboard/xds';
+import { asciiLower } from './ascii-case.ts';
+
+export type HeaderRecord = Record<string, string | string[]>;
+export type HeaderMutator = (headers: HeaderRecord) => void;
+
+export const NOOP_MUTATOR: HeaderMutator = () => {};
+
+const SKIP = 0;
+const OVERWRITE = 1;
+const APPEND = 2;
+
+interface Addition {
+  readonly name: string;
+  readonly value: string;
+  readonly action: HeaderAppendAction;
+}
+
+/** Why a header list cannot be compiled; `index` points into the adds or removes list. */
+export class HeaderMutationConfigError extends Error {
+  readonly list: 'add' | 'remove';
+  readonly index: number;
+  constructor(list: 'add' | 'remove', index: number, message: string) {
+    super(message);
+    this.list = list;
+    this.index = index;
+  }
+}
+
+/**
+ * The value Envoy's formatter produces for a literal: `%%` is a literal `%`. Other `%COMMAND%`
+ * operators need stream info Inboard does not model; they are kept verbatim.
+ */
+export function literalHeaderValue(value: string): string {
+  return value.includes('%%') ? value.replaceAll('%%', '%') : value;
+}
+
+function isReserved(name: string): boolean {
+  return name.startsWith(':') || name === 'host';
+}
+
+function present(headers: HeaderRecord, name: string): boolean {
+  const v = Object.hasOwn(headers, name) ? headers[name] : undefined;
+  return v !== undefined && (typeof v === 'string' || v.length > 0);
+}
+
+/** One level (route config, vhost, route or weighted cluster) of header mutations. */
+export class MutationLevel {
+  readonly #removes: readonly string[];
+  readonly #adds: readonly Addition[];
+  // Decisions of the add pass; apply() runs to completion synchronously, so one buffer suffices.
+  readonly #decisions: Uint8Array;
+
+  private constructor(removes: readonly string[], adds: readonly Addition[]) {
+    this.#removes = removes;
+    this.#adds = adds;
+    this.#decisions = new Uint8Array(adds.length);
+  }
+
+  /** undefined when the level does nothing. Throws HeaderMutationConfigError. */
+  static compile(add: readonly HeaderValueOption[], remove: readonly string[]): MutationLevel | undefined {
+    const removes = remove.map((n, i) => {
+      const name = asciiLower(n);
+      // Envoy rejects this config: pseudo headers and Host may not be removed.
+      if (isReserved(name)) throw new HeaderMutationConfigError('remove', i, `${n} may not be removed`);
+      return name;
+    });
+    const adds: Addition[] = [];
+    add.forEach((o, i) => {
+      const name = asciiLower(o.name);
+      if (isReserved(name)) throw new HeaderMutationConfigError('add', i, `${o.name} may not be set`);
+      const value = literalHeaderValue(o.value);
+      // keep_empty_value=false: a header whose value is empty is not added at all
+      if (value === '' && !o.keepEmptyValue) return;
+      adds.push({ name, value, action: o.action });
+    });
+    if (removes.length === 0 && adds.length === 0) return undefined;
+    return new MutationLevel(removes, adds);
+  }
+
+  apply(headers: HeaderRecord): void {
+    for (const name of this.#removes) delete headers[name];
+    const adds = this.#adds;
+    const decisions = this.#decisions;
+    for (let i = 0; i < adds.length; i++) {
+      const a = adds[i]!;
+      switch (a.action) {
+        case 'APPEND_IF_EXISTS_OR_ADD':
+          decisions[i] = APPEND;
+          break;
+        case 'ADD_IF_ABSENT':
+          decisions[i] = present(headers, a.name) ? SKIP : APPEND;
+          break;
+        case 'OVERWRITE_IF_EXISTS':
+          decisions[i] = present(headers, a.name) ? OVERWRITE : SKIP;
+          break;
+        case 'OVERWRITE_IF_EXISTS_OR_ADD':
+          decisions[i] = OVERWRITE;
+          break;
+      }
+    }
+    for (let i = 0; i < adds.length; i++) {
+      if (decisions[i] === OVERWRITE) headers[adds[i]!.name] = adds[i]!.value;
+    }
+    for (let i = 0; i < adds.length; i++) {
+      if (decisions[i] !== APPEND) continue;
+      const { name, value } = adds[i]!;
+      const prev = present(headers, name) ? headers[name] : undefined;
+      if (prev === undefined) headers[name] = value;
+      else headers[name] = typeof prev === 'string' ? [prev, value] : [...prev, value];
+    }
+  }
+}
+
+/** Runs `levels` in the given order; skips the empty ones. */
+export function composeHeaderMutator(levels: readonly (MutationLevel | undefined)[]): HeaderMutator {
+  const active = levels.filter((l): l is MutationLevel => l !== undefined);
+  if (active.length === 0) return NOOP_MUTATOR;
+  if (active.length === 1) {
+    const only = active[0]!;
+    return (h) => only.apply(h);
+  }
+  return (h) => {
+    for (let i = 0; i < active.length; i++) active[i]!.apply(h);
+  };
+}
+
+/**
+ * Envoy's level order. The weighted cluster's own mutations always run first
+ * (WeightedClusterEntry::finalizeRequestHeaders evaluates them before delegating); the route,
+ * vhost and route-config levels follow from most to least specific, or from least to most
+ * specific when most_specific_header_mutations_wins is set.
+ */
+export function orderLevels<T>(
+  cluster: T | undefined,
+  route: T | undefined,
+  vhost: T | undefined,
+  routeConfig: T | undefined,
+  mostSpecificWins: boolean,
+): (T | undefined)[] {
+  return mostSpecificWins ? [cluster, routeConfig, vhost, route] : [cluster, route, vhost, routeConfig];
+}

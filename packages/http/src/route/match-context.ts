@@ -1,0 +1,57 @@
+// Per-lookup state shared by a virtual host's route matchers: the request (it is a RouteRequest
+// itself, so header matchers read it directly), where the path ends, and the lazily drawn random
+// value. One small object per lookup; everything else on the hot path is precompiled.
+import type { RandomSource } from './random.ts';
+import type { HeaderGetter, RouteRequest } from './route-request.ts';
+
+/** Index of the first '?' or '#' (Http::PathUtil::removeQueryAndFragment), or path.length. */
+export function pathEndOf(path: string): number {
+  const q = path.indexOf('?');
+  const h = path.indexOf('#');
+  if (q < 0) return h < 0 ? path.length : h;
+  return h < 0 || q < h ? q : h;
+}
+
+/** pathEndOf, also cut at the first ';' (ignore_path_parameters_in_path_matching). */
+export function pathEndWithoutParameters(path: string): number {
+  const end = pathEndOf(path);
+  const semi = path.indexOf(';');
+  return semi >= 0 && semi < end ? semi : end;
+}
+
+export class MatchContext implements RouteRequest {
+  readonly method: string;
+  readonly authority: string;
+  readonly path: string;
+  readonly scheme: string;
+  readonly headers: HeaderGetter;
+  /** end of the path as path matchers see it: the query and fragment (and `;params`) start here */
+  readonly pathEnd: number;
+  #pathOnly: string | undefined;
+  #random: number;
+  readonly #source: RandomSource;
+
+  /** `pathEnd`: where path matchers stop reading req.path (pathEndOf, or pathEndWithoutParameters). */
+  constructor(req: RouteRequest, pathEnd: number, random: number | undefined, source: RandomSource) {
+    this.method = req.method;
+    this.authority = req.authority;
+    this.path = req.path;
+    this.scheme = req.scheme;
+    this.headers = req.headers;
+    this.pathEnd = pathEnd;
+    this.#pathOnly = undefined;
+    this.#random = random ?? -1;
+    this.#source = source;
+  }
+
+  /** The path as path matchers see it (allocated once, only if a regex needs it). */
+  pathOnly(): string {
+    return (this.#pathOnly ??= this.pathEnd === this.path.length ? this.path : this.path.slice(0, this.pathEnd));
+  }
+
+  /** The lookup's random value: the one passed in, or one drawn on first use. */
+  random(): number {
+    if (this.#random < 0) this.#random = this.#source();
+    return this.#random;
+  }
+}
