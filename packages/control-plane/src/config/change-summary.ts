@@ -1,0 +1,52 @@
+// Which objects differ between two snapshots, so the translator can push only what changed.
+import type { ObjectRef } from './config-entry.ts';
+import { refKey } from './config-entry.ts';
+import type { MeshConfigSnapshot } from './istio-types.ts';
+import { stableJson } from './stable-json.ts';
+
+export interface ConfigChangeSummary {
+  readonly added: readonly ObjectRef[];
+  readonly updated: readonly ObjectRef[];
+  readonly removed: readonly ObjectRef[];
+  /** Every kind with a change, sorted ("Service" and "Endpoints" stand for the registry). */
+  readonly kinds: readonly string[];
+  readonly empty: boolean;
+}
+
+export const NO_CHANGES: ConfigChangeSummary = Object.freeze({
+  added: [],
+  updated: [],
+  removed: [],
+  kinds: [],
+  empty: true,
+});
+
+/** Every object of a snapshot by identity, with a content fingerprint. */
+export function snapshotObjects(
+  snapshot: MeshConfigSnapshot | undefined,
+): Map<string, { ref: ObjectRef; hash: string }> {
+  const out = new Map<string, { ref: ObjectRef; hash: string }>();
+  if (snapshot === undefined) return out;
+  const add = (ref: ObjectRef, value: unknown) => out.set(refKey(ref), { ref, hash: stableJson(value) });
+  for (const o of snapshot.istio) add({ kind: o.kind, namespace: o.metadata.namespace, name: o.metadata.name }, o);
+  for (const s of snapshot.services) add({ kind: 'Service', namespace: s.namespace, name: s.name }, s);
+  for (const e of snapshot.endpoints) add({ kind: 'Endpoints', namespace: e.namespace, name: e.service }, e);
+  if (snapshot.meshConfig !== undefined) add({ kind: 'MeshConfig', namespace: '', name: 'mesh' }, snapshot.meshConfig);
+  return out;
+}
+
+export function diffSnapshots(before: MeshConfigSnapshot | undefined, after: MeshConfigSnapshot): ConfigChangeSummary {
+  const a = snapshotObjects(before);
+  const b = snapshotObjects(after);
+  const added: ObjectRef[] = [];
+  const updated: ObjectRef[] = [];
+  const removed: ObjectRef[] = [];
+  for (const [key, now] of b) {
+    const was = a.get(key);
+    if (was === undefined) added.push(now.ref);
+    else if (was.hash !== now.hash) updated.push(now.ref);
+  }
+  for (const [key, was] of a) if (!b.has(key)) removed.push(was.ref);
+  const kinds = [...new Set([...added, ...updated, ...removed].map((r) => r.kind))].sort();
+  return { added, updated, removed, kinds, empty: kinds.length === 0 };
+}

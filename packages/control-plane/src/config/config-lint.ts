@@ -1,0 +1,106 @@
+// Warnings about valid objects: deprecated fields, settings Inboard ignores, rules that can never
+// match. istiod reports the same ones as validation warnings; none of them rejects the object.
+
+import type { IstioObject } from './istio-types.ts';
+import type { FieldIssue } from './schema-parse.ts';
+
+export function lintIstioObject(obj: IstioObject): FieldIssue[] {
+  const out: FieldIssue[] = [];
+  const warn = (path: PropertyKey[], message: string) => out.push({ path, message });
+  switch (obj.kind) {
+    case 'VirtualService': {
+      const http = obj.spec.http ?? [];
+      http.forEach((route, i) => {
+        const p = ['spec', 'http', i];
+        if ((route.match?.length ?? 0) === 0 && i < http.length - 1) {
+          warn(
+            p,
+            `rule #${i} has no match, so the rules after it are never used (only the last rule can have no matches)`,
+          );
+        }
+        if (route.mirrorPercent !== undefined)
+          warn([...p, 'mirrorPercent'], 'mirrorPercent is deprecated, use mirrorPercentage');
+        if (route.fault?.delay?.percent !== undefined)
+          warn([...p, 'fault', 'delay', 'percent'], 'percent is deprecated, use percentage');
+        const abort = route.fault?.abort;
+        if (
+          abort !== undefined &&
+          abort.httpStatus === undefined &&
+          abort.grpcStatus === undefined &&
+          abort.http2Error === undefined
+        ) {
+          warn([...p, 'fault', 'abort'], 'abort configured, but error type not set');
+        }
+      });
+      if ((obj.spec.tcp?.length ?? 0) > 0)
+        warn(['spec', 'tcp'], 'tcp routes are validated but not used: Inboard routes HTTP only');
+      if ((obj.spec.tls?.length ?? 0) > 0)
+        warn(['spec', 'tls'], 'tls routes are validated but not used: Inboard routes HTTP only');
+      for (const [i, g] of (obj.spec.gateways ?? []).entries()) {
+        if (!g.includes('/') && g !== 'mesh' && g.includes('.'))
+          warn(['spec', 'gateways', i], `legacy gateway name "${g}"; prefer <namespace>/<name>`);
+      }
+      break;
+    }
+    case 'DestinationRule': {
+      const policies = [
+        { path: ['spec', 'trafficPolicy'], policy: obj.spec.trafficPolicy },
+        ...(obj.spec.subsets ?? []).map((s, i) => ({
+          path: ['spec', 'subsets', i, 'trafficPolicy'],
+          policy: s.trafficPolicy,
+        })),
+      ];
+      for (const { path, policy } of policies) {
+        if (policy?.loadBalancer?.consistentHash?.minimumRingSize !== undefined) {
+          warn(
+            [...path, 'loadBalancer', 'consistentHash', 'minimumRingSize'],
+            'minimumRingSize is deprecated, use ringHash.minimumRingSize',
+          );
+        }
+        if (policy?.outlierDetection?.consecutiveErrors !== undefined) {
+          warn(
+            [...path, 'outlierDetection', 'consecutiveErrors'],
+            'consecutiveErrors is deprecated, use consecutive5xxErrors or consecutiveGatewayErrors',
+          );
+        }
+      }
+      if (
+        obj.spec.workloadSelector !== undefined &&
+        Object.keys(obj.spec.workloadSelector.matchLabels ?? {}).length === 0
+      ) {
+        warn(['spec', 'workloadSelector'], 'workload selector specified without labels');
+      }
+      break;
+    }
+    case 'Gateway':
+      (obj.spec.servers ?? []).forEach((s, i) => {
+        const proto = (s.port.protocol ?? '').toLowerCase();
+        if (s.tls?.httpsRedirect === true && !['http', 'http2', 'grpc', 'grpc-web'].includes(proto)) {
+          warn(
+            ['spec', 'servers', i, 'tls', 'httpsRedirect'],
+            'tls.httpsRedirect should only be used with http servers',
+          );
+        }
+      });
+      break;
+    case 'Sidecar':
+    case 'ServiceEntry':
+      if (obj.spec.workloadSelector !== undefined && Object.keys(obj.spec.workloadSelector.labels ?? {}).length === 0) {
+        warn(
+          ['spec', 'workloadSelector'],
+          'workload selector specified without labels: it applies to every workload in the namespace',
+        );
+      }
+      break;
+    case 'AuthorizationPolicy':
+    case 'RequestAuthentication':
+    case 'PeerAuthentication':
+      if (obj.spec.selector !== undefined && Object.keys(obj.spec.selector.matchLabels ?? {}).length === 0) {
+        warn(['spec', 'selector'], 'workload selector specified without labels');
+      }
+      break;
+    default:
+      break;
+  }
+  return out;
+}

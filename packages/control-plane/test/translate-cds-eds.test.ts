@@ -1,0 +1,398 @@
+// Golden tests: DestinationRule traffic policy → clusters (test/golden/cds.json) and the registry /
+// ServiceEntry / WorkloadEntry endpoints → ClusterLoadAssignments (test/golden/eds.json).
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import {
+  type DestinationRule,
+  type IstioObject,
+  type MeshConfigSnapshot,
+  type RegistryServiceEndpoints,
+  type TrafficPolicy,
+  translate,
+} from '@inboard/control-plane';
+import { TypeUrl } from '@inboard/xds/codec';
+import { bookinfo, bookinfoEndpoints, NS, PRODUCTPAGE_NODE, SERVICES } from './golden/bookinfo.ts';
+import { at, expectGolden, type Json, resource } from './golden/golden.ts';
+
+const HOST = 'reviews.default.svc.cluster.local';
+const name = (subset = '', port = 9080, host = HOST) => `outbound|${port}|${subset}|${host}`;
+
+function reviewsDr(
+  trafficPolicy: TrafficPolicy | undefined,
+  subsets: DestinationRule['spec']['subsets'] = [],
+): DestinationRule {
+  return {
+    kind: 'DestinationRule',
+    metadata: { name: 'reviews', namespace: NS },
+    spec: { host: 'reviews', trafficPolicy, subsets },
+  };
+}
+
+/** bookinfo without its DestinationRules, plus `istio`. */
+function mesh(istio: readonly IstioObject[], endpoints?: RegistryServiceEndpoints[]): MeshConfigSnapshot {
+  return { istio, services: SERVICES, endpoints: endpoints ?? bookinfoEndpoints() };
+}
+
+function cds(config: MeshConfigSnapshot, cluster: string, node = PRODUCTPAGE_NODE): Json {
+  return resource(translate(config, node), TypeUrl.Cluster, cluster);
+}
+
+function eds(
+  config: MeshConfigSnapshot,
+  cluster: string,
+  node: { id: string; metadata: object; locality?: object } = PRODUCTPAGE_NODE,
+): Json {
+  return resource(translate(config, node as never), TypeUrl.ClusterLoadAssignment, cluster);
+}
+
+describe('CDS', () => {
+  test('default and subset clusters: EDS over ADS, service_name = cluster name, alt_stat_name', () => {
+    const snap = translate(bookinfo(), PRODUCTPAGE_NODE);
+    const names = [...snap.resources(TypeUrl.Cluster).keys()].filter((n) => n.endsWith(HOST));
+    assert.deepEqual(names, [name(), name('v1'), name('v2'), name('v3')]);
+    expectGolden('cds.json', 'eds-cluster', resource(snap, TypeUrl.Cluster, name('v2')));
+  });
+
+  test('loadBalancer simple: LEAST_REQUEST, RANDOM (sent, unlike istiod), ROUND_ROBIN unset', () => {
+    const out = (['LEAST_REQUEST', 'RANDOM', 'ROUND_ROBIN'] as const).map(
+      (simple) => at(cds(mesh([reviewsDr({ loadBalancer: { simple } })]), name()), 'lb_policy') ?? null,
+    );
+    assert.deepEqual(out, [1, 3, null]);
+  });
+
+  test('consistentHash: ring hash (default and explicit size), maglev', () => {
+    const pick = (c: Json) => ({
+      lb_policy: at(c, 'lb_policy') ?? null,
+      ring: at(c, 'ring_hash_lb_config') ?? null,
+      maglev: at(c, 'maglev_lb_config') ?? null,
+    });
+    expectGolden('cds.json', 'consistent-hash', [
+      pick(cds(mesh([reviewsDr({ loadBalancer: { consistentHash: { httpHeaderName: 'x-user' } } })]), name())),
+      pick(
+        cds(
+          mesh([
+            reviewsDr({ loadBalancer: { consistentHash: { useSourceIp: true, ringHash: { minimumRingSize: 2048 } } } }),
+          ]),
+          name(),
+        ),
+      ),
+      pick(
+        cds(
+          mesh([
+            reviewsDr({
+              loadBalancer: { consistentHash: { httpCookie: { name: 'c' }, maglev: { tableSize: 65537 } } },
+            }),
+          ]),
+          name(),
+        ),
+      ),
+    ]);
+  });
+
+  test('merging: subset over port level over top level; a port-level entry does not inherit', () => {
+    const dr = reviewsDr(
+      {
+        loadBalancer: { simple: 'LEAST_REQUEST' },
+        connectionPool: { http: { http2MaxRequests: 100 } },
+        portLevelSettings: [{ port: { number: 9080 }, loadBalancer: { simple: 'RANDOM' } }],
+      },
+      [
+        { name: 'v1', labels: { version: 'v1' } },
+        {
+          name: 'v2',
+          labels: { version: 'v2' },
+          trafficPolicy: { loadBalancer: { simple: 'ROUND_ROBIN' }, connectionPool: { tcp: { maxConnections: 7 } } },
+        },
+      ],
+    );
+    const config = mesh([dr]);
+    const pick = (c: Json) => ({
+      lb_policy: at(c, 'lb_policy') ?? null,
+      circuit_breakers: at(c, 'circuit_breakers') ?? null,
+    });
+    expectGolden('cds.json', 'merge', {
+      default: pick(cds(config, name())),
+      v1: pick(cds(config, name('v1'))),
+      v2: pick(cds(config, name('v2'))),
+    });
+  });
+
+  test('connectionPool → circuit breaker thresholds and connect_timeout', () => {
+    const c = cds(
+      mesh([
+        reviewsDr({
+          connectionPool: {
+            http: { http2MaxRequests: 1000, http1MaxPendingRequests: 50, maxRetries: 4, maxRequestsPerConnection: 10 },
+            tcp: { maxConnections: 100, connectTimeout: '250ms' },
+          },
+        }),
+      ]),
+      name(),
+    );
+    expectGolden('cds.json', 'connection-pool', {
+      circuit_breakers: at(c, 'circuit_breakers') ?? null,
+      connect_timeout: at(c, 'connect_timeout') ?? null,
+      max_requests_per_connection: at(c, 'max_requests_per_connection') ?? null,
+    });
+  });
+
+  test('outlierDetection → outlier_detection and healthy_panic_threshold (sent, unlike istiod proxyless)', () => {
+    const c = cds(
+      mesh([
+        reviewsDr({
+          outlierDetection: {
+            consecutive5xxErrors: 3,
+            consecutiveGatewayErrors: 2,
+            interval: '5s',
+            baseEjectionTime: '30s',
+            maxEjectionPercent: 50,
+            minHealthPercent: 20,
+          },
+        }),
+      ]),
+      name(),
+    );
+    expectGolden('cds.json', 'outlier-detection', {
+      outlier_detection: at(c, 'outlier_detection') ?? null,
+      common_lb_config: at(c, 'common_lb_config') ?? null,
+    });
+  });
+
+  test('tls ISTIO_MUTUAL → UpstreamTlsContext with certificate providers and the service accounts as SANs; DISABLE → none', () => {
+    const mutual = cds(mesh([reviewsDr({ tls: { mode: 'ISTIO_MUTUAL' } })]), name());
+    expectGolden('cds.json', 'istio-mutual', at(mutual, 'transport_socket'));
+    assert.equal(at(cds(mesh([reviewsDr({ tls: { mode: 'DISABLE' } })]), name()), 'transport_socket'), undefined);
+  });
+
+  test('localityLbSetting.distribute → locality weighted LB on the cluster', () => {
+    const c = cds(
+      mesh([
+        reviewsDr({ loadBalancer: { localityLbSetting: { distribute: [{ from: '*', to: { 'us-east1/*': 100 } }] } } }),
+      ]),
+      name(),
+    );
+    assert.deepEqual(at(c, 'common_lb_config'), { locality_weighted_lb_config: {} });
+  });
+
+  test('a DNS ServiceEntry → STRICT_DNS cluster with an inline load assignment', () => {
+    const se: IstioObject = {
+      kind: 'ServiceEntry',
+      metadata: { name: 'httpbin', namespace: NS },
+      spec: {
+        hosts: ['httpbin.org'],
+        ports: [{ number: 80, name: 'http', protocol: 'HTTP' }],
+        resolution: 'DNS',
+        location: 'MESH_EXTERNAL',
+      },
+    };
+    expectGolden('cds.json', 'dns-service-entry', cds(mesh([se]), 'outbound|80||httpbin.org'));
+  });
+});
+
+describe('EDS', () => {
+  test('endpoints grouped by locality with weights, health and istio metadata; subsets filtered by labels', () => {
+    const endpoints: RegistryServiceEndpoints[] = [
+      ...bookinfoEndpoints().filter((e) => e.service !== 'reviews'),
+      {
+        service: 'reviews',
+        namespace: NS,
+        endpoints: [
+          {
+            address: '10.0.0.21',
+            labels: { app: 'reviews', version: 'v1', 'security.istio.io/tlsMode': 'istio' },
+            workloadName: 'reviews-v1',
+            locality: 'us-east1/us-east1-b',
+            serviceAccount: 'bookinfo-reviews',
+          },
+          {
+            address: '10.0.0.24',
+            labels: { app: 'reviews', version: 'v1' },
+            workloadName: 'reviews-v1',
+            locality: 'us-west1/us-west1-a',
+            weight: 3,
+          },
+          {
+            address: '10.0.0.22',
+            labels: { app: 'reviews', version: 'v2' },
+            workloadName: 'reviews-v2',
+            locality: 'us-east1/us-east1-b',
+            ports: { http: 19080 },
+          },
+          {
+            address: '10.0.0.25',
+            labels: { app: 'reviews', version: 'v1' },
+            workloadName: 'reviews-v1',
+            health: 'UNHEALTHY',
+          },
+        ],
+      },
+    ];
+    const config = mesh(
+      [
+        reviewsDr(undefined, [
+          { name: 'v1', labels: { version: 'v1' } },
+          { name: 'v2', labels: { version: 'v2' } },
+        ]),
+      ],
+      endpoints,
+    );
+    expectGolden('eds.json', 'default', eds(config, name()));
+    const v2 = eds(config, name('v2'));
+    assert.deepEqual(at(v2, 'endpoints', 0, 'lb_endpoints', 0, 'endpoint'), {
+      address: { socket_address: { address: '10.0.0.22', port_value: 19080 } },
+    });
+    assert.equal(
+      (at(eds(config, name('v1')), 'endpoints') as Json[]).length,
+      2,
+      'v1 has two localities (the unhealthy endpoint is left out)',
+    );
+  });
+
+  test('locality failover priorities when the DestinationRule has outlier detection', () => {
+    const endpoints: RegistryServiceEndpoints[] = [
+      {
+        service: 'reviews',
+        namespace: NS,
+        endpoints: [
+          { address: '10.0.1.1', locality: 'us-east1/us-east1-b/s1', labels: { app: 'reviews' } },
+          { address: '10.0.1.2', locality: 'us-east1/us-east1-b/s2', labels: { app: 'reviews' } },
+          { address: '10.0.1.3', locality: 'us-east1/us-east1-c', labels: { app: 'reviews' } },
+          { address: '10.0.1.4', locality: 'us-west1/us-west1-a', labels: { app: 'reviews' } },
+          { address: '10.0.1.5', locality: 'eu-west1/eu-west1-a', labels: { app: 'reviews' } },
+        ],
+      },
+    ];
+    const node = { ...PRODUCTPAGE_NODE, locality: { region: 'us-east1', zone: 'us-east1-b', sub_zone: 's1' } };
+    const prio = (config: MeshConfigSnapshot) =>
+      (at(eds(config, name(), node), 'endpoints') as Json[]).map((g) => [
+        at(g, 'locality', 'sub_zone') ?? at(g, 'locality', 'zone'),
+        at(g, 'priority') ?? 0,
+      ]);
+    // no outlier detection: every locality at priority 0
+    assert.ok(prio(mesh([], endpoints)).every(([, p]) => p === 0));
+    const withOutlier = mesh([reviewsDr({ outlierDetection: { consecutive5xxErrors: 5 } })], endpoints);
+    assert.deepEqual(prio(withOutlier), [
+      ['eu-west1-a', 3],
+      ['s1', 0],
+      ['s2', 1],
+      ['us-east1-c', 2],
+      ['us-west1-a', 3],
+    ]);
+    // failover from us-east1 to eu-west1 puts eu-west1 before us-west1
+    const failover = mesh(
+      [
+        reviewsDr({
+          outlierDetection: { consecutive5xxErrors: 5 },
+          loadBalancer: { localityLbSetting: { failover: [{ from: 'us-east1', to: 'eu-west1' }] } },
+        }),
+      ],
+      endpoints,
+    );
+    assert.deepEqual(prio(failover), [
+      ['eu-west1-a', 3],
+      ['s1', 0],
+      ['s2', 1],
+      ['us-east1-c', 2],
+      ['us-west1-a', 4],
+    ]);
+  });
+
+  test('localityLbSetting.distribute rewrites locality weights and empties unlisted localities', () => {
+    const endpoints: RegistryServiceEndpoints[] = [
+      {
+        service: 'reviews',
+        namespace: NS,
+        endpoints: [
+          { address: '10.0.1.1', locality: 'us-east1/a' },
+          { address: '10.0.1.2', locality: 'us-east1/b' },
+          { address: '10.0.1.3', locality: 'us-west1/a' },
+        ],
+      },
+    ];
+    const config = mesh(
+      [
+        reviewsDr({
+          loadBalancer: {
+            localityLbSetting: { distribute: [{ from: 'us-east1/*', to: { 'us-east1/a': 80, 'us-east1/b': 20 } }] },
+          },
+        }),
+      ],
+      endpoints,
+    );
+    const node = { ...PRODUCTPAGE_NODE, locality: { region: 'us-east1', zone: 'a' } };
+    const groups = at(eds(config, name(), node), 'endpoints') as Json[];
+    assert.deepEqual(
+      groups.map((g) => [
+        at(g, 'locality', 'region'),
+        at(g, 'locality', 'zone'),
+        at(g, 'load_balancing_weight', 'value'),
+        (at(g, 'lb_endpoints') as Json[] | undefined)?.length ?? 0,
+      ]),
+      [
+        ['us-east1', 'a', 80, 1],
+        ['us-east1', 'b', 20, 1],
+        ['us-west1', 'a', 1, 0],
+      ],
+    );
+  });
+
+  test('tlsMode metadata is withheld when the endpoint workload has PeerAuthentication DISABLE', () => {
+    const pa: IstioObject = {
+      kind: 'PeerAuthentication',
+      metadata: { name: 'off', namespace: NS },
+      spec: { selector: { matchLabels: { app: 'reviews', version: 'v2' } }, mtls: { mode: 'DISABLE' } },
+    };
+    const config = mesh([pa]);
+    const eps = (at(eds(config, name()), 'endpoints', 0, 'lb_endpoints') as Json[]).map((e) => [
+      at(e, 'endpoint', 'address', 'socket_address', 'address'),
+      at(e, 'metadata', 'filter_metadata', 'envoy.transport_socket_match', 'tlsMode') ?? null,
+    ]);
+    assert.deepEqual(eps, [
+      ['10.0.0.21', 'istio'],
+      ['10.0.0.22', null],
+      ['10.0.0.23', 'istio'],
+    ]);
+  });
+
+  test('a STATIC ServiceEntry with inline endpoints and one selecting WorkloadEntries', () => {
+    const istio: IstioObject[] = [
+      {
+        kind: 'ServiceEntry',
+        metadata: { name: 'legacy', namespace: NS },
+        spec: {
+          hosts: ['legacy.example.com'],
+          ports: [{ number: 8080, name: 'http', protocol: 'HTTP', targetPort: 18080 }],
+          resolution: 'STATIC',
+          location: 'MESH_INTERNAL',
+          endpoints: [
+            { address: '192.168.0.1', labels: { version: 'a' } },
+            { address: '192.168.0.2', ports: { http: 28080 }, locality: 'dc1/r1' },
+          ],
+        },
+      },
+      {
+        kind: 'ServiceEntry',
+        metadata: { name: 'vms', namespace: NS },
+        spec: {
+          hosts: ['vm.example.com'],
+          ports: [{ number: 80, name: 'http' }],
+          resolution: 'STATIC',
+          workloadSelector: { labels: { app: 'vm' } },
+        },
+      },
+      {
+        kind: 'WorkloadEntry',
+        metadata: { name: 'vm-1', namespace: NS },
+        spec: { address: '172.16.0.1', labels: { app: 'vm' }, serviceAccount: 'vm-sa' },
+      },
+      {
+        kind: 'WorkloadEntry',
+        metadata: { name: 'other', namespace: NS },
+        spec: { address: '172.16.0.2', labels: { app: 'db' } },
+      },
+    ];
+    const config = mesh(istio);
+    expectGolden('eds.json', 'service-entry-static', eds(config, 'outbound|8080||legacy.example.com'));
+    expectGolden('eds.json', 'workload-entry', eds(config, 'outbound|80||vm.example.com'));
+  });
+});
