@@ -489,25 +489,8 @@ export class XdsClient {
         continue;
       }
       seen.add(result.name);
-      let rs = ts.resources.get(result.name);
-      if (rs === undefined) {
-        if (!wildcard) continue; // not asked for
-        rs = newResourceState(result.name);
-        ts.resources.set(result.name, rs);
-      } else if (rs.watchers.size === 0 && !wildcard) {
-        continue;
-      }
-      this.stopTimer(rs);
-      const same = rs.hasValue && ts.type.equals(rs.value, result.value);
-      rs.status = 'ACKED';
-      rs.error = undefined;
-      rs.version = res.version_info;
-      rs.lastUpdated = Date.now();
-      if (!same) {
-        rs.value = result.value;
-        rs.hasValue = true;
-        changed.push(rs);
-      }
+      const rs = this.applyValid(ts, result.name, result.value, res.version_info, wildcard);
+      if (rs !== undefined) changed.push(rs);
     }
     if (ts.type.allResourcesRequiredInSotW) {
       // LDS/CDS: absence from a response means deletion.
@@ -620,23 +603,8 @@ export class XdsClient {
         this.recordNack(ts, result.name ?? r.name, result.errors, r.version);
         continue;
       }
-      let rs = ts.resources.get(result.name);
-      if (rs === undefined) {
-        if (!wildcard) continue;
-        rs = newResourceState(result.name);
-        ts.resources.set(result.name, rs);
-      }
-      this.stopTimer(rs);
-      const same = rs.hasValue && ts.type.equals(rs.value, result.value);
-      rs.status = 'ACKED';
-      rs.error = undefined;
-      rs.version = r.version;
-      rs.lastUpdated = Date.now();
-      if (!same) {
-        rs.value = result.value;
-        rs.hasValue = true;
-        changed.push(rs);
-      }
+      const rs = this.applyValid(ts, result.name, result.value, r.version, wildcard);
+      if (rs !== undefined) changed.push(rs);
     }
     for (const name of res.removed_resources) {
       const rs = ts.resources.get(name);
@@ -656,6 +624,30 @@ export class XdsClient {
   }
 
   // ------------------------------------------------------------------ shared response handling
+
+  /**
+   * Stores a valid resource; returns its state when watchers must hear about it (new or changed
+   * value), undefined when nobody asked for it or it is unchanged.
+   */
+  private applyValid(ts: TypeState, name: string, value: unknown, version: string, wildcard: boolean): ResourceState | undefined {
+    let rs = ts.resources.get(name);
+    if (rs === undefined) {
+      if (!wildcard) return undefined; // not asked for
+      rs = newResourceState(name);
+      ts.resources.set(name, rs);
+    } else if (rs.watchers.size === 0 && !wildcard) {
+      return undefined;
+    }
+    this.stopTimer(rs);
+    rs.status = 'ACKED';
+    rs.error = undefined;
+    rs.version = version;
+    rs.lastUpdated = Date.now();
+    if (rs.hasValue && ts.type.equals(rs.value, value)) return undefined;
+    rs.value = value;
+    rs.hasValue = true;
+    return rs;
+  }
 
   private decodeOne(
     ts: TypeState,

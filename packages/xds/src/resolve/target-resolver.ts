@@ -226,36 +226,27 @@ export class TargetResolver {
   }
 
   private watchCluster(name: string): void {
-    const state: Watched<Cluster> = { cancel: () => {}, value: undefined, missing: undefined };
-    this.clusters.set(name, state);
-    state.cancel = this.client.watch(this.types.cluster, name, {
-      onResourceChanged: (c) => {
-        state.value = c;
-        state.missing = undefined;
-        this.syncClusters();
-      },
-      onError: (e) => {
-        if (state.value === undefined) {
-          state.missing = e.message;
-          this.scheduleUpdate();
-        }
-      },
-      onResourceDoesNotExist: () => {
-        state.value = undefined;
-        state.missing = 'cluster does not exist';
-        this.syncClusters();
-      },
-    });
+    this.clusters.set(name, this.watchLeaf(this.types.cluster, name, 'cluster does not exist', () => this.syncClusters()));
   }
 
   private watchEndpoints(name: string): void {
-    const state: Watched<ClusterLoadAssignment> = { cancel: () => {}, value: undefined, missing: undefined };
-    this.endpoints.set(name, state);
-    state.cancel = this.client.watch(this.types.clusterLoadAssignment, name, {
-      onResourceChanged: (cla) => {
-        state.value = cla;
+    this.endpoints.set(
+      name,
+      this.watchLeaf(this.types.clusterLoadAssignment, name, 'endpoints do not exist', () => this.scheduleUpdate()),
+    );
+  }
+
+  /**
+   * Watches a cluster or its endpoints. An error only matters while nothing was received: it
+   * turns the entry into "missing" so the snapshot can still be published.
+   */
+  private watchLeaf<T>(type: ResourceType<T>, name: string, missingReason: string, changed: () => void): Watched<T> {
+    const state: Watched<T> = { cancel: () => {}, value: undefined, missing: undefined };
+    state.cancel = this.client.watch(type, name, {
+      onResourceChanged: (v) => {
+        state.value = v;
         state.missing = undefined;
-        this.scheduleUpdate();
+        changed();
       },
       onError: (e) => {
         if (state.value === undefined) {
@@ -265,10 +256,11 @@ export class TargetResolver {
       },
       onResourceDoesNotExist: () => {
         state.value = undefined;
-        state.missing = 'endpoints do not exist';
-        this.scheduleUpdate();
+        state.missing = missingReason;
+        changed();
       },
     });
+    return state;
   }
 
   // ------------------------------------------------------------------ publishing
