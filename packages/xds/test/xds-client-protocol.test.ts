@@ -144,6 +144,7 @@ describe('XdsClient SotW protocol', () => {
     await flush();
     client.watch(RDS, 'outbound|9080||reviews', recorder().watcher);
     client.watch(LDS, 'ratings:9080', recorder().watcher);
+    await flush();
     assert.equal(transport.streams.length, 1);
     const sent = transport.last.sent as DiscoveryRequestIn[];
     assert.equal(sent.length, 3);
@@ -153,6 +154,17 @@ describe('XdsClient SotW protocol', () => {
     assert.deepEqual(sent[1]!.resource_names, ['outbound|9080||reviews']);
     assert.deepEqual(sent[2]!.resource_names, ['reviews:9080', 'ratings:9080']);
     assert.equal(sent[2]!.type_url, TypeUrl.Listener);
+  });
+
+  test('watches added in one go are sent as one request per type', async () => {
+    client.watch(LDS, 'a:80', recorder().watcher);
+    await flush();
+    const before = transport.last.sent.length;
+    for (let i = 0; i < 20; i++) client.watch(RDS, `route-${i}`, recorder().watcher);
+    await flush();
+    const sent = transport.last.sent.slice(before) as DiscoveryRequestIn[];
+    assert.equal(sent.length, 1);
+    assert.equal(sent[0]!.resource_names?.length, 20);
   });
 
   test('a good response is delivered and ACKed with its version and nonce', async () => {
@@ -207,6 +219,7 @@ describe('XdsClient SotW protocol', () => {
     client.watch(LDS, 'a:80', a.watcher);
     await flush();
     client.watch(LDS, 'b:80', b.watcher);
+    await flush();
     // the server answers the first request (only a:80) after b:80 was already requested
     transport.respond({ type_url: TypeUrl.Listener, version_info: 'v1', nonce: 'n1', resources: [res('a:80')] });
     assert.deepEqual(b.dne, []);
@@ -291,6 +304,7 @@ describe('XdsClient SotW protocol', () => {
     await flush();
     offR();
     offL();
+    await flush();
     const sent = transport.last.sent as DiscoveryRequestIn[];
     const last = sent.at(-1)!;
     assert.equal(last.type_url, TypeUrl.RouteConfiguration);
@@ -312,6 +326,7 @@ describe('XdsClient Delta protocol', () => {
     client.watch(LDS, 'a:80', r.watcher);
     await flush();
     client.watch(LDS, 'b:80', recorder().watcher);
+    await flush();
     let sent = transport.last.sent as DeltaDiscoveryRequestIn[];
     assert.deepEqual(sent[0]!.resource_names_subscribe, ['a:80']);
     assert.ok(sent[0]!.node);

@@ -191,17 +191,18 @@ export class ConfigStore implements ConfigSource {
       }
     }
 
-    for (const file of discovered.files) {
-      let content: string;
-      try {
-        content = await readFile(file.path, 'utf8');
-      } catch (err) {
+    const contents = await readAll(discovered.files.map((f) => f.path));
+    for (const [i, file] of discovered.files.entries()) {
+      const read = contents[i]!;
+      if ('error' in read) {
+        const err = read.error;
         if ((err as NodeJS.ErrnoException).code === 'ENOENT') continue; // deleted meanwhile: its objects go
         problems.push({ severity: 'error', file: file.display, message: `cannot read: ${errorMessage(err)}` });
         const before = previous.get(file.path);
         if (before !== undefined) next.set(file.path, before);
         continue;
       }
+      const content = read.content;
       const before = previous.get(file.path);
       const outcomes =
         before !== undefined && before.content === content
@@ -310,6 +311,31 @@ export class ConfigStore implements ConfigSource {
     }
     return served;
   }
+}
+
+/**
+ * Reads files concurrently, results in order: one after the other, a reload of 1,000 small files
+ * spent ~200 ms waiting on file-system round trips. Bounded, so a large config cannot exhaust
+ * file descriptors.
+ */
+async function readAll(
+  paths: readonly string[],
+  concurrency = 16,
+): Promise<({ content: string } | { error: unknown })[]> {
+  const out: ({ content: string } | { error: unknown })[] = new Array(paths.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < paths.length) {
+      const i = next++;
+      try {
+        out[i] = { content: await readFile(paths[i]!, 'utf8') };
+      } catch (error) {
+        out[i] = { error };
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(concurrency, paths.length) }, worker));
+  return out;
 }
 
 /** In reading order: file (as discovered), document, line. The sort is stable for equal positions. */

@@ -1,7 +1,7 @@
 // Wires the translator to a SnapshotCache: a node key per node class (namespace, labels, locality,
 // IPs), a lazy generator, and refresh() for config changes. The config is indexed once per version
-// and each node class's outbound view is translated and encoded once; pods of one workload only
-// differ by their inbound listener names.
+// and each node class's outbound view is translated, encoded and versioned once: pods of one
+// workload share its Snapshot (or, when they serve ports, a copy with their inbound listeners added).
 import { createLogger } from '@inboard/xds';
 import { type Node, packAny, TypeUrl } from '@inboard/xds/codec';
 import type { AuthHook } from '../auth-hook.ts';
@@ -25,9 +25,8 @@ const log = createLogger('control-plane/istio');
 
 interface PackedView {
   readonly listeners: readonly SnapshotResourceInput[];
-  readonly routes: readonly SnapshotResourceInput[];
-  readonly clusters: readonly SnapshotResourceInput[];
-  readonly endpoints: readonly SnapshotResourceInput[];
+  /** The view as a snapshot, built once: type versions hash every name, too costly per pod. */
+  readonly snapshot: Snapshot;
 }
 
 export interface IstioSnapshotGenerator {
@@ -57,12 +56,16 @@ function packListeners(messages: XdsMessages['listeners']): SnapshotResourceInpu
 }
 
 function packView(m: XdsMessages): PackedView {
-  return {
-    listeners: packListeners(m.listeners),
-    routes: m.routes.map((r) => pack(TypeUrl.RouteConfiguration, r.name ?? '', r)),
-    clusters: m.clusters.map((c) => pack(TypeUrl.Cluster, c.name ?? '', c)),
-    endpoints: m.endpoints.map((e) => pack(TypeUrl.ClusterLoadAssignment, e.cluster_name ?? '', e)),
-  };
+  const listeners = packListeners(m.listeners);
+  const snapshot = Snapshot.create({
+    [TypeUrl.Listener]: { resources: listeners },
+    [TypeUrl.RouteConfiguration]: { resources: m.routes.map((r) => pack(TypeUrl.RouteConfiguration, r.name ?? '', r)) },
+    [TypeUrl.Cluster]: { resources: m.clusters.map((c) => pack(TypeUrl.Cluster, c.name ?? '', c)) },
+    [TypeUrl.ClusterLoadAssignment]: {
+      resources: m.endpoints.map((e) => pack(TypeUrl.ClusterLoadAssignment, e.cluster_name ?? '', e)),
+    },
+  });
+  return { listeners, snapshot };
 }
 
 /** What decides a node's outbound view (everything but its IPs). */
@@ -118,12 +121,9 @@ export function createIstioSnapshotGenerator(getConfig: () => MeshConfigSnapshot
         views.set(key, view);
       }
       const inbound = packListeners(inboundListeners(idx, proxy, packMessage));
-      return Snapshot.create({
-        [TypeUrl.Listener]: { resources: inbound.length === 0 ? view.listeners : [...view.listeners, ...inbound] },
-        [TypeUrl.RouteConfiguration]: { resources: view.routes },
-        [TypeUrl.Cluster]: { resources: view.clusters },
-        [TypeUrl.ClusterLoadAssignment]: { resources: view.endpoints },
-      });
+      // Clients only (the common case) share the view's snapshot object itself.
+      if (inbound.length === 0) return view.snapshot;
+      return view.snapshot.withType(TypeUrl.Listener, { resources: [...view.listeners, ...inbound] });
     } catch (err) {
       log.error('translation failed', { node: proxy.nodeId, err: String(err) });
       throw err;

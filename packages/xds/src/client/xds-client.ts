@@ -111,6 +111,8 @@ export class XdsClient {
   private cancelReadyWait: (() => void) | undefined;
   private retryTimer: TimerHandle | undefined;
   private closed = false;
+  private readonly pending = new Map<TypeState, { added: Set<string>; removed: Set<string> }>();
+  private flushScheduled = false;
   private readonly listeners = new Set<(e: XdsClientEvent) => void>();
 
   constructor(options: XdsClientOptions) {
@@ -260,15 +262,40 @@ export class XdsClient {
     return false;
   }
 
+  /**
+   * Subscription changes are collected and sent once per type per microtask: resolving a route
+   * configuration adds dozens of cluster watches in one go, and one request per name would make
+   * the server answer each with every subscribed resource (quadratic in SotW).
+   */
   private subscriptionChanged(ts: TypeState, added: string[], removed: string[]): void {
     if (this.closed) return;
     if (this.stream === undefined) {
       this.ensureStream();
       return;
     }
-    if (this.mode === 'sotw') this.sendSotw(ts);
-    else this.sendDeltaChange(ts, added, removed);
-    if (this.ready) this.startTimers(ts);
+    let p = this.pending.get(ts);
+    if (p === undefined) {
+      p = { added: new Set(), removed: new Set() };
+      this.pending.set(ts, p);
+    }
+    for (const n of added) if (!p.removed.delete(n)) p.added.add(n);
+    for (const n of removed) if (!p.added.delete(n)) p.removed.add(n);
+    if (!this.flushScheduled) {
+      this.flushScheduled = true;
+      queueMicrotask(() => this.flushSubscriptions());
+    }
+  }
+
+  private flushSubscriptions(): void {
+    this.flushScheduled = false;
+    const pending = [...this.pending];
+    this.pending.clear();
+    if (this.stream === undefined || this.closed) return; // a new stream re-subscribes everything
+    for (const [ts, p] of pending) {
+      if (this.mode === 'sotw') this.sendSotw(ts);
+      else if (p.added.size > 0 || p.removed.size > 0) this.sendDeltaChange(ts, [...p.added], [...p.removed]);
+      if (this.ready) this.startTimers(ts);
+    }
   }
 
   // ------------------------------------------------------------------ stream lifecycle
@@ -307,6 +334,7 @@ export class XdsClient {
     this.streamGotResponse = false;
     this.nodeSent = false;
     this.ready = false;
+    this.pending.clear();
     for (const ts of this.types.values()) {
       ts.nonce = '';
       ts.deltaStarted = false;

@@ -400,6 +400,12 @@ export class Writer {
     this.buf[p] = l;
   }
 
+  /** Empties the writer, keeping its buffer. */
+  reset(): void {
+    this.pos = 0;
+    this.forks.length = 0;
+  }
+
   finish(): Uint8Array {
     return this.buf.slice(0, this.pos);
   }
@@ -413,8 +419,18 @@ export function decodeBytes<T>(decode: Decoder<T>, bytes: Uint8Array): T {
   return decode(r, bytes.length);
 }
 
+// One scratch writer for every top-level encode: encoders are synchronous and never nest a
+// top-level encode, so its grown buffer can be reused instead of re-grown per message.
+let scratch: Writer | undefined;
+
 export function encodeToBytes<T>(encode: Encoder<T>, m: T): Uint8Array {
-  const w = new Writer();
-  encode(m, w);
-  return w.finish();
+  const w = scratch ?? new Writer(64 * 1024);
+  scratch = undefined; // a re-entrant call (should one ever happen) gets a writer of its own
+  try {
+    w.reset();
+    encode(m, w);
+    return w.finish();
+  } finally {
+    if (w.buf.length <= 16 * 1024 * 1024) scratch = w;
+  }
 }
