@@ -1,7 +1,6 @@
 // Retry decisions and final response flags.
 
 export { DEFAULT_BASE_INTERVAL_MS, JitteredExponentialBackoff } from './backoff.ts';
-export { type HeaderLookup, matchHeader, matchString } from './header-match.ts';
 export { isConnectFailure, type ResetReason, resetReasonToString } from './reset-reason.ts';
 export {
   formatResponseFlags,
@@ -15,6 +14,8 @@ export {
 } from './response-flags.ts';
 export { GRPC_RETRY_ON, parseRetryOn, RetryOn } from './retry-on.ts';
 export {
+  type HeaderLookup,
+  matchHeader,
   PREVIOUS_HOSTS_PREDICATE,
   RETRY_CONTROL_HEADERS,
   type RetryDecision,

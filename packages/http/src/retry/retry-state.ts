@@ -23,10 +23,43 @@
 import type { HeaderMatcher, RetryPolicy } from '@inboard/xds';
 import type { ResourceLimit } from '../cluster/circuit-breakers.ts';
 import { mathRandom, type RandomSource } from '../cluster/random-source.ts';
+import { compileHeaderMatcher, type RequestPredicate } from '../route/header-matcher.ts';
+import type { RouteRequest } from '../route/route-request.ts';
 import { DEFAULT_BASE_INTERVAL_MS, JitteredExponentialBackoff } from './backoff.ts';
-import { type HeaderLookup, matchHeader } from './header-match.ts';
 import { isConnectFailure, type ResetReason } from './reset-reason.ts';
 import { GRPC_RETRY_ON, parseRetryOn, RetryOn } from './retry-on.ts';
+
+/** A header by lower-case name: one value, several values, or undefined when absent. */
+export type HeaderLookup = (name: string) => string | readonly string[] | undefined;
+
+// Matchers belong to immutable snapshot objects: compile each once, with the route module's
+// compiler (Envoy's HeaderUtility::matchHeaders semantics, RE2 included).
+const compiledMatchers = new WeakMap<HeaderMatcher, RequestPredicate>();
+
+/** Evaluates `matcher` against a header lookup (request or response headers). */
+export function matchHeader(matcher: HeaderMatcher, headers: HeaderLookup): boolean {
+  let pred = compiledMatchers.get(matcher);
+  if (pred === undefined) {
+    pred = compileHeaderMatcher(matcher);
+    compiledMatchers.set(matcher, pred);
+  }
+  // Pseudo headers (`:method`, `:authority`/`host`, `:path`, `:scheme`) are read through the
+  // lookup too; a lookup that does not know them yields ''.
+  const req: RouteRequest = {
+    method: pseudo(headers, ':method'),
+    authority: pseudo(headers, ':authority'),
+    path: pseudo(headers, ':path'),
+    scheme: pseudo(headers, ':scheme'),
+    headers,
+  };
+  return pred(req);
+}
+
+function pseudo(headers: HeaderLookup, name: string): string {
+  const v = headers(name);
+  if (v === undefined) return '';
+  return typeof v === 'string' ? v : v.join(',');
+}
 
 export const PREVIOUS_HOSTS_PREDICATE = 'envoy.retry_host_predicates.previous_hosts';
 
@@ -66,17 +99,57 @@ export interface RetryStateOptions {
   readonly matchHeader?: (matcher: HeaderMatcher, headers: HeaderLookup) => boolean;
 }
 
-// Policies are immutable snapshot objects: parse their retry_on once.
-const policyBits = new WeakMap<RetryPolicy, number>();
-
-function retryOnOf(policy: RetryPolicy): number {
-  let bits = policyBits.get(policy);
-  if (bits === undefined) {
-    bits = parseRetryOn(policy.retryOn, 'both');
-    policyBits.set(policy, bits);
-  }
-  return bits;
+/** What a RetryState takes from its policy, derived once per (immutable) policy object. */
+interface PolicyDefaults {
+  readonly retryOn: number;
+  readonly numRetries: number;
+  readonly codes: readonly number[];
+  readonly retriableHeaders: readonly HeaderMatcher[];
+  readonly requestMatchers: readonly HeaderMatcher[];
+  readonly hostSelectionMaxAttempts: number;
+  readonly usePreviousHosts: boolean;
+  readonly backoffBase: number;
+  readonly backoffMax: number | undefined;
+  readonly perTryTimeout: number | undefined;
 }
+
+const NO_POLICY: PolicyDefaults = {
+  retryOn: 0,
+  numRetries: 1,
+  codes: [],
+  retriableHeaders: [],
+  requestMatchers: [],
+  hostSelectionMaxAttempts: 1,
+  usePreviousHosts: false,
+  backoffBase: DEFAULT_BASE_INTERVAL_MS,
+  backoffMax: undefined,
+  perTryTimeout: undefined,
+};
+
+const policyDefaults = new WeakMap<RetryPolicy, PolicyDefaults>();
+
+function defaultsOf(policy: RetryPolicy | undefined): PolicyDefaults {
+  if (policy === undefined) return NO_POLICY;
+  let d = policyDefaults.get(policy);
+  if (d === undefined) {
+    d = {
+      retryOn: parseRetryOn(policy.retryOn, 'both'),
+      numRetries: policy.numRetries,
+      codes: policy.retriableStatusCodes,
+      retriableHeaders: policy.retriableHeaders,
+      requestMatchers: policy.retriableRequestHeaders,
+      hostSelectionMaxAttempts: policy.hostSelectionRetryMaxAttempts > 0 ? policy.hostSelectionRetryMaxAttempts : 1,
+      usePreviousHosts: policy.hostPredicates.includes(PREVIOUS_HOSTS_PREDICATE),
+      backoffBase: policy.backOff?.baseInterval ?? DEFAULT_BASE_INTERVAL_MS,
+      backoffMax: policy.backOff?.maxInterval,
+      perTryTimeout: policy.perTryTimeout,
+    };
+    policyDefaults.set(policy, d);
+  }
+  return d;
+}
+
+const EMPTY_HOSTS: ReadonlySet<string> = new Set();
 
 const STOP_NOT_RETRIABLE: RetryDecision = { action: 'stop', reason: 'not_retriable' };
 const STOP_LIMIT: RetryDecision = { action: 'stop', reason: 'retry_limit_exceeded' };
@@ -102,11 +175,14 @@ export class RetryState {
   attemptCount = 1;
   readonly retriableStatusCodes: readonly number[];
   readonly hostSelectionMaxAttempts: number;
-  /** keys of hosts tried so far; populated only when the previous_hosts predicate is configured */
-  readonly previousHosts = new Set<string>();
+  // created on first use: most requests never retry
+  #previousHosts: Set<string> | undefined;
   private readonly usePreviousHosts: boolean;
   private readonly retriableHeaders: readonly HeaderMatcher[];
-  private readonly backoff: JitteredExponentialBackoff;
+  #backoff: JitteredExponentialBackoff | undefined;
+  readonly #backoffBase: number;
+  readonly #backoffMax: number | undefined;
+  readonly #random: RandomSource;
   private readonly retries: ResourceLimit | undefined;
   private readonly match: (matcher: HeaderMatcher, headers: HeaderLookup) => boolean;
   private readonly requestHeaders: HeaderLookup | undefined;
@@ -122,11 +198,12 @@ export class RetryState {
     this.requestHeaders = headers;
     this.retries = options.retries;
     const random = options.random ?? mathRandom;
+    const d = defaultsOf(policy);
 
-    let retryOn = policy === undefined ? 0 : retryOnOf(policy);
-    let remaining = policy?.numRetries ?? 1;
-    let codes: readonly number[] = policy?.retriableStatusCodes ?? [];
-    let retriableHeaders: readonly HeaderMatcher[] = policy?.retriableHeaders ?? [];
+    let retryOn = d.retryOn;
+    let remaining = d.numRetries;
+    let codes = d.codes;
+    let retriableHeaders = d.retriableHeaders;
 
     if (honor) {
       const on = headerValue(headers, 'x-envoy-retry-on');
@@ -134,7 +211,7 @@ export class RetryState {
       const grpcOn = headerValue(headers, 'x-envoy-retry-grpc-on');
       if (grpcOn !== undefined) retryOn |= parseRetryOn(grpcOn, 'grpc');
     }
-    const requestMatchers = policy?.retriableRequestHeaders ?? [];
+    const requestMatchers = d.requestMatchers;
     if (requestMatchers.length > 0) {
       const h = headers ?? (() => undefined);
       if (!requestMatchers.some((m) => this.match(m, h))) retryOn = 0;
@@ -174,16 +251,18 @@ export class RetryState {
     this.retriesRemaining = remaining;
     this.retriableStatusCodes = codes;
     this.retriableHeaders = retriableHeaders;
-    this.hostSelectionMaxAttempts =
-      policy !== undefined && policy.hostSelectionRetryMaxAttempts > 0 ? policy.hostSelectionRetryMaxAttempts : 1;
-    this.usePreviousHosts = policy?.hostPredicates.includes(PREVIOUS_HOSTS_PREDICATE) ?? false;
-    this.backoff = new JitteredExponentialBackoff(
-      policy?.backOff?.baseInterval ?? DEFAULT_BASE_INTERVAL_MS,
-      policy?.backOff?.maxInterval,
-      random,
-    );
+    this.hostSelectionMaxAttempts = d.hostSelectionMaxAttempts;
+    this.usePreviousHosts = d.usePreviousHosts;
+    this.#backoffBase = d.backoffBase;
+    this.#backoffMax = d.backoffMax;
+    this.#random = random;
     const headerPerTry = honor ? parseUint(headerValue(headers, 'x-envoy-upstream-rq-per-try-timeout-ms')) : undefined;
-    this.perTryTimeoutMs = headerPerTry ?? policy?.perTryTimeout;
+    this.perTryTimeoutMs = headerPerTry ?? d.perTryTimeout;
+  }
+
+  /** Keys of hosts tried so far; populated only when the previous_hosts predicate is configured. */
+  get previousHosts(): ReadonlySet<string> {
+    return this.#previousHosts ?? EMPTY_HOSTS;
   }
 
   /** Whether any retry can happen for this request. */
@@ -210,12 +289,12 @@ export class RetryState {
 
   /** Record the host an attempt went to (feeds the previous_hosts predicate). */
   onHostAttempted(host: { readonly key: string } | undefined): void {
-    if (host !== undefined && this.usePreviousHosts) this.previousHosts.add(host.key);
+    if (host !== undefined && this.usePreviousHosts) (this.#previousHosts ??= new Set()).add(host.key);
   }
 
   /** The previous_hosts predicate: true when the LB should pick again. */
   shouldSelectAnotherHost(host: { readonly key: string }): boolean {
-    return this.usePreviousHosts && this.previousHosts.has(host.key);
+    return this.usePreviousHosts && this.#previousHosts !== undefined && this.#previousHosts.has(host.key);
   }
 
   /**
@@ -275,7 +354,9 @@ export class RetryState {
     if (on & RetryOn.GATEWAY_ERROR && (status === 502 || status === 503 || status === 504)) return 1;
     if (on & RetryOn.RETRIABLE_4XX && status === 409) return 1;
     if (on & RetryOn.RETRIABLE_STATUS_CODES) {
-      for (const code of this.retriableStatusCodes) {
+      const codes = this.retriableStatusCodes;
+      for (let i = 0; i < codes.length; i++) {
+        const code = codes[i]!;
         if (code !== status) continue;
         if (code !== 425) return 1;
         // 425 Too Early: retry at once unless the downstream request itself was early data.
@@ -283,7 +364,8 @@ export class RetryState {
       }
     }
     if (on & RetryOn.RETRIABLE_HEADERS) {
-      for (const m of this.retriableHeaders) if (this.match(m, headers)) return 1;
+      const matchers = this.retriableHeaders;
+      for (let i = 0; i < matchers.length; i++) if (this.match(matchers[i]!, headers)) return 1;
     }
     if (on & GRPC_RETRY_ON) {
       // Only grpc-status in the response headers (trailers-only responses) is considered.
@@ -327,6 +409,8 @@ export class RetryState {
       this.retries.acquire();
       this.holdingRetry = true;
     }
-    return { action: 'retry', backoffMs: would === 2 ? 0 : this.backoff.nextBackOffMs() };
+    if (would === 2) return { action: 'retry', backoffMs: 0 };
+    this.#backoff ??= new JitteredExponentialBackoff(this.#backoffBase, this.#backoffMax, this.#random);
+    return { action: 'retry', backoffMs: this.#backoff.nextBackOffMs() };
   }
 }

@@ -19,20 +19,30 @@ export function pathEndWithoutParameters(path: string): number {
   return semi >= 0 && semi < end ? semi : end;
 }
 
+// A RouteTable reuses one context across lookups (a lookup runs to completion synchronously), so
+// the fields are rewritten by reset() rather than being readonly.
+const NO_HEADERS: HeaderGetter = () => undefined;
+
 export class MatchContext implements RouteRequest {
-  readonly method: string;
-  readonly authority: string;
-  readonly path: string;
-  readonly scheme: string;
-  readonly headers: HeaderGetter;
+  method = '';
+  authority = '';
+  path = '';
+  scheme = '';
+  headers: HeaderGetter = NO_HEADERS;
   /** end of the path as path matchers see it: the query and fragment (and `;params`) start here */
-  readonly pathEnd: number;
+  pathEnd = 0;
   #pathOnly: string | undefined;
-  #random: number;
+  #random = -1;
   readonly #source: RandomSource;
 
   /** `pathEnd`: where path matchers stop reading req.path (pathEndOf, or pathEndWithoutParameters). */
   constructor(req: RouteRequest, pathEnd: number, random: number | undefined, source: RandomSource) {
+    this.#source = source;
+    this.reset(req, pathEnd, random);
+  }
+
+  /** Points the context at another lookup. */
+  reset(req: RouteRequest, pathEnd: number, random: number | undefined): void {
     this.method = req.method;
     this.authority = req.authority;
     this.path = req.path;
@@ -41,7 +51,14 @@ export class MatchContext implements RouteRequest {
     this.pathEnd = pathEnd;
     this.#pathOnly = undefined;
     this.#random = random ?? -1;
-    this.#source = source;
+  }
+
+  /** Drops the references to the last request. */
+  clear(): void {
+    this.headers = NO_HEADERS;
+    this.path = '';
+    this.authority = '';
+    this.#pathOnly = undefined;
   }
 
   /** The path as path matchers see it (allocated once, only if a regex needs it). */

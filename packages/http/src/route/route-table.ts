@@ -103,6 +103,8 @@ export class RouteTable {
   readonly #random: RandomSource;
   readonly #ignorePort: boolean;
   readonly #stripPathParameters: boolean;
+  /** the lookup context, reused (taken while a lookup runs, so a nested lookup gets its own) */
+  #spare: MatchContext | undefined;
 
   /** @internal use compileRouteTable */
   constructor(
@@ -143,12 +145,25 @@ export class RouteTable {
     const pathEnd = this.#stripPathParameters ? pathEndWithoutParameters(path) : pathEndOf(path);
     const screen = vh.screen;
     let ctx: MatchContext | undefined;
+    let found: RouteEntry | undefined;
     for (let i = 0; i < routes.length; i++) {
       if (!screen.passes(i, path, pathEnd)) continue;
-      ctx ??= new MatchContext(req, pathEnd, randomValue, this.#random);
-      if (vh.rest[i]!(ctx)) return routes[i];
+      if (ctx === undefined) {
+        ctx = this.#spare;
+        this.#spare = undefined;
+        if (ctx === undefined) ctx = new MatchContext(req, pathEnd, randomValue, this.#random);
+        else ctx.reset(req, pathEnd, randomValue);
+      }
+      if (vh.rest[i]!(ctx)) {
+        found = routes[i];
+        break;
+      }
     }
-    return undefined;
+    if (ctx !== undefined) {
+      ctx.clear();
+      this.#spare = ctx;
+    }
+    return found;
   }
 }
 

@@ -1,0 +1,346 @@
+// Outbound data plane benchmark, side by side in one run:
+//   raw undici Pool → one listener of a loopback keep-alive node:http server (its own process)
+//   Inboard dispatcher → the same server's three listeners, round robin, through a route table
+//     of 1,000 virtual hosts × 10 routes (regex and header matches) with the target's virtual
+//     host among them, Istio's default retry policy, the fault filter, outlier/breaker accounting.
+// Each client runs in its own process (bench-client.ts) against the same server process, in
+// paired rounds (order alternating); this process serves xDS and orchestrates. Reports
+// throughput (fixed concurrency, bounded request count), the latency the mesh adds per request
+// (sequential requests: the client-side cost a caller waits for), client CPU per request, and ns
+// per route match for tables of 10, 1,000 and 10,000 routes. The last line is `RESULT {...}`.
+//
+//   npm run bench -w @inboard/http        (re-runs itself with --conditions=inboard-source)
+//   options: --quick (fewer requests), --pin (server on CPU 1, clients on CPU 0)
+import { type ChildProcess, fork, spawnSync } from 'node:child_process';
+import { once } from 'node:events';
+import { fileURLToPath } from 'node:url';
+
+if (!process.execArgv.includes('--conditions=inboard-source') || typeof globalThis.gc !== 'function') {
+  const r = spawnSync(
+    process.execPath,
+    ['--conditions=inboard-source', '--expose-gc', fileURLToPath(import.meta.url), ...process.argv.slice(2)],
+    { stdio: 'inherit' },
+  );
+  process.exit(r.status ?? 1);
+}
+
+const { AdsServer, Snapshot } = await import('@inboard/control-plane');
+const { parseBootstrap, Xds } = await import('@inboard/xds');
+const { packAny } = await import('@inboard/xds/codec');
+const { compileRouteTable, headerGetter } = await import('../src/index.ts');
+type RouteConfiguration = import('@inboard/xds').RouteConfiguration;
+type Route = import('@inboard/xds').Route;
+type LoadResult = import('./bench-client.ts').LoadResult;
+
+const QUICK = process.argv.includes('--quick');
+const CONCURRENCY = 32;
+const THROUGHPUT_REQUESTS = QUICK ? 5_000 : 20_000;
+const LATENCY_REQUESTS = QUICK ? 2_000 : 5_000;
+const ROUNDS = QUICK ? 3 : 9;
+const VHOSTS = 1_000;
+const ROUTES_PER_VHOST = 10;
+const TARGET_VHOST = 500;
+const NODE_ID = 'sidecar~127.0.0.1~bench-client.default~default.svc.cluster.local';
+
+// ------------------------------------------------------------------ the upstream process
+
+const child = fork(fileURLToPath(new URL('./upstream-server.ts', import.meta.url)), [], { stdio: 'inherit' });
+const [{ ports }] = (await once(child, 'message')) as [{ ports: number[] }];
+
+// ------------------------------------------------------------------ xDS: 1,000 vhosts × 10 routes
+
+function svc(i: number): string {
+  return i === TARGET_VHOST ? 'reviews' : `svc-${i}`;
+}
+
+function protoRoutes(i: number, clusterName: string) {
+  const routes = [];
+  for (let j = 0; j < 4; j++) {
+    routes.push({
+      name: `tenant-${j}`,
+      match: { prefix: '/', headers: [{ name: 'x-tenant', string_match: { exact: `tenant-${i}-${j}` } }] },
+      route: { cluster: clusterName, timeout: { seconds: 0, nanos: 0 } },
+    });
+  }
+  for (let j = 0; j < 4; j++) {
+    routes.push({
+      name: `api-v${j}`,
+      match: { safe_regex: { regex: `/api/v${j}/items/[0-9]+` } },
+      route: { cluster: clusterName, timeout: { seconds: 0, nanos: 0 } },
+    });
+  }
+  routes.push({
+    name: 'admin',
+    match: { prefix: '/admin', headers: [{ name: 'x-user', string_match: { safe_regex: { regex: 'admin-[a-z]+' } } }] },
+    route: { cluster: clusterName, timeout: { seconds: 0, nanos: 0 } },
+  });
+  routes.push({
+    name: 'default',
+    match: { prefix: '/' },
+    route: {
+      cluster: clusterName,
+      timeout: { seconds: 0, nanos: 0 },
+      retry_policy: {
+        num_retries: { value: 2 },
+        retry_on: 'connect-failure,refused-stream,unavailable,cancelled,retriable-status-codes',
+        host_selection_retry_max_attempts: 5,
+        retry_host_predicate: [
+          {
+            name: 'envoy.retry_host_predicates.previous_hosts',
+            typed_config: {
+              type_url: 'type.googleapis.com/envoy.extensions.retry.host.previous_hosts.v3.PreviousHostsPredicate',
+              value: new Uint8Array(0),
+            },
+          },
+        ],
+      },
+    },
+  });
+  return routes;
+}
+
+const TARGET_CLUSTER = 'outbound|9080||reviews.default.svc.cluster.local';
+const ROUTE_NAME = '9080';
+const virtualHosts = [];
+for (let i = 0; i < VHOSTS; i++) {
+  const name = svc(i);
+  const fqdn = `${name}.default.svc.cluster.local`;
+  const domains: string[] = [];
+  for (const d of [fqdn, `${name}.default.svc`, `${name}.default`, name]) domains.push(d, `${d}:9080`);
+  const clusterName = i === TARGET_VHOST ? TARGET_CLUSTER : `outbound|9080||other-${i % 10}.default.svc.cluster.local`;
+  virtualHosts.push({ name: `${fqdn}:9080`, domains, routes: protoRoutes(i, clusterName) });
+}
+const hcm = packAny('envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager', {
+  rds: { route_config_name: ROUTE_NAME, config_source: { ads: {} } },
+  http_filters: [
+    { name: 'envoy.filters.http.fault', typed_config: packAny('envoy.extensions.filters.http.fault.v3.HTTPFault', {}) },
+    { name: 'envoy.filters.http.router', typed_config: packAny('envoy.extensions.filters.http.router.v3.Router', {}) },
+  ],
+});
+const clusterNames = [TARGET_CLUSTER, ...Array.from({ length: 10 }, (_, k) => `outbound|9080||other-${k}.default.svc.cluster.local`)];
+const server = new AdsServer();
+server.cache.setSnapshot(
+  NODE_ID,
+  Snapshot.fromMessages({
+    version: '1',
+    listeners: [{ name: 'reviews:9080', api_listener: { api_listener: hcm } }],
+    routes: [{ name: ROUTE_NAME, virtual_hosts: virtualHosts }],
+    clusters: clusterNames.map((name) => ({
+      name,
+      type: 3,
+      eds_cluster_config: { service_name: name, eds_config: { ads: {} } },
+      connect_timeout: { seconds: 10, nanos: 0 },
+      lb_policy: 0, // ROUND_ROBIN
+    })),
+    endpoints: clusterNames.map((name) => ({
+      cluster_name: name,
+      endpoints: [
+        {
+          locality: { region: 'local', zone: 'a', sub_zone: '' },
+          lb_endpoints: (name === TARGET_CLUSTER ? ports : [1]).map((port) => ({
+            endpoint: { address: { socket_address: { address: '127.0.0.1', port_value: port } } },
+            health_status: 1,
+          })),
+        },
+      ],
+    })),
+  }),
+);
+const adsPort = await server.start();
+
+// ------------------------------------------------------------------ the two clients
+
+const clientFile = fileURLToPath(new URL('./bench-client.ts', import.meta.url));
+const clientArgs = ['--conditions=inboard-source', '--expose-gc'];
+
+async function startClient(kind: 'raw' | 'mesh'): Promise<ChildProcess> {
+  const c = fork(clientFile, [kind, ports.join(','), String(adsPort), NODE_ID], { stdio: 'inherit', execArgv: clientArgs });
+  const [m] = await once(c, 'message');
+  if (m !== 'ready') throw new Error(`client ${kind} did not start`);
+  if (process.argv.includes('--pin')) spawnSync('taskset', ['-a', '-p', '-c', '0', String(c.pid)]);
+  return c;
+}
+
+async function run(c: ChildProcess, total: number, concurrency: number): Promise<LoadResult> {
+  c.send({ total, concurrency });
+  const [r] = (await once(c, 'message')) as [LoadResult];
+  return r;
+}
+
+if (process.argv.includes('--pin')) spawnSync('taskset', ['-a', '-p', '-c', '1', String(child.pid)]);
+const clients: [string, ChildProcess][] = [
+  ['raw undici Pool', await startClient('raw')],
+  ['inboard dispatcher', await startClient('mesh')],
+];
+
+// warm up both (JIT, connections)
+for (const [, c] of clients) await run(c, QUICK ? 3_000 : 10_000, CONCURRENCY);
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)]!;
+}
+
+// Paired rounds: each round yields one throughput ratio and one latency difference; the reported
+// values are their medians, which keeps background load from landing on one side only.
+const rps: Record<string, number[]> = {};
+const cpu: Record<string, number[]> = {};
+const p50: Record<string, number[]> = {};
+const p99: Record<string, number[]> = {};
+const loadedP50: Record<string, number[]> = {};
+const ratios: number[] = [];
+const addedP50: number[] = [];
+const addedP99: number[] = [];
+for (let round = 0; round < ROUNDS; round++) {
+  const order = round % 2 === 0 ? clients : [...clients].reverse();
+  for (const [name, c] of order) {
+    const t = await run(c, THROUGHPUT_REQUESTS, CONCURRENCY);
+    (rps[name] ??= []).push((THROUGHPUT_REQUESTS / t.ms) * 1000);
+    (cpu[name] ??= []).push(t.cpuUs);
+    (loadedP50[name] ??= []).push(t.p50Us);
+  }
+  for (const [name, c] of order) {
+    const t = await run(c, LATENCY_REQUESTS, 1);
+    (p50[name] ??= []).push(t.p50Us);
+    (p99[name] ??= []).push(t.p99Us);
+  }
+  const [a, b] = [clients[0]![0], clients[1]![0]];
+  ratios.push(rps[b]!.at(-1)! / rps[a]!.at(-1)!);
+  addedP50.push(p50[b]!.at(-1)! - p50[a]!.at(-1)!);
+  addedP99.push(p99[b]!.at(-1)! - p99[a]!.at(-1)!);
+}
+
+console.log(`\nthroughput: concurrency ${CONCURRENCY}, ${THROUGHPUT_REQUESTS} requests per round; latency: sequential`);
+console.log(`requests (concurrency 1), ${LATENCY_REQUESTS} per round; ${ROUNDS} paired rounds, medians; one process per client`);
+console.log(`route table: ${VHOSTS} virtual hosts × ${ROUTES_PER_VHOST} routes; cluster: 3 endpoints, round robin\n`);
+console.log('| client | req/s | client CPU µs/req | p50 µs (c=1) | p99 µs (c=1) | p50 µs (c=32) |');
+console.log('|---|---:|---:|---:|---:|---:|');
+for (const [name] of clients) {
+  console.log(
+    `| ${name} | ${median(rps[name]!).toFixed(0)} | ${median(cpu[name]!).toFixed(1)} | ${median(p50[name]!).toFixed(1)} | ${median(p99[name]!).toFixed(1)} | ${median(loadedP50[name]!).toFixed(1)} |`,
+  );
+}
+console.log(`\nper-round throughput ratios: ${ratios.map((r) => r.toFixed(3)).join(' ')}`);
+
+for (const [, c] of clients) {
+  c.send('exit');
+  await once(c, 'exit');
+}
+await server.stop({ graceMs: 100 });
+child.disconnect();
+
+// ------------------------------------------------------------------ route matching
+
+function modelRoute(name: string, match: Partial<Route['match']>): Route {
+  return {
+    name,
+    match: { path: { kind: 'prefix', value: '/' }, caseSensitive: true, headers: [], queryParameters: [], runtimeFraction: undefined, grpc: false, ...match },
+    action: {
+      kind: 'route',
+      clusterSpecifier: { kind: 'cluster', cluster: 'c' },
+      clusterNotFoundResponseCode: 503,
+      prefixRewrite: undefined,
+      regexRewrite: undefined,
+      hostRewriteLiteral: undefined,
+      hostRewriteHeader: undefined,
+      autoHostRewrite: false,
+      timeout: 0,
+      idleTimeout: undefined,
+      maxStreamDuration: undefined,
+      retryPolicy: undefined,
+      hashPolicy: [],
+      requestMirrorPolicies: [],
+      priority: 'DEFAULT',
+    },
+    headerMutations: { requestHeadersToAdd: [], requestHeadersToRemove: [], responseHeadersToAdd: [], responseHeadersToRemove: [] },
+    filterOverrides: {},
+    istioConfig: undefined,
+    decoratorOperation: undefined,
+  };
+}
+
+function modelVhostRoutes(i: number): Route[] {
+  const routes: Route[] = [];
+  for (let j = 0; j < 4; j++) {
+    routes.push(
+      modelRoute(`tenant-${j}`, {
+        headers: [{ name: 'x-tenant', match: { kind: 'string', matcher: { kind: 'exact', value: `tenant-${i}-${j}`, ignoreCase: false } }, invert: false, treatMissingHeaderAsEmpty: false }],
+      }),
+    );
+  }
+  for (let j = 0; j < 4; j++) routes.push(modelRoute(`api-v${j}`, { path: { kind: 'regex', regex: `/api/v${j}/items/[0-9]+` } }));
+  routes.push(
+    modelRoute('admin', {
+      path: { kind: 'prefix', value: '/admin' },
+      headers: [{ name: 'x-user', match: { kind: 'string', matcher: { kind: 'regex', regex: 'admin-[a-z]+' } }, invert: false, treatMissingHeaderAsEmpty: false }],
+    }),
+  );
+  routes.push(modelRoute('default', {}));
+  return routes;
+}
+
+function modelTable(vhosts: number): RouteConfiguration {
+  const target = Math.floor(vhosts / 2);
+  return {
+    name: 'bench',
+    virtualHosts: Array.from({ length: vhosts }, (_, i) => {
+      const name = i === target ? 'reviews' : `svc-${i}`;
+      const fqdn = `${name}.default.svc.cluster.local`;
+      const domains: string[] = [];
+      for (const d of [fqdn, `${name}.default.svc`, `${name}.default`, name]) domains.push(d, `${d}:9080`);
+      return {
+        name: `${fqdn}:9080`,
+        domains,
+        routes: modelVhostRoutes(i),
+        headerMutations: { requestHeadersToAdd: [], requestHeadersToRemove: [], responseHeadersToAdd: [], responseHeadersToRemove: [] },
+        retryPolicy: undefined,
+        requestMirrorPolicies: [],
+        filterOverrides: {},
+      };
+    }),
+    headerMutations: { requestHeadersToAdd: [], requestHeadersToRemove: [], responseHeadersToAdd: [], responseHeadersToRemove: [] },
+    ignorePortInHostMatching: false,
+    mostSpecificHeaderMutationsWins: false,
+    maxDirectResponseBodySizeBytes: 4096,
+    requestMirrorPolicies: [],
+    ignorePathParametersInPathMatching: false,
+    filterOverrides: {},
+  };
+}
+
+const matchRequest = {
+  method: 'GET',
+  authority: 'reviews:9080',
+  path: '/reviews/1?sort=asc',
+  scheme: 'http',
+  headers: headerGetter({ 'user-agent': 'bench', accept: '*/*', 'x-request-id': 'abc' }),
+};
+
+function nsPerMatch(routes: number): number {
+  const table = compileRouteTable(modelTable(routes / ROUTES_PER_VHOST));
+  const iterations = QUICK ? 200_000 : 1_000_000;
+  let sink = 0;
+  for (let i = 0; i < 50_000; i++) if (table.match(matchRequest, 1) !== undefined) sink++;
+  globalThis.gc?.();
+  const t0 = process.hrtime.bigint();
+  for (let i = 0; i < iterations; i++) if (table.match(matchRequest, 1) !== undefined) sink++;
+  const ns = Number(process.hrtime.bigint() - t0) / iterations;
+  if (sink === 0) throw new Error('no match');
+  return ns;
+}
+
+const match = { 10: nsPerMatch(10), 1000: nsPerMatch(1_000), 10000: nsPerMatch(10_000) };
+console.log('\n| routes (virtual hosts × 10) | ns per match() |');
+console.log('|---:|---:|');
+for (const [n, ns] of Object.entries(match)) console.log(`| ${n} | ${ns.toFixed(0)} |`);
+
+const result = {
+  throughput_ratio: Number(median(ratios).toFixed(3)),
+  added_p50_us: Number(median(addedP50).toFixed(1)),
+  added_p99_us: Number(median(addedP99).toFixed(1)),
+  match_ns_10: Math.round(match[10]),
+  match_ns_1k: Math.round(match[1000]),
+  match_ns_10k: Math.round(match[10000]),
+};
+console.log(`\nRESULT ${JSON.stringify(result)}`);
+process.exit(0);

@@ -1,0 +1,101 @@
+// The endpoint layer: picks the host of one attempt from the chosen cluster (its LB policy,
+// priorities, localities, panic mode; the route's hash policies for RING_HASH / MAGLEV; the
+// previous_hosts retry predicate) and points the dispatch at it: undici's `origin` becomes the
+// endpoint (`http://10.0.0.7:9080`, one pool per endpoint), while the Host header keeps the
+// logical authority. No host: 503 UH. drop_overload: 503 DO (first attempt only).
+import type { Dispatcher } from 'undici';
+import type { ClusterState } from '../cluster/cluster-state.ts';
+import type { Host } from '../cluster/host.ts';
+import { computeRequestHash } from '../cluster/request-hash.ts';
+import { DropOverloadError, type MeshHttpError, NoHealthyUpstreamError } from './errors.ts';
+import { type Exchange, kExchange, type MeshDispatchOptions, type RetryView } from './exchange.ts';
+import { failedController } from './mesh-controller.ts';
+
+type DispatchOptions = Dispatcher.DispatchOptions;
+type DispatchHandler = Dispatcher.DispatchHandler;
+type Dispatch = (opts: DispatchOptions, handler: DispatchHandler) => boolean;
+
+// `http://10.0.0.7:9080` per Host, built once: undici keys its pools by this string.
+const httpOrigins = new WeakMap<Host, string>();
+const httpsOrigins = new WeakMap<Host, string>();
+
+function originOf(host: Host, https: boolean): string {
+  const cache = https ? httpsOrigins : httpOrigins;
+  let o = cache.get(host);
+  if (o === undefined) {
+    o = `${https ? 'https' : 'http'}://${host.key}`;
+    cache.set(host, o);
+  }
+  return o;
+}
+
+function failAsync(handler: DispatchHandler, err: MeshHttpError): boolean {
+  queueMicrotask(() => handler.onResponseError?.(failedController(err), err));
+  return true;
+}
+
+function pickFrom(state: ClusterState, ex: Exchange, retry: RetryView | undefined): Host | undefined {
+  const policy = state.lbPolicy;
+  let hash: bigint | undefined;
+  if (policy === 'RING_HASH' || policy === 'MAGLEV') {
+    if (ex.hash === null) {
+      const action = ex.entry?.route.action;
+      ex.hash = action?.kind === 'route' && action.hashPolicy.length > 0 ? computeRequestHash(action.hashPolicy, ex) : undefined;
+    }
+    hash = ex.hash;
+  }
+  if (retry === undefined || retry.previousHosts.size === 0) return state.pick(hash === undefined ? undefined : { hash });
+  return state.pick({ hash, previousHosts: retry.previousHosts, hostSelectionRetryCount: retry.hostSelectionRetryCount });
+}
+
+export function endpointInterceptor(): (dispatch: Dispatch) => Dispatch {
+  return (dispatch) => (opts, handler) => {
+    const ex = (opts as MeshDispatchOptions)[kExchange];
+    if (ex === undefined) return dispatch(opts, handler);
+    const up = ex.upstream!;
+    const retry = ex.retry;
+    let state: ClusterState | undefined;
+    let host: Host | undefined;
+    if (up.kind === 'cluster') {
+      state = up.state;
+      if (ex.attempts === 1 && state.assignment.dropOverloads.length > 0 && state.shouldDrop()) {
+        return failAsync(handler, new DropOverloadError(up.name));
+      }
+      host = pickFrom(state, ex, retry);
+    } else if (up.kind === 'aggregate') {
+      // Leaves in priority order: the first one with a host to offer takes the attempt.
+      for (const leaf of up.leaves) {
+        host = pickFrom(leaf, ex, retry);
+        if (host !== undefined) {
+          state = leaf;
+          break;
+        }
+      }
+    }
+    if (host === undefined || state === undefined) return failAsync(handler, new NoHealthyUpstreamError(up.name));
+    retry?.onHostAttempted(host);
+    ex.host = host;
+    ex.hostCluster = state;
+    const o = opts as MeshDispatchOptions;
+    o.origin = originOf(host, ex.scheme === 'https');
+    if (o.servername === undefined) {
+      if (ex.scheme === 'https') {
+        // SNI: the logical host, as undici's dns interceptor does when it rewrites the origin.
+        const h = ex.authority;
+        const colon = h.startsWith('[') ? h.indexOf(']:') + 1 : h.lastIndexOf(':');
+        o.servername = colon > 0 ? h.slice(0, colon) : h;
+      } else {
+        // Plaintext has no SNI. A constant keeps undici from deriving one from the Host header on
+        // every request, and from replacing pooled connections when the Host changes (aliases).
+        o.servername = '';
+      }
+    }
+    const action = ex.entry?.route.action;
+    if (action?.kind === 'route' && action.autoHostRewrite && host.hostname !== '') {
+      const headers = o.headers as Record<string, string | string[]>;
+      if (headers['x-envoy-original-host'] === undefined) headers['x-envoy-original-host'] = ex.authority;
+      headers.host = host.hostname;
+    }
+    return dispatch(o, handler);
+  };
+}

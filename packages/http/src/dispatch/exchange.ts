@@ -1,0 +1,512 @@
+// One request through the mesh, from the route decision to the last byte the caller receives.
+// The route interceptor creates it and hands it down the chain on the dispatch options
+// (opts[kExchange]); the inner interceptors read the decisions from it (cluster, retry policy,
+// priority) and record theirs (attempt count, endpoint). It is also the handler the retry layer
+// delivers the one committed response (or the final failure) to, and it is what turns a mesh
+// failure into a local reply: a real HTTP response through the caller's handler.
+import { STATUS_CODES } from 'node:http';
+import type { Clock, TimerHandle } from '@inboard/xds';
+import type { Dispatcher } from 'undici';
+import type { ClusterState } from '../cluster/cluster-state.ts';
+import type { Host } from '../cluster/host.ts';
+import type { HashRequest } from '../cluster/request-hash.ts';
+import type { FaultInjection } from '../fault/fault-decision.ts';
+import { type HeaderMutator, type HeaderRecord, NOOP_MUTATOR } from '../route/header-mutation.ts';
+import type { HeaderValue, RouteRequest } from '../route/route-request.ts';
+import type { ClusterChoice, RouteEntry } from '../route/route-table.ts';
+import { formatResponseFlags, type ResponseFlag, requestResult } from '../retry/response-flags.ts';
+import type { RetryDecision } from '../retry/retry-state.ts';
+import type { CompiledTarget, UpstreamCluster } from '../mesh/compiled-target.ts';
+import { MeshHttpError, RouteTimeoutError } from './errors.ts';
+import { type HttpRequestEvent, requestChannel } from './events.ts';
+import { recordValue, toRawHeaders } from './header-record.ts';
+import { LocalTarget } from './mesh-controller.ts';
+
+type DispatchHandler = Dispatcher.DispatchHandler;
+type DispatchController = Dispatcher.DispatchController;
+type DispatchOptions = Dispatcher.DispatchOptions;
+type RawHeaders = DispatchController['rawHeaders'];
+
+/** The key of the Exchange on dispatch options inside the mesh chain. */
+export const kExchange: unique symbol = Symbol('inboard.exchange');
+
+/** Dispatch options as they travel inside the mesh chain. */
+export type MeshDispatchOptions = DispatchOptions & {
+  [kExchange]?: Exchange;
+  /** TLS SNI (read by undici's Client) */
+  servername?: string;
+  /** false: the caller cannot take HTTP/2 (Dispatcher1Wrapper sets it for legacy handlers) */
+  allowH2?: boolean;
+};
+
+/** What endpoint selection reads from the request's retry state (RetryState implements it). */
+export interface RetryView {
+  readonly previousHosts: ReadonlySet<string>;
+  readonly hostSelectionRetryCount: number;
+  onHostAttempted(host: Host): void;
+}
+
+/** What the exchange cancels when it answers early (the retry layer's driver). */
+export interface UpstreamCanceller {
+  /** cancels the attempt in flight and any pending backoff */
+  cancel(reason: Error): void;
+}
+
+/** Per-mesh settings every exchange reads. */
+export interface ExchangeSettings {
+  readonly clock: Clock;
+  /** add x-inboard-response-flags to responses that carry flags */
+  readonly responseFlagsHeader: boolean;
+}
+
+/** A local reply: what Envoy's sendLocalReply sends. */
+export interface LocalReply {
+  readonly status: number;
+  readonly flags: readonly ResponseFlag[];
+  readonly details: string;
+  readonly body?: string | undefined;
+  readonly contentType?: string | undefined;
+  readonly headers?: Readonly<Record<string, string>> | undefined;
+  readonly overloaded?: boolean | undefined;
+  readonly error?: Error | undefined;
+}
+
+export const RESPONSE_FLAGS_HEADER = 'x-inboard-response-flags';
+
+const ACTIVE = 0;
+const STREAMING = 1;
+const DONE = 2;
+
+const NO_FLAGS: readonly ResponseFlag[] = [];
+
+function safeCall(f: () => void, onThrow: (err: unknown) => void): void {
+  try {
+    f();
+  } catch (err) {
+    onThrow(err);
+  }
+}
+
+// The exchange is also the controller the caller's handler sees, for the whole request: attempts
+// come and go (each undici dispatch has its own controller) and local replies have none, so it
+// forwards pause/resume to whatever delivers the response now, and turns abort() into the end of
+// the request (timers, backoff and the attempt in flight are cancelled). One object per request
+// instead of two.
+export class Exchange implements RouteRequest, HashRequest, DispatchHandler, DispatchController {
+  // ---- the request as route matching sees it (RouteRequest)
+  readonly method: string;
+  readonly authority: string;
+  /** the path as sent by the caller (route matching, events) */
+  readonly path: string;
+  readonly scheme: string;
+  readonly headers: (name: string) => HeaderValue;
+  readonly sourceIp: string | undefined = undefined;
+
+  readonly target: CompiledTarget;
+  /** the request headers, mutated by the route and sent upstream */
+  readonly record: HeaderRecord;
+  /** HAS_HOST / HAS_ENVOY bits of the original headers */
+  readonly headerBits: number;
+  readonly user: DispatchHandler;
+  readonly settings: ExchangeSettings;
+  readonly startedAt: number;
+  /** the stream's random value (runtime_fraction, weighted clusters) */
+  random = 0;
+
+  // ---- route decisions
+  entry: RouteEntry | undefined;
+  choice: ClusterChoice | undefined;
+  upstream: UpstreamCluster | undefined;
+  /** base options of every attempt (path and headers rewritten; origin set per attempt) */
+  opts: MeshDispatchOptions | undefined;
+  /** the request body can be sent again (buffered or absent) */
+  replayable = true;
+  /** request body size when known */
+  bodyBytes: number | undefined;
+  /** route timeout in ms, 0: none */
+  routeTimeoutMs = 0;
+  fault: FaultInjection | undefined;
+  /** consistent-hash value, computed on first need (null: not yet) */
+  hash: bigint | undefined | null = null;
+
+  // ---- upstream progress, written by the inner interceptors
+  attempts = 0;
+  host: Host | undefined;
+  hostCluster: ClusterState | undefined;
+  retryDecision: RetryDecision | undefined;
+  /** the retry state, when the request has one (previous_hosts) */
+  retry: RetryView | undefined;
+  /** cancels the attempt in flight or the pending backoff (set by the retry layer) */
+  upstreamCanceller: UpstreamCanceller | undefined;
+
+  // ---- outcome
+  #state = ACTIVE;
+  #flags: ResponseFlag[] | undefined;
+  #routeTimer: TimerHandle | undefined;
+  #waitTimer: TimerHandle | undefined;
+  status = 0;
+  #details = '';
+  #finalFlags: readonly ResponseFlag[] = NO_FLAGS;
+  #responseStartAt: number | undefined;
+  #bytesReceived = 0;
+  #error: Error | undefined;
+
+  // ---- DispatchController state
+  #target: DispatchController | undefined;
+  #paused = false;
+  #aborted = false;
+  #abortReason: Error | null = null;
+  #rawHeaders: RawHeaders | undefined;
+
+  constructor(
+    target: CompiledTarget,
+    method: string,
+    authority: string,
+    path: string,
+    scheme: string,
+    record: HeaderRecord,
+    headerBits: number,
+    user: DispatchHandler,
+    settings: ExchangeSettings,
+  ) {
+    this.target = target;
+    this.method = method;
+    this.authority = authority;
+    this.path = path;
+    this.scheme = scheme;
+    this.record = record;
+    this.headerBits = headerBits;
+    this.user = user;
+    this.settings = settings;
+    // Timing is only taken for telemetry subscribers.
+    this.startedAt = requestChannel.hasSubscribers ? performance.now() : -1;
+    // Request headers by lower-case name; pseudo headers answered from the request fields so
+    // retry policies can match `:method` and friends.
+    this.headers = (name) => (name.charCodeAt(0) === 58 ? this.#pseudo(name) : recordValue(this.record, name));
+  }
+
+  /** The controller handed to the caller's handler: the exchange itself. */
+  get controller(): DispatchController {
+    return this;
+  }
+
+  // ------------------------------------------------------------------ DispatchController
+
+  /** What delivers the response now: the committed attempt's controller, or a LocalTarget. */
+  #setTarget(target: DispatchController, rawHeaders: RawHeaders | undefined): void {
+    this.#target = target;
+    this.#rawHeaders = rawHeaders;
+    if (this.#paused) target.pause();
+  }
+
+  get aborted(): boolean {
+    return this.#aborted;
+  }
+
+  get paused(): boolean {
+    return this.#paused;
+  }
+
+  get reason(): Error | null {
+    return this.#abortReason;
+  }
+
+  /** The response's raw headers: rebuilt ones when the mesh changed the headers, else undici's. */
+  get rawHeaders(): RawHeaders {
+    return this.#rawHeaders !== undefined ? this.#rawHeaders : (this.#target?.rawHeaders ?? null);
+  }
+
+  set rawHeaders(value: RawHeaders) {
+    this.#rawHeaders = value;
+  }
+
+  get rawTrailers(): RawHeaders {
+    return this.#target?.rawTrailers ?? null;
+  }
+
+  set rawTrailers(_value: RawHeaders) {
+    // trailers always come from the response source
+  }
+
+  pause(): void {
+    this.#paused = true;
+    this.#target?.pause();
+  }
+
+  resume(): void {
+    this.#paused = false;
+    this.#target?.resume();
+  }
+
+  abort(reason: Error): void {
+    if (this.#aborted) return;
+    this.#aborted = true;
+    this.#abortReason = reason;
+    this.#onUserAbort(reason);
+  }
+
+  #pseudo(name: string): string | undefined {
+    switch (name) {
+      case ':method':
+        return this.method;
+      case ':authority':
+        return this.authority;
+      case ':path':
+        return this.path;
+      case ':scheme':
+        return this.scheme;
+      default:
+        return undefined;
+    }
+  }
+
+  /** HashRequest */
+  header(name: string): HeaderValue {
+    return this.headers(name);
+  }
+
+  /** Still waiting for a response (no headers sent to the caller, not failed). */
+  get active(): boolean {
+    return this.#state === ACTIVE;
+  }
+
+  get done(): boolean {
+    return this.#state === DONE;
+  }
+
+  /** Adds a response flag of a decision made along the way (DI, FI). */
+  addFlag(flag: ResponseFlag): void {
+    (this.#flags ??= []).push(flag);
+  }
+
+  /** The response header mutations that apply (the weighted cluster's when one was chosen). */
+  get responseMutator(): HeaderMutator {
+    return this.choice?.responseHeaders ?? this.entry?.responseHeaders ?? NOOP_MUTATOR;
+  }
+
+  /** Starts the route timeout (covering every attempt and backoff). */
+  startRouteTimer(ms: number): void {
+    this.routeTimeoutMs = ms;
+    this.#routeTimer = this.settings.clock.setTimeout(() => this.#onRouteTimeout(), ms);
+  }
+
+  /** Runs `f` after `ms` unless the request ends first (fault delays). */
+  wait(ms: number, f: () => void): void {
+    this.#waitTimer = this.settings.clock.setTimeout(() => {
+      this.#waitTimer = undefined;
+      if (this.#state === ACTIVE) f();
+    }, ms);
+  }
+
+  #clearTimers(): void {
+    this.#routeTimer?.cancel();
+    this.#routeTimer = undefined;
+    this.#waitTimer?.cancel();
+    this.#waitTimer = undefined;
+  }
+
+  #onRouteTimeout(): void {
+    this.#routeTimer = undefined;
+    const err = new RouteTimeoutError(this.routeTimeoutMs);
+    if (this.#state === ACTIVE) {
+      this.upstreamCanceller?.cancel(err);
+      this.replyError(err);
+    } else if (this.#state === STREAMING) {
+      // Headers went out already: the stream is reset, the caller sees the error.
+      this.#fail(err, true);
+    }
+  }
+
+  #onUserAbort(reason: Error): void {
+    if (this.#state === DONE) return;
+    // Envoy logs a request the client gave up on with DC (downstream connection termination).
+    this.addFlag('DC');
+    this.#finalFlags = this.#flags!;
+    this.#details = 'downstream_remote_disconnect';
+    this.#fail(reason, true, true);
+  }
+
+  /** Ends the request with `err` on the caller's handler (after a microtask when `async`). */
+  #fail(err: Error, cancel: boolean, async = false): void {
+    if (this.#state === DONE) return;
+    this.#state = DONE;
+    this.#clearTimers();
+    this.#error = err;
+    if (this.#finalFlags === NO_FLAGS) this.#finalFlags = this.#flags ?? NO_FLAGS;
+    if (err instanceof MeshHttpError) {
+      this.#finalFlags = this.#merge(err.responseFlags);
+      this.#details = err.details;
+    }
+    if (cancel) this.upstreamCanceller?.cancel(err);
+    this.#finish();
+    const deliver = () => safeCall(() => this.user.onResponseError?.(this.controller, err), () => {});
+    if (async) queueMicrotask(deliver);
+    else deliver();
+  }
+
+  // ------------------------------------------------------------------ local replies
+
+  /** Replies with the local reply of a mesh failure. */
+  replyError(err: MeshHttpError): void {
+    this.reply({
+      status: err.status,
+      flags: err.responseFlags,
+      details: err.details,
+      body: err.replyBody,
+      overloaded: err.overloaded,
+      error: err,
+    });
+  }
+
+  /** Sends a local reply through the caller's handler (asynchronously). Ignored once answered. */
+  reply(r: LocalReply): void {
+    if (this.#state !== ACTIVE) return;
+    this.#state = STREAMING;
+    this.#clearTimers();
+    const body = r.body !== undefined && r.body !== '' ? Buffer.from(r.body, 'utf8') : undefined;
+    const headers: Record<string, string | string[]> = {};
+    if (body !== undefined) headers['content-type'] = r.contentType ?? 'text/plain';
+    headers['content-length'] = String(body?.length ?? 0);
+    if (r.headers !== undefined) Object.assign(headers, r.headers);
+    if (r.overloaded) headers['x-envoy-overloaded'] = 'true';
+    this.responseMutator(headers);
+    const flags = this.#merge(r.flags);
+    this.#finalFlags = flags;
+    this.#details = r.details;
+    this.#error = r.error;
+    if (this.settings.responseFlagsHeader && flags.length > 0) headers[RESPONSE_FLAGS_HEADER] = formatResponseFlags(flags);
+    this.status = r.status;
+    queueMicrotask(() => this.#deliverLocal(r.status, headers, body));
+  }
+
+  #deliverLocal(status: number, headers: Record<string, string | string[]>, body: Buffer | undefined): void {
+    if (this.#state !== STREAMING) return;
+    const local = new LocalTarget();
+    const controller = this.controller;
+    this.#setTarget(local, toRawHeaders(headers));
+    this.#responseStartAt = this.startedAt >= 0 ? performance.now() : 0;
+    const onThrow = (err: unknown) => this.#fail(err instanceof Error ? err : new Error(String(err)), false);
+    safeCall(() => this.user.onResponseStart?.(controller, status, headers, STATUS_CODES[status] ?? ''), onThrow);
+    const end = () => {
+      if (this.#state !== STREAMING) return;
+      this.#state = DONE;
+      this.#finish();
+      safeCall(() => this.user.onResponseEnd?.(controller, {}), () => {});
+    };
+    local.whenFlowing(() => {
+      if (this.#state !== STREAMING) return;
+      if (body !== undefined) {
+        this.#bytesReceived += body.length;
+        safeCall(() => this.user.onResponseData?.(controller, body), onThrow);
+      }
+      local.whenFlowing(end);
+    });
+  }
+
+  #merge(more: readonly ResponseFlag[]): readonly ResponseFlag[] {
+    const own = this.#flags;
+    if (own === undefined || own.length === 0) return more;
+    if (more.length === 0) return own;
+    return [...own, ...more];
+  }
+
+  // ------------------------------------------------------------------ the committed attempt
+
+  onRequestStart(_controller: DispatchController, _context: unknown): void {
+    // The caller's handler got its onRequestStart when the request entered the mesh.
+  }
+
+  onRequestUpgrade(controller: DispatchController, statusCode: number, headers: Record<string, unknown>, socket: unknown): void {
+    if (this.#state !== ACTIVE) return;
+    this.#state = DONE;
+    this.#clearTimers();
+    this.status = statusCode;
+    this.#setTarget(controller, undefined);
+    this.#finish();
+    (this.user.onRequestUpgrade as ((...args: unknown[]) => void) | undefined)?.(this.controller, statusCode, headers, socket);
+  }
+
+  onResponseStart(controller: DispatchController, statusCode: number, headers: Record<string, unknown>, statusMessage?: string): void {
+    if (this.#state !== ACTIVE) return;
+    this.#state = STREAMING;
+    this.status = statusCode;
+    if (this.startedAt >= 0) this.#responseStartAt = performance.now();
+    let modified = false;
+    const mutate = this.responseMutator;
+    if (mutate !== NOOP_MUTATOR) {
+      mutate(headers as HeaderRecord);
+      modified = true;
+    }
+    const d = this.retryDecision;
+    const retryFlags =
+      d === undefined || d.action !== 'stop' || d.reason === 'not_retriable'
+        ? NO_FLAGS
+        : requestResult({ kind: 'response', status: statusCode, retry: d }).flags;
+    const flags = this.#merge(retryFlags);
+    this.#finalFlags = flags;
+    this.#details = 'via_upstream';
+    if (flags.length > 0 && this.settings.responseFlagsHeader) {
+      headers[RESPONSE_FLAGS_HEADER] = formatResponseFlags(flags);
+      modified = true;
+    }
+    this.#setTarget(controller, modified ? toRawHeaders(headers) : undefined);
+    this.user.onResponseStart?.(this, statusCode, headers as never, statusMessage);
+  }
+
+  onResponseData(_controller: DispatchController, chunk: Buffer): void {
+    if (this.#state !== STREAMING) return;
+    this.#bytesReceived += chunk.length;
+    this.user.onResponseData?.(this, chunk);
+  }
+
+  onResponseEnd(_controller: DispatchController, trailers: Record<string, unknown>): void {
+    if (this.#state !== STREAMING) return;
+    this.#state = DONE;
+    this.#clearTimers();
+    this.#finish();
+    this.user.onResponseEnd?.(this, trailers as never);
+  }
+
+  onResponseError(_controller: DispatchController | undefined, err: Error): void {
+    if (this.#state === DONE) return;
+    if (this.#state === ACTIVE && err instanceof MeshHttpError) {
+      this.replyError(err);
+      return;
+    }
+    this.#fail(err, false);
+  }
+
+  // ------------------------------------------------------------------ telemetry
+
+  #finish(): void {
+    this.fault?.release();
+    if (!requestChannel.hasSubscribers) return;
+    const entry = this.entry;
+    const now = performance.now();
+    const started = this.startedAt >= 0 ? this.startedAt : now;
+    const event: HttpRequestEvent = {
+      kind: 'request',
+      target: this.target.target,
+      authority: this.authority,
+      method: this.method,
+      path: this.path,
+      routeConfig: this.target.routeTable.config.name,
+      virtualHost: entry?.vhost.name,
+      route: entry?.route.name,
+      istioConfig: entry?.route.istioConfig,
+      cluster: this.choice?.name,
+      endpoint: this.host?.key,
+      attempts: this.attempts,
+      status: this.#responseStartAt === undefined ? 0 : this.status,
+      flags: this.#finalFlags,
+      details: this.#details,
+      durations: {
+        totalMs: now - started,
+        responseStartMs: this.#responseStartAt === undefined ? undefined : Math.max(0, this.#responseStartAt - started),
+      },
+      bytes: { sent: this.bodyBytes, received: this.#bytesReceived },
+      error: this.#error,
+    };
+    requestChannel.publish(event);
+  }
+}

@@ -1,0 +1,45 @@
+// The outbound request path: undici interceptors (handler API v2) that run a request the way an
+// Envoy sidecar's router does, the errors they report, and their diagnostics_channel events.
+export {
+  bodyBufferInterceptor,
+  type BodyBufferOptions,
+  DEFAULT_REQUEST_BUFFER_LIMIT,
+  isReplayableBody,
+  kBodyNotReplayable,
+} from './body-buffer.ts';
+export { endpointInterceptor } from './endpoint-interceptor.ts';
+export {
+  DropOverloadError,
+  MeshHttpError,
+  NoHealthyUpstreamError,
+  NotInMeshError,
+  PerTryTimeoutError,
+  RouteTimeoutError,
+  UpstreamOverflowError,
+  UpstreamResetError,
+} from './errors.ts';
+export {
+  type HttpRequestEvent,
+  OUTLIER_CHANNEL,
+  type OutlierChannelEvent,
+  REQUEST_CHANNEL,
+} from './events.ts';
+export {
+  Exchange,
+  type ExchangeSettings,
+  kExchange,
+  type LocalReply,
+  type MeshDispatchOptions,
+  RESPONSE_FLAGS_HEADER,
+  type RetryView,
+} from './exchange.ts';
+export { HAS_ENVOY, HAS_HOST, normalizeHeaders, toRawHeaders } from './header-record.ts';
+export { limitsInterceptor, UpstreamAccounting } from './limits-interceptor.ts';
+export { MeshController } from './mesh-controller.ts';
+export { sendMirrors, shadowHost } from './mirror.ts';
+export { requestClock } from './request-clock.ts';
+export { ATTEMPT_COUNT_HEADER, retryInterceptor, type RetryInterceptorOptions } from './retry-interceptor.ts';
+export { DEFAULT_ROUTE_TIMEOUT_MS, routeInterceptor, type RouteInterceptorOptions } from './route-interceptor.ts';
+export type { MeshTargetView, OriginInfo, TargetDirectory, TargetState } from './target-directory.ts';
+export { localOriginOf, resetReasonOf } from './upstream-error.ts';
+export { UpstreamPools, type UpstreamPoolsOptions } from './upstream-pools.ts';

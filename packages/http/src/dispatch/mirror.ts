@@ -1,0 +1,139 @@
+// Request mirroring (shadowing): a fire-and-forget copy of a routed request to another cluster,
+// sampled by the policy's runtime_fraction. The copy carries the request as the router sends it
+// (mutated headers, rewritten path, the buffered body) with `-shadow` added to the host (before
+// any port) unless disabled; its response is read and dropped, its failures never reach the
+// caller. The mirror cluster's circuit breakers and outlier detection apply as to any request.
+import type { RequestMirrorPolicy } from '@inboard/xds';
+import type { Dispatcher } from 'undici';
+import type { ClusterState } from '../cluster/cluster-state.ts';
+import type { RandomSource } from '../cluster/random-source.ts';
+import { fractionalPercentHit } from '../route/fractional-percent.ts';
+import type { ResponseFlag } from '../retry/response-flags.ts';
+import type { Exchange } from './exchange.ts';
+import { type HttpRequestEvent, requestChannel } from './events.ts';
+import { UpstreamAccounting } from './limits-interceptor.ts';
+import type { UpstreamPools } from './upstream-pools.ts';
+import { ATTEMPT_COUNT_HEADER } from './retry-interceptor.ts';
+
+type DispatchController = Dispatcher.DispatchController;
+
+/** Envoy's shadowAppendedHost: `-shadow` goes before the port. */
+export function shadowHost(host: string): string {
+  const colon = host.lastIndexOf(':');
+  const v6End = host.lastIndexOf(']');
+  if (colon < 0 || (v6End >= 0 && v6End > colon)) return `${host}-shadow`;
+  return `${host.slice(0, colon)}-shadow${host.slice(colon)}`;
+}
+
+class MirrorSink implements Dispatcher.DispatchHandler {
+  readonly #ex: Exchange;
+  readonly #cluster: string;
+  readonly #endpoint: string;
+  readonly #path: string;
+  readonly #authority: string;
+  readonly #startedAt = performance.now();
+  #status = 0;
+  #received = 0;
+  #responseStartMs: number | undefined;
+
+  constructor(ex: Exchange, cluster: string, endpoint: string, path: string, authority: string) {
+    this.#ex = ex;
+    this.#cluster = cluster;
+    this.#endpoint = endpoint;
+    this.#path = path;
+    this.#authority = authority;
+  }
+
+  onRequestStart(): void {}
+
+  onResponseStart(_c: DispatchController, status: number): void {
+    this.#status = status;
+    this.#responseStartMs = performance.now() - this.#startedAt;
+  }
+
+  onResponseData(_c: DispatchController, chunk: Buffer): void {
+    this.#received += chunk.length;
+  }
+
+  onResponseEnd(): void {
+    this.#publish(undefined);
+  }
+
+  onResponseError(_c: DispatchController, err: Error): void {
+    this.#publish(err);
+  }
+
+  #publish(error: Error | undefined): void {
+    if (!requestChannel.hasSubscribers) return;
+    const flags: ResponseFlag[] = error === undefined ? [] : ['UF'];
+    const ex = this.#ex;
+    const event: HttpRequestEvent = {
+      kind: 'mirror',
+      target: ex.target.target,
+      authority: this.#authority,
+      method: ex.method,
+      path: this.#path,
+      routeConfig: ex.target.routeTable.config.name,
+      virtualHost: ex.entry?.vhost.name,
+      route: ex.entry?.route.name,
+      istioConfig: ex.entry?.route.istioConfig,
+      cluster: this.#cluster,
+      endpoint: this.#endpoint,
+      attempts: 1,
+      status: error === undefined ? this.#status : 0,
+      flags,
+      details: error === undefined ? 'via_upstream' : 'upstream_reset_before_response_started',
+      durations: { totalMs: performance.now() - this.#startedAt, responseStartMs: this.#responseStartMs },
+      bytes: { sent: ex.bodyBytes, received: this.#received },
+      error,
+    };
+    requestChannel.publish(event);
+  }
+}
+
+function mirrorState(ex: Exchange, name: string): ClusterState | undefined {
+  const u = ex.target.clusters.get(name);
+  if (u?.kind === 'cluster') return u.state;
+  if (u?.kind === 'aggregate') return u.leaves[0];
+  return undefined;
+}
+
+/** Sends the mirrors of `ex` (call once its upstream options are final). */
+export function sendMirrors(
+  ex: Exchange,
+  policies: readonly RequestMirrorPolicy[],
+  pools: UpstreamPools,
+  random: RandomSource,
+): void {
+  const base = ex.opts;
+  if (base === undefined) return;
+  for (const p of policies) {
+    if (p.runtimeFraction !== undefined && !fractionalPercentHit(p.runtimeFraction, random())) continue;
+    const state = mirrorState(ex, p.cluster);
+    if (state === undefined) continue;
+    const host = state.pick();
+    if (host === undefined) continue;
+    const breakers = state.circuitBreakers.forPriority('DEFAULT');
+    if (!breakers.requests.tryAcquire()) continue;
+    host.acquire();
+    const headers = { ...(base.headers as Record<string, string | string[]>) };
+    delete headers[ATTEMPT_COUNT_HEADER];
+    const logical = typeof headers.host === 'string' ? headers.host : ex.authority;
+    const authority = p.disableShadowHostSuffixAppend ? logical : shadowHost(logical);
+    headers.host = authority;
+    const opts: Dispatcher.DispatchOptions = {
+      origin: `${ex.scheme}://${host.key}`,
+      path: base.path,
+      method: base.method,
+      headers,
+      body: base.body,
+    };
+    const sink = new MirrorSink(ex, p.cluster, host.key, base.path, authority);
+    try {
+      pools.forCluster(state.cluster).dispatch(opts, new UpstreamAccounting(sink, state, host, breakers));
+    } catch {
+      host.release();
+      breakers.requests.release();
+    }
+  }
+}

@@ -1,0 +1,330 @@
+// The retry layer: runs a routed request as one or more upstream attempts under the route's
+// retry policy (RetryState), the way Envoy's router does.
+//   - every attempt goes back through endpoint selection (so previous_hosts can avoid a host);
+//   - a per-try timeout starts when the attempt gets its connection and ends at response headers;
+//   - a retriable response is drained and dropped, and the next attempt starts after the
+//     jittered backoff (timers from the injected clock);
+//   - the first response that is not retried is committed: from then on its headers and body go
+//     to the caller, and nothing is retried any more;
+//   - a failure that is not retried becomes the final error, which the exchange turns into
+//     Envoy's local reply (503 UF,URX, 504 UT, 503 UO...).
+// Requests whose body cannot be replayed (streamed past the buffer limit) get no retries.
+import type { Clock, TimerHandle } from '@inboard/xds';
+import type { Dispatcher } from 'undici';
+import type { RandomSource } from '../cluster/random-source.ts';
+import { requestResult } from '../retry/response-flags.ts';
+import { RETRY_CONTROL_HEADERS, type RetryDecision, RetryState } from '../retry/retry-state.ts';
+import { MeshHttpError, PerTryTimeoutError, UpstreamOverflowError, UpstreamResetError } from './errors.ts';
+import { type Exchange, kExchange, type MeshDispatchOptions, type UpstreamCanceller } from './exchange.ts';
+import { HAS_ENVOY } from './header-record.ts';
+import { resetReasonOf } from './upstream-error.ts';
+
+type DispatchOptions = Dispatcher.DispatchOptions;
+type DispatchHandler = Dispatcher.DispatchHandler;
+type DispatchController = Dispatcher.DispatchController;
+type Dispatch = (opts: DispatchOptions, handler: DispatchHandler) => boolean;
+
+export const ATTEMPT_COUNT_HEADER = 'x-envoy-attempt-count';
+
+/** Response body bytes drained from a retried attempt before its connection is dropped instead. */
+const DISCARD_LIMIT = 64 * 1024;
+
+export interface RetryInterceptorOptions {
+  readonly clock: Clock;
+  readonly random: RandomSource;
+  /** honour x-envoy-retry-on & co. (in-process callers are internal) */
+  readonly honorEnvoyHeaders: boolean;
+  /** send x-envoy-attempt-count upstream on every attempt */
+  readonly attemptCountHeader: boolean;
+}
+
+const STOP: RetryDecision = { action: 'stop', reason: 'not_retriable' };
+
+const PENDING = 0;
+const COMMITTED = 1;
+const DISCARDING = 2;
+const FINISHED = 3;
+
+/**
+ * The handler of one upstream attempt. The first attempt's handler is the RetryDriver itself
+ * (it extends Attempt), so a request that is not retried costs one object here.
+ */
+class Attempt implements DispatchHandler {
+  readonly #driver: RetryDriver;
+  #controller: DispatchController | undefined;
+  /** undici gave the attempt a connection (request bytes may have gone out) */
+  started = false;
+  /** the per-try timeout fired */
+  timedOut = false;
+  #state = PENDING;
+  #abortReason: Error | undefined;
+  #timer: TimerHandle | undefined;
+  #discarded = 0;
+
+  /** `driver` undefined: this is the driver (the first attempt). */
+  constructor(driver?: RetryDriver) {
+    this.#driver = driver ?? (this as unknown as RetryDriver);
+  }
+
+  get committed(): boolean {
+    return this.#state === COMMITTED;
+  }
+
+  abort(reason: Error): void {
+    if (this.#state === FINISHED) return;
+    this.#abortReason ??= reason;
+    this.#controller?.abort(reason);
+  }
+
+  #clearTimer(): void {
+    if (this.#timer !== undefined) {
+      this.#timer.cancel();
+      this.#timer = undefined;
+    }
+  }
+
+  onRequestStart(controller: DispatchController, _context: unknown): void {
+    this.#controller = controller;
+    this.started = true;
+    if (this.#abortReason !== undefined) {
+      controller.abort(this.#abortReason);
+      return;
+    }
+    const ms = this.#driver.perTryMs;
+    if (ms !== undefined) {
+      this.#timer = this.#driver.clock.setTimeout(() => {
+        this.#timer = undefined;
+        this.timedOut = true;
+        this.abort(new PerTryTimeoutError(ms));
+      }, ms);
+    }
+  }
+
+  onRequestUpgrade(controller: DispatchController, statusCode: number, headers: Record<string, unknown>, socket: unknown): void {
+    this.#clearTimer();
+    if (this.#state !== PENDING) return;
+    this.#state = FINISHED;
+    this.#driver.finish();
+    this.#driver.ex.onRequestUpgrade(controller, statusCode, headers, socket);
+  }
+
+  onResponseStart(controller: DispatchController, statusCode: number, headers: Record<string, unknown>, statusMessage?: string): void {
+    this.#clearTimer();
+    if (this.#state !== PENDING) return;
+    const ex = this.#driver.ex;
+    if (!ex.active) {
+      // The request was answered meanwhile (route timeout): drop this response.
+      this.#state = FINISHED;
+      controller.abort(this.#abortReason ?? new Error('request already answered'));
+      return;
+    }
+    const decision = this.#driver.decide(statusCode, headers);
+    if (decision.action === 'retry') {
+      this.#state = DISCARDING;
+      this.#driver.scheduleRetry(decision.backoffMs);
+      return;
+    }
+    this.#state = COMMITTED;
+    ex.retryDecision = decision;
+    this.#driver.finish();
+    ex.onResponseStart(controller, statusCode, headers, statusMessage);
+  }
+
+  onResponseData(controller: DispatchController, chunk: Buffer): void {
+    if (this.#state === COMMITTED) {
+      this.#driver.ex.onResponseData(controller, chunk);
+    } else if (this.#state === DISCARDING) {
+      this.#discarded += chunk.length;
+      if (this.#discarded > DISCARD_LIMIT) {
+        this.#state = FINISHED;
+        controller.abort(new Error('retried response discarded'));
+      }
+    }
+  }
+
+  onResponseEnd(controller: DispatchController, trailers: Record<string, unknown>): void {
+    const st = this.#state;
+    this.#state = FINISHED;
+    if (st === COMMITTED) this.#driver.ex.onResponseEnd(controller, trailers);
+  }
+
+  onResponseError(controller: DispatchController | undefined, err: Error): void {
+    this.#clearTimer();
+    const st = this.#state;
+    this.#state = FINISHED;
+    if (st === COMMITTED) this.#driver.ex.onResponseError(controller, err);
+    else if (st === PENDING) this.#driver.onAttemptError(this, err);
+  }
+}
+
+// The response headers retry_on conditions read, passed through module state: onResponse runs
+// synchronously, so one lookup function serves every request without a closure each.
+const NO_HEADERS: Record<string, unknown> = {};
+let lookupHeaders: Record<string, unknown> = NO_HEADERS;
+let lookupStatus = 0;
+function responseHeader(name: string): string | string[] | undefined {
+  if (name === ':status') return String(lookupStatus);
+  const v = lookupHeaders[name];
+  return typeof v === 'string' || Array.isArray(v) ? (v as string | string[]) : undefined;
+}
+
+class RetryDriver extends Attempt implements UpstreamCanceller {
+  readonly ex: Exchange;
+  readonly clock: Clock;
+  readonly perTryMs: number | undefined;
+  readonly #rs: RetryState | undefined;
+  readonly #next: Dispatch;
+  readonly #o: RetryInterceptorOptions;
+  #current: Attempt | undefined;
+  #backoff: TimerHandle | undefined;
+
+  constructor(ex: Exchange, next: Dispatch, o: RetryInterceptorOptions) {
+    super();
+    this.ex = ex;
+    this.#next = next;
+    this.#o = o;
+    this.clock = o.clock;
+    const policy = ex.entry?.retryPolicy;
+    const record = ex.record;
+    const hasEnvoyHeaders = (ex.headerBits & HAS_ENVOY) !== 0;
+    const upgrade = ex.opts?.upgrade !== undefined && ex.opts.upgrade !== null;
+    if ((policy !== undefined || hasEnvoyHeaders) && ex.replayable && !upgrade) {
+      const up = ex.upstream;
+      const priority = ex.entry?.route.action.kind === 'route' ? ex.entry.route.action.priority : 'DEFAULT';
+      this.#rs = new RetryState({
+        policy,
+        requestHeaders: ex.headers,
+        honorRetryHeaders: o.honorEnvoyHeaders && hasEnvoyHeaders,
+        retries: up?.kind === 'cluster' ? up.state.circuitBreakers.forPriority(priority).retries : undefined,
+        random: o.random,
+      });
+      this.perTryMs = this.#rs.perTryTimeout(ex.routeTimeoutMs);
+    } else {
+      const t = policy?.perTryTimeout;
+      this.perTryMs =
+        t === undefined || t === 0 || (ex.routeTimeoutMs !== 0 && t >= ex.routeTimeoutMs) ? undefined : t;
+    }
+    if (hasEnvoyHeaders) {
+      for (const name of RETRY_CONTROL_HEADERS) if (record[name] !== undefined) delete record[name];
+    }
+  }
+
+  get retryState(): RetryState | undefined {
+    return this.#rs;
+  }
+
+  start(): void {
+    this.ex.retry = this.#rs;
+    this.ex.upstreamCanceller = this;
+    this.#attempt();
+  }
+
+  #attempt(): void {
+    const ex = this.ex;
+    const n = ++ex.attempts;
+    const base = ex.opts!;
+    let opts: MeshDispatchOptions;
+    if (n === 1) {
+      opts = base;
+      if (this.#o.attemptCountHeader) (base.headers as Record<string, string>)[ATTEMPT_COUNT_HEADER] = '1';
+    } else {
+      const headers = { ...(base.headers as Record<string, string | string[]>) };
+      if (this.#o.attemptCountHeader) headers[ATTEMPT_COUNT_HEADER] = String(n);
+      opts = { ...base, headers };
+    }
+    const a = n === 1 ? this : new Attempt(this);
+    this.#current = a;
+    try {
+      this.#next(opts, a);
+    } catch (err) {
+      a.onResponseError(undefined, err as Error);
+    }
+  }
+
+  /** The retry decision for response headers. */
+  decide(status: number, headers: Record<string, unknown>): RetryDecision {
+    const rs = this.#rs;
+    if (rs === undefined || !rs.enabled) return STOP;
+    lookupHeaders = headers;
+    lookupStatus = status;
+    try {
+      return rs.onResponse(status, responseHeader);
+    } finally {
+      lookupHeaders = NO_HEADERS;
+    }
+  }
+
+  scheduleRetry(backoffMs: number): void {
+    this.#backoff = this.clock.setTimeout(() => {
+      this.#backoff = undefined;
+      if (!this.ex.active) {
+        this.finish();
+        return;
+      }
+      this.#rs?.beginRetry();
+      this.#attempt();
+    }, backoffMs);
+  }
+
+  onAttemptError(a: Attempt, err: Error): void {
+    const ex = this.ex;
+    if (!ex.active) return;
+    const rs = this.#rs;
+    if (a.timedOut && err instanceof PerTryTimeoutError) {
+      const d = rs === undefined ? STOP : rs.onPerTryTimeout(a.started);
+      if (d.action === 'retry') {
+        this.scheduleRetry(d.backoffMs);
+        return;
+      }
+      this.finish();
+      ex.onResponseError(undefined, new PerTryTimeoutError(err.timeoutMs, requestResult({ kind: 'per_try_timeout', retry: d })));
+      return;
+    }
+    // No healthy upstream, drop overload: final, no retry.
+    if (err instanceof MeshHttpError && !(err instanceof UpstreamOverflowError)) {
+      this.finish();
+      ex.onResponseError(undefined, err);
+      return;
+    }
+    const reason = resetReasonOf(err, a.started);
+    if (reason === undefined) {
+      this.finish();
+      ex.onResponseError(undefined, err);
+      return;
+    }
+    const d = rs === undefined ? STOP : rs.onReset(reason, a.started);
+    if (d.action === 'retry') {
+      this.scheduleRetry(d.backoffMs);
+      return;
+    }
+    this.finish();
+    if (err instanceof UpstreamOverflowError) {
+      ex.onResponseError(undefined, err);
+      return;
+    }
+    const result = requestResult({ kind: 'reset', reason, retry: d });
+    ex.onResponseError(undefined, new UpstreamResetError(reason, result, ex.attempts > 1, err));
+  }
+
+  /** The request is over as far as retries go: release the retry circuit breaker slot. */
+  finish(): void {
+    this.#rs?.finish();
+  }
+
+  /** UpstreamCanceller */
+  cancel(reason: Error): void {
+    this.#backoff?.cancel();
+    this.#backoff = undefined;
+    this.finish();
+    this.#current?.abort(reason);
+  }
+}
+
+export function retryInterceptor(options: RetryInterceptorOptions): (dispatch: Dispatch) => Dispatch {
+  return (dispatch) => (opts, handler) => {
+    const ex = (opts as MeshDispatchOptions)[kExchange];
+    if (ex === undefined) return dispatch(opts, handler);
+    new RetryDriver(ex, dispatch, options).start();
+    return true;
+  };
+}

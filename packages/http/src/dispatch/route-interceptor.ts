@@ -1,0 +1,245 @@
+// The route layer: what Envoy's HTTP connection manager, fault filter and router do before the
+// first upstream attempt.
+//   - find the mesh target of the dispatch origin (waiting for its first snapshot if needed);
+//     hosts outside the mesh pass through untouched, or get 502 in registry-only mode;
+//   - match the route on the caller's request (404 NR when none);
+//   - answer redirects and direct responses locally;
+//   - choose the cluster (503 NC, or cluster_not_found_response_code, when it is unknown);
+//   - run the fault filter (delay: DI, abort: FI), on the original headers;
+//   - then, as the router: header mutations, path and host rewrites (x-envoy-original-*),
+//     the route timeout (covering every attempt), request mirrors, and on to the retry layer.
+import type { RequestMirrorPolicy } from '@inboard/xds';
+import type { Dispatcher } from 'undici';
+import { decideFault, type FaultAbortDecision } from '../fault/fault-decision.ts';
+import { rewriteHost } from '../route/host-rewrite.ts';
+import { rewritePath } from '../route/path-rewrite.ts';
+import type { RandomSource } from '../route/random.ts';
+import { redirectResponse } from '../route/redirect.ts';
+import { chooseCluster } from '../route/weighted-cluster.ts';
+import { isReplayableBody, kBodyNotReplayable } from './body-buffer.ts';
+import { NotInMeshError } from './errors.ts';
+import { Exchange, type ExchangeSettings, kExchange, type MeshDispatchOptions } from './exchange.ts';
+import { HAS_ENVOY, HAS_HOST, normalizeHeaders } from './header-record.ts';
+import { replyLocally } from './local-reply.ts';
+import type { CompiledTarget } from '../mesh/compiled-target.ts';
+import type { OriginInfo, TargetDirectory } from './target-directory.ts';
+
+type DispatchOptions = Dispatcher.DispatchOptions;
+type DispatchHandler = Dispatcher.DispatchHandler;
+type Dispatch = (opts: DispatchOptions, handler: DispatchHandler) => boolean;
+
+/** Envoy's route timeout when the route does not set one (Istio always sets one, 0 by default). */
+export const DEFAULT_ROUTE_TIMEOUT_MS = 15_000;
+
+const UPSTREAM_RQ_TIMEOUT = 'x-envoy-upstream-rq-timeout-ms';
+
+export interface RouteInterceptorOptions {
+  readonly directory: TargetDirectory;
+  /** where traffic outside the mesh goes, untouched */
+  readonly passthrough: Dispatch;
+  readonly unknownHosts: 'passthrough' | 'reject';
+  readonly settings: ExchangeSettings;
+  readonly random: RandomSource;
+  /** honour x-envoy-upstream-rq-timeout-ms (in-process callers are internal) */
+  readonly honorEnvoyHeaders: boolean;
+  /** sends the request mirrors of a routed request */
+  readonly mirror?: (ex: Exchange, policies: readonly RequestMirrorPolicy[]) => void;
+}
+
+function firstValue(v: string | string[] | undefined): string | undefined {
+  return typeof v === 'string' ? v : v?.[0];
+}
+
+function withQuery(path: string, query: unknown): string {
+  if (query === null || typeof query !== 'object') return path;
+  const qs = new URLSearchParams(query as Record<string, string>).toString();
+  if (qs === '') return path;
+  return path.includes('?') ? `${path}&${qs}` : `${path}?${qs}`;
+}
+
+function parseUint(s: string | undefined): number | undefined {
+  if (s === undefined) return undefined;
+  const t = s.trim();
+  return /^\d+$/.test(t) ? Number(t) : undefined;
+}
+
+class Router {
+  readonly #o: RouteInterceptorOptions;
+  readonly #next: Dispatch;
+
+  constructor(o: RouteInterceptorOptions, next: Dispatch) {
+    this.#o = o;
+    this.#next = next;
+  }
+
+  dispatch(opts: DispatchOptions, handler: DispatchHandler): boolean {
+    const info = this.#o.directory.lookup(opts.origin);
+    if (info === undefined) return this.#o.passthrough(opts, handler);
+    const t = info.target;
+    const compiled = t.compiled;
+    if (compiled !== undefined) return this.#route(opts, handler, info, compiled);
+    if (t.state === 'resolving') {
+      t.settled().then(
+        () => {
+          const c = t.compiled;
+          if (c !== undefined) this.#route(opts, handler, info, c);
+          else this.#unknown(opts, handler, info);
+        },
+        () => this.#unknown(opts, handler, info),
+      );
+      return true;
+    }
+    return this.#unknown(opts, handler, info);
+  }
+
+  #unknown(opts: DispatchOptions, handler: DispatchHandler, info: OriginInfo): boolean {
+    if (this.#o.unknownHosts === 'passthrough') return this.#o.passthrough(opts, handler);
+    replyLocally(handler, new NotInMeshError(info.target.key), this.#o.settings.responseFlagsHeader);
+    return true;
+  }
+
+  #route(opts: DispatchOptions, handler: DispatchHandler, info: OriginInfo, compiled: CompiledTarget): boolean {
+    const record: Record<string, string | string[]> = {};
+    const bits = normalizeHeaders(opts.headers, record);
+    const path = opts.query === undefined || opts.query === null ? opts.path : withQuery(opts.path, opts.query);
+    const authority = (bits & HAS_HOST) !== 0 ? (firstValue(record.host) ?? info.authority) : info.authority;
+    const ex = new Exchange(compiled, opts.method, authority, path, info.scheme, record, bits, handler, this.#o.settings);
+    try {
+      handler.onRequestStart?.(ex.controller, null);
+    } catch (err) {
+      ex.onResponseError(undefined, err as Error);
+      return true;
+    }
+    if (ex.done) return true;
+
+    ex.random = this.#o.random();
+    const entry = compiled.routeTable.match(ex, ex.random);
+    if (entry === undefined) {
+      ex.reply({ status: 404, flags: ['NR'], details: 'route_not_found' });
+      return true;
+    }
+    ex.entry = entry;
+    const action = entry.route.action;
+    if (action.kind === 'redirect') {
+      const r = redirectResponse(entry, ex)!;
+      ex.reply({ status: r.status, flags: [], details: 'direct_response', headers: { location: r.location } });
+      return true;
+    }
+    if (action.kind === 'direct_response') {
+      ex.reply({ status: action.status, flags: [], details: 'direct_response', body: action.body });
+      return true;
+    }
+    if (action.kind !== 'route') {
+      ex.reply({ status: 404, flags: ['NR'], details: 'route_not_found' });
+      return true;
+    }
+
+    const choice = chooseCluster(entry, ex, ex.random);
+    const upstream = choice === undefined ? undefined : compiled.clusters.get(choice.name);
+    if (choice === undefined || upstream === undefined || upstream.kind === 'missing') {
+      ex.reply({ status: action.clusterNotFoundResponseCode || 503, flags: ['NC'], details: 'cluster_not_found' });
+      return true;
+    }
+    ex.choice = choice;
+    ex.upstream = upstream;
+    ex.replayable =
+      isReplayableBody(opts.body) && (opts as { [kBodyNotReplayable]?: boolean })[kBodyNotReplayable] !== true;
+    const body = opts.body;
+    if (typeof body === 'string') ex.bodyBytes = Buffer.byteLength(body);
+    else if (body instanceof Uint8Array) ex.bodyBytes = body.byteLength;
+    else if (body === undefined || body === null) ex.bodyBytes = 0;
+
+    // The fault filter runs before the router, on the headers as the caller sent them.
+    const ff = compiled.faultFilter;
+    if (ff !== undefined) {
+      const filters = choice.filters;
+      if (!(filters.disabled(ff.name) ?? ff.disabledByDefault)) {
+        const fault = filters.fault(ff.name) ?? ff.config;
+        if (fault.fault.delay !== undefined || fault.fault.abort !== undefined) {
+          const inj = decideFault(fault, ex, { random: this.#o.random, faults: ff.faults, clusterName: choice.name });
+          if (inj !== undefined) {
+            ex.fault = inj;
+            if (inj.delayMs !== undefined) {
+              ex.addFlag('DI');
+              ex.wait(inj.delayMs, () => {
+                const abort = inj.afterDelay();
+                if (abort !== undefined) this.#abort(ex, abort);
+                else this.#forward(ex, opts);
+              });
+              return true;
+            }
+            if (inj.abort !== undefined) {
+              this.#abort(ex, inj.abort);
+              return true;
+            }
+          }
+        }
+      }
+    }
+    this.#forward(ex, opts);
+    return true;
+  }
+
+  #abort(ex: Exchange, abort: FaultAbortDecision): void {
+    if (abort.grpcStatus !== undefined) {
+      ex.reply({
+        status: 200,
+        flags: ['FI'],
+        details: 'fault_filter_abort',
+        contentType: 'application/grpc',
+        headers: { 'content-type': 'application/grpc', 'grpc-status': String(abort.grpcStatus), 'grpc-message': 'fault filter abort' },
+      });
+    } else {
+      ex.reply({ status: abort.httpStatus, flags: ['FI'], details: 'fault_filter_abort', body: 'fault filter abort' });
+    }
+  }
+
+  /** The router: mutate, rewrite, start the route timeout, mirror, then the upstream attempts. */
+  #forward(ex: Exchange, opts: DispatchOptions): void {
+    const entry = ex.entry!;
+    const choice = ex.choice!;
+    const action = entry.route.action;
+    if (action.kind !== 'route') return;
+    const record = ex.record;
+    choice.requestHeaders(record);
+
+    let path = ex.path;
+    const rewritten = rewritePath(entry, path);
+    if (rewritten !== undefined) {
+      record['x-envoy-original-path'] = path;
+      path = rewritten;
+    }
+    const host = rewriteHost(entry, choice, record);
+    if (host !== undefined) {
+      record['x-envoy-original-host'] = ex.authority;
+      record.host = host;
+    } else {
+      // undici would otherwise send the endpoint's address as Host.
+      record.host = ex.authority;
+    }
+
+    let timeout = action.timeout ?? DEFAULT_ROUTE_TIMEOUT_MS;
+    if ((ex.headerBits & HAS_ENVOY) !== 0 && record[UPSTREAM_RQ_TIMEOUT] !== undefined) {
+      if (this.#o.honorEnvoyHeaders) {
+        const t = parseUint(firstValue(record[UPSTREAM_RQ_TIMEOUT]));
+        if (t !== undefined) timeout = t;
+      }
+      delete record[UPSTREAM_RQ_TIMEOUT];
+    }
+    if (timeout > 0) ex.startRouteTimer(timeout);
+
+    const next: MeshDispatchOptions = { ...opts, path, headers: record, [kExchange]: ex };
+    if (next.query !== undefined) next.query = undefined;
+    ex.opts = next;
+    const mirrors = entry.requestMirrorPolicies;
+    if (mirrors.length > 0 && ex.replayable && this.#o.mirror !== undefined) this.#o.mirror(ex, mirrors);
+    this.#next(next, ex);
+  }
+}
+
+export function routeInterceptor(options: RouteInterceptorOptions): (dispatch: Dispatch) => Dispatch {
+  return (dispatch) => {
+    const router = new Router(options, dispatch);
+    return (opts, handler) => router.dispatch(opts, handler);
+  };
+}

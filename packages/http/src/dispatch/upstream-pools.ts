@@ -1,0 +1,138 @@
+// Connection pools to the endpoints: one undici Pool per endpoint origin (`http://10.0.0.7:9080`),
+// which is Envoy's per-host connection pool, grouped by what the cluster asks of its connections:
+// HTTP/1.1 for ordinary clusters, HTTP/2 (h2c over plaintext, ALPN over TLS) for clusters whose
+// config says http2, and the cluster's connect timeout. The endpoint layer has already rewritten
+// the origin, so this is a map lookup and a Pool dispatch: undici's Agent would do the same with
+// more work per request. A pool whose connections are all gone is closed and forgotten, as
+// Agent does, so endpoints that leave the cluster do not accumulate.
+// Traffic outside the mesh goes to a separate, plain undici Agent.
+import type { Cluster } from '@inboard/xds';
+import { Agent, type Dispatcher, Pool } from 'undici';
+import { kExchange, type MeshDispatchOptions } from './exchange.ts';
+
+type DispatchOptions = Dispatcher.DispatchOptions;
+type DispatchHandler = Dispatcher.DispatchHandler;
+
+export interface UpstreamPoolsOptions {
+  /** options for every Pool (connect.timeout is set per cluster) and for the passthrough Agent */
+  readonly agentOptions?: Agent.Options;
+  /** sends all mesh traffic here instead of the built-in pools (e.g. a custom TLS agent) */
+  readonly upstream?: Dispatcher;
+  /** where traffic outside the mesh goes (default: a plain undici Agent) */
+  readonly passthrough?: Dispatcher;
+}
+
+/** The pools of one (protocol, connect timeout) group, keyed by endpoint origin. */
+class PoolGroup {
+  readonly #pools = new Map<string, Pool>();
+  readonly #options: Pool.Options;
+  readonly #h2: boolean;
+
+  constructor(options: Pool.Options, h2: boolean) {
+    this.#options = options;
+    this.#h2 = h2;
+  }
+
+  dispatch(opts: DispatchOptions, handler: DispatchHandler): boolean {
+    const origin = opts.origin as string;
+    let pool = this.#pools.get(origin);
+    if (pool === undefined) pool = this.#create(origin);
+    return pool.dispatch(opts, handler);
+  }
+
+  #create(origin: string): Pool {
+    const url = new URL(origin);
+    const options = this.#h2
+      ? { ...this.#options, allowH2: true, h2Options: { ...this.#options.h2Options, useH2c: url.protocol === 'http:' } }
+      : { ...this.#options, allowH2: false };
+    const pool = new Pool(url, options);
+    this.#pools.set(origin, pool);
+    const forget = () => {
+      if (this.#pools.get(origin) !== pool) return;
+      const s = pool.stats;
+      if (s.connected > 0 || s.pending > 0 || s.running > 0 || s.queued > 0) return;
+      this.#pools.delete(origin);
+      pool.close().catch(() => {});
+    };
+    pool.on('disconnect', forget).on('connectionError', forget);
+    return pool;
+  }
+
+  close(): Promise<unknown> {
+    const all = [...this.#pools.values()].map((p) => p.close());
+    this.#pools.clear();
+    return Promise.all(all);
+  }
+
+  destroy(err: Error | null): Promise<unknown> {
+    const all = [...this.#pools.values()].map((p) => p.destroy(err));
+    this.#pools.clear();
+    return Promise.all(all);
+  }
+}
+
+export class UpstreamPools {
+  readonly passthrough: Dispatcher;
+  readonly #ownsPassthrough: boolean;
+  readonly #upstream: Dispatcher | undefined;
+  readonly #agentOptions: Agent.Options;
+  readonly #groups = new Map<string, PoolGroup>();
+  readonly #byCluster = new WeakMap<Cluster, PoolGroup>();
+  readonly #h1ByCluster = new WeakMap<Cluster, PoolGroup>();
+
+  constructor(options: UpstreamPoolsOptions = {}) {
+    this.#agentOptions = options.agentOptions ?? {};
+    this.#upstream = options.upstream;
+    this.#ownsPassthrough = options.passthrough === undefined;
+    this.passthrough = options.passthrough ?? new Agent(this.#agentOptions);
+  }
+
+  /** The pools for a cluster's endpoints. `http1Only`: the caller cannot take HTTP/2. */
+  forCluster(cluster: Cluster, http1Only = false): Dispatcher | PoolGroup {
+    if (this.#upstream !== undefined) return this.#upstream;
+    const h2 = cluster.http2 && !http1Only;
+    const cache = h2 ? this.#byCluster : this.#h1ByCluster;
+    let g = cache.get(cluster);
+    if (g === undefined) {
+      g = this.#group(h2, cluster.connectTimeout);
+      cache.set(cluster, g);
+    }
+    return g;
+  }
+
+  #group(h2: boolean, connectTimeout: number): PoolGroup {
+    const key = `${h2 ? 'h2' : 'h1'}|${connectTimeout}`;
+    let g = this.#groups.get(key);
+    if (g === undefined) {
+      const { factory: _factory, maxOrigins: _maxOrigins, ...o } = this.#agentOptions as Agent.Options & { maxOrigins?: number };
+      const connect =
+        typeof o.connect === 'function' ? o.connect : { ...o.connect, timeout: connectTimeout > 0 ? connectTimeout : undefined };
+      g = new PoolGroup({ ...(o as Pool.Options), connect }, h2);
+      this.#groups.set(key, g);
+    }
+    return g;
+  }
+
+  /** The innermost dispatch of the mesh chain. */
+  dispatch(opts: DispatchOptions, handler: DispatchHandler): boolean {
+    const cluster = (opts as MeshDispatchOptions)[kExchange]?.hostCluster?.cluster;
+    if (cluster === undefined) return (this.#upstream ?? this.passthrough).dispatch(opts, handler);
+    return this.forCluster(cluster, (opts as MeshDispatchOptions).allowH2 === false).dispatch(opts, handler);
+  }
+
+  async close(): Promise<void> {
+    const all: Promise<unknown>[] = [];
+    for (const g of this.#groups.values()) all.push(g.close());
+    this.#groups.clear();
+    if (this.#ownsPassthrough) all.push(this.passthrough.close());
+    await Promise.all(all);
+  }
+
+  async destroy(err?: Error): Promise<void> {
+    const all: Promise<unknown>[] = [];
+    for (const g of this.#groups.values()) all.push(g.destroy(err ?? null));
+    this.#groups.clear();
+    if (this.#ownsPassthrough) all.push(this.passthrough.destroy(err ?? null));
+    await Promise.all(all);
+  }
+}

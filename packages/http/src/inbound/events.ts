@@ -1,0 +1,56 @@
+// What the inbound side publishes, once per request, when the response is complete or the client
+// went away. Telemetry subscribes to the channel; @inboard/http never imports it.
+//
+//   import { subscribe } from 'node:diagnostics_channel';
+//   subscribe(INBOUND_CHANNEL, (e) => record(e as InboundRequestEvent));
+import { channel } from 'node:diagnostics_channel';
+import type { TraceContext } from './trace-context.ts';
+
+export const INBOUND_CHANNEL = 'inboard:http:inbound';
+
+export interface InboundRequestEvent {
+  /** Istio's `reporter` label: the server side of the call */
+  readonly reporter: 'destination';
+  /** wall clock at the first byte of the request, ms since the epoch */
+  readonly startTime: number;
+  /** first request byte to last response byte (Envoy's %DURATION%), ms */
+  readonly durationMs: number;
+  readonly method: string;
+  /** the normalised path, with the query */
+  readonly path: string;
+  /** `:authority` / Host as received */
+  readonly authority: string;
+  readonly scheme: 'http' | 'https';
+  /** `HTTP/1.1`, `HTTP/2` */
+  readonly protocol: string;
+  /** the framework's route template (`http.route`) when an adapter knows it */
+  readonly route: string | undefined;
+  /** the status sent; 0 when the client went away before a response started */
+  readonly status: number;
+  /** Envoy's %RESPONSE_FLAGS%: `-` when none, e.g. `NR`, `DC` */
+  readonly responseFlags: string;
+  /** Envoy's %RESPONSE_CODE_DETAILS%, e.g. `via_upstream` (the application answered), `rbac_access_denied_matched_policy[none]` */
+  readonly responseCodeDetails: string;
+  /** request body bytes received (%BYTES_RECEIVED%) */
+  readonly requestBytes: number;
+  /** response body bytes sent (%BYTES_SENT%) */
+  readonly responseBytes: number;
+  /** the client's SPIFFE id (first URI SAN of its verified certificate) */
+  readonly peerPrincipal: string | undefined;
+  readonly sourceIp: string;
+  readonly sourcePort: number;
+  readonly destinationIp: string;
+  readonly destinationPort: number;
+  /** Istio's `connection_security_policy` label */
+  readonly connectionSecurityPolicy: 'mutual_tls' | 'none';
+  /** the RBAC policy that decided: the DENY policy that denied, or the ALLOW policy that allowed */
+  readonly matchedPolicy: string | undefined;
+  /** false when the inbound policy (RBAC, route, mTLS) answered instead of the application */
+  readonly allowed: boolean;
+  /** the filter chain of the inbound listener used; undefined without a mesh policy */
+  readonly filterChain: string | undefined;
+  readonly trace: TraceContext;
+  readonly userAgent: string | undefined;
+}
+
+export const inboundChannel = channel(INBOUND_CHANNEL);

@@ -1,0 +1,262 @@
+// One inbound request on a Node server, shared by every adapter: reads the request and its
+// connection, asks the engine, and, while someone listens on the inbound channel, measures the
+// exchange (body bytes both ways, duration, status) and publishes one InboundRequestEvent when
+// the response is done or the client went away. Without subscribers nothing is wrapped.
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
+import type { PeerCertificate } from '../rbac/rbac-request.ts';
+import { firstHeaderValue, type HeaderGetter } from '../route/route-request.ts';
+import { type InboundRequestEvent, inboundChannel } from './events.ts';
+import type { InboundDecision, InboundEngine, InboundLocalReply, InboundRequestInfo } from './inbound-engine.ts';
+import { connectionSecurity, peerPrincipal } from './peer-identity.ts';
+import { extractTraceContext, type TraceContext } from './trace-context.ts';
+
+/** Per-request mesh state an adapter attaches to the request (`req.mesh`). */
+export interface MeshRequestInfo {
+  readonly decision: InboundDecision;
+  /** the client's SPIFFE id (first URI SAN of its verified certificate) */
+  readonly peerPrincipal: string | undefined;
+  readonly peer: PeerCertificate | undefined;
+  readonly connectionSecurityPolicy: 'mutual_tls' | 'none';
+  readonly sourceIp: string;
+  readonly remoteIp: string;
+  readonly matchedPolicy: string | undefined;
+  /** W3C / B3 context of the caller, parsed on first use */
+  readonly trace: TraceContext;
+}
+
+export interface ExchangeOptions {
+  /** the framework's route template, read when the exchange completes */
+  readonly route?: () => string | undefined;
+  /** 'manual': the adapter calls complete() (fastify's onResponse); aborts are still caught */
+  readonly completion?: 'auto' | 'manual';
+  /** monotonic ms clock for durations (tests); performance.now by default */
+  readonly now?: () => number;
+  /** when the request arrived, if the adapter had to wait for the policy first */
+  readonly arrivedAt?: RequestArrival;
+}
+
+/** The moment a request arrived: monotonic (for the duration) and wall clock (for the start time). */
+export interface RequestArrival {
+  readonly monotonic: number;
+  readonly wallClock: number;
+}
+
+function headerGetterOf(req: IncomingMessage): HeaderGetter {
+  // headersDistinct keeps repeated headers apart, so matchers join them with ',' as Envoy does
+  // (the HTTP/2 compatibility request may lack it: its headers are then read as Node joined them)
+  return (name) => (req.headersDistinct ?? req.headers)[name];
+}
+
+function requestInfo(req: IncomingMessage, headers: HeaderGetter): InboundRequestInfo {
+  const socket = req.socket as Socket | null;
+  const security = connectionSecurity(socket);
+  return {
+    method: req.method ?? 'GET',
+    target: req.url ?? '/',
+    authority: firstHeaderValue(headers(':authority')) ?? req.headers.host ?? '',
+    scheme: security.tls ? 'https' : 'http',
+    headers,
+    sourceIp: socket?.remoteAddress ?? '',
+    destinationIp: socket?.localAddress ?? '',
+    destinationPort: socket?.localPort ?? 0,
+    security,
+  };
+}
+
+class MeshInfo implements MeshRequestInfo {
+  readonly decision: InboundDecision;
+  readonly sourceIp: string;
+  readonly #headers: HeaderGetter;
+  #trace: TraceContext | undefined;
+
+  constructor(decision: InboundDecision, sourceIp: string, headers: HeaderGetter) {
+    this.decision = decision;
+    this.sourceIp = sourceIp;
+    this.#headers = headers;
+  }
+  get peer(): PeerCertificate | undefined {
+    return this.decision.peer;
+  }
+  get peerPrincipal(): string | undefined {
+    return peerPrincipal(this.decision.peer);
+  }
+  get connectionSecurityPolicy(): 'mutual_tls' | 'none' {
+    return this.decision.peer === undefined ? 'none' : 'mutual_tls';
+  }
+  get remoteIp(): string {
+    return this.decision.remoteIp;
+  }
+  get matchedPolicy(): string | undefined {
+    return this.decision.matchedPolicy;
+  }
+  get trace(): TraceContext {
+    return (this.#trace ??= extractTraceContext(this.#headers));
+  }
+}
+
+function byteLength(chunk: unknown, encoding: unknown): number {
+  if (typeof chunk === 'string')
+    return Buffer.byteLength(chunk, typeof encoding === 'string' ? (encoding as BufferEncoding) : 'utf8');
+  if (chunk instanceof Uint8Array) return chunk.byteLength;
+  return 0;
+}
+
+export class InboundExchange {
+  readonly req: IncomingMessage;
+  readonly res: ServerResponse;
+  readonly info: MeshRequestInfo;
+  readonly #options: ExchangeOptions;
+  readonly #startTime: number;
+  readonly #start: number;
+  #requestBytes = 0;
+  #responseBytes = 0;
+  #done = false;
+  readonly #measured: boolean;
+  readonly #info: InboundRequestInfo;
+  readonly #now: () => number;
+
+  constructor(engine: InboundEngine, req: IncomingMessage, res: ServerResponse, options: ExchangeOptions = {}) {
+    this.req = req;
+    this.res = res;
+    this.#options = options;
+    const now = options.now ?? performance.now.bind(performance);
+    this.#now = now;
+    this.#start = options.arrivedAt?.monotonic ?? now();
+    this.#startTime = options.arrivedAt?.wallClock ?? Date.now();
+    const headers = headerGetterOf(req);
+    this.#info = requestInfo(req, headers);
+    const decision = engine.handle(this.#info);
+    this.info = new MeshInfo(decision, this.#info.sourceIp, headers);
+    this.#measured = inboundChannel.hasSubscribers;
+    if (this.#measured) this.#measure();
+  }
+
+  get decision(): InboundDecision {
+    return this.info.decision;
+  }
+
+  get allowed(): boolean {
+    return this.info.decision.action === 'allow';
+  }
+
+  /**
+   * Gives the application the normalised path, as Envoy forwards it: the path RBAC checked is the
+   * path that gets served.
+   */
+  applyPath(): void {
+    const d = this.info.decision;
+    if (d.action === 'allow' && this.req.url !== d.path) this.req.url = d.path;
+  }
+
+  /** Marks the response complete (manual completion); later calls do nothing. */
+  complete(): void {
+    this.#finish(false);
+  }
+
+  #measure(): void {
+    const { req, res } = this;
+    // body bytes as they are pushed into the request stream: counting never changes its flow mode
+    const push = req.push;
+    req.push = (chunk: unknown, encoding?: BufferEncoding) => {
+      if (chunk !== null && chunk !== undefined) this.#requestBytes += byteLength(chunk, encoding);
+      return push.call(req, chunk, encoding);
+    };
+    const write = res.write;
+    const end = res.end;
+    const count = (chunk: unknown, encoding: unknown) => {
+      if (typeof chunk !== 'function') this.#responseBytes += byteLength(chunk, encoding);
+    };
+    res.write = function (this: ServerResponse, chunk: unknown, ...rest: unknown[]) {
+      count(chunk, rest[0]);
+      return (write as (...a: unknown[]) => boolean).call(this, chunk, ...rest);
+    } as ServerResponse['write'];
+    res.end = function (this: ServerResponse, ...args: unknown[]) {
+      count(args[0], args[1]);
+      return (end as (...a: unknown[]) => ServerResponse).apply(this, args);
+    } as ServerResponse['end'];
+    if (this.#options.completion !== 'manual') res.once('finish', () => this.#finish(false));
+    res.once('close', () => this.#finish(!res.writableFinished));
+  }
+
+  #finish(aborted: boolean): void {
+    if (this.#done || !this.#measured) return;
+    this.#done = true;
+    const d = this.info.decision;
+    const res = this.res;
+    let status: number;
+    let flags: string;
+    let details: string;
+    if (d.action !== 'allow') {
+      // the policy answered (or closed the connection): report what it decided
+      status = d.status;
+      flags = d.responseFlags;
+      details = d.responseCodeDetails;
+    } else if (aborted) {
+      status = res.headersSent ? res.statusCode : 0;
+      flags = 'DC';
+      details = 'downstream_remote_disconnect';
+    } else {
+      status = res.statusCode;
+      flags = '-';
+      details = 'via_upstream';
+    }
+    const info = this.#info;
+    const socket = this.req.socket as Socket | null;
+    const headers = info.headers;
+    const event: InboundRequestEvent = {
+      reporter: 'destination',
+      startTime: this.#startTime,
+      durationMs: this.#now() - this.#start,
+      method: info.method,
+      path: d.path,
+      authority: info.authority,
+      scheme: info.scheme,
+      protocol: `HTTP/${this.req.httpVersion}`,
+      route: this.#options.route?.(),
+      status,
+      responseFlags: flags,
+      responseCodeDetails: details,
+      requestBytes: this.#requestBytes,
+      responseBytes: d.action !== 'allow' && d.status === 0 ? 0 : this.#responseBytes,
+      peerPrincipal: this.info.peerPrincipal,
+      sourceIp: info.sourceIp,
+      sourcePort: socket?.remotePort ?? 0,
+      destinationIp: info.destinationIp,
+      destinationPort: info.destinationPort,
+      connectionSecurityPolicy: this.info.connectionSecurityPolicy,
+      matchedPolicy: d.matchedPolicy,
+      allowed: d.action === 'allow',
+      filterChain: d.filterChain,
+      trace: this.info.trace,
+      userAgent: firstHeaderValue(headers('user-agent')),
+    };
+    inboundChannel.publish(event);
+  }
+}
+
+/** Starts the inbound side of one request. */
+export function startInbound(
+  engine: InboundEngine,
+  req: IncomingMessage,
+  res: ServerResponse,
+  options?: ExchangeOptions,
+): InboundExchange {
+  return new InboundExchange(engine, req, res, options);
+}
+
+/**
+ * Writes the policy's answer as Envoy's local reply (status, `content-type: text/plain`, exact
+ * body), or closes the connection when the policy says the connection should not exist.
+ */
+export function sendLocalReply(res: ServerResponse, reply: InboundLocalReply): void {
+  if (reply.closeConnection) {
+    res.socket?.destroy();
+    res.destroy();
+    return;
+  }
+  const body = reply.body;
+  const headers: Record<string, string | number> = { ...reply.headers, 'content-length': Buffer.byteLength(body) };
+  res.writeHead(reply.status, headers);
+  res.end(body);
+}

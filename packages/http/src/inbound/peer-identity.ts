@@ -1,0 +1,92 @@
+// The client identity of a connection: the verified certificate of a TLS socket, parsed once per
+// connection (keep-alive requests share it). An unverified certificate (requestCert without
+// rejectUnauthorized) gives no identity: RBAC must not trust what it did not verify.
+import type { Socket } from 'node:net';
+import type { TLSSocket } from 'node:tls';
+import type { PeerCertificate } from '../rbac/rbac-request.ts';
+
+export interface ConnectionSecurity {
+  readonly tls: boolean;
+  readonly peer: PeerCertificate | undefined;
+  /** SNI sent by the client, '' when none */
+  readonly serverName: string;
+  /** negotiated ALPN protocol, '' when none */
+  readonly alpn: string;
+}
+
+const PLAINTEXT: ConnectionSecurity = Object.freeze({ tls: false, peer: undefined, serverName: '', alpn: '' });
+const cache = new WeakMap<Socket, ConnectionSecurity>();
+
+/**
+ * Splits Node's `subjectAltName` (`URI:spiffe://a, DNS:b`). Node quotes a value that contains a
+ * separator or quote as a JSON string (`URI:"spiffe://a,b"`).
+ */
+export function parseSubjectAltNames(text: string | undefined): { uri: string[]; dns: string[] } {
+  const uri: string[] = [];
+  const dns: string[] = [];
+  if (text === undefined || text === '') return { uri, dns };
+  let i = 0;
+  while (i < text.length) {
+    const colon = text.indexOf(':', i);
+    if (colon < 0) break;
+    const kind = text.slice(i, colon).trim();
+    let value: string;
+    let next: number;
+    if (text.charCodeAt(colon + 1) === 34 /* " */) {
+      // a JSON string: find its closing quote, skipping escapes
+      let j = colon + 2;
+      while (j < text.length && text.charCodeAt(j) !== 34) j += text.charCodeAt(j) === 92 ? 2 : 1;
+      try {
+        value = JSON.parse(text.slice(colon + 1, j + 1)) as string;
+      } catch {
+        value = text.slice(colon + 2, j);
+      }
+      next = text.indexOf(',', j + 1);
+    } else {
+      next = text.indexOf(', ', colon + 1);
+      value = text.slice(colon + 1, next < 0 ? text.length : next);
+    }
+    if (kind === 'URI') uri.push(value);
+    else if (kind === 'DNS') dns.push(value);
+    if (next < 0) break;
+    i = next + 1;
+    while (text.charCodeAt(i) === 32) i++;
+  }
+  return { uri, dns };
+}
+
+/** `CN=a\nO=b` (Node, certificate order) → `O=b,CN=a` (RFC 2253 order, as Envoy prints it). */
+function rfc2253(subject: string | undefined): string {
+  if (subject === undefined || subject === '') return '';
+  return subject.split('\n').reverse().join(',');
+}
+
+function readSecurity(socket: TLSSocket): ConnectionSecurity {
+  const serverName = typeof socket.servername === 'string' ? socket.servername : '';
+  const alpn = typeof socket.alpnProtocol === 'string' ? socket.alpnProtocol : '';
+  let peer: PeerCertificate | undefined;
+  if (socket.authorized) {
+    const cert = socket.getPeerX509Certificate();
+    if (cert !== undefined) {
+      const sans = parseSubjectAltNames(cert.subjectAltName);
+      peer = Object.freeze({ uriSans: sans.uri, dnsSans: sans.dns, subject: rfc2253(cert.subject) });
+    }
+  }
+  return Object.freeze({ tls: true, peer, serverName, alpn });
+}
+
+/** TLS state and verified client identity of a request's socket (cached per connection). */
+export function connectionSecurity(socket: Socket | undefined | null): ConnectionSecurity {
+  if (socket === undefined || socket === null || (socket as TLSSocket).encrypted !== true) return PLAINTEXT;
+  let s = cache.get(socket);
+  if (s === undefined) {
+    s = readSecurity(socket as TLSSocket);
+    cache.set(socket, s);
+  }
+  return s;
+}
+
+/** The principal Istio reports (source_principal): the first URI SAN of the peer. */
+export function peerPrincipal(peer: PeerCertificate | undefined): string | undefined {
+  return peer?.uriSans[0];
+}

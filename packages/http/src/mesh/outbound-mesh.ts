@@ -1,0 +1,253 @@
+// The outbound half of Inboard's data plane: an xDS client plus an undici Dispatcher that sends
+// every request the way an Envoy sidecar would. Targets (`host:port`) are resolved lazily, on
+// the first request to them, and stay cached; hosts the control plane does not know pass
+// through untouched (or get 502 with `unknownHosts: 'reject'`).
+//
+//   const mesh = new OutboundMesh({ bootstrap });
+//   setGlobalDispatcher(mesh.dispatcher);            // undici, and Node's global fetch
+//   await fetch('http://reviews:9080/reviews/1');     // routed, balanced, retried
+//
+// The dispatcher is a chain of interceptors, outermost first:
+//   bufferBody → route → retry → endpoint → limits → per-endpoint undici pools
+import {
+  type Bootstrap,
+  type Clock,
+  createLogger,
+  systemClock,
+  Xds,
+  type XdsOptions,
+} from '@inboard/xds';
+import { type Agent, type Dispatcher, fetch as undiciFetch, getGlobalDispatcher, setGlobalDispatcher } from 'undici';
+import { mathRandom, type RandomSource } from '../cluster/random-source.ts';
+import { bodyBufferInterceptor, DEFAULT_REQUEST_BUFFER_LIMIT } from '../dispatch/body-buffer.ts';
+import { endpointInterceptor } from '../dispatch/endpoint-interceptor.ts';
+import type { ExchangeSettings } from '../dispatch/exchange.ts';
+import { limitsInterceptor } from '../dispatch/limits-interceptor.ts';
+import { sendMirrors } from '../dispatch/mirror.ts';
+import { requestClock } from '../dispatch/request-clock.ts';
+import { retryInterceptor } from '../dispatch/retry-interceptor.ts';
+import { routeInterceptor } from '../dispatch/route-interceptor.ts';
+import type { OriginInfo, TargetDirectory } from '../dispatch/target-directory.ts';
+import { UpstreamPools } from '../dispatch/upstream-pools.ts';
+import { ClusterManager } from './cluster-manager.ts';
+import type { CompiledTarget } from './compiled-target.ts';
+import { MeshDispatcher } from './mesh-dispatcher.ts';
+import { MeshTarget } from './mesh-target.ts';
+
+const log = createLogger('http.outbound-mesh');
+
+type Dispatch = (opts: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler) => boolean;
+
+export interface OutboundMeshOptions {
+  /** an Xds to share (not closed by the mesh); otherwise one is created from `bootstrap` */
+  readonly xds?: Xds;
+  readonly bootstrap?: Bootstrap;
+  /** options of the Xds the mesh creates */
+  readonly xdsOptions?: Omit<XdsOptions, 'bootstrap'>;
+  /** hosts without a listener: 'passthrough' (default, Istio's ALLOW_ANY) or 'reject' (502, REGISTRY_ONLY) */
+  readonly unknownHosts?: 'passthrough' | 'reject';
+  /**
+   * Time for every timer: route and per-try timeouts, retry backoff, fault delays, outlier
+   * detection intervals and ejections. Tests inject a ManualClock.
+   */
+  readonly clock?: Clock;
+  /** Random source for route matching, weighted clusters, LB, faults, mirrors and backoff jitter. */
+  readonly random?: RandomSource;
+  /** request bodies up to this many bytes are buffered for retries and mirrors (default 1 MiB) */
+  readonly requestBufferLimitBytes?: number;
+  /** how long a request waits for a new target's first xDS snapshot (default 15 s) */
+  readonly resolveTimeoutMs?: number;
+  /** options for the per-endpoint connection pools (undici Agent options) */
+  readonly agentOptions?: Agent.Options;
+  /** sends mesh traffic to this dispatcher instead of the built-in per-endpoint pools */
+  readonly upstream?: Dispatcher;
+  /** where traffic outside the mesh goes (default: a plain undici Agent) */
+  readonly passthrough?: Dispatcher;
+  /** add `x-inboard-response-flags` to responses that carry Envoy response flags (default true) */
+  readonly responseFlagsHeader?: boolean;
+  /** send `x-envoy-attempt-count` upstream (default true) */
+  readonly attemptCountHeader?: boolean;
+  /**
+   * honour x-envoy-retry-on, x-envoy-max-retries, x-envoy-upstream-rq-timeout-ms & co. on
+   * requests (default true: in-process callers are internal callers in Envoy's sense)
+   */
+  readonly honorEnvoyHeaders?: boolean;
+}
+
+const DEFAULT_RESOLVE_TIMEOUT_MS = 15_000;
+const MAX_CACHED_ORIGINS = 10_000;
+const DEFAULT_PORTS: Readonly<Record<string, number>> = { 'http:': 80, 'https:': 443 };
+
+export class OutboundMesh implements TargetDirectory {
+  readonly xds: Xds;
+  readonly dispatcher: MeshDispatcher;
+  #ownsXds: boolean;
+  readonly #clock: Clock;
+  readonly #random: RandomSource;
+  readonly #resolveTimeoutMs: number;
+  readonly #clusters: ClusterManager;
+  readonly #pools: UpstreamPools;
+  readonly #targets = new Map<string, MeshTarget>();
+  readonly #origins = new Map<string, OriginInfo | null>();
+  #closed = false;
+
+  constructor(options: OutboundMeshOptions) {
+    if (options.xds !== undefined) {
+      this.xds = options.xds;
+      this.#ownsXds = false;
+    } else if (options.bootstrap !== undefined) {
+      this.xds = new Xds({ ...options.xdsOptions, bootstrap: options.bootstrap });
+      this.#ownsXds = true;
+    } else {
+      throw new TypeError('OutboundMesh needs `xds` or `bootstrap` (see OutboundMesh.fromEnvironment)');
+    }
+    this.#clock = options.clock ?? requestClock;
+    this.#random = options.random ?? mathRandom;
+    this.#resolveTimeoutMs = options.resolveTimeoutMs ?? DEFAULT_RESOLVE_TIMEOUT_MS;
+    // Outlier detection's interval timers must not keep the process alive.
+    this.#clusters = new ClusterManager({ clock: options.clock ?? systemClock, random: this.#random });
+    this.#pools = new UpstreamPools({
+      agentOptions: options.agentOptions,
+      upstream: options.upstream,
+      passthrough: options.passthrough,
+    });
+
+    const settings: ExchangeSettings = {
+      clock: this.#clock,
+      responseFlagsHeader: options.responseFlagsHeader ?? true,
+    };
+    const honorEnvoyHeaders = options.honorEnvoyHeaders ?? true;
+    const pools = this.#pools;
+    const random = this.#random;
+    const passthrough: Dispatch = (opts, handler) => pools.passthrough.dispatch(opts, handler);
+
+    // Innermost first.
+    let chain: Dispatch = (opts, handler) => pools.dispatch(opts, handler);
+    chain = limitsInterceptor()(chain);
+    chain = endpointInterceptor()(chain);
+    chain = retryInterceptor({
+      clock: this.#clock,
+      random,
+      honorEnvoyHeaders,
+      attemptCountHeader: options.attemptCountHeader ?? true,
+    })(chain);
+    chain = routeInterceptor({
+      directory: this,
+      passthrough,
+      unknownHosts: options.unknownHosts ?? 'passthrough',
+      settings,
+      random,
+      honorEnvoyHeaders,
+      mirror: (ex, policies) => sendMirrors(ex, policies, pools, random),
+    })(chain);
+    chain = bodyBufferInterceptor({
+      limit: options.requestBufferLimitBytes ?? DEFAULT_REQUEST_BUFFER_LIMIT,
+      // Bodies to hosts known to be outside the mesh stream through untouched.
+      shouldBuffer: (opts) => this.lookup(opts.origin)?.target.state !== 'absent',
+    })(chain);
+    this.dispatcher = new MeshDispatcher(
+      chain,
+      () => this.close(),
+      (err) => this.#destroy(err),
+    );
+  }
+
+  /** Builds the mesh from GRPC_XDS_BOOTSTRAP / GRPC_XDS_BOOTSTRAP_CONFIG. */
+  static async fromEnvironment(options: Omit<OutboundMeshOptions, 'xds' | 'bootstrap'> = {}): Promise<OutboundMesh> {
+    const xds = await Xds.fromEnvironment(options.xdsOptions);
+    const mesh = new OutboundMesh({ ...options, xds });
+    mesh.#ownsXds = true;
+    return mesh;
+  }
+
+  /** TargetDirectory: the mesh target of a dispatch origin (undefined: not http(s)). */
+  lookup(origin: string | URL | undefined): OriginInfo | undefined {
+    if (origin === undefined) return undefined;
+    const key = typeof origin === 'string' ? origin : origin.origin;
+    const hit = this.#origins.get(key);
+    if (hit !== undefined) return hit ?? undefined;
+    const info = this.#parseOrigin(key);
+    if (this.#origins.size >= MAX_CACHED_ORIGINS) this.#origins.clear();
+    this.#origins.set(key, info ?? null);
+    return info;
+  }
+
+  #parseOrigin(origin: string): OriginInfo | undefined {
+    let url: URL;
+    try {
+      url = new URL(origin);
+    } catch {
+      return undefined;
+    }
+    const defaultPort = DEFAULT_PORTS[url.protocol];
+    if (defaultPort === undefined || url.hostname === '') return undefined;
+    const port = url.port === '' ? defaultPort : Number(url.port);
+    return {
+      scheme: url.protocol === 'https:' ? 'https' : 'http',
+      authority: url.host,
+      hostname: url.hostname,
+      target: this.target(`${url.hostname}:${port}`),
+    };
+  }
+
+  /** The target `host:port`, resolved on first use. */
+  target(key: string): MeshTarget {
+    let t = this.#targets.get(key);
+    if (t === undefined) {
+      if (this.#closed) throw new Error('OutboundMesh is closed');
+      t = new MeshTarget(key, this.xds, this.#clusters, {
+        clock: this.#clock,
+        random: this.#random,
+        resolveTimeoutMs: this.#resolveTimeoutMs,
+      });
+      this.#targets.set(key, t);
+    }
+    return t;
+  }
+
+  /**
+   * Resolves a target ahead of the first request: the compiled snapshot, or undefined when the
+   * host is not in the mesh (or did not resolve in time).
+   */
+  async ready(key: string): Promise<CompiledTarget | undefined> {
+    const t = this.target(key);
+    await t.settled();
+    return t.compiled;
+  }
+
+  /** undici's fetch through the mesh. */
+  fetch(input: Parameters<typeof undiciFetch>[0], init?: Parameters<typeof undiciFetch>[1]): ReturnType<typeof undiciFetch> {
+    return undiciFetch(input, { ...init, dispatcher: this.dispatcher });
+  }
+
+  /**
+   * Makes the mesh undici's global dispatcher, which Node's built-in fetch also uses. Returns a
+   * function that puts the previous global dispatcher back.
+   */
+  installGlobalDispatcher(): () => void {
+    const previous = getGlobalDispatcher();
+    setGlobalDispatcher(this.dispatcher);
+    return () => {
+      if (getGlobalDispatcher() === this.dispatcher) setGlobalDispatcher(previous);
+    };
+  }
+
+  /** Stops every watch, closes the connection pools and (if the mesh created it) the Xds. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    // A shared Xds keeps its resolvers: other users may watch the same targets.
+    for (const t of this.#targets.values()) t.close();
+    this.#targets.clear();
+    this.#origins.clear();
+    this.#clusters.close();
+    if (this.#ownsXds) this.xds.close();
+    await this.#pools.close();
+    log.debug('closed');
+  }
+
+  async #destroy(err: Error | null): Promise<void> {
+    await this.close().catch(() => {});
+    await this.#pools.destroy(err ?? undefined);
+  }
+}

@@ -1,0 +1,115 @@
+// Fault injection (envoy.filters.http.fault, per-route overrides as Istio writes them) through
+// the mesh dispatcher: delays on the injected clock (DI), aborts as local replies (FI), both,
+// gRPC aborts, header-controlled aborts and percentages.
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { ManualClock } from '@inboard/xds';
+import { request } from 'undici';
+import { seededRandom } from '../src/cluster/index.ts';
+import type { OutboundMesh } from '../src/index.ts';
+import { ControlPlane, cluster, faultOverride, forward, ms, type RouteIn, Upstream, until } from './e2e-fixtures.ts';
+
+const ALL = { numerator: 100, denominator: 0 /* HUNDRED */ };
+const HALF = { numerator: 50, denominator: 0 };
+
+const backend = new Upstream('backend');
+const cp = new ControlPlane();
+const clock = new ManualClock();
+let mesh: OutboundMesh;
+
+const C = cluster('faulty', 9080);
+const routes: RouteIn[] = [
+  { name: 'delay', match: { prefix: '/delay' }, route: forward(C), typed_per_filter_config: faultOverride({ delay: { fixed_delay: ms(5000), percentage: ALL } }) },
+  { name: 'abort', match: { prefix: '/abort' }, route: forward(C), typed_per_filter_config: faultOverride({ abort: { http_status: 503, percentage: ALL } }) },
+  {
+    name: 'both',
+    match: { prefix: '/both' },
+    route: forward(C),
+    typed_per_filter_config: faultOverride({ delay: { fixed_delay: ms(2000), percentage: ALL }, abort: { http_status: 500, percentage: ALL } }),
+  },
+  { name: 'grpc', match: { prefix: '/grpc' }, route: forward(C), typed_per_filter_config: faultOverride({ abort: { grpc_status: 14, percentage: ALL } }) },
+  { name: 'header', match: { prefix: '/header' }, route: forward(C), typed_per_filter_config: faultOverride({ abort: { header_abort: {}, percentage: ALL } }) },
+  { name: 'half', match: { prefix: '/half' }, route: forward(C), typed_per_filter_config: faultOverride({ abort: { http_status: 503, percentage: HALF } }) },
+  { name: 'clean', match: { prefix: '/' }, route: forward(C) },
+];
+
+before(async () => {
+  await backend.start();
+  await cp.start([{ name: 'faulty', port: 9080, routes }], [{ name: C, endpoints: [{ port: backend.port }] }]);
+  mesh = cp.mesh({ clock, random: seededRandom(11) });
+  await mesh.ready('faulty:9080');
+});
+
+after(async () => {
+  await mesh.close();
+  await cp.stop();
+  await backend.stop();
+});
+
+async function get(path: string, headers: Record<string, string> = {}) {
+  const r = await request(`http://faulty:9080${path}`, { dispatcher: mesh.dispatcher, headers });
+  return { status: r.statusCode, headers: r.headers, body: await r.body.text() };
+}
+
+describe('fault injection', () => {
+  test('a fixed delay holds the request on the clock, then forwards it with flag DI', async () => {
+    const before = backend.seen.length;
+    const pending = get('/delay');
+    await until(() => clock.pending === 1);
+    clock.advance(4999);
+    assert.equal(clock.pending, 1, 'still delayed');
+    assert.equal(backend.seen.length, before);
+    clock.advance(1);
+    const r = await pending;
+    assert.equal(r.status, 200);
+    assert.equal(r.body, 'backend');
+    assert.equal(r.headers['x-inboard-response-flags'], 'DI');
+    assert.equal(backend.seen.length, before + 1);
+  });
+
+  test('an abort answers locally with its status and flag FI', async () => {
+    const before = backend.seen.length;
+    const r = await get('/abort');
+    assert.equal(r.status, 503);
+    assert.equal(r.body, 'fault filter abort');
+    assert.equal(r.headers['x-inboard-response-flags'], 'FI');
+    assert.equal(backend.seen.length, before, 'the upstream never saw it');
+  });
+
+  test('delay then abort: DI,FI', async () => {
+    const pending = get('/both');
+    await until(() => clock.pending === 1);
+    clock.advance(2000);
+    const r = await pending;
+    assert.equal(r.status, 500);
+    assert.equal(r.headers['x-inboard-response-flags'], 'DI,FI');
+  });
+
+  test('a gRPC abort is HTTP 200 with grpc-status', async () => {
+    const r = await get('/grpc');
+    assert.equal(r.status, 200);
+    assert.equal(r.headers['grpc-status'], '14');
+    assert.equal(r.headers['content-type'], 'application/grpc');
+  });
+
+  test('header_abort takes the status from x-envoy-fault-abort-request', async () => {
+    const r = await get('/header', { 'x-envoy-fault-abort-request': '429' });
+    assert.equal(r.status, 429);
+    assert.equal(r.headers['x-inboard-response-flags'], 'FI');
+    const clean = await get('/header');
+    assert.equal(clean.status, 200, 'no header, no abort');
+  });
+
+  test('a 50% abort hits about half the requests', async () => {
+    let aborted = 0;
+    const n = 200;
+    for (let i = 0; i < n; i++) if ((await get('/half')).status === 503) aborted++;
+    assert.ok(Math.abs(aborted / n - 0.5) < 0.1, `${aborted}/${n} aborted`);
+  });
+
+  test('routes without a fault are untouched', async () => {
+    const r = await get('/plain');
+    assert.equal(r.status, 200);
+    assert.equal(r.headers['x-inboard-response-flags'], undefined);
+  });
+});

@@ -1,0 +1,306 @@
+// The express 5 and fastify 5 adapters over real https servers with client certificates: one
+// engine, the same istiod-shaped STRICT policy (DENY /admin, ALLOW productpage), req.mesh /
+// request.mesh for the application, and http.route in the inbound event.
+import assert from 'node:assert/strict';
+import { subscribe, unsubscribe } from 'node:diagnostics_channel';
+import { once } from 'node:events';
+import { readFileSync } from 'node:fs';
+import https from 'node:https';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import type { Listener, ResourceType, ResourceWatcher, XdsClient } from '@inboard/xds';
+import { resourceTypes } from '@inboard/xds';
+import { type ListenerIn, packAny } from '@inboard/xds/codec';
+import express from 'express';
+import fastify from 'fastify';
+import fp from 'fastify-plugin';
+import {
+  createInboundEngine,
+  INBOUND_CHANNEL,
+  type InboundEngine,
+  type InboundRequestEvent,
+  type MeshRequestInfo,
+  meshExpress,
+  meshFastify,
+  meshRewriteUrl,
+} from '../src/index.ts';
+
+const FIXTURES = fileURLToPath(new URL('./fixtures/', import.meta.url));
+const fixture = (name: string) => readFileSync(join(FIXTURES, name));
+const PRODUCTPAGE = 'spiffe://cluster.local/ns/default/sa/productpage';
+
+/** Delivers the listener to the engine directly: the ADS path is covered by inbound-engine.test.ts. */
+class ScriptedClient {
+  readonly watchers = new Map<string, ResourceWatcher<unknown>>();
+  watch<T>(type: ResourceType<T>, name: string, w: ResourceWatcher<T>): () => void {
+    this.watchers.set(`${type.typeUrl} ${name}`, w as ResourceWatcher<unknown>);
+    return () => this.watchers.delete(`${type.typeUrl} ${name}`);
+  }
+  deliver(name: string, value: Listener): void {
+    this.watchers.get(`${resourceTypes.listener.typeUrl} ${name}`)?.onResourceChanged(value, name);
+  }
+}
+
+const rbac = (name: string, action: number, policies: object) => ({
+  name,
+  typed_config: packAny('envoy.extensions.filters.http.rbac.v3.RBAC', {
+    rules: { action, policies: policies as never },
+  }),
+});
+
+const strictListener: ListenerIn = {
+  name: 'xds.istio.io/grpc/lds/inbound/0.0.0.0:9080',
+  filter_chains: [
+    {
+      name: 'inbound-mtls',
+      filters: [
+        {
+          name: 'inbound-hcmmtls',
+          typed_config: packAny('envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager', {
+            route_config: {
+              name: 'inbound',
+              virtual_hosts: [
+                { name: 'inbound', domains: ['*'], routes: [{ match: { prefix: '/' }, non_forwarding_action: {} }] },
+              ],
+            },
+            http_filters: [
+              rbac('envoy.filters.http.rbac.DENY', 1, {
+                'default-deny-admin-0': {
+                  permissions: [{ url_path: { path: { prefix: '/admin' } } }],
+                  principals: [{ any: true }],
+                },
+              }),
+              rbac('envoy.filters.http.rbac', 0, {
+                'default-allow-productpage-0': {
+                  permissions: [{ any: true }],
+                  principals: [{ authenticated: { principal_name: { exact: PRODUCTPAGE } } }],
+                },
+              }),
+              {
+                name: 'envoy.filters.http.router',
+                typed_config: packAny('envoy.extensions.filters.http.router.v3.Router', {}),
+              },
+            ],
+          }),
+        },
+      ],
+      transport_socket: {
+        name: 'envoy.transport_sockets.tls',
+        typed_config: packAny('envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext', {
+          common_tls_context: {
+            tls_certificate_provider_instance: { instance_name: 'default', certificate_name: 'default' },
+            combined_validation_context: {
+              default_validation_context: {
+                ca_certificate_provider_instance: { instance_name: 'default', certificate_name: 'ROOTCA' },
+              },
+            },
+          },
+          require_client_certificate: { value: true },
+        }),
+      },
+    },
+  ],
+};
+
+function newEngine(): InboundEngine {
+  const client = new ScriptedClient();
+  const engine = createInboundEngine({
+    client: client as unknown as XdsClient,
+    listenAddress: { ip: '0.0.0.0', port: 9080 },
+  });
+  const r = resourceTypes.listener.decode(packAny('envoy.config.listener.v3.Listener', strictListener), {
+    certificateProviders: undefined,
+  });
+  if (!r.ok) assert.fail(r.errors.join('\n'));
+  client.deliver(engine.listenerName, r.value);
+  assert.equal(engine.mtls, 'STRICT');
+  return engine;
+}
+
+/** What the STRICT policy asks of the server: the workload certificate, client certificates required. */
+const serverTls = {
+  key: fixture('reviews-key.pem'),
+  cert: fixture('reviews-cert.pem'),
+  ca: fixture('root-cert.pem'),
+  requestCert: true,
+  rejectUnauthorized: true,
+};
+
+interface Reply {
+  status: number;
+  body: string;
+}
+
+function call(port: number, path: string, client: string): Promise<Reply> {
+  return new Promise((resolve, reject) => {
+    const req = https.request(
+      {
+        host: '127.0.0.1',
+        port,
+        path,
+        agent: false,
+        ca: fixture('root-cert.pem'),
+        cert: fixture(`${client}-cert.pem`),
+        key: fixture(`${client}-key.pem`),
+        checkServerIdentity: () => undefined,
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString() }));
+        res.on('error', reject);
+      },
+    );
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+function nextEvent(port: number): Promise<InboundRequestEvent> {
+  return new Promise((resolve) => {
+    const fn = (msg: unknown) => {
+      const e = msg as InboundRequestEvent;
+      if (e.destinationPort !== port) return;
+      unsubscribe(INBOUND_CHANNEL, fn);
+      resolve(e);
+    };
+    subscribe(INBOUND_CHANNEL, fn);
+  });
+}
+
+describe('express 5: meshExpress mounted first', () => {
+  const engine = newEngine();
+  const app = express();
+  app.use(meshExpress(engine));
+  const router = express.Router();
+  router.get('/:id', (req, res) => {
+    const mesh = (req as unknown as { mesh?: MeshRequestInfo }).mesh;
+    res.json({
+      id: req.params.id,
+      url: req.url,
+      originalUrl: req.originalUrl,
+      peer: mesh?.peerPrincipal,
+      policy: mesh?.matchedPolicy,
+    });
+  });
+  app.use('/reviews', router);
+  app.get('/admin', (_req, res) => {
+    res.send('admin console');
+  });
+  const server = https.createServer(serverTls, app);
+  let port: number;
+  before(async () => {
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    port = (server.address() as AddressInfo).port;
+  });
+  after(async () => {
+    engine.close();
+    server.closeAllConnections();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  });
+
+  test('the allowed principal is routed, with req.mesh, and the event carries http.route', async () => {
+    const ev = nextEvent(port);
+    const r = await call(port, '/reviews/7', 'productpage');
+    assert.equal(r.status, 200);
+    assert.deepEqual(JSON.parse(r.body), {
+      id: '7',
+      url: '/7',
+      originalUrl: '/reviews/7',
+      peer: PRODUCTPAGE,
+      policy: 'default-allow-productpage-0',
+    });
+    const e = await ev;
+    assert.equal(e.route, '/reviews/:id');
+    assert.equal(e.status, 200);
+    assert.equal(e.peerPrincipal, PRODUCTPAGE);
+    assert.equal(e.responseBytes, Buffer.byteLength(r.body));
+  });
+
+  test('routing uses the normalised path RBAC checked', async () => {
+    const r = await call(port, '/x/../reviews/%38', 'productpage');
+    assert.equal(r.status, 200);
+    assert.equal(JSON.parse(r.body).id, '8');
+    assert.equal(JSON.parse(r.body).originalUrl, '/x/../reviews/%38', 'originalUrl keeps what was sent');
+  });
+
+  test('DENY and an unknown principal get 403 before any route runs', async () => {
+    assert.deepEqual(await call(port, '/admin', 'productpage'), { status: 403, body: 'RBAC: access denied' });
+    assert.deepEqual(await call(port, '/x/../admin', 'productpage'), { status: 403, body: 'RBAC: access denied' });
+    const ev = nextEvent(port);
+    assert.deepEqual(await call(port, '/reviews/7', 'ratings'), { status: 403, body: 'RBAC: access denied' });
+    const e = await ev;
+    assert.equal(e.route, undefined, 'never routed');
+    assert.equal(e.responseCodeDetails, 'rbac_access_denied_matched_policy[none]');
+  });
+});
+
+describe('fastify 5: meshFastify plugin', () => {
+  const engine = newEngine();
+  const app = fastify({ https: serverTls, rewriteUrl: meshRewriteUrl(engine) });
+  let port: number;
+  before(async () => {
+    await app.register(meshFastify(engine));
+    // a route in an encapsulated child context: the plugin's hooks still apply (skip-override)
+    await app.register(async (child) => {
+      child.get('/reviews/:id', async (request) => {
+        const mesh = (request as unknown as { mesh: MeshRequestInfo | null }).mesh;
+        return {
+          id: (request.params as { id: string }).id,
+          url: request.url,
+          peer: mesh?.peerPrincipal,
+          policy: mesh?.matchedPolicy,
+        };
+      });
+    });
+    app.get('/admin', async () => 'admin console');
+    await app.listen({ port: 0, host: '127.0.0.1' });
+    port = (app.server.address() as AddressInfo).port;
+  });
+  after(async () => {
+    engine.close();
+    await app.close();
+  });
+
+  test('the allowed principal reaches a route of a child context, with request.mesh', async () => {
+    const ev = nextEvent(port);
+    const r = await call(port, '/reviews/7', 'productpage');
+    assert.equal(r.status, 200);
+    assert.deepEqual(JSON.parse(r.body), {
+      id: '7',
+      url: '/reviews/7',
+      peer: PRODUCTPAGE,
+      policy: 'default-allow-productpage-0',
+    });
+    const e = await ev;
+    assert.equal(e.route, '/reviews/:id');
+    assert.equal(e.status, 200);
+    assert.equal(e.connectionSecurityPolicy, 'mutual_tls');
+    assert.equal(e.responseBytes, Buffer.byteLength(r.body));
+  });
+
+  test('rewriteUrl routes on the normalised path', async () => {
+    const r = await call(port, '/x/../reviews/%38', 'productpage');
+    assert.equal(r.status, 200);
+    assert.equal(JSON.parse(r.body).id, '8');
+  });
+
+  test('DENY on /admin and an unknown principal: 403 from onRequest, handlers never run', async () => {
+    assert.deepEqual(await call(port, '/admin', 'productpage'), { status: 403, body: 'RBAC: access denied' });
+    const ev = nextEvent(port);
+    assert.deepEqual(await call(port, '/reviews/7', 'ratings'), { status: 403, body: 'RBAC: access denied' });
+    const e = await ev;
+    assert.equal(e.status, 403);
+    assert.equal(e.peerPrincipal, 'spiffe://cluster.local/ns/default/sa/ratings');
+  });
+
+  test('the plugin carries the metadata fastify-plugin would give it', () => {
+    const plugin = meshFastify(engine);
+    const wrapped = fp(async () => {}, { name: 'x', fastify: '5.x' }) as unknown as Record<symbol, unknown>;
+    assert.equal(plugin[Symbol.for('skip-override')], wrapped[Symbol.for('skip-override')]);
+    assert.equal((plugin[Symbol.for('plugin-meta')] as { fastify: string }).fastify, '5.x');
+  });
+});
