@@ -1,5 +1,7 @@
-// One benchmark client process: `raw` (an undici Pool on one listener) or `mesh` (the Inboard
-// dispatcher, configured from the parent's ADS server). Each client runs in its own process so
+// One benchmark client process: `raw` (an undici Pool on one listener), `mesh` (the Inboard
+// dispatcher, configured from the parent's ADS server, calling reviews:9080) or `passthrough`
+// (the same resident mesh, calling the listener's IP:port, which is outside the mesh: the cost of
+// having the mesh and its config in the process, without the routing). Each client runs in its own process so
 // neither path's JIT state (inline caches of undici's shared code) slows the other: an
 // application runs one of them, not both. The parent sends load commands over IPC; the client
 // answers with wall time, latency quantiles and its own CPU time.
@@ -18,6 +20,8 @@ export interface LoadResult {
   readonly p99Us: number;
   /** client CPU (user + system) per request, µs */
   readonly cpuUs: number;
+  readonly userUs: number;
+  readonly sysUs: number;
 }
 
 const [kind, portList, adsPort, nodeId] = process.argv.slice(2);
@@ -44,8 +48,9 @@ if (kind === 'raw') {
   });
   const mesh = new OutboundMesh({ xds });
   if ((await mesh.ready('reviews:9080')) === undefined) throw new Error('reviews:9080 did not resolve');
-  origin = 'http://reviews:9080';
+  origin = kind === 'passthrough' ? `http://127.0.0.1:${ports[0]}` : 'http://reviews:9080';
   dispatcher = mesh.dispatcher;
+  if (kind === 'passthrough' && (await mesh.ready(`127.0.0.1:${ports[0]}`)) !== undefined) throw new Error('expected a host outside the mesh');
   close = async () => {
     await mesh.close();
     xds.close();
@@ -66,19 +71,21 @@ async function load(total: number, concurrency: number): Promise<LoadResult> {
       if (r.statusCode !== 200) throw new Error(`status ${r.statusCode}`);
     }
   };
-  globalThis.gc?.();
+  // No forced gc() between rounds: a full GC discards optimized code, and every round would
+  // start by recompiling the hot path.
   const cpu0 = process.cpuUsage();
   const t0 = performance.now();
   await Promise.all(Array.from({ length: concurrency }, worker));
   const ms = performance.now() - t0;
   const cpu = process.cpuUsage(cpu0);
   lat.sort();
-  if (process.env.BENCH_DEBUG) { globalThis.gc?.(); console.error(kind, 'heap MB', (process.memoryUsage().heapUsed / 1e6).toFixed(1), 'cpu/req', ((cpu.user + cpu.system) / total).toFixed(1)); }
   return {
     ms,
     p50Us: lat[Math.floor(total * 0.5)]! * 1000,
     p99Us: lat[Math.min(total - 1, Math.floor(total * 0.99))]! * 1000,
     cpuUs: (cpu.user + cpu.system) / total,
+    userUs: cpu.user / total,
+    sysUs: cpu.system / total,
   };
 }
 

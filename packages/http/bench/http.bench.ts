@@ -2,15 +2,18 @@
 //   raw undici Pool → one listener of a loopback keep-alive node:http server (its own process)
 //   Inboard dispatcher → the same server's three listeners, round robin, through a route table
 //     of 1,000 virtual hosts × 10 routes (regex and header matches) with the target's virtual
-//     host among them, Istio's default retry policy, the fault filter, outlier/breaker accounting.
+//     host among them, Istio's default retry policy, the fault filter, outlier/breaker accounting
+//   Inboard, host outside the mesh → the same resident mesh calling the listener's IP:port
+//     (passthrough): what having the mesh and its config in the process costs, without routing.
 // Each client runs in its own process (bench-client.ts) against the same server process, in
-// paired rounds (order alternating); this process serves xDS and orchestrates. Reports
+// rounds (order alternating); this process serves xDS and orchestrates. Reports
 // throughput (fixed concurrency, bounded request count), the latency the mesh adds per request
 // (sequential requests: the client-side cost a caller waits for), client CPU per request, and ns
 // per route match for tables of 10, 1,000 and 10,000 routes. The last line is `RESULT {...}`.
 //
 //   npm run bench -w @inboard/http        (re-runs itself with --conditions=inboard-source)
-//   options: --quick (fewer requests), --pin (server on CPU 1, clients on CPU 0)
+//   options: --quick (fewer requests), --pin (server on CPU 1, clients on CPU 0);
+//   BENCH_VHOSTS=n (route table size), BENCH_CLIENT_FLAGS='--cpu-prof ...' (node flags for clients)
 import { type ChildProcess, fork, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
@@ -25,7 +28,6 @@ if (!process.execArgv.includes('--conditions=inboard-source') || typeof globalTh
 }
 
 const { AdsServer, Snapshot } = await import('@inboard/control-plane');
-const { parseBootstrap, Xds } = await import('@inboard/xds');
 const { packAny } = await import('@inboard/xds/codec');
 const { compileRouteTable, headerGetter } = await import('../src/index.ts');
 type RouteConfiguration = import('@inboard/xds').RouteConfiguration;
@@ -37,9 +39,9 @@ const CONCURRENCY = 32;
 const THROUGHPUT_REQUESTS = QUICK ? 5_000 : 20_000;
 const LATENCY_REQUESTS = QUICK ? 2_000 : 5_000;
 const ROUNDS = QUICK ? 3 : 9;
-const VHOSTS = 1_000;
+const VHOSTS = Number(process.env.BENCH_VHOSTS ?? 1_000);
 const ROUTES_PER_VHOST = 10;
-const TARGET_VHOST = 500;
+const TARGET_VHOST = Math.floor(VHOSTS / 2);
 const NODE_ID = 'sidecar~127.0.0.1~bench-client.default~default.svc.cluster.local';
 
 // ------------------------------------------------------------------ the upstream process
@@ -148,12 +150,13 @@ server.cache.setSnapshot(
 );
 const adsPort = await server.start();
 
-// ------------------------------------------------------------------ the two clients
+// ------------------------------------------------------------------ the clients
 
 const clientFile = fileURLToPath(new URL('./bench-client.ts', import.meta.url));
-const clientArgs = ['--conditions=inboard-source', '--expose-gc'];
+// BENCH_CLIENT_FLAGS: extra node flags for the clients (e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`)
+const clientArgs = ['--conditions=inboard-source', ...(process.env.BENCH_CLIENT_FLAGS?.split(' ').filter(Boolean) ?? [])];
 
-async function startClient(kind: 'raw' | 'mesh'): Promise<ChildProcess> {
+async function startClient(kind: 'raw' | 'mesh' | 'passthrough'): Promise<ChildProcess> {
   const c = fork(clientFile, [kind, ports.join(','), String(adsPort), NODE_ID], { stdio: 'inherit', execArgv: clientArgs });
   const [m] = await once(c, 'message');
   if (m !== 'ready') throw new Error(`client ${kind} did not start`);
@@ -171,9 +174,10 @@ if (process.argv.includes('--pin')) spawnSync('taskset', ['-a', '-p', '-c', '1',
 const clients: [string, ChildProcess][] = [
   ['raw undici Pool', await startClient('raw')],
   ['inboard dispatcher', await startClient('mesh')],
+  ['inboard, host outside the mesh', await startClient('passthrough')],
 ];
 
-// warm up both (JIT, connections)
+// warm up (JIT, connections)
 for (const [, c] of clients) await run(c, QUICK ? 3_000 : 10_000, CONCURRENCY);
 
 function median(xs: number[]): number {
@@ -204,7 +208,7 @@ for (let round = 0; round < ROUNDS; round++) {
     (p50[name] ??= []).push(t.p50Us);
     (p99[name] ??= []).push(t.p99Us);
   }
-  const [a, b] = [clients[0]![0], clients[1]![0]];
+  const [a, b] = [clients[0]![0], clients[1]![0]]; // raw vs mesh
   ratios.push(rps[b]!.at(-1)! / rps[a]!.at(-1)!);
   addedP50.push(p50[b]!.at(-1)! - p50[a]!.at(-1)!);
   addedP99.push(p99[b]!.at(-1)! - p99[a]!.at(-1)!);

@@ -123,16 +123,17 @@ describe('an explicit dispatcher', () => {
 
   test('undici.stream', async () => {
     const chunks: Buffer[] = [];
-    const data = await stream('http://reviews:9080/str', { dispatcher: mesh.dispatcher, opaque: chunks }, ({ statusCode, opaque }) => {
-      assert.equal(statusCode, 200);
+    let status = 0;
+    await stream('http://reviews:9080/str', { dispatcher: mesh.dispatcher, method: 'GET' }, ({ statusCode }) => {
+      status = statusCode;
       return new Writable({
         write(chunk: Buffer, _enc, cb) {
-          (opaque as Buffer[]).push(chunk);
+          chunks.push(chunk);
           cb();
         },
       });
     });
-    assert.equal(data.opaque, chunks);
+    assert.equal(status, 200);
     assert.equal(Buffer.concat(chunks).toString(), 'backend /str');
   });
 

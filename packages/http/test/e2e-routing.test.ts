@@ -94,7 +94,7 @@ const onEvent = (e: unknown) => events.push(e as HttpRequestEvent);
 before(async () => {
   for (const u of [v1, v2, v3, shadow, outside]) await u.start();
   v1.handler = (req, res) => {
-    const secret = req.url === '/headers' ? { 'x-upstream-secret': 'hide me' } : {};
+    const secret: Record<string, string> = req.url === '/headers' ? { 'x-upstream-secret': 'hide me' } : {};
     respond(res, 200, 'v1', secret);
   };
   await cp.start(

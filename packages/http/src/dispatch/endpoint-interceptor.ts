@@ -85,9 +85,10 @@ export function endpointInterceptor(): (dispatch: Dispatch) => Dispatch {
         const colon = h.startsWith('[') ? h.indexOf(']:') + 1 : h.lastIndexOf(':');
         o.servername = colon > 0 ? h.slice(0, colon) : h;
       } else {
-        // Plaintext has no SNI. A constant keeps undici from deriving one from the Host header on
+        // Plaintext has no SNI: undici compares servernames only for https. A constant (truthy: undici
+        // tests it with ||) keeps it from deriving one from the Host header (an IP parse) on
         // every request, and from replacing pooled connections when the Host changes (aliases).
-        o.servername = '';
+        o.servername = 'inboard';
       }
     }
     const action = ex.entry?.route.action;

@@ -8,6 +8,48 @@ import type { ResponseFlag } from '../retry/response-flags.ts';
 export const REQUEST_CHANNEL = 'inboard:http:request';
 /** Outlier detection ejected or returned a host. */
 export const OUTLIER_CHANNEL = 'inboard:http:outlier';
+/**
+ * A request entered the mesh (before routing). Subscribers may add request headers and keep
+ * their own state in `context`; the same object comes back on the attempt events and as
+ * HttpRequestEvent.start. Published synchronously in the caller's async context.
+ */
+export const REQUEST_START_CHANNEL = 'inboard:http:request:start';
+/** An upstream attempt of a request that had a start event is about to be sent (headers may be added). */
+export const ATTEMPT_START_CHANNEL = 'inboard:http:attempt:start';
+/** That attempt ended: retried, committed and fully received, or failed (the start event's object). */
+export const ATTEMPT_END_CHANNEL = 'inboard:http:attempt:end';
+
+export interface RequestStartEvent {
+  /** the mesh target, `host:port` */
+  readonly target: string;
+  readonly authority: string;
+  readonly method: string;
+  readonly path: string;
+  readonly scheme: string;
+  /** the request headers (lower-case names) that go upstream: subscribers may add to them */
+  readonly headers: Record<string, string | string[]>;
+  /** free for subscribers (e.g. a span); returned with the attempt and end events */
+  context: unknown;
+}
+
+export interface AttemptEvent {
+  readonly request: RequestStartEvent;
+  /** 1 for the first attempt */
+  readonly attempt: number;
+  /**
+   * This attempt's request headers: subscribers may add to them. A retry's headers start as a
+   * copy of the request's, so they include what was added for the first attempt.
+   */
+  readonly headers: Record<string, string | string[]>;
+  /** free for subscribers */
+  context: unknown;
+  // set when the attempt ends
+  /** `address:port` the attempt went to (undefined when no endpoint was picked) */
+  endpoint: string | undefined;
+  /** response status, 0 when none arrived */
+  status: number;
+  error: Error | undefined;
+}
 
 export interface HttpRequestEvent {
   /** 'request' for the caller's request, 'mirror' for a shadow copy */
@@ -50,6 +92,8 @@ export interface HttpRequestEvent {
   };
   /** the error the caller's handler received, if the request failed after headers or locally */
   readonly error: Error | undefined;
+  /** the request's start event, when someone listened on REQUEST_START_CHANNEL */
+  readonly start: RequestStartEvent | undefined;
 }
 
 export type OutlierChannelEvent =
@@ -66,3 +110,6 @@ export type OutlierChannelEvent =
 
 export const requestChannel = diagnosticsChannel.channel(REQUEST_CHANNEL);
 export const outlierChannel = diagnosticsChannel.channel(OUTLIER_CHANNEL);
+export const requestStartChannel = diagnosticsChannel.channel(REQUEST_START_CHANNEL);
+export const attemptStartChannel = diagnosticsChannel.channel(ATTEMPT_START_CHANNEL);
+export const attemptEndChannel = diagnosticsChannel.channel(ATTEMPT_END_CHANNEL);

@@ -18,7 +18,7 @@ import { formatResponseFlags, type ResponseFlag, requestResult } from '../retry/
 import type { RetryDecision } from '../retry/retry-state.ts';
 import type { CompiledTarget, UpstreamCluster } from '../mesh/compiled-target.ts';
 import { MeshHttpError, RouteTimeoutError } from './errors.ts';
-import { type HttpRequestEvent, requestChannel } from './events.ts';
+import { type HttpRequestEvent, type RequestStartEvent, requestChannel, requestStartChannel } from './events.ts';
 import { recordValue, toRawHeaders } from './header-record.ts';
 import { LocalTarget } from './mesh-controller.ts';
 
@@ -99,7 +99,6 @@ export class Exchange implements RouteRequest, HashRequest, DispatchHandler, Dis
   /** the path as sent by the caller (route matching, events) */
   readonly path: string;
   readonly scheme: string;
-  readonly headers: (name: string) => HeaderValue;
   readonly sourceIp: string | undefined = undefined;
 
   readonly target: CompiledTarget;
@@ -112,6 +111,8 @@ export class Exchange implements RouteRequest, HashRequest, DispatchHandler, Dis
   readonly startedAt: number;
   /** the stream's random value (runtime_fraction, weighted clusters) */
   random = 0;
+  /** the start event, when someone listens on the request-start channel */
+  start: RequestStartEvent | undefined;
 
   // ---- route decisions
   entry: RouteEntry | undefined;
@@ -180,9 +181,31 @@ export class Exchange implements RouteRequest, HashRequest, DispatchHandler, Dis
     this.settings = settings;
     // Timing is only taken for telemetry subscribers.
     this.startedAt = requestChannel.hasSubscribers ? performance.now() : -1;
-    // Request headers by lower-case name; pseudo headers answered from the request fields so
-    // retry policies can match `:method` and friends.
-    this.headers = (name) => (name.charCodeAt(0) === 58 ? this.#pseudo(name) : recordValue(this.record, name));
+  }
+
+  /**
+   * RouteRequest: a request header by lower-case name; pseudo headers are answered from the
+   * request fields so retry policies can match `:method` and friends. A method, not a closure
+   * per request: callers invoke it as `req.headers(name)`.
+   */
+  headers(name: string): HeaderValue {
+    return name.charCodeAt(0) === 58 ? this.#pseudo(name) : recordValue(this.record, name);
+  }
+
+  /** Publishes the request-start event (when someone listens): subscribers may add headers. */
+  publishStart(): void {
+    if (!requestStartChannel.hasSubscribers) return;
+    const start: RequestStartEvent = {
+      target: this.target.target,
+      authority: this.authority,
+      method: this.method,
+      path: this.path,
+      scheme: this.scheme,
+      headers: this.record,
+      context: undefined,
+    };
+    this.start = start;
+    requestStartChannel.publish(start);
   }
 
   /** The controller handed to the caller's handler: the exchange itself. */
@@ -506,6 +529,7 @@ export class Exchange implements RouteRequest, HashRequest, DispatchHandler, Dis
       },
       bytes: { sent: this.bodyBytes, received: this.#bytesReceived },
       error: this.#error,
+      start: this.start,
     };
     requestChannel.publish(event);
   }

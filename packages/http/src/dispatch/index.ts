@@ -19,10 +19,15 @@ export {
   UpstreamResetError,
 } from './errors.ts';
 export {
+  ATTEMPT_END_CHANNEL,
+  ATTEMPT_START_CHANNEL,
+  type AttemptEvent,
   type HttpRequestEvent,
   OUTLIER_CHANNEL,
   type OutlierChannelEvent,
   REQUEST_CHANNEL,
+  REQUEST_START_CHANNEL,
+  type RequestStartEvent,
 } from './events.ts';
 export {
   Exchange,

@@ -86,6 +86,7 @@ class MirrorSink implements Dispatcher.DispatchHandler {
       durations: { totalMs: performance.now() - this.#startedAt, responseStartMs: this.#responseStartMs },
       bytes: { sent: ex.bodyBytes, received: this.#received },
       error,
+      start: undefined,
     };
     requestChannel.publish(event);
   }

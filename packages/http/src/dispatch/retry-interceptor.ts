@@ -9,12 +9,19 @@
 //   - a failure that is not retried becomes the final error, which the exchange turns into
 //     Envoy's local reply (503 UF,URX, 504 UT, 503 UO...).
 // Requests whose body cannot be replayed (streamed past the buffer limit) get no retries.
-import type { Clock, TimerHandle } from '@inboard/xds';
+import type { Clock, RetryPolicy, TimerHandle } from '@inboard/xds';
 import type { Dispatcher } from 'undici';
 import type { RandomSource } from '../cluster/random-source.ts';
 import { requestResult } from '../retry/response-flags.ts';
-import { RETRY_CONTROL_HEADERS, type RetryDecision, RetryState } from '../retry/retry-state.ts';
+import {
+  mayRetryResponse,
+  policyPerTryTimeout,
+  RETRY_CONTROL_HEADERS,
+  type RetryDecision,
+  RetryState,
+} from '../retry/retry-state.ts';
 import { MeshHttpError, PerTryTimeoutError, UpstreamOverflowError, UpstreamResetError } from './errors.ts';
+import { type AttemptEvent, attemptEndChannel, attemptStartChannel } from './events.ts';
 import { type Exchange, kExchange, type MeshDispatchOptions, type UpstreamCanceller } from './exchange.ts';
 import { HAS_ENVOY } from './header-record.ts';
 import { resetReasonOf } from './upstream-error.ts';
@@ -60,6 +67,8 @@ class Attempt implements DispatchHandler {
   #abortReason: Error | undefined;
   #timer: TimerHandle | undefined;
   #discarded = 0;
+  /** the attempt's telemetry event, while someone listens (published again when it ends) */
+  event: AttemptEvent | undefined;
 
   /** `driver` undefined: this is the driver (the first attempt). */
   constructor(driver?: RetryDriver) {
@@ -68,6 +77,17 @@ class Attempt implements DispatchHandler {
 
   get committed(): boolean {
     return this.#state === COMMITTED;
+  }
+
+  /** Publishes the end of this attempt on the attempt-end channel (once). */
+  endEvent(status: number, error: Error | undefined): void {
+    const e = this.event;
+    if (e === undefined) return;
+    this.event = undefined;
+    e.endpoint = this.#driver.ex.host?.key;
+    e.status = status;
+    e.error = error;
+    if (attemptEndChannel.hasSubscribers) attemptEndChannel.publish(e);
   }
 
   abort(reason: Error): void {
@@ -104,6 +124,7 @@ class Attempt implements DispatchHandler {
     this.#clearTimer();
     if (this.#state !== PENDING) return;
     this.#state = FINISHED;
+    this.endEvent(statusCode, undefined);
     this.#driver.finish();
     this.#driver.ex.onRequestUpgrade(controller, statusCode, headers, socket);
   }
@@ -112,15 +133,18 @@ class Attempt implements DispatchHandler {
     this.#clearTimer();
     if (this.#state !== PENDING) return;
     const ex = this.#driver.ex;
+    if (this.event !== undefined) this.event.status = statusCode;
     if (!ex.active) {
       // The request was answered meanwhile (route timeout): drop this response.
       this.#state = FINISHED;
+      this.endEvent(statusCode, undefined);
       controller.abort(this.#abortReason ?? new Error('request already answered'));
       return;
     }
     const decision = this.#driver.decide(statusCode, headers);
     if (decision.action === 'retry') {
       this.#state = DISCARDING;
+      this.endEvent(statusCode, undefined);
       this.#driver.scheduleRetry(decision.backoffMs);
       return;
     }
@@ -145,6 +169,7 @@ class Attempt implements DispatchHandler {
   onResponseEnd(controller: DispatchController, trailers: Record<string, unknown>): void {
     const st = this.#state;
     this.#state = FINISHED;
+    if (this.event !== undefined) this.endEvent(this.event.status, undefined);
     if (st === COMMITTED) this.#driver.ex.onResponseEnd(controller, trailers);
   }
 
@@ -152,6 +177,7 @@ class Attempt implements DispatchHandler {
     this.#clearTimer();
     const st = this.#state;
     this.#state = FINISHED;
+    if (this.event !== undefined) this.endEvent(this.event.status, err);
     if (st === COMMITTED) this.#driver.ex.onResponseError(controller, err);
     else if (st === PENDING) this.#driver.onAttemptError(this, err);
   }
@@ -172,7 +198,11 @@ class RetryDriver extends Attempt implements UpstreamCanceller {
   readonly ex: Exchange;
   readonly clock: Clock;
   readonly perTryMs: number | undefined;
-  readonly #rs: RetryState | undefined;
+  // Created on the first outcome that could be retried (most requests never need one).
+  #rs: RetryState | undefined;
+  /** retries are possible at all (a policy or retry headers, a replayable body, no upgrade) */
+  readonly #retriable: boolean;
+  readonly #policy: RetryPolicy | undefined;
   readonly #next: Dispatch;
   readonly #o: RetryInterceptorOptions;
   #current: Attempt | undefined;
@@ -185,28 +215,41 @@ class RetryDriver extends Attempt implements UpstreamCanceller {
     this.#o = o;
     this.clock = o.clock;
     const policy = ex.entry?.retryPolicy;
+    this.#policy = policy;
     const record = ex.record;
     const hasEnvoyHeaders = (ex.headerBits & HAS_ENVOY) !== 0;
     const upgrade = ex.opts?.upgrade !== undefined && ex.opts.upgrade !== null;
-    if ((policy !== undefined || hasEnvoyHeaders) && ex.replayable && !upgrade) {
-      const up = ex.upstream;
-      const priority = ex.entry?.route.action.kind === 'route' ? ex.entry.route.action.priority : 'DEFAULT';
-      this.#rs = new RetryState({
-        policy,
-        requestHeaders: ex.headers,
-        honorRetryHeaders: o.honorEnvoyHeaders && hasEnvoyHeaders,
-        retries: up?.kind === 'cluster' ? up.state.circuitBreakers.forPriority(priority).retries : undefined,
-        random: o.random,
-      });
-      this.perTryMs = this.#rs.perTryTimeout(ex.routeTimeoutMs);
+    this.#retriable = (policy !== undefined || hasEnvoyHeaders) && ex.replayable && !upgrade;
+    if (this.#retriable && hasEnvoyHeaders) {
+      // x-envoy-* retry headers are read now, before they are stripped from the request.
+      this.perTryMs = this.#retryState()!.perTryTimeout(ex.routeTimeoutMs);
     } else {
-      const t = policy?.perTryTimeout;
-      this.perTryMs =
-        t === undefined || t === 0 || (ex.routeTimeoutMs !== 0 && t >= ex.routeTimeoutMs) ? undefined : t;
+      this.perTryMs = policyPerTryTimeout(policy, ex.routeTimeoutMs);
     }
     if (hasEnvoyHeaders) {
       for (const name of RETRY_CONTROL_HEADERS) if (record[name] !== undefined) delete record[name];
     }
+  }
+
+  /** The request's RetryState, created on first need (undefined when retries are impossible). */
+  #retryState(): RetryState | undefined {
+    if (this.#rs !== undefined || !this.#retriable) return this.#rs;
+    const ex = this.ex;
+    const up = ex.upstream;
+    const priority = ex.entry?.route.action.kind === 'route' ? ex.entry.route.action.priority : 'DEFAULT';
+    const rs = new RetryState({
+      policy: this.#policy,
+      requestHeaders: (name) => ex.headers(name),
+      honorRetryHeaders: this.#o.honorEnvoyHeaders && (ex.headerBits & HAS_ENVOY) !== 0,
+      retries: up?.kind === 'cluster' ? up.state.circuitBreakers.forPriority(priority).retries : undefined,
+      random: this.#o.random,
+    });
+    // The attempts so far (the first) count for previous_hosts and x-envoy-attempt-count.
+    if (ex.host !== undefined) rs.onHostAttempted(ex.host);
+    for (let n = 1; n < ex.attempts; n++) rs.beginRetry();
+    this.#rs = rs;
+    ex.retry = rs;
+    return rs;
   }
 
   get retryState(): RetryState | undefined {
@@ -234,6 +277,20 @@ class RetryDriver extends Attempt implements UpstreamCanceller {
     }
     const a = n === 1 ? this : new Attempt(this);
     this.#current = a;
+    const start = ex.start;
+    if (start !== undefined && (attemptStartChannel.hasSubscribers || attemptEndChannel.hasSubscribers)) {
+      const e: AttemptEvent = {
+        request: start,
+        attempt: n,
+        headers: opts.headers as Record<string, string | string[]>,
+        context: undefined,
+        endpoint: undefined,
+        status: 0,
+        error: undefined,
+      };
+      a.event = e;
+      attemptStartChannel.publish(e);
+    }
     try {
       this.#next(opts, a);
     } catch (err) {
@@ -243,11 +300,17 @@ class RetryDriver extends Attempt implements UpstreamCanceller {
 
   /** The retry decision for response headers. */
   decide(status: number, headers: Record<string, unknown>): RetryDecision {
-    const rs = this.#rs;
-    if (rs === undefined || !rs.enabled) return STOP;
+    if (!this.#retriable) return STOP;
     lookupHeaders = headers;
     lookupStatus = status;
     try {
+      let rs = this.#rs;
+      if (rs === undefined) {
+        // An ordinary answer to the first attempt needs no retry state at all.
+        if (!mayRetryResponse(this.#policy, status, responseHeader)) return STOP;
+        rs = this.#retryState()!;
+      }
+      if (!rs.enabled) return STOP;
       return rs.onResponse(status, responseHeader);
     } finally {
       lookupHeaders = NO_HEADERS;
@@ -269,7 +332,7 @@ class RetryDriver extends Attempt implements UpstreamCanceller {
   onAttemptError(a: Attempt, err: Error): void {
     const ex = this.ex;
     if (!ex.active) return;
-    const rs = this.#rs;
+    const rs = this.#retryState();
     if (a.timedOut && err instanceof PerTryTimeoutError) {
       const d = rs === undefined ? STOP : rs.onPerTryTimeout(a.started);
       if (d.action === 'retry') {

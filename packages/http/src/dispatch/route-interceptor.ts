@@ -104,6 +104,7 @@ class Router {
     const path = opts.query === undefined || opts.query === null ? opts.path : withQuery(opts.path, opts.query);
     const authority = (bits & HAS_HOST) !== 0 ? (firstValue(record.host) ?? info.authority) : info.authority;
     const ex = new Exchange(compiled, opts.method, authority, path, info.scheme, record, bits, handler, this.#o.settings);
+    ex.publishStart();
     try {
       handler.onRequestStart?.(ex.controller, null);
     } catch (err) {

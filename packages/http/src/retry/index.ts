@@ -16,6 +16,8 @@ export { GRPC_RETRY_ON, parseRetryOn, RetryOn } from './retry-on.ts';
 export {
   type HeaderLookup,
   matchHeader,
+  mayRetryResponse,
+  policyPerTryTimeout,
   PREVIOUS_HOSTS_PREDICATE,
   RETRY_CONTROL_HEADERS,
   type RetryDecision,

@@ -149,6 +149,30 @@ function defaultsOf(policy: RetryPolicy | undefined): PolicyDefaults {
   return d;
 }
 
+/**
+ * Whether a first-attempt response could be retried under `policy` (x-envoy-* request headers
+ * aside). False means RetryState.onResponse would say not_retriable, so a caller may skip
+ * creating a RetryState for the ordinary response.
+ */
+export function mayRetryResponse(policy: RetryPolicy | undefined, status: number, headers: HeaderLookup): boolean {
+  const d = defaultsOf(policy);
+  const on = d.retryOn;
+  if (on === 0) return false;
+  if (status >= 500 || status === 409 || status === 425) return true;
+  if (on & RetryOn.RETRIABLE_STATUS_CODES && d.codes.includes(status)) return true;
+  if (on & RetryOn.RETRIABLE_HEADERS && d.retriableHeaders.length > 0) return true;
+  if (on & GRPC_RETRY_ON && headers('grpc-status') !== undefined) return true;
+  return false;
+}
+
+/** The per-try timeout of a policy (ms), or undefined: see RetryState.perTryTimeout. */
+export function policyPerTryTimeout(policy: RetryPolicy | undefined, routeTimeout: number): number | undefined {
+  const t = policy?.perTryTimeout;
+  if (t === undefined || t === 0) return undefined;
+  if (routeTimeout !== 0 && t >= routeTimeout) return undefined;
+  return t;
+}
+
 const EMPTY_HOSTS: ReadonlySet<string> = new Set();
 
 const STOP_NOT_RETRIABLE: RetryDecision = { action: 'stop', reason: 'not_retriable' };

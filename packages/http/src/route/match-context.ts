@@ -2,7 +2,7 @@
 // itself, so header matchers read it directly), where the path ends, and the lazily drawn random
 // value. One small object per lookup; everything else on the hot path is precompiled.
 import type { RandomSource } from './random.ts';
-import type { HeaderGetter, RouteRequest } from './route-request.ts';
+import type { HeaderValue, RouteRequest } from './route-request.ts';
 
 /** Index of the first '?' or '#' (Http::PathUtil::removeQueryAndFragment), or path.length. */
 export function pathEndOf(path: string): number {
@@ -21,14 +21,14 @@ export function pathEndWithoutParameters(path: string): number {
 
 // A RouteTable reuses one context across lookups (a lookup runs to completion synchronously), so
 // the fields are rewritten by reset() rather than being readonly.
-const NO_HEADERS: HeaderGetter = () => undefined;
+const NO_REQUEST: RouteRequest = { method: '', authority: '', path: '', scheme: '', headers: () => undefined };
 
 export class MatchContext implements RouteRequest {
   method = '';
   authority = '';
   path = '';
   scheme = '';
-  headers: HeaderGetter = NO_HEADERS;
+  #req: RouteRequest = NO_REQUEST;
   /** end of the path as path matchers see it: the query and fragment (and `;params`) start here */
   pathEnd = 0;
   #pathOnly: string | undefined;
@@ -47,7 +47,7 @@ export class MatchContext implements RouteRequest {
     this.authority = req.authority;
     this.path = req.path;
     this.scheme = req.scheme;
-    this.headers = req.headers;
+    this.#req = req;
     this.pathEnd = pathEnd;
     this.#pathOnly = undefined;
     this.#random = random ?? -1;
@@ -55,10 +55,15 @@ export class MatchContext implements RouteRequest {
 
   /** Drops the references to the last request. */
   clear(): void {
-    this.headers = NO_HEADERS;
+    this.#req = NO_REQUEST;
     this.path = '';
     this.authority = '';
     this.#pathOnly = undefined;
+  }
+
+  /** The request's header getter, called as a method of the request (so it may use `this`). */
+  headers(name: string): HeaderValue {
+    return this.#req.headers(name);
   }
 
   /** The path as path matchers see it (allocated once, only if a regex needs it). */

@@ -25,6 +25,7 @@ export interface RouteRequest {
   readonly path: string;
   /** `:scheme`: `http` or `https` */
   readonly scheme: string;
+  /** called as `req.headers(name)`: a method of the request may rely on `this` */
   readonly headers: HeaderGetter;
 }
 

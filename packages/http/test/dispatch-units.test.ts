@@ -1,0 +1,213 @@
+// The dispatch layer's small parts, without sockets: header normalisation, the error → reset
+// reason mapping, request body buffering, the shadow host, and local replies honouring pause
+// and abort.
+import assert from 'node:assert/strict';
+import { Readable } from 'node:stream';
+import { describe, test } from 'node:test';
+import type { Dispatcher } from 'undici';
+import {
+  bodyBufferInterceptor,
+  HAS_ENVOY,
+  HAS_HOST,
+  kBodyNotReplayable,
+  localOriginOf,
+  NotInMeshError,
+  normalizeHeaders,
+  PerTryTimeoutError,
+  RouteTimeoutError,
+  resetReasonOf,
+  shadowHost,
+  toRawHeaders,
+  UpstreamOverflowError,
+} from '../src/index.ts';
+import { replyLocally } from '../src/dispatch/local-reply.ts';
+
+function codeError(code: string, message = code): Error {
+  return Object.assign(new Error(message), { code });
+}
+
+describe('normalizeHeaders', () => {
+  test('reads every undici header shape into one lower-case record', () => {
+    const shapes: unknown[] = [
+      { Host: 'a:1', 'X-Envoy-Retry-On': '5xx', Accept: ['a', 'b'], skip: undefined },
+      ['Host', 'a:1', 'x-envoy-retry-on', '5xx', 'accept', 'a', 'ACCEPT', 'b'],
+      [
+        ['host', 'a:1'],
+        ['x-envoy-retry-on', '5xx'],
+        ['accept', ['a', 'b']],
+      ],
+      new Map<string, unknown>([
+        ['host', 'a:1'],
+        ['x-envoy-retry-on', '5xx'],
+        ['accept', ['a', 'b']],
+      ]),
+    ];
+    for (const h of shapes) {
+      const out: Record<string, string | string[]> = {};
+      const bits = normalizeHeaders(h, out);
+      assert.deepEqual(out, { host: 'a:1', 'x-envoy-retry-on': '5xx', accept: ['a', 'b'] });
+      assert.equal(bits, HAS_HOST | HAS_ENVOY);
+    }
+  });
+
+  test('numbers and buffers become strings; no headers, no bits', () => {
+    const out: Record<string, string | string[]> = {};
+    assert.equal(normalizeHeaders({ 'content-length': 3, 'x-b': Buffer.from('bin') }, out), 0);
+    assert.deepEqual(out, { 'content-length': '3', 'x-b': 'bin' });
+    assert.equal(normalizeHeaders(undefined, {}), 0);
+  });
+
+  test('toRawHeaders gives one name/value pair per value', () => {
+    const raw = toRawHeaders({ a: '1', 'set-cookie': ['x=1', 'y=2'], gone: undefined });
+    assert.deepEqual(
+      raw.map((b) => b.toString()),
+      ['a', '1', 'set-cookie', 'x=1', 'set-cookie', 'y=2'],
+    );
+  });
+});
+
+describe('reset reasons', () => {
+  test('connect failures before the request started, terminations after', () => {
+    assert.equal(resetReasonOf(codeError('ECONNREFUSED'), false), 'remote_connection_failure');
+    assert.equal(resetReasonOf(codeError('UND_ERR_CONNECT_TIMEOUT'), false), 'connection_timeout');
+    assert.equal(resetReasonOf(codeError('UND_ERR_SOCKET'), true), 'connection_termination');
+    assert.equal(resetReasonOf(codeError('ECONNRESET'), true), 'connection_termination');
+    assert.equal(resetReasonOf(codeError('HPE_INVALID_CONSTANT'), true), 'protocol_error');
+    assert.equal(resetReasonOf(codeError('ERR_HTTP2_STREAM_ERROR', 'Stream closed with error code NGHTTP2_REFUSED_STREAM'), true), 'remote_refused_stream_reset');
+    assert.equal(resetReasonOf(codeError('ERR_TLS_CERT_ALTNAME_INVALID'), false), 'remote_connection_failure');
+  });
+
+  test('the mesh own errors: overflow is never retried, timeouts are local resets', () => {
+    assert.equal(resetReasonOf(new UpstreamOverflowError('c'), false), 'overflow');
+    assert.equal(resetReasonOf(new PerTryTimeoutError(10), true), 'local_reset');
+    assert.equal(resetReasonOf(new NotInMeshError('x:1'), false), undefined);
+  });
+
+  test('errors that are not upstream failures are passed through', () => {
+    assert.equal(resetReasonOf(codeError('UND_ERR_ABORTED'), true), undefined);
+    assert.equal(resetReasonOf(codeError('UND_ERR_INVALID_ARG'), false), undefined);
+    assert.equal(resetReasonOf(new Error('no code'), true), undefined);
+  });
+
+  test('outlier detection sees connect failures, timeouts and resets, not overflow', () => {
+    assert.equal(localOriginOf(codeError('ECONNREFUSED'), 'remote_connection_failure'), 'connect_failure');
+    assert.equal(localOriginOf(new RouteTimeoutError(5), 'local_reset'), 'timeout');
+    assert.equal(localOriginOf(codeError('UND_ERR_SOCKET'), 'connection_termination'), 'reset');
+    assert.equal(localOriginOf(new UpstreamOverflowError('c'), 'overflow'), undefined);
+  });
+});
+
+describe('shadowHost', () => {
+  test('-shadow goes before the port', () => {
+    assert.equal(shadowHost('reviews:9080'), 'reviews-shadow:9080');
+    assert.equal(shadowHost('reviews'), 'reviews-shadow');
+    assert.equal(shadowHost('[::1]:80'), '[::1]-shadow:80');
+    assert.equal(shadowHost('[::1]'), '[::1]-shadow');
+  });
+});
+
+/** Runs the buffer interceptor over `body`; resolves with the options the next layer got. */
+function buffered(body: unknown, limit: number): Promise<Dispatcher.DispatchOptions & { [kBodyNotReplayable]?: boolean }> {
+  return new Promise((resolve, reject) => {
+    const next = (opts: Dispatcher.DispatchOptions) => {
+      resolve(opts);
+      return true;
+    };
+    const handler: Dispatcher.DispatchHandler = { onResponseError: (_c, err) => reject(err) };
+    bodyBufferInterceptor({ limit })(next)({ origin: 'http://x', path: '/', method: 'POST', body } as Dispatcher.DispatchOptions, handler);
+  });
+}
+
+async function drain(body: unknown): Promise<string> {
+  const parts: Buffer[] = [];
+  for await (const c of body as AsyncIterable<Buffer>) parts.push(c);
+  return Buffer.concat(parts).toString();
+}
+
+describe('request body buffering', () => {
+  test('a stream under the limit becomes one replayable Buffer', async () => {
+    const opts = await buffered(Readable.from([Buffer.from('ab'), 'cd']), 16);
+    assert.ok(Buffer.isBuffer(opts.body));
+    assert.equal((opts.body as Buffer).toString(), 'abcd');
+    assert.equal(opts[kBodyNotReplayable], undefined);
+  });
+
+  test('a stream over the limit streams on, complete and in order, marked not replayable', async () => {
+    const opts = await buffered(Readable.from(['aaaa', 'bbbb', 'cccc']), 5);
+    assert.equal(opts[kBodyNotReplayable], true);
+    assert.equal(await drain(opts.body), 'aaaabbbbcccc');
+  });
+
+  test('strings and buffers pass untouched; a failing stream fails the request', async () => {
+    assert.equal((await buffered('text', 1)).body, 'text');
+    const failing = new Readable({
+      read() {
+        this.destroy(new Error('body broke'));
+      },
+    });
+    await assert.rejects(buffered(failing, 16), /body broke/);
+  });
+});
+
+describe('local replies', () => {
+  test('delivered as a response, honouring pause and resume', async () => {
+    const events: string[] = [];
+    let controller: Dispatcher.DispatchController | undefined;
+    const done = new Promise<void>((resolve) => {
+      replyLocally(
+        {
+          onRequestStart: (c) => {
+            controller = c;
+            events.push('start');
+          },
+          onResponseStart: (c, status, headers) => {
+            events.push(`headers ${status} ${headers['x-inboard-response-flags']}`);
+            c.pause();
+          },
+          onResponseData: (_c, chunk) => events.push(`data ${chunk.length}`),
+          onResponseEnd: () => {
+            events.push('end');
+            resolve();
+          },
+        },
+        new NotInMeshError('x:1'),
+        true,
+      );
+    });
+    while (events.length < 2) await new Promise((r) => setImmediate(r));
+    assert.deepEqual(events, ['start', 'headers 502 NR'], 'paused: no body yet');
+    assert.ok(Array.isArray(controller!.rawHeaders), 'raw headers for fetch');
+    controller!.resume();
+    await done;
+    assert.equal(events.at(-1), 'end');
+    assert.match(events[2]!, /^data \d+$/);
+  });
+
+  test('an abort during the reply ends it with one error', async () => {
+    const errors: Error[] = [];
+    let ended = false;
+    await new Promise<void>((resolve) => {
+      replyLocally(
+        {
+          onResponseStart: (c) => c.abort(new Error('caller gave up')),
+          onResponseData: () => {
+            ended = true;
+          },
+          onResponseEnd: () => {
+            ended = true;
+          },
+          onResponseError: (_c, err) => {
+            errors.push(err);
+            resolve();
+          },
+        },
+        new NotInMeshError('x:1'),
+        false,
+      );
+    });
+    await new Promise((r) => setImmediate(r));
+    assert.equal(errors.length, 1);
+    assert.equal(errors[0]!.message, 'caller gave up');
+    assert.equal(ended, false);
+  });
+});

@@ -1,0 +1,228 @@
+// Telemetry overhead benchmark, side by side in one run against one loopback keep-alive node:http
+// server (its own process):
+//   raw undici Pool  |  Inboard, no telemetry  |  Inboard + metrics + always-on tracing
+// (and, for reference: metrics without tracing, and tracing with Istio metrics recorded through the
+// OTel SDK meter instead of in-process).
+// Each client is its own process, fed by this process's ADS server; paired rounds with
+// alternating order, medians reported. Throughput at fixed concurrency with a bounded request
+// count; latency from sequential requests. The last line is `RESULT {...}`.
+//
+//   npm run bench -w @inboard/telemetry        (re-runs itself with --conditions=inboard-source)
+//   options: --quick (fewer requests and rounds)
+import { type ChildProcess, fork, spawnSync } from 'node:child_process';
+import { once } from 'node:events';
+import { fileURLToPath } from 'node:url';
+
+if (!process.execArgv.includes('--conditions=inboard-source') || typeof globalThis.gc !== 'function') {
+  const r = spawnSync(
+    process.execPath,
+    ['--conditions=inboard-source', '--expose-gc', fileURLToPath(import.meta.url), ...process.argv.slice(2)],
+    { stdio: 'inherit' },
+  );
+  process.exit(r.status ?? 1);
+}
+
+const { AdsServer, Snapshot } = await import('@inboard/control-plane');
+const { packAny, jsToStruct } = await import('@inboard/xds/codec');
+type LoadResult = import('./bench-client.ts').LoadResult;
+
+const QUICK = process.argv.includes('--quick');
+const CONCURRENCY = 32;
+const THROUGHPUT_REQUESTS = QUICK ? 5_000 : 20_000;
+const LATENCY_REQUESTS = QUICK ? 1_000 : 4_000;
+const ROUNDS = QUICK ? 3 : 7;
+const NODE_ID = 'sidecar~127.0.0.1~productpage-v1-bench.default~default.svc.cluster.local';
+const CLUSTER = 'outbound|9080||reviews.default.svc.cluster.local';
+const deadline = Date.now() + (QUICK ? 120_000 : 480_000);
+
+const upstream = fork(fileURLToPath(new URL('./upstream-server.ts', import.meta.url)), [], { stdio: 'inherit' });
+const [{ port }] = (await once(upstream, 'message')) as [{ port: number }];
+
+const hcm = packAny('envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager', {
+  rds: { route_config_name: '9080', config_source: { ads: {} } },
+  http_filters: [
+    { name: 'envoy.filters.http.fault', typed_config: packAny('envoy.extensions.filters.http.fault.v3.HTTPFault', {}) },
+    { name: 'envoy.filters.http.router', typed_config: packAny('envoy.extensions.filters.http.router.v3.Router', {}) },
+  ],
+});
+const domains: string[] = [];
+for (const d of ['reviews.default.svc.cluster.local', 'reviews.default.svc', 'reviews.default', 'reviews'])
+  domains.push(d, `${d}:9080`);
+const server = new AdsServer();
+server.cache.setSnapshot(
+  NODE_ID,
+  Snapshot.fromMessages({
+    version: '1',
+    listeners: [{ name: 'reviews:9080', api_listener: { api_listener: hcm } }],
+    routes: [
+      {
+        name: '9080',
+        virtual_hosts: [
+          {
+            name: 'reviews.default.svc.cluster.local:9080',
+            domains,
+            routes: [
+              {
+                name: 'default',
+                match: { prefix: '/' },
+                route: {
+                  cluster: CLUSTER,
+                  timeout: { seconds: 0, nanos: 0 },
+                  // Istio's default retry policy
+                  retry_policy: {
+                    num_retries: { value: 2 },
+                    retry_on: 'connect-failure,refused-stream,unavailable,cancelled,retriable-status-codes',
+                    host_selection_retry_max_attempts: 5,
+                  },
+                },
+              },
+            ],
+          },
+        ],
+      },
+    ],
+    clusters: [
+      {
+        name: CLUSTER,
+        type: 3,
+        eds_cluster_config: { service_name: CLUSTER, eds_config: { ads: {} } },
+        connect_timeout: { seconds: 10, nanos: 0 },
+        lb_policy: 0,
+      },
+    ],
+    endpoints: [
+      {
+        cluster_name: CLUSTER,
+        endpoints: [
+          {
+            locality: { region: 'local', zone: 'a', sub_zone: '' },
+            lb_endpoints: [
+              {
+                endpoint: { address: { socket_address: { address: '127.0.0.1', port_value: port } } },
+                health_status: 1,
+                metadata: {
+                  filter_metadata: { istio: jsToStruct({ workload: 'reviews-v1;default;reviews;v1;Kubernetes' }) },
+                },
+              },
+            ],
+          },
+        ],
+      },
+    ],
+  }),
+);
+const adsPort = await server.start();
+
+const clientFile = fileURLToPath(new URL('./bench-client.ts', import.meta.url));
+async function startClient(kind: string): Promise<ChildProcess> {
+  const c = fork(clientFile, [kind, String(port), String(adsPort), NODE_ID], {
+    stdio: 'inherit',
+    execArgv: ['--conditions=inboard-source', '--expose-gc'],
+  });
+  const [m] = await once(c, 'message');
+  if (m !== 'ready') throw new Error(`client ${kind} did not start`);
+  return c;
+}
+
+// one exit watcher per client (a listener per run would pile up)
+const exits = new Map<ChildProcess, Promise<[undefined]>>();
+async function run(c: ChildProcess, total: number, concurrency: number): Promise<LoadResult> {
+  let exited = exits.get(c);
+  if (exited === undefined) {
+    exited = once(c, 'exit').then(() => [undefined] as [undefined]);
+    exits.set(c, exited);
+  }
+  c.send({ total, concurrency });
+  const [r] = (await Promise.race([once(c, 'message'), exited])) as [LoadResult | undefined];
+  if (r === undefined) throw new Error('a benchmark client exited');
+  return r;
+}
+
+const clients: [string, ChildProcess][] = [
+  ['raw undici Pool', await startClient('raw')],
+  ['inboard, no telemetry', await startClient('mesh')],
+  ['inboard + metrics + tracing', await startClient('telemetry')],
+  ['(inboard + metrics, no tracing)', await startClient('metrics')],
+  ['(inboard + tracing + Istio metrics via OTel SDK meter)', await startClient('meter')],
+];
+const [RAW, MESH, TEL, METRICS, METER] = clients.map(([n]) => n) as [string, string, string, string, string];
+
+for (const [, c] of clients) await run(c, QUICK ? 3_000 : 10_000, CONCURRENCY);
+
+function median(xs: readonly number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)]!;
+}
+
+const rps: Record<string, number[]> = {};
+const cpu: Record<string, number[]> = {};
+const p50: Record<string, number[]> = {};
+const p99: Record<string, number[]> = {};
+const spanCounts: Record<string, number[]> = {};
+const ratio: Record<string, number[]> = {};
+const added: Record<string, number[]> = {};
+let rounds = 0;
+for (let round = 0; round < ROUNDS && Date.now() < deadline; round++) {
+  const order = round % 2 === 0 ? clients : [...clients].reverse();
+  for (const [name, c] of order) {
+    const t = await run(c, THROUGHPUT_REQUESTS, CONCURRENCY);
+    (rps[name] ??= []).push((THROUGHPUT_REQUESTS / t.ms) * 1000);
+    (cpu[name] ??= []).push(t.cpuUs);
+    (spanCounts[name] ??= []).push(t.spans);
+  }
+  for (const [name, c] of order) {
+    const t = await run(c, LATENCY_REQUESTS, 1);
+    (p50[name] ??= []).push(t.p50Us);
+    (p99[name] ??= []).push(t.p99Us);
+  }
+  for (const [name] of clients.slice(1)) {
+    (ratio[name] ??= []).push(rps[name]!.at(-1)! / rps[RAW]!.at(-1)!);
+    (added[name] ??= []).push(p50[name]!.at(-1)! - p50[RAW]!.at(-1)!);
+  }
+  rounds++;
+}
+
+console.log(
+  `\nthroughput: concurrency ${CONCURRENCY}, ${THROUGHPUT_REQUESTS} requests per round; latency: sequential requests,`,
+);
+console.log(
+  `${LATENCY_REQUESTS} per round; ${rounds} paired rounds, medians; one process per client, one upstream process\n`,
+);
+console.log(
+  '| client | req/s | × raw | client CPU µs/req | p50 µs (c=1) | added p50 µs | p99 µs (c=1) | spans per request |',
+);
+console.log('|---|---:|---:|---:|---:|---:|---:|---:|');
+for (const [name] of clients) {
+  const r = name === RAW ? '1.000' : median(ratio[name]!).toFixed(3);
+  const a = name === RAW ? '—' : median(added[name]!).toFixed(1);
+  const s = median(spanCounts[name]!) / THROUGHPUT_REQUESTS;
+  console.log(
+    `| ${name} | ${median(rps[name]!).toFixed(0)} | ${r} | ${median(cpu[name]!).toFixed(1)} | ${median(p50[name]!).toFixed(1)} | ${a} | ${median(p99[name]!).toFixed(1)} | ${s.toFixed(2)} |`,
+  );
+}
+for (const name of [TEL, METER]) {
+  // every request must have produced its request span and its attempt span: nothing dropped
+  if (median(spanCounts[name]!) !== 2 * THROUGHPUT_REQUESTS)
+    console.log(`\nWARNING: ${name} exported ${median(spanCounts[name]!)} spans for ${THROUGHPUT_REQUESTS} requests`);
+}
+
+for (const [, c] of clients) {
+  c.send('exit');
+  await once(c, 'exit');
+}
+await server.stop({ graceMs: 100 });
+upstream.disconnect();
+
+const result = {
+  throughput_ratio_no_telemetry: Number(median(ratio[MESH]!).toFixed(3)),
+  throughput_ratio_telemetry: Number(median(ratio[TEL]!).toFixed(3)),
+  added_p50_us_telemetry: Number(median(added[TEL]!).toFixed(1)),
+  added_p50_us_no_telemetry: Number(median(added[MESH]!).toFixed(1)),
+  throughput_ratio_metrics_only: Number(median(ratio[METRICS]!).toFixed(3)),
+  throughput_ratio_telemetry_sdk_meter: Number(median(ratio[METER]!).toFixed(3)),
+  client_cpu_us_raw: Number(median(cpu[RAW]!).toFixed(1)),
+  client_cpu_us_no_telemetry: Number(median(cpu[MESH]!).toFixed(1)),
+  client_cpu_us_telemetry: Number(median(cpu[TEL]!).toFixed(1)),
+};
+console.log(`\nRESULT ${JSON.stringify(result)}`);
+process.exit(0);

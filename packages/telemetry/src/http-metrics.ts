@@ -1,0 +1,92 @@
+// The OpenTelemetry HTTP semantic-convention metrics: http.client.request.duration for requests
+// through the mesh (logical server.address / server.port, not the endpoint's) and
+// http.server.request.duration for inbound ones; seconds, with the conventions' bucket advice.
+// Attribute objects are reused per distinct value combination.
+import type { HttpRequestEvent, InboundRequestEvent } from '@inboard/http';
+import type { Attributes, Histogram, Meter } from '@opentelemetry/api';
+import { ValueType } from '@opentelemetry/api';
+import { HTTP_DURATION_BUCKETS_S } from './histogram-buckets.ts';
+import { semconvMethod, splitAuthority } from './http-method.ts';
+
+export const HTTP_CLIENT_REQUEST_DURATION = 'http.client.request.duration';
+export const HTTP_SERVER_REQUEST_DURATION = 'http.server.request.duration';
+
+const MAX_CACHED = 10_000;
+
+/** error.type of a finished request: the status when it is an error, else the error's code or class. */
+export function errorType(status: number, error: Error | undefined, errorFrom: number): string | undefined {
+  if (status >= errorFrom) return String(status);
+  if (status !== 0) return undefined;
+  if (error === undefined) return '_OTHER';
+  const code = (error as { code?: unknown }).code;
+  return typeof code === 'string' && code !== '' ? code : error.name;
+}
+
+function portOf(target: string): number | undefined {
+  return splitAuthority(target)[1];
+}
+
+export class HttpMetrics {
+  readonly #client: Histogram;
+  readonly #server: Histogram;
+  readonly #clientAttrs = new Map<string, Attributes>();
+  readonly #serverAttrs = new Map<string, Attributes>();
+
+  constructor(meter: Meter) {
+    const advice = { explicitBucketBoundaries: [...HTTP_DURATION_BUCKETS_S] };
+    this.#client = meter.createHistogram(HTTP_CLIENT_REQUEST_DURATION, {
+      description: 'Duration of HTTP client requests.',
+      unit: 's',
+      valueType: ValueType.DOUBLE,
+      advice,
+    });
+    this.#server = meter.createHistogram(HTTP_SERVER_REQUEST_DURATION, {
+      description: 'Duration of HTTP server requests.',
+      unit: 's',
+      valueType: ValueType.DOUBLE,
+      advice,
+    });
+  }
+
+  recordClient(e: HttpRequestEvent): void {
+    const err = e.status >= 400 || e.status === 0 ? errorType(e.status, e.error, 400) : undefined;
+    const key = `${e.method}\u0000${e.authority}\u0000${e.target}\u0000${e.status}\u0000${err}`;
+    let a = this.#clientAttrs.get(key);
+    if (a === undefined) {
+      if (this.#clientAttrs.size >= MAX_CACHED) this.#clientAttrs.clear();
+      const [host, port] = splitAuthority(e.authority);
+      const attrs: Record<string, string | number> = {
+        'http.request.method': semconvMethod(e.method),
+        'server.address': host,
+      };
+      const p = port ?? portOf(e.target);
+      if (p !== undefined) attrs['server.port'] = p;
+      if (e.status > 0) attrs['http.response.status_code'] = e.status;
+      if (err !== undefined) attrs['error.type'] = err;
+      a = Object.freeze(attrs);
+      this.#clientAttrs.set(key, a);
+    }
+    this.#client.record(e.durations.totalMs / 1000, a);
+  }
+
+  recordServer(e: InboundRequestEvent): void {
+    const err = e.status >= 500 || e.status === 0 ? errorType(e.status, undefined, 500) : undefined;
+    const key = `${e.method}\u0000${e.scheme}\u0000${e.route}\u0000${e.status}\u0000${e.protocol}`;
+    let a = this.#serverAttrs.get(key);
+    if (a === undefined) {
+      if (this.#serverAttrs.size >= MAX_CACHED) this.#serverAttrs.clear();
+      const attrs: Record<string, string | number> = {
+        'http.request.method': semconvMethod(e.method),
+        'url.scheme': e.scheme,
+      };
+      if (e.route !== undefined) attrs['http.route'] = e.route;
+      if (e.status > 0) attrs['http.response.status_code'] = e.status;
+      if (err !== undefined) attrs['error.type'] = e.status === 0 ? e.responseFlags : err;
+      const version = e.protocol.startsWith('HTTP/') ? e.protocol.slice(5) : undefined;
+      if (version !== undefined) attrs['network.protocol.version'] = version;
+      a = Object.freeze(attrs);
+      this.#serverAttrs.set(key, a);
+    }
+    this.#server.record(e.durationMs / 1000, a);
+  }
+}

@@ -1,0 +1,214 @@
+// installMeshTelemetry: subscribes to the data plane's diagnostics channels and turns every
+// finished request into Istio's standard metrics, the OpenTelemetry HTTP metrics, spans and (when
+// asked) an access log line. Meters and tracers come from @opentelemetry/api: the providers passed
+// in, else the globally registered ones, so an application's own SDK setup receives everything.
+//
+//   const telemetry = installMeshTelemetry({ mesh, meterProvider, tracerProvider });
+//   ...
+//   telemetry.close();
+import { subscribe, unsubscribe } from 'node:diagnostics_channel';
+import {
+  type HttpRequestEvent,
+  INBOUND_CHANNEL,
+  type InboundRequestEvent,
+  type OutboundMesh,
+  REQUEST_CHANNEL,
+} from '@inboard/http';
+import { type BootstrapNode, createLogger, type Xds } from '@inboard/xds';
+import { type MeterProvider, metrics, type TracerProvider, trace } from '@opentelemetry/api';
+import {
+  type AccessLogOptions,
+  AccessLogWriter,
+  inboundAccessLogRecord,
+  outboundAccessLogRecord,
+} from './access-log.ts';
+import {
+  ATTEMPT_END_CHANNEL,
+  ATTEMPT_START_CHANNEL,
+  type AttemptEvent,
+  REQUEST_START_CHANNEL,
+  type RequestStartEvent,
+} from './dispatch-hooks.ts';
+import { HttpMetrics } from './http-metrics.ts';
+import { InboundLabeler } from './inbound-labels.ts';
+import { InboundTracing } from './inbound-tracing.ts';
+import { UNKNOWN } from './istio-labels.ts';
+import { type IstioMetricsMode, IstioRecorder } from './istio-metrics.ts';
+import type { IstioStats } from './istio-stats.ts';
+import { type LocalWorkload, localWorkload } from './local-workload.ts';
+import { OutboundLabeler } from './outbound-labels.ts';
+import { OutboundTracing, type PropagationMode } from './outbound-tracing.ts';
+import { TELEMETRY_SCOPE, TELEMETRY_VERSION } from './version.ts';
+
+const log = createLogger('telemetry');
+
+export interface TracingOptions {
+  /**
+   * 'auto' (default): write traceparent on each attempt unless another instrumentation injects
+   * into undici requests; 'always'; 'never' (spans only).
+   */
+  readonly propagation?: PropagationMode;
+  /** also write B3 multi headers (x-b3-*), as Envoy's Zipkin tracer does (default false) */
+  readonly b3?: boolean;
+}
+
+export interface MeshTelemetryOptions {
+  /** the outbound mesh: its requests are observed, its xDS state labels the peers */
+  readonly mesh?: OutboundMesh;
+  /** where the node identity comes from when there is no mesh (an inbound-only server) */
+  readonly xds?: Xds;
+  /** the node identity, if neither mesh nor xds is given */
+  readonly node?: BootstrapNode;
+  /** observe outbound requests (default true) */
+  readonly outbound?: boolean;
+  /** observe inbound requests of servers with the inbound engine (default true) */
+  readonly inbound?: boolean;
+  /** default: the global MeterProvider of @opentelemetry/api */
+  readonly meterProvider?: MeterProvider;
+  /** default: the global TracerProvider of @opentelemetry/api */
+  readonly tracerProvider?: TracerProvider;
+  /**
+   * Istio's standard metrics: 'meter' (default) records OTel instruments on the MeterProvider;
+   * 'native' aggregates in-process (telemetry.istioStats: scrape text and an OTel MetricProducer);
+   * 'both'; false: none.
+   */
+  readonly istioMetrics?: IstioMetricsMode | false;
+  /** the IstioStats to aggregate into ('native' / 'both'); a new one by default */
+  readonly istioStats?: IstioStats;
+  /** http.client.request.duration / http.server.request.duration (default true) */
+  readonly httpMetrics?: boolean;
+  /** spans and trace propagation (default true); false: no spans */
+  readonly tracing?: boolean | TracingOptions;
+  /** access log lines in Istio's format; off unless given */
+  readonly accessLog?: AccessLogOptions;
+  /** SPIFFE trust domain for this workload's principal (default cluster.local) */
+  readonly trustDomain?: string;
+}
+
+export interface MeshTelemetry {
+  /** this workload, as the labels name it */
+  readonly local: LocalWorkload;
+  /** the in-process Istio metrics ('native' / 'both'), undefined otherwise */
+  readonly istioStats: IstioStats | undefined;
+  readonly mesh: OutboundMesh | undefined;
+  /** unsubscribes everything; recorded data stays */
+  close(): void;
+}
+
+const UNKNOWN_WORKLOAD: LocalWorkload = {
+  workload: UNKNOWN,
+  namespace: UNKNOWN,
+  app: UNKNOWN,
+  version: UNKNOWN,
+  canonicalService: UNKNOWN,
+  canonicalRevision: 'latest',
+  cluster: UNKNOWN,
+  principal: undefined,
+  dnsDomain: undefined,
+  meshId: undefined,
+};
+
+function isGrpc(start: RequestStartEvent | undefined): boolean {
+  const ct = start?.headers['content-type'];
+  const v = Array.isArray(ct) ? ct[0] : ct;
+  return v?.startsWith('application/grpc') === true;
+}
+
+/** A subscriber that never throws into the data plane (diagnostics_channel rethrows asynchronously). */
+function guarded<T>(what: string, f: (e: T) => void): (msg: unknown) => void {
+  return (msg) => {
+    try {
+      f(msg as T);
+    } catch (err) {
+      log.error('telemetry subscriber failed', { what, error: err instanceof Error ? err.message : String(err) });
+    }
+  };
+}
+
+export function installMeshTelemetry(options: MeshTelemetryOptions = {}): MeshTelemetry {
+  const mesh = options.mesh;
+  const node = options.node ?? mesh?.xds.bootstrap.node ?? options.xds?.bootstrap.node;
+  const local = node === undefined ? UNKNOWN_WORKLOAD : localWorkload(node, { trustDomain: options.trustDomain });
+  const meter = (options.meterProvider ?? metrics.getMeterProvider()).getMeter(TELEMETRY_SCOPE, TELEMETRY_VERSION);
+  const tracer = (options.tracerProvider ?? trace.getTracerProvider()).getTracer(TELEMETRY_SCOPE, TELEMETRY_VERSION);
+  const istio =
+    options.istioMetrics === false
+      ? undefined
+      : new IstioRecorder(options.istioMetrics ?? 'meter', meter, options.istioStats);
+  const http = options.httpMetrics === false ? undefined : new HttpMetrics(meter);
+  const tracingOptions =
+    options.tracing === false
+      ? undefined
+      : options.tracing === true || options.tracing === undefined
+        ? {}
+        : options.tracing;
+  const accessLog = options.accessLog === undefined ? undefined : new AccessLogWriter(options.accessLog);
+  const subscriptions: [string, (msg: unknown) => void][] = [];
+  const on = (channel: string, fn: (msg: unknown) => void) => {
+    subscribe(channel, fn);
+    subscriptions.push([channel, fn]);
+  };
+
+  if (options.outbound !== false) {
+    const labeler = new OutboundLabeler(local, mesh);
+    const tracing =
+      tracingOptions === undefined ? undefined : new OutboundTracing({ tracer, local, ...tracingOptions });
+    const logOut = accessLog?.outbound === true ? accessLog : undefined;
+    // The start event carries the request headers (gRPC detection, access log fields) and the
+    // tracing state; subscribing is what makes the data plane build it.
+    on(
+      REQUEST_START_CHANNEL,
+      tracing === undefined ? () => {} : guarded<RequestStartEvent>('request start', (e) => tracing.onRequestStart(e)),
+    );
+    if (tracing !== undefined) {
+      on(
+        ATTEMPT_START_CHANNEL,
+        guarded<AttemptEvent>('attempt start', (a) => tracing.onAttemptStart(a)),
+      );
+      on(
+        ATTEMPT_END_CHANNEL,
+        guarded<AttemptEvent>('attempt end', (a) => tracing.onAttemptEnd(a)),
+      );
+    }
+    on(
+      REQUEST_CHANNEL,
+      guarded<HttpRequestEvent>('request', (e) => {
+        // Request mirrors are shadow traffic: Envoy's stats filter never sees them either.
+        if (e.kind === 'mirror') return;
+        const start = e.start;
+        if (istio !== undefined)
+          istio.record(labeler.labelSet(e, isGrpc(start)), e.durations.totalMs, e.bytes.sent ?? 0, e.bytes.received);
+        http?.recordClient(e);
+        tracing?.onRequestEnd(e, start);
+        logOut?.write(outboundAccessLogRecord(e, start, Date.now()));
+      }),
+    );
+  }
+
+  if (options.inbound !== false) {
+    const labeler = new InboundLabeler(local);
+    const tracing = tracingOptions === undefined ? undefined : new InboundTracing(tracer, local);
+    const logIn = accessLog?.inbound === true ? accessLog : undefined;
+    on(
+      INBOUND_CHANNEL,
+      guarded<InboundRequestEvent>('inbound', (e) => {
+        if (istio !== undefined) istio.record(labeler.labelSet(e), e.durationMs, e.requestBytes, e.responseBytes);
+        http?.recordServer(e);
+        tracing?.record(e);
+        logIn?.write(inboundAccessLogRecord(e));
+      }),
+    );
+  }
+
+  let closed = false;
+  return {
+    local,
+    istioStats: istio?.stats,
+    mesh,
+    close() {
+      if (closed) return;
+      closed = true;
+      for (const [channel, fn] of subscriptions) unsubscribe(channel, fn);
+    },
+  };
+}

@@ -1,0 +1,159 @@
+// Spans of outbound requests: one CLIENT span per request through the mesh (the logical call:
+// server.address / url.full carry the authority the application used, not the endpoint), and one
+// CLIENT child span per upstream attempt (http.request.resend_count on retries, the endpoint as
+// network.peer.*). Each attempt carries its own span's context upstream, written exactly once.
+//
+// Propagation cooperates with other HTTP instrumentation: a traceparent already on the request
+// that this request did not write is kept, and in 'auto' mode nothing is written while someone
+// listens on undici:request:create (@opentelemetry/instrumentation-undici injects there, per
+// undici request, and would otherwise add a second header).
+import diagnosticsChannel from 'node:diagnostics_channel';
+import type { HttpRequestEvent } from '@inboard/http';
+import {
+  type Attributes,
+  type Context,
+  context,
+  ROOT_CONTEXT,
+  type Span,
+  SpanKind,
+  SpanStatusCode,
+  type Tracer,
+  trace,
+} from '@opentelemetry/api';
+import type { AttemptEvent, RequestStartEvent } from './dispatch-hooks.ts';
+import { semconvMethod, splitAuthority } from './http-method.ts';
+import { errorType } from './http-metrics.ts';
+import type { LocalWorkload } from './local-workload.ts';
+import { flagsText } from './outbound-labels.ts';
+import { type Injected, injectTraceHeaders } from './trace-headers.ts';
+
+export type PropagationMode = 'auto' | 'always' | 'never';
+
+export interface OutboundTracingOptions {
+  readonly tracer: Tracer;
+  readonly local: LocalWorkload;
+  /** default 'auto' */
+  readonly propagation?: PropagationMode;
+  /** also write B3 multi headers (default false) */
+  readonly b3?: boolean;
+}
+
+const undiciCreate = diagnosticsChannel.channel('undici:request:create');
+
+/** Per-request tracing state, kept in the start event's `context` slot. */
+class RequestTrace implements Injected {
+  readonly span: Span;
+  readonly ctx: Context;
+  readonly attrs: Attributes;
+  traceparent: string | undefined = undefined;
+  b3TraceId: string | undefined = undefined;
+  attempt: Span | undefined = undefined;
+
+  constructor(span: Span, ctx: Context, attrs: Attributes) {
+    this.span = span;
+    this.ctx = ctx;
+    this.attrs = attrs;
+  }
+}
+
+function endAttempt(span: Span, a: AttemptEvent | undefined): void {
+  if (a !== undefined) {
+    const attrs: Attributes = {};
+    if (a.endpoint !== undefined) {
+      const [addr, port] = splitAuthority(a.endpoint);
+      attrs['network.peer.address'] = addr;
+      if (port !== undefined) attrs['network.peer.port'] = port;
+    }
+    if (a.status > 0) attrs['http.response.status_code'] = a.status;
+    const err = a.status >= 400 || a.status === 0 ? errorType(a.status, a.error, 400) : undefined;
+    if (err !== undefined) {
+      attrs['error.type'] = err;
+      span.setStatus({ code: SpanStatusCode.ERROR });
+    }
+    span.setAttributes(attrs);
+  }
+  span.end();
+}
+
+export class OutboundTracing {
+  readonly #tracer: Tracer;
+  readonly #local: LocalWorkload;
+  readonly #propagation: PropagationMode;
+  readonly #b3: boolean;
+
+  constructor(o: OutboundTracingOptions) {
+    this.#tracer = o.tracer;
+    this.#local = o.local;
+    this.#propagation = o.propagation ?? 'auto';
+    this.#b3 = o.b3 ?? false;
+  }
+
+  onRequestStart(ev: RequestStartEvent): void {
+    const method = semconvMethod(ev.method);
+    const [host, port] = splitAuthority(ev.authority);
+    const attrs: Attributes = {
+      'http.request.method': method,
+      'server.address': host,
+      'server.port': port ?? splitAuthority(ev.target)[1] ?? (ev.scheme === 'https' ? 443 : 80),
+      'url.full': `${ev.scheme}://${ev.authority}${ev.path}`,
+    };
+    if (method === '_OTHER') attrs['http.request.method_original'] = ev.method;
+    const parent = context.active();
+    const span = this.#tracer.startSpan(
+      method === '_OTHER' ? 'HTTP' : method,
+      { kind: SpanKind.CLIENT, attributes: attrs },
+      parent,
+    );
+    ev.context = new RequestTrace(span, trace.setSpan(ROOT_CONTEXT, span), attrs);
+  }
+
+  onAttemptStart(a: AttemptEvent): void {
+    const rt = a.request.context;
+    if (!(rt instanceof RequestTrace)) return;
+    if (rt.attempt !== undefined) endAttempt(rt.attempt, undefined);
+    const attrs: Attributes = { ...rt.attrs };
+    if (a.attempt > 1) attrs['http.request.resend_count'] = a.attempt - 1;
+    const span = this.#tracer.startSpan(
+      (rt.attrs['http.request.method'] as string) === '_OTHER' ? 'HTTP' : (rt.attrs['http.request.method'] as string),
+      { kind: SpanKind.CLIENT, attributes: attrs },
+      rt.ctx,
+    );
+    rt.attempt = span;
+    a.context = span;
+    if (this.#propagation === 'never' || (this.#propagation === 'auto' && undiciCreate.hasSubscribers)) return;
+    injectTraceHeaders(a.headers, span.spanContext(), rt.span.spanContext().spanId, rt, { b3: this.#b3 });
+  }
+
+  onAttemptEnd(a: AttemptEvent): void {
+    const rt = a.request.context;
+    const span = a.context as Span | undefined;
+    if (!(rt instanceof RequestTrace) || span === undefined || rt.attempt !== span) return;
+    rt.attempt = undefined;
+    endAttempt(span, a);
+  }
+
+  onRequestEnd(e: HttpRequestEvent, start: RequestStartEvent | undefined): void {
+    const rt = start?.context;
+    if (!(rt instanceof RequestTrace)) return;
+    if (rt.attempt !== undefined) {
+      endAttempt(rt.attempt, undefined);
+      rt.attempt = undefined;
+    }
+    const span = rt.span;
+    const attrs: Attributes = {
+      response_flags: flagsText(e.flags),
+      'istio.canonical_service': this.#local.canonicalService,
+      'istio.namespace': this.#local.namespace,
+    };
+    if (e.cluster !== undefined) attrs.upstream_cluster = e.cluster;
+    if (this.#local.meshId !== undefined) attrs['istio.mesh_id'] = this.#local.meshId;
+    if (e.status > 0) attrs['http.response.status_code'] = e.status;
+    const err = e.status >= 400 || e.status === 0 ? errorType(e.status, e.error, 400) : undefined;
+    if (err !== undefined) {
+      attrs['error.type'] = err;
+      span.setStatus({ code: SpanStatusCode.ERROR, message: e.details });
+    }
+    span.setAttributes(attrs);
+    span.end();
+  }
+}

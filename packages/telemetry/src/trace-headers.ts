@@ -1,0 +1,56 @@
+// Writing a span context into request headers: W3C Trace Context (`traceparent`, `tracestate`)
+// and, optionally, B3 multi-header (what Envoy's Zipkin tracer under Istio propagates). Formatted
+// here rather than through a TextMapPropagator: one string per attempt, no carrier objects.
+import { isSpanContextValid, type SpanContext } from '@opentelemetry/api';
+import type { HeaderRecord } from './dispatch-hooks.ts';
+
+export interface InjectOptions {
+  readonly b3: boolean;
+}
+
+/** What was written, so a retry can tell its own earlier headers from someone else's. */
+export interface Injected {
+  traceparent: string | undefined;
+  b3TraceId: string | undefined;
+}
+
+export function traceparentOf(sc: SpanContext): string {
+  return `00-${sc.traceId}-${sc.spanId}-${(sc.traceFlags & 0xff).toString(16).padStart(2, '0')}`;
+}
+
+function first(v: string | string[] | undefined): string | undefined {
+  return Array.isArray(v) ? v[0] : v;
+}
+
+/**
+ * Sets the headers of one attempt. A header already there that is not the one this request wrote
+ * for an earlier attempt belongs to someone else (the caller, another instrumentation): it is left
+ * alone, so no request ever carries two `traceparent`s.
+ */
+export function injectTraceHeaders(
+  headers: HeaderRecord,
+  sc: SpanContext,
+  parentSpanId: string | undefined,
+  injected: Injected,
+  options: InjectOptions,
+): void {
+  if (!isSpanContextValid(sc)) return;
+  const tp = first(headers.traceparent);
+  if (tp === undefined || tp === injected.traceparent) {
+    const value = traceparentOf(sc);
+    headers.traceparent = value;
+    injected.traceparent = value;
+    const ts = sc.traceState?.serialize();
+    if (ts !== undefined && ts !== '') headers.tracestate = ts;
+  }
+  if (options.b3) {
+    const b3 = first(headers['x-b3-traceid']);
+    if (b3 === undefined || b3 === injected.b3TraceId) {
+      headers['x-b3-traceid'] = sc.traceId;
+      headers['x-b3-spanid'] = sc.spanId;
+      if (parentSpanId !== undefined) headers['x-b3-parentspanid'] = parentSpanId;
+      headers['x-b3-sampled'] = (sc.traceFlags & 1) === 1 ? '1' : '0';
+      injected.b3TraceId = sc.traceId;
+    }
+  }
+}

@@ -1,0 +1,56 @@
+// Read-only lookups into the outbound mesh for telemetry: from what a request event names (its
+// target, cluster and endpoint) to the cluster's xDS config and the endpoint's Host (which carries
+// the EDS endpoint's istio workload metadata and tlsMode). Goes through OutboundMesh's public API
+// only: target(key) is the MeshTarget every request to that key already used, so looking it up
+// creates nothing; its compiled snapshot holds the shared ClusterState of each cluster.
+import type { ClusterState, CompiledTarget, Host, OutboundMesh } from '@inboard/http';
+import type { Cluster } from '@inboard/xds';
+
+export interface Upstream {
+  readonly cluster: Cluster | undefined;
+  readonly host: Host | undefined;
+}
+
+const NONE: Upstream = { cluster: undefined, host: undefined };
+
+/** The ClusterStates behind a cluster name in a target's compiled snapshot (aggregate: its leaves). */
+export function clusterStatesOf(mesh: OutboundMesh, target: string, clusterName: string): readonly ClusterState[] {
+  let compiled: CompiledTarget | undefined;
+  try {
+    compiled = mesh.target(target).compiled;
+  } catch {
+    return [];
+  }
+  const up = compiled?.clusters.get(clusterName);
+  if (up === undefined || up.kind === 'missing') return [];
+  return up.kind === 'cluster' ? [up.state] : up.leaves;
+}
+
+export function lookupUpstream(
+  mesh: OutboundMesh,
+  target: string,
+  clusterName: string | undefined,
+  endpoint: string | undefined,
+): Upstream {
+  if (clusterName === undefined) return NONE;
+  let compiled: CompiledTarget | undefined;
+  try {
+    compiled = mesh.target(target).compiled;
+  } catch {
+    return NONE;
+  }
+  if (compiled === undefined) return NONE;
+  const res = compiled.snapshot.clusters.get(clusterName);
+  const cluster = res?.status === 'ok' ? res.cluster : undefined;
+  if (endpoint === undefined) return { cluster, host: undefined };
+  const up = compiled.clusters.get(clusterName);
+  let host: Host | undefined;
+  if (up?.kind === 'cluster') host = up.state.host(endpoint);
+  else if (up?.kind === 'aggregate') {
+    for (const leaf of up.leaves) {
+      host = leaf.host(endpoint);
+      if (host !== undefined) break;
+    }
+  }
+  return { cluster, host };
+}

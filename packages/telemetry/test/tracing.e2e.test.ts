@@ -1,0 +1,171 @@
+// Trace propagation through the mesh on loopback: one span per attempt with its own traceparent
+// (written once per attempt, replaced on a retry), a caller's own traceparent left alone, no
+// header at all while another instrumentation injects into undici requests ('auto'), and the
+// access log written for requests in both directions.
+import assert from 'node:assert/strict';
+import { subscribe, unsubscribe } from 'node:diagnostics_channel';
+import { after, afterEach, before, test } from 'node:test';
+import { INBOUND_CHANNEL } from '@inboard/http';
+import { context, SpanKind } from '@opentelemetry/api';
+import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
+import { InMemorySpanExporter, SimpleSpanProcessor, TracerProvider } from '@opentelemetry/sdk-trace';
+import { installMeshTelemetry, type MeshTelemetry } from '../src/index.ts';
+import { TwoServices } from './mesh-fixtures.ts';
+
+const svc = new TwoServices();
+const spans = new InMemorySpanExporter();
+const tracerProvider = new TracerProvider({ spanProcessors: [new SimpleSpanProcessor({ exporter: spans })] });
+const contextManager = new AsyncLocalStorageContextManager();
+const lines: string[] = [];
+let telemetry: MeshTelemetry;
+
+before(async () => {
+  context.setGlobalContextManager(contextManager.enable());
+  await svc.start();
+  telemetry = installMeshTelemetry({
+    mesh: svc.mesh,
+    inbound: false,
+    istioMetrics: false,
+    httpMetrics: false,
+    tracerProvider,
+    tracing: { b3: true },
+    accessLog: { stream: { write: (l: string) => lines.push(l) } },
+  });
+});
+
+afterEach(() => {
+  spans.reset();
+  lines.length = 0;
+  svc.handler = (_req, res) => {
+    res.writeHead(200, { 'content-type': 'text/plain' });
+    res.end('ok');
+  };
+});
+
+after(async () => {
+  telemetry?.close();
+  await svc.stop();
+  await tracerProvider.shutdown();
+  context.disable();
+});
+
+function headerValues(raw: readonly string[], name: string): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < raw.length; i += 2) if (raw[i]!.toLowerCase() === name) out.push(raw[i + 1]!);
+  return out;
+}
+
+test('a retried request: one child span per attempt, each upstream request carrying its own attempt’s context', async () => {
+  const before = svc.seen.length;
+  svc.handler = (_req, res, n) => {
+    res.writeHead(n === before + 1 ? 503 : 200, { 'content-type': 'text/plain' });
+    res.end(n === before + 1 ? 'busy' : 'ok');
+  };
+  const res = await svc.mesh.fetch('http://reviews:9080/reviews/2');
+  assert.equal(res.status, 200);
+  await res.text();
+  const finished = spans.getFinishedSpans();
+  const request = finished.find((s) => s.parentSpanContext === undefined)!;
+  const attempts = finished.filter((s) => s.parentSpanContext?.spanId === request.spanContext().spanId);
+  assert.equal(attempts.length, 2);
+  assert.deepEqual(
+    attempts.map((a) => a.attributes['http.response.status_code']),
+    [503, 200],
+  );
+  assert.deepEqual(
+    attempts.map((a) => a.attributes['http.request.resend_count']),
+    [undefined, 1],
+  );
+  assert.equal(attempts[0]!.attributes['error.type'], '503');
+  assert.equal(request.attributes['http.response.status_code'], 200);
+  const upstream = svc.seen.slice(before);
+  assert.equal(upstream.length, 2);
+  upstream.forEach((seen, i) => {
+    const sc = attempts[i]!.spanContext();
+    assert.deepEqual(headerValues(seen.rawHeaders, 'traceparent'), [`00-${sc.traceId}-${sc.spanId}-01`]);
+    assert.deepEqual(headerValues(seen.rawHeaders, 'x-b3-spanid'), [sc.spanId]);
+    assert.deepEqual(headerValues(seen.rawHeaders, 'x-b3-parentspanid'), [request.spanContext().spanId]);
+    assert.deepEqual(headerValues(seen.rawHeaders, 'x-b3-sampled'), ['1']);
+  });
+});
+
+test('the request span is a child of the caller’s active span', async () => {
+  const tracer = tracerProvider.getTracer('app');
+  await tracer.startActiveSpan('handler', async (parent) => {
+    const res = await svc.mesh.fetch('http://reviews:9080/reviews/3');
+    await res.text();
+    parent.end();
+  });
+  const finished = spans.getFinishedSpans();
+  const parent = finished.find((s) => s.name === 'handler')!;
+  const request = finished.find(
+    (s) => s.kind === SpanKind.CLIENT && s.parentSpanContext?.spanId === parent.spanContext().spanId,
+  );
+  assert.ok(request, 'the mesh request span hangs under the application span');
+  assert.equal(request.spanContext().traceId, parent.spanContext().traceId);
+});
+
+test('a traceparent the caller set is kept, and not doubled', async () => {
+  const before = svc.seen.length;
+  const own = '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01';
+  const res = await svc.mesh.fetch('http://reviews:9080/reviews/4', { headers: { traceparent: own } });
+  await res.text();
+  assert.deepEqual(headerValues(svc.seen[before]!.rawHeaders, 'traceparent'), [own]);
+});
+
+test('while another instrumentation listens on undici:request:create, the mesh writes no header', async () => {
+  const other = () => {};
+  subscribe('undici:request:create', other);
+  try {
+    const before = svc.seen.length;
+    const res = await svc.mesh.fetch('http://reviews:9080/reviews/5');
+    await res.text();
+    assert.deepEqual(headerValues(svc.seen[before]!.rawHeaders, 'traceparent'), []);
+    assert.equal(spans.getFinishedSpans().length, 2, 'spans are still recorded');
+  } finally {
+    unsubscribe('undici:request:create', other);
+  }
+});
+
+test('an outbound access log line in Istio’s text format', async () => {
+  const res = await svc.mesh.fetch('http://reviews:9080/reviews/6', {
+    headers: { 'x-request-id': 'req-6', 'user-agent': 'bench/1' },
+  });
+  await res.text();
+  assert.equal(lines.length, 1);
+  const re = new RegExp(
+    `^\\[\\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\d\\.\\d{3}Z\\] "GET /reviews/6 HTTP/1\\.1" 200 - via_upstream - "-" 0 2 \\d+ \\d+ "-" "bench/1" "req-6" "reviews:9080" "127\\.0\\.0\\.1:${svc.port}" outbound\\|9080\\|\\|reviews\\.default\\.svc\\.cluster\\.local - - - - reviews-route\\n$`,
+  );
+  assert.match(lines[0]!, re);
+});
+
+test('an inbound access log line, JSON, from a separate install', async () => {
+  const json: string[] = [];
+  const server = installMeshTelemetry({
+    xds: svc.serverXds,
+    outbound: false,
+    istioMetrics: false,
+    httpMetrics: false,
+    tracing: false,
+    accessLog: { stream: { write: (l: string) => json.push(l) }, format: 'json' },
+  });
+  try {
+    const served = new Promise<void>((resolve) => {
+      const fn = () => {
+        unsubscribe(INBOUND_CHANNEL, fn);
+        resolve();
+      };
+      subscribe(INBOUND_CHANNEL, fn);
+    });
+    const res = await svc.mesh.fetch('http://reviews:9080/admin');
+    await res.text();
+    await served;
+    const inbound = json.map((l) => JSON.parse(l) as Record<string, unknown>);
+    assert.equal(inbound.length, 1);
+    assert.equal(inbound[0]!.response_code, 403);
+    assert.equal(inbound[0]!.response_code_details, 'rbac_access_denied_matched_policy[default-deny-admin-0]');
+    assert.equal(inbound[0]!.upstream_cluster, `inbound|${svc.port}||`);
+  } finally {
+    server.close();
+  }
+});
