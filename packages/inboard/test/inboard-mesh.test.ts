@@ -1,0 +1,183 @@
+// Inboard.start against the embedded control plane, as a service uses it: fetch is routed by
+// the VirtualService (not by DNS), Node's own fetch joins the mesh with one call, and servers —
+// express or node:http — enforce the AuthorizationPolicy istiod would send their workload.
+import assert from 'node:assert/strict';
+import { connect } from 'node:net';
+import { after, before, describe, test } from 'node:test';
+import type { InboundEngine } from '@inboard/http';
+import express from 'express';
+import { Inboard } from 'inboard';
+import { getGlobalDispatcher } from 'undici';
+import { listen, registry, snapshotWhere, TestControlPlane, upstream } from './helpers.ts';
+
+const DR_REVIEWS = `
+apiVersion: networking.istio.io/v1
+kind: DestinationRule
+metadata: {name: reviews}
+spec:
+  host: reviews
+  subsets:
+  - {name: v1, labels: {version: v1}}
+  - {name: v2, labels: {version: v2}}
+`;
+const vsReviews = (subset: string) => `
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: reviews}
+spec:
+  hosts: [reviews]
+  http:
+  - route:
+    - destination: {host: reviews, subset: ${subset}}
+`;
+const DENY_ADMIN = `
+apiVersion: security.istio.io/v1
+kind: AuthorizationPolicy
+metadata: {name: no-admin}
+spec:
+  selector: {matchLabels: {app: ratings}}
+  action: DENY
+  rules:
+  - to:
+    - operation: {paths: ["/admin*"]}
+`;
+
+/** Resolves once the engine enforces a mesh policy (its listener arrived). */
+async function inMesh(engine: InboundEngine): Promise<void> {
+  await engine.ready();
+  if (engine.state === 'mesh') return;
+  await new Promise<void>((resolve) => {
+    const off = engine.subscribe(() => {
+      if (engine.state !== 'mesh') return;
+      off();
+      resolve();
+    });
+  });
+}
+
+function refused(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = connect({ port, host: '127.0.0.1' });
+    s.once('connect', () => {
+      s.destroy();
+      resolve(false);
+    });
+    s.once('error', (err: NodeJS.ErrnoException) => resolve(err.code === 'ECONNREFUSED'));
+  });
+}
+
+describe('Inboard.start with the embedded control plane', () => {
+  const cp = new TestControlPlane();
+  let v1: Awaited<ReturnType<typeof upstream>>;
+  let v2: Awaited<ReturnType<typeof upstream>>;
+  let app: Awaited<ReturnType<typeof listen>>;
+  let mesh: Inboard;
+  let ratings: Inboard;
+  const appSeen: string[] = [];
+
+  before(async () => {
+    v1 = await upstream('reviews-v1');
+    v2 = await upstream('reviews-v2');
+    const reviews = {
+      name: 'reviews',
+      endpoints: [
+        { port: v1.port, version: 'v1' },
+        { port: v2.port, version: 'v2' },
+      ],
+    };
+    await cp.start({
+      'dr.yaml': DR_REVIEWS,
+      'vs.yaml': vsReviews('v2'),
+      'authz.yaml': DENY_ADMIN,
+      'registry.yaml': registry([reviews]),
+    });
+    // the ratings workload: an express server with the inbound policy mounted first
+    ratings = await Inboard.start({ env: {}, controlPlane: cp.address, node: { app: 'ratings' } });
+    const web = express();
+    web.use(ratings.express());
+    web.get('/{*path}', (req, res) => {
+      appSeen.push(req.path);
+      res.send(`ratings ${req.path}`);
+    });
+    app = await listen(web);
+    // targetPort = where the ratings server listens: its node gets the inbound listener for it
+    await cp.apply({
+      'registry.yaml': registry([
+        reviews,
+        { name: 'ratings', targetPort: app.port, endpoints: [{ port: app.port, version: 'v1' }] },
+      ]),
+    });
+    mesh = await Inboard.start({ env: { INBOARD_CONTROL_PLANE: cp.address, INBOARD_APP: 'productpage' } });
+  });
+
+  after(async () => {
+    await mesh.close();
+    await ratings.close();
+    await app.close();
+    await v1.close();
+    await v2.close();
+    await cp.stop();
+  });
+
+  test('mesh.fetch follows the VirtualService, and a pushed change applies without a restart', async () => {
+    const res = await mesh.fetch('http://reviews:9080/reviews/0');
+    assert.equal(res.status, 200);
+    assert.equal(await res.text(), 'reviews-v2 GET /reviews/0');
+
+    await cp.apply({ 'vs.yaml': vsReviews('v1') });
+    await snapshotWhere(mesh.xds.resolve('reviews:9080'), (s) =>
+      s.clusters.has('outbound|9080|v1|reviews.default.svc.cluster.local'),
+    );
+    const again = await mesh.fetch('http://reviews:9080/reviews/1');
+    assert.equal(await again.text(), 'reviews-v1 GET /reviews/1');
+    assert.equal(mesh.bootstrapSource, 'INBOARD_CONTROL_PLANE');
+  });
+
+  test('installGlobalDispatcher puts Node’s own fetch in the mesh, and its undo takes it out', async () => {
+    const before = getGlobalDispatcher();
+    const undo = mesh.installGlobalDispatcher();
+    try {
+      assert.equal(getGlobalDispatcher(), mesh.dispatcher);
+      const res = await fetch('http://reviews.default.svc.cluster.local:9080/global');
+      assert.match(await res.text(), /^reviews-v\d GET \/global$/);
+    } finally {
+      undo();
+    }
+    assert.equal(getGlobalDispatcher(), before);
+  });
+
+  test('mesh.express() enforces the AuthorizationPolicy of the workload it serves', async () => {
+    await inMesh(ratings.inbound({ ip: '0.0.0.0', port: app.port }));
+    const denied = await fetch(`http://127.0.0.1:${app.port}/admin/users`);
+    assert.equal(denied.status, 403);
+    assert.equal(await denied.text(), 'RBAC: access denied');
+    const allowed = await fetch(`http://127.0.0.1:${app.port}/ratings/0`);
+    assert.equal(allowed.status, 200);
+    assert.equal(await allowed.text(), 'ratings /ratings/0');
+    assert.deepEqual(appSeen, ['/ratings/0']);
+  });
+
+  test('mesh.serve() runs a node:http server behind the same policy, and close() frees its port', async () => {
+    const other = await Inboard.start({ env: {}, controlPlane: cp.address, node: { app: 'ratings' } });
+    // the policy applies to the port the registry names: serve on a free port, then point it there
+    const served = await other.serve((req, res) => res.end(`served ${req.url}`), { host: '127.0.0.1' });
+    await cp.apply({
+      'registry.yaml': registry([
+        { name: 'reviews', endpoints: [{ port: v1.port, version: 'v1' }] },
+        { name: 'ratings', targetPort: served.port, endpoints: [{ port: served.port, version: 'v1' }] },
+      ]),
+    });
+    await inMesh(served.engine);
+    assert.equal((await fetch(`${served.url}/admin`)).status, 403);
+    const ok = await fetch(`${served.url}/ok`);
+    assert.equal(await ok.text(), 'served /ok');
+
+    await other.close();
+    assert.equal(served.server.listening, false);
+    assert.equal(await refused(served.port), true);
+    await assert.rejects(
+      other.serve(() => {}),
+      /closed/,
+    );
+  });
+});
