@@ -221,11 +221,12 @@ async function startAll(): Promise<{ gateway: string; instances: ServiceSpec[]; 
   const gw = new Child({
     name: 'ingress-gateway',
     script: CLI,
-    args: ['gateway', '--control-plane', cpAddress, '--port', '0', '--host', '127.0.0.1'],
+    args: ['gateway', '--control-plane', cpAddress, '--port', '0', '--host', '127.0.0.1', '--admin-port', '0'],
     cwd: ROOT,
   });
   children.push(gw);
   const g = await gw.waitForLine(/gateway port 80 → listening on (http:\/\/[\d.]+:(\d+))/, STARTUP_TIMEOUT_MS);
+  await gw.waitForLine(/^admin http/, STARTUP_TIMEOUT_MS);
   ports.push(Number(g[2]));
   out(`  ingress gateway   ${g[1]}  (inboard gateway, Gateway port 80, pid ${gw.pid})`);
   for (const a of adminEndpoints()) ports.push(a.port);

@@ -338,4 +338,43 @@ describe('inboard gateway (command line)', () => {
     await upstreamServer.close();
     await cp.stop();
   });
+  test('--admin-port serves the gateway\'s reporter=source metrics and the admin endpoints', async () => {
+    const cp = new TestControlPlane();
+    const upstreamServer = await listen((_req, res) => res.end('hello from productpage'));
+    await cp.start({
+      'gateway.yaml': GATEWAY('bookinfo-gateway', 80, ['*']),
+      'vs.yaml': BOOKINFO_VS.replace('"bookinfo.example.com"', '"*"'),
+      'registry.yaml': registry([{ name: 'productpage', endpoints: [{ port: upstreamServer.port, version: 'v1' }] }]),
+    });
+    const stop = new AbortController();
+    const t = io(stop.signal);
+    let scraped = '';
+    let ready = '';
+    const run = runGatewayCli(['--control-plane', cp.address, '--port', '0', '--host', '127.0.0.1', '--admin-port', '0'], {
+      ...t.io,
+      onReady: (g) => {
+        const url = g.ports()[0]!.url;
+        void (async () => {
+          try {
+            assert.equal((await request(`${url}/productpage`)).statusCode, 200);
+            const admin = /admin (http:\/\/\S+) ·/.exec(t.out())![1]!;
+            scraped = await (await request(`${admin}/stats/prometheus`)).body.text();
+            ready = await (await request(`${admin}/ready`)).body.text();
+          } finally {
+            stop.abort();
+          }
+        })();
+      },
+    });
+    assert.equal(await run, 0);
+    const line = scraped.split('\n').find((l) => l.startsWith('istio_requests_total{'));
+    assert.ok(line !== undefined, scraped);
+    assert.match(line, /reporter="source"/);
+    assert.match(line, /destination_service="productpage\.default\.svc\.cluster\.local"/);
+    assert.match(line, /response_code="200"/);
+    assert.match(line, / 1$/);
+    assert.match(ready, /LIVE|ready|OK/i);
+    await upstreamServer.close();
+    await cp.stop();
+  });
 });

@@ -32,6 +32,9 @@ An Istio ingress gateway: serves the Gateways whose selector matches its labels
   --tls-cert FILE            terminate TLS (SIMPLE) with this PEM certificate chain...
   --tls-key FILE             ...and this PEM private key
   --access-log               print one line per request
+  --admin-port N             serve Istio's metrics (reporter=source) at /stats/prometheus and the
+                             admin endpoints (/config_dump, /clusters, /ready, /explain) on
+                             127.0.0.1:N (0: the OS picks; Envoy's is 15000); off when not given
 `;
 
 class UsageError extends Error {}
@@ -75,6 +78,7 @@ export async function runGatewayCli(argv: readonly string[], io: GatewayCliIo): 
         'tls-cert': { type: 'string' },
         'tls-key': { type: 'string' },
         'access-log': { type: 'boolean', default: false },
+        'admin-port': { type: 'string' },
         help: { type: 'boolean', short: 'h', default: false },
       },
     });
@@ -118,6 +122,22 @@ export async function runGatewayCli(argv: readonly string[], io: GatewayCliIo): 
     const node = gateway.xds.bootstrap.node;
     const server = gateway.xds.bootstrap.xdsServers[0]?.serverUri ?? '?';
     io.stdout.write(`ingress gateway ${node.id} → control plane ${server}\n`);
+    let stopAdmin: (() => Promise<void>) | undefined;
+    if (values['admin-port'] !== undefined) {
+      const port = Number(values['admin-port']);
+      if (!/^\d{1,5}$/.test(values['admin-port']) || port > 65535) {
+        throw new UsageError(`invalid --admin-port "${values['admin-port']}"`);
+      }
+      const { installMeshTelemetry, startAdminServer } = await import('@inboard/telemetry');
+      // the gateway is the client side of every call it proxies: reporter=source, as Istio's gateways report
+      const telemetry = installMeshTelemetry({ mesh: gateway.mesh, istioMetrics: 'native', tracing: false });
+      const admin = await startAdminServer({ mesh: gateway.mesh, istioStats: telemetry.istioStats, port });
+      io.stdout.write(`admin ${admin.url} · prometheus ${admin.url}/stats/prometheus\n`);
+      stopAdmin = async () => {
+        telemetry.close();
+        await admin.close();
+      };
+    }
 
     // Until a listener opens nothing else holds the event loop (the xDS channel's timers do not).
     const keepAlive = setInterval(() => {}, 1 << 30);
@@ -136,6 +156,7 @@ export async function runGatewayCli(argv: readonly string[], io: GatewayCliIo): 
     }
     await stopped;
     clearInterval(keepAlive);
+    await stopAdmin?.();
     await gateway.close();
     io.stderr.write('gateway stopped\n');
     return 0;
