@@ -38,7 +38,9 @@ const ratings: ServiceSpec = { name: 'ratings', port: 9080, subsets: { v1: [{ ad
 function bootstrapFor(port: number): Bootstrap {
   return parseBootstrap(
     {
-      xds_servers: [{ server_uri: `127.0.0.1:${port}`, channel_creds: [{ type: 'insecure' }], server_features: ['xds_v3'] }],
+      xds_servers: [
+        { server_uri: `127.0.0.1:${port}`, channel_creds: [{ type: 'insecure' }], server_features: ['xds_v3'] },
+      ],
       node: { id: NODE_ID, metadata: { GENERATOR: 'grpc', NAMESPACE: 'default' } },
     },
     'test',
@@ -97,7 +99,10 @@ for (const mode of ['sotw', 'delta'] as const) {
       assert.equal(v3?.status === 'ok' && v3.endpoints?.endpoints[0]?.lbEndpoints[0]?.address.port, 19003);
       // ACKs of all four types reached the server (the EDS ACK may trail the snapshot by one event)
       while (acked.size < 4) await once(server, 'ack');
-      assert.deepEqual([...acked].sort(), [TypeUrl.Cluster, TypeUrl.ClusterLoadAssignment, TypeUrl.Listener, TypeUrl.RouteConfiguration].sort());
+      assert.deepEqual(
+        [...acked].sort(),
+        [TypeUrl.Cluster, TypeUrl.ClusterLoadAssignment, TypeUrl.Listener, TypeUrl.RouteConfiguration].sort(),
+      );
     });
 
     test('a pushed change produces a new consistent snapshot', async () => {
@@ -116,7 +121,15 @@ for (const mode of ['sotw', 'delta'] as const) {
       const msgs = istioShapedMessages([{ ...reviews, split: { v2: 100 } }, ratings], '3');
       const routes = msgs.routes!.map((r) =>
         r.name === 'outbound|9080||reviews.default.svc.cluster.local'
-          ? { ...r, virtual_hosts: [{ ...r.virtual_hosts![0], routes: [{ match: { safe_regex: { regex: '(a)\\1' } }, route: { cluster: 'x' } }] }] }
+          ? {
+              ...r,
+              virtual_hosts: [
+                {
+                  ...r.virtual_hosts![0],
+                  routes: [{ match: { safe_regex: { regex: '(a)\\1' } }, route: { cluster: 'x' } }],
+                },
+              ],
+            }
           : r,
       );
       const nack = once(server, 'nack');
@@ -139,10 +152,25 @@ for (const mode of ['sotw', 'delta'] as const) {
       const r = xds.resolve('ratings:9080');
       await r.ready();
       const gone = new Promise<Error>((resolve) => r.subscribe({ onError: resolve }));
-      server.cache.setSnapshot(NODE_ID, Snapshot.fromMessages(istioShapedMessages([{ ...reviews, split: { v2: 100 } }], '4')));
+      server.cache.setSnapshot(
+        NODE_ID,
+        Snapshot.fromMessages(istioShapedMessages([{ ...reviews, split: { v2: 100 } }], '4')),
+      );
       const err = await gone;
       assert.ok(err instanceof ResourceDoesNotExistError);
       assert.equal(r.current(), undefined);
+    });
+
+    test('a released target resolves again, in the same tick and later', async () => {
+      await xds.resolve('reviews:9080').ready();
+      xds.release('reviews:9080');
+      const again = await xds.resolve('reviews:9080').ready();
+      assert.equal(again.listener.name, 'reviews:9080');
+      // and after the release reached the server
+      xds.release('reviews:9080');
+      await new Promise((r) => setImmediate(r));
+      const later = await xds.resolve('reviews:9080').ready();
+      assert.equal(later.listener.name, 'reviews:9080');
     });
 
     test('a server restart re-establishes the stream with the config intact', async () => {
@@ -154,7 +182,10 @@ for (const mode of ['sotw', 'delta'] as const) {
       assert.equal(xds.resolve('reviews:9080').current()?.routeConfig, before.routeConfig);
       // and the new stream carries pushes
       const next = snapshotWhere(xds, 'reviews:9080', (s) => s.clusters.has(clusterName(reviews, 'v1')));
-      server.cache.setSnapshot(NODE_ID, Snapshot.fromMessages(istioShapedMessages([{ ...reviews, split: { v1: 100 } }], '5')));
+      server.cache.setSnapshot(
+        NODE_ID,
+        Snapshot.fromMessages(istioShapedMessages([{ ...reviews, split: { v1: 100 } }], '5')),
+      );
       await next;
     });
   });
@@ -222,7 +253,10 @@ describe('directly to istiod: TLS verified against the mesh root + bearer token'
       const failure = clientEvent(xds, (e) => e.kind === 'stream-close');
       xds.resolve('ratings:9080');
       const e = await failure;
-      assert.ok(e.kind === 'stream-close' && e.code === 14 && !e.hadResponse, `expected UNAVAILABLE, got ${JSON.stringify(e)}`);
+      assert.ok(
+        e.kind === 'stream-close' && e.code === 14 && !e.hadResponse,
+        `expected UNAVAILABLE, got ${JSON.stringify(e)}`,
+      );
     } finally {
       xds.close();
     }

@@ -73,8 +73,14 @@ function listener(i: number): Any {
       api_listener: packAny('envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager', {
         rds: { route_config_name: `outbound|8080||${host}`, config_source: { ads: {} } },
         http_filters: [
-          { name: 'envoy.filters.http.fault', typed_config: packAny('envoy.extensions.filters.http.fault.v3.HTTPFault', {}) },
-          { name: 'envoy.filters.http.router', typed_config: packAny('envoy.extensions.filters.http.router.v3.Router', {}) },
+          {
+            name: 'envoy.filters.http.fault',
+            typed_config: packAny('envoy.extensions.filters.http.fault.v3.HTTPFault', {}),
+          },
+          {
+            name: 'envoy.filters.http.router',
+            typed_config: packAny('envoy.extensions.filters.http.router.v3.Router', {}),
+          },
         ],
       }),
     },
@@ -121,7 +127,11 @@ function routeConfig(i: number): Any {
               },
             },
           },
-          { name: 'default', match: { prefix: '/' }, route: { cluster: `outbound|8080||${host}`, timeout: {}, retry_policy: retry } },
+          {
+            name: 'default',
+            match: { prefix: '/' },
+            route: { cluster: `outbound|8080||${host}`, timeout: {}, retry_policy: retry },
+          },
         ],
       },
     ],
@@ -147,7 +157,11 @@ function endpoints(i: number, count: number, seed = 0): Any {
   const lbEndpoints = [];
   for (let j = 0; j < count; j++) {
     lbEndpoints.push({
-      endpoint: { address: { socket_address: { address: `10.${(i >> 8) & 255}.${i & 255}.${(j + seed) & 255}`, port_value: 8080 } } },
+      endpoint: {
+        address: {
+          socket_address: { address: `10.${(i >> 8) & 255}.${i & 255}.${(j + seed) & 255}`, port_value: 8080 },
+        },
+      },
       health_status: 1,
       load_balancing_weight: { value: 1 },
       metadata: {
@@ -160,21 +174,48 @@ function endpoints(i: number, count: number, seed = 0): Any {
   }
   return packAny('envoy.config.endpoint.v3.ClusterLoadAssignment', {
     cluster_name: `outbound|8080||${host}`,
-    endpoints: [{ locality: { region: 'r', zone: 'z', sub_zone: '' }, lb_endpoints: lbEndpoints, load_balancing_weight: { value: count } }],
+    endpoints: [
+      {
+        locality: { region: 'r', zone: 'z', sub_zone: '' },
+        lb_endpoints: lbEndpoints,
+        load_balancing_weight: { value: count },
+      },
+    ],
   });
 }
 
 function responseBytes(typeUrl: string, version: string, resources: Any[]): Buffer {
   return Buffer.from(
-    encodeMessage('envoy.service.discovery.v3.DiscoveryResponse', { type_url: typeUrl, version_info: version, nonce: `${version}-n`, resources }),
+    encodeMessage('envoy.service.discovery.v3.DiscoveryResponse', {
+      type_url: typeUrl,
+      version_info: version,
+      nonce: `${version}-n`,
+      resources,
+    }),
   );
 }
 
 const pushBytes = [
-  responseBytes(TypeUrl.Listener, '1', Array.from({ length: N }, (_, i) => listener(i))),
-  responseBytes(TypeUrl.RouteConfiguration, '1', Array.from({ length: N }, (_, i) => routeConfig(i))),
-  responseBytes(TypeUrl.Cluster, '1', Array.from({ length: N }, (_, i) => cluster(i))),
-  responseBytes(TypeUrl.ClusterLoadAssignment, '1', Array.from({ length: N }, (_, i) => endpoints(i, ENDPOINTS_PER_CLUSTER))),
+  responseBytes(
+    TypeUrl.Listener,
+    '1',
+    Array.from({ length: N }, (_, i) => listener(i)),
+  ),
+  responseBytes(
+    TypeUrl.RouteConfiguration,
+    '1',
+    Array.from({ length: N }, (_, i) => routeConfig(i)),
+  ),
+  responseBytes(
+    TypeUrl.Cluster,
+    '1',
+    Array.from({ length: N }, (_, i) => cluster(i)),
+  ),
+  responseBytes(
+    TypeUrl.ClusterLoadAssignment,
+    '1',
+    Array.from({ length: N }, (_, i) => endpoints(i, ENDPOINTS_PER_CLUSTER)),
+  ),
 ];
 const pushSizeMb = pushBytes.reduce((s, b) => s + b.length, 0) / 1048576;
 
@@ -221,7 +262,8 @@ async function push(): Promise<{ ms: number; heapMb: number; client: XdsClient }
   gc();
   const h0 = process.memoryUsage().heapUsed;
   const t0 = performance.now();
-  for (const bytes of pushBytes) c.transport.handlers!.onResponse(decodeMessage('envoy.service.discovery.v3.DiscoveryResponse', bytes));
+  for (const bytes of pushBytes)
+    c.transport.handlers!.onResponse(decodeMessage('envoy.service.discovery.v3.DiscoveryResponse', bytes));
   const ms = performance.now() - t0;
   if (c.notified() !== 4 * N) throw new Error(`expected ${4 * N} notifications, got ${c.notified()}`);
   gc();
@@ -314,10 +356,22 @@ const edsMs = median(edsTimes);
 const f = (n: number, d = 1) => n.toFixed(d);
 const rows: [string, string, string][] = [
   ['import @inboard/xds', `${f(ours.ms)} ms`, `${f(ours.heapMb)} MB heap`],
-  ['import @inboard/xds + @grpc/grpc-js (first connect)', `${f(oursWithGrpc.ms)} ms`, `${f(oursWithGrpc.heapMb)} MB heap`],
+  [
+    'import @inboard/xds + @grpc/grpc-js (first connect)',
+    `${f(oursWithGrpc.ms)} ms`,
+    `${f(oursWithGrpc.heapMb)} MB heap`,
+  ],
   ['require @grpc/grpc-js-xds', `${f(theirs.ms)} ms`, `${f(theirs.heapMb)} MB heap`],
-  [`push ${N} LDS + ${N} RDS + ${N} CDS + ${N * ENDPOINTS_PER_CLUSTER} endpoints (${f(pushSizeMb)} MB), XdsClient, cold`, `${f(pushCold.ms)} ms`, `${f(pushCold.heapMb)} MB retained`],
-  ['  same, warm (median of 5 fresh clients)', `${f(median(pushWarm.map((r) => r.ms)))} ms`, `${f(median(pushWarm.map((r) => r.heapMb)))} MB retained`],
+  [
+    `push ${N} LDS + ${N} RDS + ${N} CDS + ${N * ENDPOINTS_PER_CLUSTER} endpoints (${f(pushSizeMb)} MB), XdsClient, cold`,
+    `${f(pushCold.ms)} ms`,
+    `${f(pushCold.heapMb)} MB retained`,
+  ],
+  [
+    '  same, warm (median of 5 fresh clients)',
+    `${f(median(pushWarm.map((r) => r.ms)))} ms`,
+    `${f(median(pushWarm.map((r) => r.heapMb)))} MB retained`,
+  ],
   ['  protobufjs decode + toObject only (grpc-js-xds style), cold', `${f(pbRuns[0]!)} ms`, ''],
   ['  same, warm (median of 5)', `${f(median(pbRuns.slice(1)))} ms`, ''],
   ['one EDS update, 100 endpoints (median)', `${f(edsMs, 3)} ms`, ''],

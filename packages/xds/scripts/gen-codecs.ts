@@ -7,7 +7,7 @@
 //   interface <Name>$In   encoder input: every field optional
 //   decode<Name>(r, end)  / encode<Name>(m, w)
 // plus an enum value→name table per enum, and MESSAGES: full proto name → codec for the roots.
-import { mkdirSync, existsSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -407,7 +407,9 @@ out.push('/** Codecs of the root messages by full proto name (the part of a type
 out.push('export const MESSAGES = {');
 for (const n of ROOTS) {
   const name = tsName(`.${n}`);
-  out.push(`  ${JSON.stringify(n)}: { decode: decode${name}, encode: encode${name} } as MessageCodec<${name}, ${name}$In>,`);
+  out.push(
+    `  ${JSON.stringify(n)}: { decode: decode${name}, encode: encode${name} } as MessageCodec<${name}, ${name}$In>,`,
+  );
 }
 out.push('} as const;');
 out.push('');

@@ -5,8 +5,8 @@ import * as gen from './gen/envoy.ts';
 import type { JsonObject, JsonValue } from './proto/struct-json.ts';
 import { decodeBytes, encodeToBytes } from './proto/wire.ts';
 
-export { ProtoDecodeError, Reader, Writer } from './proto/wire.ts';
 export * as envoy from './gen/envoy.ts';
+export { ProtoDecodeError, Reader, Writer } from './proto/wire.ts';
 
 export const TYPE_URL_PREFIX = 'type.googleapis.com/';
 

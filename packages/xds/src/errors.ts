@@ -79,7 +79,10 @@ export class ResourceDoesNotExistError extends InboardError {
   readonly typeUrl: string;
   readonly resourceName: string;
   constructor(typeUrl: string, resourceName: string) {
-    super('INBOARD_XDS_RESOURCE_DOES_NOT_EXIST', `${shortType(typeUrl)} resource ${JSON.stringify(resourceName)} does not exist`);
+    super(
+      'INBOARD_XDS_RESOURCE_DOES_NOT_EXIST',
+      `${shortType(typeUrl)} resource ${JSON.stringify(resourceName)} does not exist`,
+    );
     this.typeUrl = typeUrl;
     this.resourceName = resourceName;
   }

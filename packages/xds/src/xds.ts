@@ -1,18 +1,18 @@
 // The entry point most users need: a bootstrap in, one XdsClient (one ADS stream) out, and
 // `resolve(target)` giving consistent per-target snapshots. One Xds per process is the rule:
 // istio-agent keeps a single downstream stream per pod and closes earlier ones.
-import type { Bootstrap } from './bootstrap/types.ts';
+
+import { hasBootstrapEnv, loadBootstrap } from './bootstrap/load-bootstrap.ts';
+import { nodeToProto } from './bootstrap/node-proto.ts';
+import type { Bootstrap, Env } from './bootstrap/types.ts';
 import { type AdsMode, type AdsTransport, createGrpcTransport } from './client/ads-transport.ts';
 import type { BackoffOptions } from './client/backoff.ts';
 import { XdsClient } from './client/xds-client.ts';
 import type { Clock } from './clock.ts';
 import { BootstrapError } from './errors.ts';
-import { hasBootstrapEnv, loadBootstrap } from './bootstrap/load-bootstrap.ts';
-import { nodeToProto } from './bootstrap/node-proto.ts';
-import type { Env } from './bootstrap/types.ts';
 import { type ResolverResourceTypes, TargetResolver } from './resolve/target-resolver.ts';
-import { clusterLoadAssignmentType } from './resources/cluster-load-assignment.ts';
 import { clusterType } from './resources/cluster.ts';
+import { clusterLoadAssignmentType } from './resources/cluster-load-assignment.ts';
 import { listenerType } from './resources/listener.ts';
 import { routeConfigurationType } from './resources/route-configuration.ts';
 

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { decodeMessage, encodeMessage, packAny, structToJs, jsToStruct, TypeUrl } from '@inboard/xds/codec';
+import { decodeMessage, encodeMessage, jsToStruct, packAny, structToJs, TypeUrl } from '@inboard/xds/codec';
 
 test('a Listener survives encode → decode with nested Any', () => {
   const hcm = packAny('envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager', {

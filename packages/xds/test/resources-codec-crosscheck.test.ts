@@ -178,7 +178,8 @@ function differences(
 
 function pbStructToJson(s: Record<string, unknown>): unknown {
   const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries((s.fields ?? {}) as Record<string, Record<string, unknown>>)) out[k] = pbValueToJson(v);
+  for (const [k, v] of Object.entries((s.fields ?? {}) as Record<string, Record<string, unknown>>))
+    out[k] = pbValueToJson(v);
   return out;
 }
 function pbValueToJson(v: Record<string, unknown>): unknown {

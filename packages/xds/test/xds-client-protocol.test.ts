@@ -91,7 +91,14 @@ class FakeTransport implements AdsTransport {
     return this.streams.at(-1)!;
   }
   respond(r: Partial<DiscoveryResponse> & { type_url: string }): void {
-    this.last.handlers.onResponse({ version_info: '', resources: [], nonce: '', control_plane: undefined, canary: false, ...r });
+    this.last.handlers.onResponse({
+      version_info: '',
+      resources: [],
+      nonce: '',
+      control_plane: undefined,
+      canary: false,
+      ...r,
+    });
   }
 }
 
@@ -167,11 +174,32 @@ describe('XdsClient SotW protocol', () => {
     assert.equal(sent[0]!.resource_names?.length, 20);
   });
 
+  test('a listener dropped and watched again is asked for anew (an unchanged list would only be an ACK)', async () => {
+    const off = client.watch(LDS, 'a:80', recorder().watcher);
+    await flush();
+    transport.respond({ type_url: TypeUrl.Listener, version_info: 'v1', nonce: 'n1', resources: [res('a:80')] });
+    off();
+    await flush();
+    const r = recorder();
+    client.watch(LDS, 'a:80', r.watcher);
+    await flush();
+    const last = transport.last.sent.at(-1) as DiscoveryRequestIn;
+    assert.deepEqual(last.resource_names, ['a:80']);
+    assert.equal(last.response_nonce, '', 'an empty nonce makes istiod answer');
+    transport.respond({ type_url: TypeUrl.Listener, version_info: 'v1', nonce: 'n2', resources: [res('a:80')] });
+    assert.equal(r.changed.length, 1);
+  });
+
   test('a good response is delivered and ACKed with its version and nonce', async () => {
     const r = recorder();
     client.watch(LDS, 'reviews:9080', r.watcher);
     await flush();
-    transport.respond({ type_url: TypeUrl.Listener, version_info: 'v1', nonce: 'n1', resources: [res('reviews:9080', 'a')] });
+    transport.respond({
+      type_url: TypeUrl.Listener,
+      version_info: 'v1',
+      nonce: 'n1',
+      resources: [res('reviews:9080', 'a')],
+    });
     assert.deepEqual(r.changed, ['{"name":"reviews:9080","stat":"a"}']);
     const ack = transport.last.sent.at(-1) as DiscoveryRequestIn;
     assert.equal(ack.version_info, 'v1');
@@ -179,7 +207,12 @@ describe('XdsClient SotW protocol', () => {
     assert.equal(ack.error_detail, undefined);
     assert.deepEqual(ack.resource_names, ['reviews:9080']);
     // an identical resource in a later push is not re-delivered
-    transport.respond({ type_url: TypeUrl.Listener, version_info: 'v2', nonce: 'n2', resources: [res('reviews:9080', 'a')] });
+    transport.respond({
+      type_url: TypeUrl.Listener,
+      version_info: 'v2',
+      nonce: 'n2',
+      resources: [res('reviews:9080', 'a')],
+    });
     assert.equal(r.changed.length, 1);
   });
 
@@ -189,7 +222,12 @@ describe('XdsClient SotW protocol', () => {
     client.watch(LDS, 'a:80', good.watcher);
     client.watch(LDS, 'bad:80', bad.watcher);
     await flush();
-    transport.respond({ type_url: TypeUrl.Listener, version_info: 'v1', nonce: 'n1', resources: [res('a:80'), res('bad:80')] });
+    transport.respond({
+      type_url: TypeUrl.Listener,
+      version_info: 'v1',
+      nonce: 'n1',
+      resources: [res('a:80'), res('bad:80')],
+    });
     const nack = transport.last.sent.at(-1) as DiscoveryRequestIn;
     assert.equal(nack.response_nonce, 'n1');
     assert.equal(nack.version_info, '', 'a NACK carries the previously accepted version');
@@ -293,7 +331,12 @@ describe('XdsClient SotW protocol', () => {
     });
     await flush();
     assert.deepEqual((transport.last.sent[0] as DiscoveryRequestIn).resource_names, []);
-    transport.respond({ type_url: TypeUrl.Listener, version_info: 'v1', nonce: 'n1', resources: [res('a:80'), res('b:80')] });
+    transport.respond({
+      type_url: TypeUrl.Listener,
+      version_info: 'v1',
+      nonce: 'n1',
+      resources: [res('a:80'), res('b:80')],
+    });
     transport.respond({ type_url: TypeUrl.Listener, version_info: 'v2', nonce: 'n2', resources: [res('b:80')] });
     assert.deepEqual(seen, ['a:80', 'b:80', '-a:80']);
   });

@@ -101,8 +101,7 @@ export async function createGrpcTransport(options: GrpcTransportOptions): Promis
 
   return {
     server: options.target,
-    openSotw: (h) =>
-      open(ads.ADS_SOTW_PATH, ads.serializeDiscoveryRequest, ads.deserializeDiscoveryResponse, h),
+    openSotw: (h) => open(ads.ADS_SOTW_PATH, ads.serializeDiscoveryRequest, ads.deserializeDiscoveryResponse, h),
     openDelta: (h) =>
       open(ads.ADS_DELTA_PATH, ads.serializeDeltaDiscoveryRequest, ads.deserializeDeltaDiscoveryResponse, h),
     whenReady(fn) {

@@ -12,6 +12,8 @@
 //   ends after a response is re-opened at once, and does not raise errors to watchers.
 // - Cached resources survive stream loss: on reconnect everything is re-requested and watchers
 //   keep serving the cache until the server says otherwise.
+
+import { type Clock, systemClock, type TimerHandle } from '../clock.ts';
 import type {
   Any,
   DeltaDiscoveryRequestIn,
@@ -20,8 +22,7 @@ import type {
   DiscoveryResponse,
   NodeIn,
 } from '../codec.ts';
-import { type Clock, systemClock, type TimerHandle } from '../clock.ts';
-import { ResourceDoesNotExistError, ResourceValidationError, XdsStreamError, shortType } from '../errors.ts';
+import { ResourceDoesNotExistError, ResourceValidationError, shortType, XdsStreamError } from '../errors.ts';
 import { createLogger } from '../logger.ts';
 import type { DecodeContext, ResourceType } from '../resources/resource-type.ts';
 import type { AdsMode, AdsStream, AdsTransport, StreamEndStatus } from './ads-transport.ts';
@@ -192,10 +193,14 @@ export class XdsClient {
     }
     const rs = ts.resources.get(name);
     if (rs === undefined || !rs.watchers.delete(w)) return;
-    if (rs.watchers.size === 0) {
-      if (ts.wildcardWatchers.size === 0) this.forget(ts, name);
-      this.subscriptionChanged(ts, [], [name]);
-    }
+    // The cached value is dropped when the change is flushed, not now: a watch added back in the
+    // same tick (a target released and resolved again) keeps it, and sends nothing.
+    if (rs.watchers.size === 0) this.subscriptionChanged(ts, [], [name]);
+  }
+
+  private forgetIfUnwatched(ts: TypeState, name: string): void {
+    const rs = ts.resources.get(name);
+    if (rs !== undefined && rs.watchers.size === 0 && ts.wildcardWatchers.size === 0) this.forget(ts, name);
   }
 
   private forget(ts: TypeState, name: string): void {
@@ -244,7 +249,8 @@ export class XdsClient {
 
   private typeState(typeUrl: string): TypeState {
     const ts = this.types.get(typeUrl);
-    if (ts === undefined) throw new XdsStreamError('client', `resource type ${typeUrl} was not registered with the XdsClient`);
+    if (ts === undefined)
+      throw new XdsStreamError('client', `resource type ${typeUrl} was not registered with the XdsClient`);
     return ts;
   }
 
@@ -270,6 +276,7 @@ export class XdsClient {
   private subscriptionChanged(ts: TypeState, added: string[], removed: string[]): void {
     if (this.closed) return;
     if (this.stream === undefined) {
+      for (const n of removed) this.forgetIfUnwatched(ts, n);
       this.ensureStream();
       return;
     }
@@ -290,10 +297,18 @@ export class XdsClient {
     this.flushScheduled = false;
     const pending = [...this.pending];
     this.pending.clear();
+    for (const [ts, p] of pending) for (const n of p.removed) this.forgetIfUnwatched(ts, n);
     if (this.stream === undefined || this.closed) return; // a new stream re-subscribes everything
     for (const [ts, p] of pending) {
-      if (this.mode === 'sotw') this.sendSotw(ts);
-      else if (p.added.size > 0 || p.removed.size > 0) this.sendDeltaChange(ts, [...p.added], [...p.removed]);
+      if (this.mode === 'sotw') {
+        // A name added back after it was dropped may still be on the server's list (LDS/CDS keep
+        // their last list): an unchanged list would only be an ACK, so ask again with an empty
+        // nonce, which istiod always answers.
+        const lastSent = ts.lastSent;
+        const refetch =
+          lastSent !== undefined && [...p.added].some((n) => lastSent.includes(n) && !ts.resources.get(n)?.hasValue);
+        this.sendSotw(ts, refetch ? { refetch: true } : {});
+      } else if (p.added.size > 0 || p.removed.size > 0) this.sendDeltaChange(ts, [...p.added], [...p.removed]);
       if (this.ready) this.startTimers(ts);
     }
   }
@@ -365,7 +380,13 @@ export class XdsClient {
     this.cancelReadyWait?.();
     for (const ts of this.types.values()) for (const rs of ts.resources.values()) this.stopTimer(rs);
     const server = this.transport?.server ?? 'unknown';
-    this.emit({ kind: 'stream-close', server, code: status.code, details: status.details, hadResponse: this.streamGotResponse });
+    this.emit({
+      kind: 'stream-close',
+      server,
+      code: status.code,
+      details: status.details,
+      hadResponse: this.streamGotResponse,
+    });
     if (this.closed) return;
     if (this.streamGotResponse) {
       // gRFC A57: a stream that worked is not an error; reconnect with a fresh backoff.
@@ -435,7 +456,10 @@ export class XdsClient {
    * Sends this type's subscription. Without `force` it is sent only when the name list changed;
    * ACKs force it (same names, new version and nonce), NACKs carry error_detail.
    */
-  private sendSotw(ts: TypeState, opts: { force?: boolean; nack?: { nonce: string; message: string } } = {}): void {
+  private sendSotw(
+    ts: TypeState,
+    opts: { force?: boolean; refetch?: boolean; nack?: { nonce: string; message: string } } = {},
+  ): void {
     const stream = this.stream as AdsStream<DiscoveryRequestIn> | undefined;
     if (stream === undefined) return;
     const wildcard = ts.wildcardWatchers.size > 0;
@@ -456,13 +480,13 @@ export class XdsClient {
     } else {
       resourceNames = []; // RDS/EDS: unsubscribe
     }
-    const changed = ts.lastSent === undefined || !sameList(ts.lastSent, resourceNames);
+    const changed = ts.lastSent === undefined || !sameList(ts.lastSent, resourceNames) || opts.refetch === true;
     if (!changed && opts.force !== true && opts.nack === undefined) return;
     const req: DiscoveryRequestIn = {
       version_info: ts.version,
       resource_names: resourceNames,
       type_url: ts.type.typeUrl,
-      response_nonce: opts.nack?.nonce ?? ts.nonce,
+      response_nonce: opts.refetch === true ? '' : (opts.nack?.nonce ?? ts.nonce),
     };
     if (opts.nack !== undefined) req.error_detail = { code: NACK_CODE, message: opts.nack.message };
     if (!this.nodeSent) {
@@ -657,7 +681,13 @@ export class XdsClient {
    * Stores a valid resource; returns its state when watchers must hear about it (new or changed
    * value), undefined when nobody asked for it or it is unchanged.
    */
-  private applyValid(ts: TypeState, name: string, value: unknown, version: string, wildcard: boolean): ResourceState | undefined {
+  private applyValid(
+    ts: TypeState,
+    name: string,
+    value: unknown,
+    version: string,
+    wildcard: boolean,
+  ): ResourceState | undefined {
     let rs = ts.resources.get(name);
     if (rs === undefined) {
       if (!wildcard) return undefined; // not asked for

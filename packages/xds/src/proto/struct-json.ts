@@ -8,7 +8,8 @@ export type JsonObject = { [key: string]: JsonValue };
 
 function setKey(o: JsonObject, k: string, v: JsonValue): void {
   // a "__proto__" key from the wire must stay data, never become the prototype
-  if (k === '__proto__') Object.defineProperty(o, k, { value: v, enumerable: true, writable: true, configurable: true });
+  if (k === '__proto__')
+    Object.defineProperty(o, k, { value: v, enumerable: true, writable: true, configurable: true });
   else o[k] = v;
 }
 

@@ -284,11 +284,11 @@ export class Writer {
     let lo: number;
     let hi: number;
     if (v >= 0) {
-      lo = v % TWO_32 >>> 0;
+      lo = (v % TWO_32) >>> 0;
       hi = Math.floor(v / TWO_32) >>> 0;
     } else {
       const a = -v;
-      let alo = a % TWO_32 >>> 0;
+      let alo = (a % TWO_32) >>> 0;
       let ahi = Math.floor(a / TWO_32) >>> 0;
       alo = (~alo + 1) >>> 0;
       ahi = (~ahi + (alo === 0 ? 1 : 0)) >>> 0;
@@ -327,7 +327,7 @@ export class Writer {
 
   fixed64(v: number): void {
     this.ensure(8);
-    this.view.setUint32(this.pos, v % TWO_32 >>> 0, true);
+    this.view.setUint32(this.pos, (v % TWO_32) >>> 0, true);
     this.view.setUint32(this.pos + 4, Math.floor(v / TWO_32) >>> 0, true);
     this.pos += 8;
   }

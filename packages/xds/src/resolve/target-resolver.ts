@@ -226,7 +226,10 @@ export class TargetResolver {
   }
 
   private watchCluster(name: string): void {
-    this.clusters.set(name, this.watchLeaf(this.types.cluster, name, 'cluster does not exist', () => this.syncClusters()));
+    this.clusters.set(
+      name,
+      this.watchLeaf(this.types.cluster, name, 'cluster does not exist', () => this.syncClusters()),
+    );
   }
 
   private watchEndpoints(name: string): void {
