@@ -22,7 +22,9 @@ describe('@grpc/grpc-js-xds against the Inboard ADS server', () => {
     server.on('nack', (e) => nacks.push(`${e.typeUrl}: ${e.errorMessage}`));
     // grpc-js-xds reads its bootstrap once per process, from the environment
     process.env['GRPC_XDS_BOOTSTRAP_CONFIG'] = JSON.stringify({
-      xds_servers: [{ server_uri: `127.0.0.1:${port}`, channel_creds: [{ type: 'insecure' }], server_features: ['xds_v3'] }],
+      xds_servers: [
+        { server_uri: `127.0.0.1:${port}`, channel_creds: [{ type: 'insecure' }], server_features: ['xds_v3'] },
+      ],
       node: { id: NODE_ID, locality: {}, metadata: { GENERATOR: 'grpc', NAMESPACE: 'default' } },
     });
     const xds = (await import('@grpc/grpc-js-xds')) as unknown as { register(): void; default?: { register(): void } };

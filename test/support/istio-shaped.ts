@@ -31,8 +31,14 @@ function hcm(routeName: string) {
   return packAny('envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager', {
     rds: { route_config_name: routeName, config_source: { ads: {} } },
     http_filters: [
-      { name: 'envoy.filters.http.fault', typed_config: packAny('envoy.extensions.filters.http.fault.v3.HTTPFault', {}) },
-      { name: 'envoy.filters.http.router', typed_config: packAny('envoy.extensions.filters.http.router.v3.Router', {}) },
+      {
+        name: 'envoy.filters.http.fault',
+        typed_config: packAny('envoy.extensions.filters.http.fault.v3.HTTPFault', {}),
+      },
+      {
+        name: 'envoy.filters.http.router',
+        typed_config: packAny('envoy.extensions.filters.http.router.v3.Router', {}),
+      },
     ],
   });
 }
@@ -81,7 +87,9 @@ export function istioShapedMessages(services: readonly ServiceSpec[], version = 
           };
     routes.push({
       name: routeName,
-      virtual_hosts: [{ name: `${fqdn}:${s.port}`, domains, routes: [{ name: 'default', match: { prefix: '/' }, route }] }],
+      virtual_hosts: [
+        { name: `${fqdn}:${s.port}`, domains, routes: [{ name: 'default', match: { prefix: '/' }, route }] },
+      ],
     });
     const all = Object.values(s.subsets).flat();
     const subsetNames = ['', ...Object.keys(s.subsets)];

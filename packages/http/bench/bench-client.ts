@@ -40,7 +40,9 @@ if (kind === 'raw') {
   const xds = new Xds({
     bootstrap: parseBootstrap(
       {
-        xds_servers: [{ server_uri: `127.0.0.1:${adsPort}`, channel_creds: [{ type: 'insecure' }], server_features: ['xds_v3'] }],
+        xds_servers: [
+          { server_uri: `127.0.0.1:${adsPort}`, channel_creds: [{ type: 'insecure' }], server_features: ['xds_v3'] },
+        ],
         node: { id: nodeId, metadata: { GENERATOR: 'grpc', NAMESPACE: 'default' } },
       },
       'bench',
@@ -50,7 +52,8 @@ if (kind === 'raw') {
   if ((await mesh.ready('reviews:9080')) === undefined) throw new Error('reviews:9080 did not resolve');
   origin = kind === 'passthrough' ? `http://127.0.0.1:${ports[0]}` : 'http://reviews:9080';
   dispatcher = mesh.dispatcher;
-  if (kind === 'passthrough' && (await mesh.ready(`127.0.0.1:${ports[0]}`)) !== undefined) throw new Error('expected a host outside the mesh');
+  if (kind === 'passthrough' && (await mesh.ready(`127.0.0.1:${ports[0]}`)) !== undefined)
+    throw new Error('expected a host outside the mesh');
   close = async () => {
     await mesh.close();
     xds.close();

@@ -12,7 +12,8 @@
 // per route match for tables of 10, 1,000 and 10,000 routes. The last line is `RESULT {...}`.
 //
 //   npm run bench -w @inboard/http        (re-runs itself with --conditions=inboard-source)
-//   options: --quick (fewer requests), --pin (server on CPU 1, clients on CPU 0);
+//   options: --quick (fewer requests), --pin (server on CPU 1, clients on CPU 0),
+//   --semi-space=MB (V8 young generation size for every client);
 //   BENCH_VHOSTS=n (route table size), BENCH_CLIENT_FLAGS='--cpu-prof ...' (node flags for clients)
 import { type ChildProcess, fork, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
@@ -119,7 +120,10 @@ const hcm = packAny('envoy.extensions.filters.network.http_connection_manager.v3
     { name: 'envoy.filters.http.router', typed_config: packAny('envoy.extensions.filters.http.router.v3.Router', {}) },
   ],
 });
-const clusterNames = [TARGET_CLUSTER, ...Array.from({ length: 10 }, (_, k) => `outbound|9080||other-${k}.default.svc.cluster.local`)];
+const clusterNames = [
+  TARGET_CLUSTER,
+  ...Array.from({ length: 10 }, (_, k) => `outbound|9080||other-${k}.default.svc.cluster.local`),
+];
 const server = new AdsServer();
 server.cache.setSnapshot(
   NODE_ID,
@@ -154,10 +158,18 @@ const adsPort = await server.start();
 
 const clientFile = fileURLToPath(new URL('./bench-client.ts', import.meta.url));
 // BENCH_CLIENT_FLAGS: extra node flags for the clients (e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`)
-const clientArgs = ['--conditions=inboard-source', ...(process.env.BENCH_CLIENT_FLAGS?.split(' ').filter(Boolean) ?? [])];
+const semiSpace = process.argv.find((a) => a.startsWith('--semi-space='))?.slice('--semi-space='.length);
+const clientArgs = [
+  '--conditions=inboard-source',
+  ...(semiSpace === undefined ? [] : [`--max-semi-space-size=${semiSpace}`]),
+  ...(process.env.BENCH_CLIENT_FLAGS?.split(' ').filter(Boolean) ?? []),
+];
 
 async function startClient(kind: 'raw' | 'mesh' | 'passthrough'): Promise<ChildProcess> {
-  const c = fork(clientFile, [kind, ports.join(','), String(adsPort), NODE_ID], { stdio: 'inherit', execArgv: clientArgs });
+  const c = fork(clientFile, [kind, ports.join(','), String(adsPort), NODE_ID], {
+    stdio: 'inherit',
+    execArgv: clientArgs,
+  });
   const [m] = await once(c, 'message');
   if (m !== 'ready') throw new Error(`client ${kind} did not start`);
   if (process.argv.includes('--pin')) spawnSync('taskset', ['-a', '-p', '-c', '0', String(c.pid)]);
@@ -215,8 +227,13 @@ for (let round = 0; round < ROUNDS; round++) {
 }
 
 console.log(`\nthroughput: concurrency ${CONCURRENCY}, ${THROUGHPUT_REQUESTS} requests per round; latency: sequential`);
-console.log(`requests (concurrency 1), ${LATENCY_REQUESTS} per round; ${ROUNDS} paired rounds, medians; one process per client`);
-console.log(`route table: ${VHOSTS} virtual hosts × ${ROUTES_PER_VHOST} routes; cluster: 3 endpoints, round robin\n`);
+console.log(
+  `requests (concurrency 1), ${LATENCY_REQUESTS} per round; ${ROUNDS} paired rounds, medians; one process per client`,
+);
+console.log(`route table: ${VHOSTS} virtual hosts × ${ROUTES_PER_VHOST} routes; cluster: 3 endpoints, round robin`);
+console.log(
+  `V8 young generation: ${semiSpace === undefined ? 'default' : `--max-semi-space-size=${semiSpace}`} (all clients)\n`,
+);
 console.log('| client | req/s | client CPU µs/req | p50 µs (c=1) | p99 µs (c=1) | p50 µs (c=32) |');
 console.log('|---|---:|---:|---:|---:|---:|');
 for (const [name] of clients) {
@@ -238,7 +255,15 @@ child.disconnect();
 function modelRoute(name: string, match: Partial<Route['match']>): Route {
   return {
     name,
-    match: { path: { kind: 'prefix', value: '/' }, caseSensitive: true, headers: [], queryParameters: [], runtimeFraction: undefined, grpc: false, ...match },
+    match: {
+      path: { kind: 'prefix', value: '/' },
+      caseSensitive: true,
+      headers: [],
+      queryParameters: [],
+      runtimeFraction: undefined,
+      grpc: false,
+      ...match,
+    },
     action: {
       kind: 'route',
       clusterSpecifier: { kind: 'cluster', cluster: 'c' },
@@ -256,7 +281,12 @@ function modelRoute(name: string, match: Partial<Route['match']>): Route {
       requestMirrorPolicies: [],
       priority: 'DEFAULT',
     },
-    headerMutations: { requestHeadersToAdd: [], requestHeadersToRemove: [], responseHeadersToAdd: [], responseHeadersToRemove: [] },
+    headerMutations: {
+      requestHeadersToAdd: [],
+      requestHeadersToRemove: [],
+      responseHeadersToAdd: [],
+      responseHeadersToRemove: [],
+    },
     filterOverrides: {},
     istioConfig: undefined,
     decoratorOperation: undefined,
@@ -268,15 +298,30 @@ function modelVhostRoutes(i: number): Route[] {
   for (let j = 0; j < 4; j++) {
     routes.push(
       modelRoute(`tenant-${j}`, {
-        headers: [{ name: 'x-tenant', match: { kind: 'string', matcher: { kind: 'exact', value: `tenant-${i}-${j}`, ignoreCase: false } }, invert: false, treatMissingHeaderAsEmpty: false }],
+        headers: [
+          {
+            name: 'x-tenant',
+            match: { kind: 'string', matcher: { kind: 'exact', value: `tenant-${i}-${j}`, ignoreCase: false } },
+            invert: false,
+            treatMissingHeaderAsEmpty: false,
+          },
+        ],
       }),
     );
   }
-  for (let j = 0; j < 4; j++) routes.push(modelRoute(`api-v${j}`, { path: { kind: 'regex', regex: `/api/v${j}/items/[0-9]+` } }));
+  for (let j = 0; j < 4; j++)
+    routes.push(modelRoute(`api-v${j}`, { path: { kind: 'regex', regex: `/api/v${j}/items/[0-9]+` } }));
   routes.push(
     modelRoute('admin', {
       path: { kind: 'prefix', value: '/admin' },
-      headers: [{ name: 'x-user', match: { kind: 'string', matcher: { kind: 'regex', regex: 'admin-[a-z]+' } }, invert: false, treatMissingHeaderAsEmpty: false }],
+      headers: [
+        {
+          name: 'x-user',
+          match: { kind: 'string', matcher: { kind: 'regex', regex: 'admin-[a-z]+' } },
+          invert: false,
+          treatMissingHeaderAsEmpty: false,
+        },
+      ],
     }),
   );
   routes.push(modelRoute('default', {}));
@@ -296,13 +341,23 @@ function modelTable(vhosts: number): RouteConfiguration {
         name: `${fqdn}:9080`,
         domains,
         routes: modelVhostRoutes(i),
-        headerMutations: { requestHeadersToAdd: [], requestHeadersToRemove: [], responseHeadersToAdd: [], responseHeadersToRemove: [] },
+        headerMutations: {
+          requestHeadersToAdd: [],
+          requestHeadersToRemove: [],
+          responseHeadersToAdd: [],
+          responseHeadersToRemove: [],
+        },
         retryPolicy: undefined,
         requestMirrorPolicies: [],
         filterOverrides: {},
       };
     }),
-    headerMutations: { requestHeadersToAdd: [], requestHeadersToRemove: [], responseHeadersToAdd: [], responseHeadersToRemove: [] },
+    headerMutations: {
+      requestHeadersToAdd: [],
+      requestHeadersToRemove: [],
+      responseHeadersToAdd: [],
+      responseHeadersToRemove: [],
+    },
     ignorePortInHostMatching: false,
     mostSpecificHeaderMutationsWins: false,
     maxDirectResponseBodySizeBytes: 4096,

@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { Readable } from 'node:stream';
 import { describe, test } from 'node:test';
 import type { Dispatcher } from 'undici';
+import { replyLocally } from '../src/dispatch/local-reply.ts';
 import {
   bodyBufferInterceptor,
   HAS_ENVOY,
@@ -20,7 +21,6 @@ import {
   toRawHeaders,
   UpstreamOverflowError,
 } from '../src/index.ts';
-import { replyLocally } from '../src/dispatch/local-reply.ts';
 
 function codeError(code: string, message = code): Error {
   return Object.assign(new Error(message), { code });
@@ -73,7 +73,10 @@ describe('reset reasons', () => {
     assert.equal(resetReasonOf(codeError('UND_ERR_SOCKET'), true), 'connection_termination');
     assert.equal(resetReasonOf(codeError('ECONNRESET'), true), 'connection_termination');
     assert.equal(resetReasonOf(codeError('HPE_INVALID_CONSTANT'), true), 'protocol_error');
-    assert.equal(resetReasonOf(codeError('ERR_HTTP2_STREAM_ERROR', 'Stream closed with error code NGHTTP2_REFUSED_STREAM'), true), 'remote_refused_stream_reset');
+    assert.equal(
+      resetReasonOf(codeError('ERR_HTTP2_STREAM_ERROR', 'Stream closed with error code NGHTTP2_REFUSED_STREAM'), true),
+      'remote_refused_stream_reset',
+    );
     assert.equal(resetReasonOf(codeError('ERR_TLS_CERT_ALTNAME_INVALID'), false), 'remote_connection_failure');
   });
 
@@ -107,14 +110,20 @@ describe('shadowHost', () => {
 });
 
 /** Runs the buffer interceptor over `body`; resolves with the options the next layer got. */
-function buffered(body: unknown, limit: number): Promise<Dispatcher.DispatchOptions & { [kBodyNotReplayable]?: boolean }> {
+function buffered(
+  body: unknown,
+  limit: number,
+): Promise<Dispatcher.DispatchOptions & { [kBodyNotReplayable]?: boolean }> {
   return new Promise((resolve, reject) => {
     const next = (opts: Dispatcher.DispatchOptions) => {
       resolve(opts);
       return true;
     };
     const handler: Dispatcher.DispatchHandler = { onResponseError: (_c, err) => reject(err) };
-    bodyBufferInterceptor({ limit })(next)({ origin: 'http://x', path: '/', method: 'POST', body } as Dispatcher.DispatchOptions, handler);
+    bodyBufferInterceptor({ limit })(next)(
+      { origin: 'http://x', path: '/', method: 'POST', body } as Dispatcher.DispatchOptions,
+      handler,
+    );
   });
 }
 

@@ -9,7 +9,7 @@ import { Writable } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
 import { getGlobalDispatcher, request, stream, fetch as undiciFetch } from 'undici';
 import { type HttpRequestEvent, type OutboundMesh, REQUEST_CHANNEL } from '../src/index.ts';
-import { ControlPlane, cluster, forward, istioRetry, respond, type RouteIn, Upstream, until } from './e2e-fixtures.ts';
+import { ControlPlane, cluster, forward, istioRetry, type RouteIn, respond, Upstream, until } from './e2e-fixtures.ts';
 
 const C = cluster('reviews', 9080);
 const flakyIds = new Set<string>();
@@ -38,7 +38,11 @@ const cp = new ControlPlane();
 let mesh: OutboundMesh;
 
 const routes: RouteIn[] = [
-  { name: 'direct', match: { prefix: '/direct' }, direct_response: { status: 418, body: { inline_string: 'short and stout' } } },
+  {
+    name: 'direct',
+    match: { prefix: '/direct' },
+    direct_response: { status: 418, body: { inline_string: 'short and stout' } },
+  },
   {
     name: 'all',
     match: { prefix: '/' },

@@ -19,17 +19,45 @@ let mesh: OutboundMesh;
 
 const C = cluster('faulty', 9080);
 const routes: RouteIn[] = [
-  { name: 'delay', match: { prefix: '/delay' }, route: forward(C), typed_per_filter_config: faultOverride({ delay: { fixed_delay: ms(5000), percentage: ALL } }) },
-  { name: 'abort', match: { prefix: '/abort' }, route: forward(C), typed_per_filter_config: faultOverride({ abort: { http_status: 503, percentage: ALL } }) },
+  {
+    name: 'delay',
+    match: { prefix: '/delay' },
+    route: forward(C),
+    typed_per_filter_config: faultOverride({ delay: { fixed_delay: ms(5000), percentage: ALL } }),
+  },
+  {
+    name: 'abort',
+    match: { prefix: '/abort' },
+    route: forward(C),
+    typed_per_filter_config: faultOverride({ abort: { http_status: 503, percentage: ALL } }),
+  },
   {
     name: 'both',
     match: { prefix: '/both' },
     route: forward(C),
-    typed_per_filter_config: faultOverride({ delay: { fixed_delay: ms(2000), percentage: ALL }, abort: { http_status: 500, percentage: ALL } }),
+    typed_per_filter_config: faultOverride({
+      delay: { fixed_delay: ms(2000), percentage: ALL },
+      abort: { http_status: 500, percentage: ALL },
+    }),
   },
-  { name: 'grpc', match: { prefix: '/grpc' }, route: forward(C), typed_per_filter_config: faultOverride({ abort: { grpc_status: 14, percentage: ALL } }) },
-  { name: 'header', match: { prefix: '/header' }, route: forward(C), typed_per_filter_config: faultOverride({ abort: { header_abort: {}, percentage: ALL } }) },
-  { name: 'half', match: { prefix: '/half' }, route: forward(C), typed_per_filter_config: faultOverride({ abort: { http_status: 503, percentage: HALF } }) },
+  {
+    name: 'grpc',
+    match: { prefix: '/grpc' },
+    route: forward(C),
+    typed_per_filter_config: faultOverride({ abort: { grpc_status: 14, percentage: ALL } }),
+  },
+  {
+    name: 'header',
+    match: { prefix: '/header' },
+    route: forward(C),
+    typed_per_filter_config: faultOverride({ abort: { header_abort: {}, percentage: ALL } }),
+  },
+  {
+    name: 'half',
+    match: { prefix: '/half' },
+    route: forward(C),
+    typed_per_filter_config: faultOverride({ abort: { http_status: 503, percentage: HALF } }),
+  },
   { name: 'clean', match: { prefix: '/' }, route: forward(C) },
 ];
 

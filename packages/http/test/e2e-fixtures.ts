@@ -3,7 +3,13 @@
 // the fault and router filters, one route configuration per service, EDS clusters per subset),
 // a real ADS server from @inboard/control-plane, and an OutboundMesh wired to it.
 import { once } from 'node:events';
-import { createServer, type IncomingHttpHeaders, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import {
+  createServer,
+  type IncomingHttpHeaders,
+  type IncomingMessage,
+  type Server,
+  type ServerResponse,
+} from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { AdsServer, Snapshot, type SnapshotMessages } from '@inboard/control-plane';
 import { type Bootstrap, parseBootstrap, type TargetSnapshot, Xds } from '@inboard/xds';
@@ -135,18 +141,33 @@ function hcm(routeName: string) {
     rds: { route_config_name: routeName, config_source: { ads: {} } },
     http_filters: [
       { name: FAULT_FILTER, typed_config: packAny('envoy.extensions.filters.http.fault.v3.HTTPFault', {}) },
-      { name: 'envoy.filters.http.router', typed_config: packAny('envoy.extensions.filters.http.router.v3.Router', {}) },
+      {
+        name: 'envoy.filters.http.router',
+        typed_config: packAny('envoy.extensions.filters.http.router.v3.Router', {}),
+      },
     ],
   });
 }
 
 /** Istio's default retry policy (retry.go), optionally with more retry_on conditions. */
-export function istioRetry(extraRetryOn: readonly string[] = [], overrides: Partial<RetryPolicyIn> = {}): RetryPolicyIn {
+export function istioRetry(
+  extraRetryOn: readonly string[] = [],
+  overrides: Partial<RetryPolicyIn> = {},
+): RetryPolicyIn {
   return {
     num_retries: { value: 2 },
-    retry_on: ['connect-failure', 'refused-stream', 'unavailable', 'cancelled', 'retriable-status-codes', ...extraRetryOn].join(','),
+    retry_on: [
+      'connect-failure',
+      'refused-stream',
+      'unavailable',
+      'cancelled',
+      'retriable-status-codes',
+      ...extraRetryOn,
+    ].join(','),
     host_selection_retry_max_attempts: 5,
-    retry_host_predicate: [{ name: PREVIOUS_HOSTS, typed_config: { type_url: PREVIOUS_HOSTS_TYPE, value: new Uint8Array(0) } }],
+    retry_host_predicate: [
+      { name: PREVIOUS_HOSTS, typed_config: { type_url: PREVIOUS_HOSTS_TYPE, value: new Uint8Array(0) } },
+    ],
     ...overrides,
   };
 }
@@ -165,7 +186,11 @@ export function faultOverride(fault: HttpFaultIn): Record<string, envoy.google_p
   return { [FAULT_FILTER]: packAny('envoy.extensions.filters.http.fault.v3.HTTPFault', fault) };
 }
 
-export function meshMessages(services: readonly ServiceConfig[], clusters: readonly ClusterConfig[], version: string): SnapshotMessages {
+export function meshMessages(
+  services: readonly ServiceConfig[],
+  clusters: readonly ClusterConfig[],
+  version: string,
+): SnapshotMessages {
   const listeners = [];
   const routes: envoy.config_route_v3_RouteConfiguration$In[] = [];
   for (const s of services) {
@@ -174,7 +199,8 @@ export function meshMessages(services: readonly ServiceConfig[], clusters: reado
       listeners.push({ name: `${host}:${s.port}`, api_listener: { api_listener: hcm(routeName) } });
     }
     const domains: string[] = [];
-    for (const d of [fqdn(s.name), `${s.name}.default.svc`, `${s.name}.default`, s.name]) domains.push(d, `${d}:${s.port}`);
+    for (const d of [fqdn(s.name), `${s.name}.default.svc`, `${s.name}.default`, s.name])
+      domains.push(d, `${d}:${s.port}`);
     routes.push({
       name: routeName,
       virtual_hosts: [
@@ -215,7 +241,9 @@ export function meshMessages(services: readonly ServiceConfig[], clusters: reado
 export function bootstrapFor(port: number): Bootstrap {
   return parseBootstrap(
     {
-      xds_servers: [{ server_uri: `127.0.0.1:${port}`, channel_creds: [{ type: 'insecure' }], server_features: ['xds_v3'] }],
+      xds_servers: [
+        { server_uri: `127.0.0.1:${port}`, channel_creds: [{ type: 'insecure' }], server_features: ['xds_v3'] },
+      ],
       node: { id: NODE_ID, metadata: { GENERATOR: 'grpc', NAMESPACE: 'default' } },
     },
     'test',
@@ -238,7 +266,10 @@ export class ControlPlane {
   /** Pushes a new snapshot. */
   set(services: readonly ServiceConfig[], clusters: readonly ClusterConfig[]): void {
     this.#version++;
-    this.server.cache.setSnapshot(NODE_ID, Snapshot.fromMessages(meshMessages(services, clusters, String(this.#version))));
+    this.server.cache.setSnapshot(
+      NODE_ID,
+      Snapshot.fromMessages(meshMessages(services, clusters, String(this.#version))),
+    );
   }
 
   /** Resolves when `target` has a snapshot satisfying `pred`. */

@@ -62,7 +62,12 @@ before(async () => {
     svc('flaky', forward(cluster('flaky', 9080), { retry_policy: istioRetry(['5xx']) })),
     svc('halfdead', forward(cluster('halfdead', 9080))),
     svc('alldead', forward(cluster('alldead', 9080))),
-    svc('pertry', forward(cluster('slow', 9080), { retry_policy: { retry_on: '5xx', num_retries: { value: 1 }, per_try_timeout: ms(1000) } })),
+    svc(
+      'pertry',
+      forward(cluster('slow', 9080), {
+        retry_policy: { retry_on: '5xx', num_retries: { value: 1 }, per_try_timeout: ms(1000) },
+      }),
+    ),
     svc('routetimeout', forward(cluster('slow', 9080), { timeout: ms(5000), retry_policy: undefined })),
     svc('limited', forward(cluster('limited', 9080))),
     svc('outlier', forward(cluster('outlier', 9080), { retry_policy: undefined })),
@@ -152,7 +157,10 @@ describe('retries', () => {
       const r = await request('http://alldead:9080/', { dispatcher: mesh.dispatcher });
       assert.equal(r.statusCode, 503);
       assert.equal(r.headers['x-inboard-response-flags'], 'UF,URX');
-      assert.match(await r.body.text(), /^upstream connect error or disconnect\/reset before headers\. retried and the latest reset reason: remote connection failure/);
+      assert.match(
+        await r.body.text(),
+        /^upstream connect error or disconnect\/reset before headers\. retried and the latest reset reason: remote connection failure/,
+      );
     } finally {
       await mesh.close();
     }

@@ -8,7 +8,7 @@ import { after, before, describe, test } from 'node:test';
 import { request } from 'undici';
 import { seededRandom } from '../src/cluster/index.ts';
 import { type HttpRequestEvent, type OutboundMesh, REQUEST_CHANNEL } from '../src/index.ts';
-import { ControlPlane, cluster, forward, respond, type RouteIn, Upstream } from './e2e-fixtures.ts';
+import { ControlPlane, cluster, forward, type RouteIn, respond, Upstream } from './e2e-fixtures.ts';
 
 const v1 = new Upstream('v1');
 const v2 = new Upstream('v2');
@@ -57,7 +57,11 @@ const routes: RouteIn[] = [
     match: { prefix: '/old' },
     redirect: { host_redirect: 'ratings:9080', path_redirect: '/moved', response_code: 1 /* FOUND */ },
   },
-  { name: 'direct', match: { prefix: '/teapot' }, direct_response: { status: 418, body: { inline_string: 'short and stout' } } },
+  {
+    name: 'direct',
+    match: { prefix: '/teapot' },
+    direct_response: { status: 418, body: { inline_string: 'short and stout' } },
+  },
   { name: 'prefix-rewrite', match: { prefix: '/legacy/' }, route: forward(C('v1'), { prefix_rewrite: '/api/' }) },
   {
     name: 'regex-rewrite',
@@ -66,12 +70,18 @@ const routes: RouteIn[] = [
       regex_rewrite: { pattern: { regex: '^/swap/(\\w+)/(\\w+)$' }, substitution: '/\\2/\\1' },
     }),
   },
-  { name: 'host-rewrite', match: { prefix: '/host' }, route: forward(C('v1'), { host_rewrite_literal: 'www.example.org' }) },
+  {
+    name: 'host-rewrite',
+    match: { prefix: '/host' },
+    route: forward(C('v1'), { host_rewrite_literal: 'www.example.org' }),
+  },
   {
     name: 'headers',
     match: { prefix: '/headers' },
     route: forward(C('v1')),
-    request_headers_to_add: [{ header: { key: 'x-added', value: 'yes' }, append_action: 2 /* OVERWRITE_IF_EXISTS_OR_ADD */ }],
+    request_headers_to_add: [
+      { header: { key: 'x-added', value: 'yes' }, append_action: 2 /* OVERWRITE_IF_EXISTS_OR_ADD */ },
+    ],
     request_headers_to_remove: ['x-drop-me'],
     response_headers_to_add: [{ header: { key: 'x-resp', value: 'added' } }],
     response_headers_to_remove: ['x-upstream-secret'],
@@ -85,7 +95,11 @@ const routes: RouteIn[] = [
       ],
     }),
   },
-  { name: 'missing-cluster', match: { prefix: '/nowhere' }, route: forward('outbound|9080|gone|reviews.default.svc.cluster.local') },
+  {
+    name: 'missing-cluster',
+    match: { prefix: '/nowhere' },
+    route: forward('outbound|9080|gone|reviews.default.svc.cluster.local'),
+  },
 ];
 
 const events: HttpRequestEvent[] = [];
@@ -235,7 +249,11 @@ describe('rewrites and header mutations', () => {
 describe('mirroring', () => {
   test('the mirror cluster receives a shadow copy with -shadow in its Host', async () => {
     const mirrored = shadow.received(shadow.seen.length + 1);
-    const r = await request('http://reviews:9080/mirror/a', { dispatcher: mesh.dispatcher, method: 'POST', body: 'payload' });
+    const r = await request('http://reviews:9080/mirror/a', {
+      dispatcher: mesh.dispatcher,
+      method: 'POST',
+      body: 'payload',
+    });
     assert.equal(r.statusCode, 200);
     assert.equal(await r.body.text(), 'v1');
     await mirrored;

@@ -26,7 +26,11 @@ const CA = cluster('svc', 9080, 'a');
 const CB = cluster('svc', 9080, 'b');
 
 function svc(to: string, retry = istioRetry(['5xx'])): ServiceConfig {
-  return { name: 'svc', port: 9080, routes: [{ name: 'all', match: { prefix: '/' }, route: forward(to, { retry_policy: retry }) }] };
+  return {
+    name: 'svc',
+    port: 9080,
+    routes: [{ name: 'all', match: { prefix: '/' }, route: forward(to, { retry_policy: retry }) }],
+  };
 }
 
 const clusters = (): ClusterConfig[] => [
@@ -93,10 +97,13 @@ describe('snapshot updates', () => {
     assert.ok(hostB);
 
     // add an endpoint to b
-    cp.set([svc(CB, undefined)], [
-      { name: CA, endpoints: [{ port: a.port }] },
-      { name: CB, endpoints: [{ port: b.port }, { port: a.port }] },
-    ]);
+    cp.set(
+      [svc(CB, undefined)],
+      [
+        { name: CA, endpoints: [{ port: a.port }] },
+        { name: CB, endpoints: [{ port: b.port }, { port: a.port }] },
+      ],
+    );
     await compiled('svc:9080', (g) => g > gen);
     const after = t.compiled!.clusters.get(CB);
     assert.ok(after?.kind === 'cluster' && stateB.kind === 'cluster');
@@ -106,14 +113,17 @@ describe('snapshot updates', () => {
 
     // change the cluster itself (circuit breakers): new state, same Host objects
     const gen2 = t.compiled!.generation;
-    cp.set([svc(CB, undefined)], [
-      { name: CA, endpoints: [{ port: a.port }] },
-      {
-        name: CB,
-        endpoints: [{ port: b.port }, { port: a.port }],
-        extra: { circuit_breakers: { thresholds: [{ priority: 0, max_requests: { value: 7 } }] } },
-      },
-    ]);
+    cp.set(
+      [svc(CB, undefined)],
+      [
+        { name: CA, endpoints: [{ port: a.port }] },
+        {
+          name: CB,
+          endpoints: [{ port: b.port }, { port: a.port }],
+          extra: { circuit_breakers: { thresholds: [{ priority: 0, max_requests: { value: 7 } }] } },
+        },
+      ],
+    );
     await compiled('svc:9080', (g) => g > gen2);
     const rebuilt = t.compiled!.clusters.get(CB);
     assert.ok(rebuilt?.kind === 'cluster');

@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { FilterChainMatch } from '@inboard/xds';
 import {
+  type ConnectionFacts,
   extractTraceContext,
   inboundListenerName,
   normalizeRequestPath,
@@ -172,13 +173,13 @@ describe('filter chain selection (Envoy FilterChainMatch order)', () => {
     sourcePrefixRanges: [],
     ...over,
   });
-  const conn = {
+  const conn: ConnectionFacts = {
     destinationIp: '10.0.0.7',
     destinationPort: 8080,
     sourceIp: '10.1.2.3',
     transportProtocol: 'tls',
     alpn: 'h2',
-  } as const;
+  };
   type C = { name: string; match: FilterChainMatch | undefined };
   const pick = (chains: C[], dflt?: C, c = conn) => selectFilterChain(chains, (x) => x.match, dflt, c)?.name;
 

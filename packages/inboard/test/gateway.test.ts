@@ -338,7 +338,7 @@ describe('inboard gateway (command line)', () => {
     await upstreamServer.close();
     await cp.stop();
   });
-  test('--admin-port serves the gateway\'s reporter=source metrics and the admin endpoints', async () => {
+  test("--admin-port serves the gateway's reporter=source metrics and the admin endpoints", async () => {
     const cp = new TestControlPlane();
     const upstreamServer = await listen((_req, res) => res.end('hello from productpage'));
     await cp.start({
@@ -350,22 +350,25 @@ describe('inboard gateway (command line)', () => {
     const t = io(stop.signal);
     let scraped = '';
     let ready = '';
-    const run = runGatewayCli(['--control-plane', cp.address, '--port', '0', '--host', '127.0.0.1', '--admin-port', '0'], {
-      ...t.io,
-      onReady: (g) => {
-        const url = g.ports()[0]!.url;
-        void (async () => {
-          try {
-            assert.equal((await request(`${url}/productpage`)).statusCode, 200);
-            const admin = /admin (http:\/\/\S+) ·/.exec(t.out())![1]!;
-            scraped = await (await request(`${admin}/stats/prometheus`)).body.text();
-            ready = await (await request(`${admin}/ready`)).body.text();
-          } finally {
-            stop.abort();
-          }
-        })();
+    const run = runGatewayCli(
+      ['--control-plane', cp.address, '--port', '0', '--host', '127.0.0.1', '--admin-port', '0'],
+      {
+        ...t.io,
+        onReady: (g) => {
+          const url = g.ports()[0]!.url;
+          void (async () => {
+            try {
+              assert.equal((await request(`${url}/productpage`)).statusCode, 200);
+              const admin = /admin (http:\/\/\S+) ·/.exec(t.out())![1]!;
+              scraped = await (await request(`${admin}/stats/prometheus`)).body.text();
+              ready = await (await request(`${admin}/ready`)).body.text();
+            } finally {
+              stop.abort();
+            }
+          })();
+        },
       },
-    });
+    );
     assert.equal(await run, 0);
     const line = scraped.split('\n').find((l) => l.startsWith('istio_requests_total{'));
     assert.ok(line !== undefined, scraped);

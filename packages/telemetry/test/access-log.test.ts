@@ -11,6 +11,7 @@ import {
 } from '../src/index.ts';
 
 const outbound: HttpRequestEvent = {
+  start: undefined,
   kind: 'request',
   target: 'reviews:9080',
   authority: 'reviews:9080',

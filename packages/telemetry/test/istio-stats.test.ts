@@ -24,6 +24,7 @@ const local = localWorkload({
 
 function event(over: Partial<HttpRequestEvent>): HttpRequestEvent {
   return {
+    start: undefined,
     kind: 'request',
     target: 'reviews:9080',
     authority: 'reviews:9080',

@@ -40,12 +40,20 @@ function pickFrom(state: ClusterState, ex: Exchange, retry: RetryView | undefine
   if (policy === 'RING_HASH' || policy === 'MAGLEV') {
     if (ex.hash === null) {
       const action = ex.entry?.route.action;
-      ex.hash = action?.kind === 'route' && action.hashPolicy.length > 0 ? computeRequestHash(action.hashPolicy, ex) : undefined;
+      ex.hash =
+        action?.kind === 'route' && action.hashPolicy.length > 0
+          ? computeRequestHash(action.hashPolicy, ex)
+          : undefined;
     }
     hash = ex.hash;
   }
-  if (retry === undefined || retry.previousHosts.size === 0) return state.pick(hash === undefined ? undefined : { hash });
-  return state.pick({ hash, previousHosts: retry.previousHosts, hostSelectionRetryCount: retry.hostSelectionRetryCount });
+  if (retry === undefined || retry.previousHosts.size === 0)
+    return state.pick(hash === undefined ? undefined : { hash });
+  return state.pick({
+    hash,
+    previousHosts: retry.previousHosts,
+    hostSelectionRetryCount: retry.hostSelectionRetryCount,
+  });
 }
 
 export function endpointInterceptor(): (dispatch: Dispatch) => Dispatch {

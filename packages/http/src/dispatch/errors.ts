@@ -17,12 +17,7 @@ export class MeshHttpError extends InboardError {
   /** the local reply carries `x-envoy-overloaded: true` (circuit breaker overflow) */
   readonly overloaded: boolean;
 
-  constructor(
-    code: string,
-    message: string,
-    result: RequestResult,
-    options?: { cause?: unknown },
-  ) {
+  constructor(code: string, message: string, result: RequestResult, options?: { cause?: unknown }) {
     super(code, message, options);
     this.status = result.status;
     this.responseFlags = result.flags;

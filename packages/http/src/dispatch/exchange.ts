@@ -11,12 +11,12 @@ import type { ClusterState } from '../cluster/cluster-state.ts';
 import type { Host } from '../cluster/host.ts';
 import type { HashRequest } from '../cluster/request-hash.ts';
 import type { FaultInjection } from '../fault/fault-decision.ts';
+import type { CompiledTarget, UpstreamCluster } from '../mesh/compiled-target.ts';
+import { formatResponseFlags, type ResponseFlag, requestResult } from '../retry/response-flags.ts';
+import type { RetryDecision } from '../retry/retry-state.ts';
 import { type HeaderMutator, type HeaderRecord, NOOP_MUTATOR } from '../route/header-mutation.ts';
 import type { HeaderValue, RouteRequest } from '../route/route-request.ts';
 import type { ClusterChoice, RouteEntry } from '../route/route-table.ts';
-import { formatResponseFlags, type ResponseFlag, requestResult } from '../retry/response-flags.ts';
-import type { RetryDecision } from '../retry/retry-state.ts';
-import type { CompiledTarget, UpstreamCluster } from '../mesh/compiled-target.ts';
 import { MeshHttpError, RouteTimeoutError } from './errors.ts';
 import { type HttpRequestEvent, type RequestStartEvent, requestChannel, requestStartChannel } from './events.ts';
 import { recordValue, toRawHeaders } from './header-record.ts';
@@ -362,7 +362,11 @@ export class Exchange implements RouteRequest, HashRequest, DispatchHandler, Dis
     }
     if (cancel) this.upstreamCanceller?.cancel(err);
     this.#finish();
-    const deliver = () => safeCall(() => this.user.onResponseError?.(this.controller, err), () => {});
+    const deliver = () =>
+      safeCall(
+        () => this.user.onResponseError?.(this.controller, err),
+        () => {},
+      );
     if (async) queueMicrotask(deliver);
     else deliver();
   }
@@ -397,7 +401,8 @@ export class Exchange implements RouteRequest, HashRequest, DispatchHandler, Dis
     this.#finalFlags = flags;
     this.#details = r.details;
     this.#error = r.error;
-    if (this.settings.responseFlagsHeader && flags.length > 0) headers[RESPONSE_FLAGS_HEADER] = formatResponseFlags(flags);
+    if (this.settings.responseFlagsHeader && flags.length > 0)
+      headers[RESPONSE_FLAGS_HEADER] = formatResponseFlags(flags);
     this.status = r.status;
     queueMicrotask(() => this.#deliverLocal(r.status, headers, body));
   }
@@ -414,7 +419,10 @@ export class Exchange implements RouteRequest, HashRequest, DispatchHandler, Dis
       if (this.#state !== STREAMING) return;
       this.#state = DONE;
       this.#finish();
-      safeCall(() => this.user.onResponseEnd?.(controller, {}), () => {});
+      safeCall(
+        () => this.user.onResponseEnd?.(controller, {}),
+        () => {},
+      );
     };
     local.whenFlowing(() => {
       if (this.#state !== STREAMING) return;
@@ -439,17 +447,32 @@ export class Exchange implements RouteRequest, HashRequest, DispatchHandler, Dis
     // The caller's handler got its onRequestStart when the request entered the mesh.
   }
 
-  onRequestUpgrade(controller: DispatchController, statusCode: number, headers: Record<string, unknown>, socket: unknown): void {
+  onRequestUpgrade(
+    controller: DispatchController,
+    statusCode: number,
+    headers: Record<string, unknown>,
+    socket: unknown,
+  ): void {
     if (this.#state !== ACTIVE) return;
     this.#state = DONE;
     this.#clearTimers();
     this.status = statusCode;
     this.#setTarget(controller, undefined);
     this.#finish();
-    (this.user.onRequestUpgrade as ((...args: unknown[]) => void) | undefined)?.(this.controller, statusCode, headers, socket);
+    (this.user.onRequestUpgrade as ((...args: unknown[]) => void) | undefined)?.(
+      this.controller,
+      statusCode,
+      headers,
+      socket,
+    );
   }
 
-  onResponseStart(controller: DispatchController, statusCode: number, headers: Record<string, unknown>, statusMessage?: string): void {
+  onResponseStart(
+    controller: DispatchController,
+    statusCode: number,
+    headers: Record<string, unknown>,
+    statusMessage?: string,
+  ): void {
     if (this.#state !== ACTIVE) return;
     this.#state = STREAMING;
     this.status = statusCode;

@@ -38,7 +38,8 @@ function put(out: HeaderRecord, rawName: string, value: unknown): number {
   }
   const prev = Object.hasOwn(out, name) ? out[name] : undefined;
   if (prev === undefined) {
-    if (name === '__proto__') Object.defineProperty(out, name, { value: add, enumerable: true, writable: true, configurable: true });
+    if (name === '__proto__')
+      Object.defineProperty(out, name, { value: add, enumerable: true, writable: true, configurable: true });
     else out[name] = add;
   } else {
     out[name] = [...(typeof prev === 'string' ? [prev] : prev), ...(typeof add === 'string' ? [add] : add)];

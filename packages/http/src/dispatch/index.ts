@@ -1,8 +1,8 @@
 // The outbound request path: undici interceptors (handler API v2) that run a request the way an
 // Envoy sidecar's router does, the errors they report, and their diagnostics_channel events.
 export {
-  bodyBufferInterceptor,
   type BodyBufferOptions,
+  bodyBufferInterceptor,
   DEFAULT_REQUEST_BUFFER_LIMIT,
   isReplayableBody,
   kBodyNotReplayable,
@@ -43,8 +43,8 @@ export { limitsInterceptor, UpstreamAccounting } from './limits-interceptor.ts';
 export { MeshController } from './mesh-controller.ts';
 export { sendMirrors, shadowHost } from './mirror.ts';
 export { requestClock } from './request-clock.ts';
-export { ATTEMPT_COUNT_HEADER, retryInterceptor, type RetryInterceptorOptions } from './retry-interceptor.ts';
-export { DEFAULT_ROUTE_TIMEOUT_MS, routeInterceptor, type RouteInterceptorOptions } from './route-interceptor.ts';
+export { ATTEMPT_COUNT_HEADER, type RetryInterceptorOptions, retryInterceptor } from './retry-interceptor.ts';
+export { DEFAULT_ROUTE_TIMEOUT_MS, type RouteInterceptorOptions, routeInterceptor } from './route-interceptor.ts';
 export type { MeshTargetView, OriginInfo, TargetDirectory, TargetState } from './target-directory.ts';
 export { localOriginOf, resetReasonOf } from './upstream-error.ts';
 export { UpstreamPools, type UpstreamPoolsOptions } from './upstream-pools.ts';

@@ -51,12 +51,27 @@ export class UpstreamAccounting implements DispatchHandler {
     this.#handler.onRequestStart?.(controller, context);
   }
 
-  onRequestUpgrade(controller: DispatchController, statusCode: number, headers: Record<string, unknown>, socket: unknown): void {
+  onRequestUpgrade(
+    controller: DispatchController,
+    statusCode: number,
+    headers: Record<string, unknown>,
+    socket: unknown,
+  ): void {
     this.#release();
-    (this.#handler.onRequestUpgrade as ((...args: unknown[]) => void) | undefined)?.(controller, statusCode, headers, socket);
+    (this.#handler.onRequestUpgrade as ((...args: unknown[]) => void) | undefined)?.(
+      controller,
+      statusCode,
+      headers,
+      socket,
+    );
   }
 
-  onResponseStart(controller: DispatchController, statusCode: number, headers: Record<string, unknown>, statusMessage?: string): void {
+  onResponseStart(
+    controller: DispatchController,
+    statusCode: number,
+    headers: Record<string, unknown>,
+    statusMessage?: string,
+  ): void {
     this.#responded = true;
     const detector = this.#cluster.outlierDetector;
     if (detector !== undefined) {

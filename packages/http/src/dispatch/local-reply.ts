@@ -23,7 +23,8 @@ export function replyLocally(handler: Dispatcher.DispatchHandler, err: MeshHttpE
     'content-type': 'text/plain',
     'content-length': String(body.length),
   };
-  if (flagsHeader && err.responseFlags.length > 0) headers[RESPONSE_FLAGS_HEADER] = formatResponseFlags(err.responseFlags);
+  if (flagsHeader && err.responseFlags.length > 0)
+    headers[RESPONSE_FLAGS_HEADER] = formatResponseFlags(err.responseFlags);
   const local = new LocalTarget();
   controller.setTarget(local, toRawHeaders(headers));
   const fail = (e: unknown) => {

@@ -7,13 +7,13 @@ import type { RequestMirrorPolicy } from '@inboard/xds';
 import type { Dispatcher } from 'undici';
 import type { ClusterState } from '../cluster/cluster-state.ts';
 import type { RandomSource } from '../cluster/random-source.ts';
-import { fractionalPercentHit } from '../route/fractional-percent.ts';
 import type { ResponseFlag } from '../retry/response-flags.ts';
-import type { Exchange } from './exchange.ts';
+import { fractionalPercentHit } from '../route/fractional-percent.ts';
 import { type HttpRequestEvent, requestChannel } from './events.ts';
+import type { Exchange } from './exchange.ts';
 import { UpstreamAccounting } from './limits-interceptor.ts';
-import type { UpstreamPools } from './upstream-pools.ts';
 import { ATTEMPT_COUNT_HEADER } from './retry-interceptor.ts';
+import type { UpstreamPools } from './upstream-pools.ts';
 
 type DispatchController = Dispatcher.DispatchController;
 

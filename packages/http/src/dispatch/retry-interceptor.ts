@@ -120,7 +120,12 @@ class Attempt implements DispatchHandler {
     }
   }
 
-  onRequestUpgrade(controller: DispatchController, statusCode: number, headers: Record<string, unknown>, socket: unknown): void {
+  onRequestUpgrade(
+    controller: DispatchController,
+    statusCode: number,
+    headers: Record<string, unknown>,
+    socket: unknown,
+  ): void {
     this.#clearTimer();
     if (this.#state !== PENDING) return;
     this.#state = FINISHED;
@@ -129,7 +134,12 @@ class Attempt implements DispatchHandler {
     this.#driver.ex.onRequestUpgrade(controller, statusCode, headers, socket);
   }
 
-  onResponseStart(controller: DispatchController, statusCode: number, headers: Record<string, unknown>, statusMessage?: string): void {
+  onResponseStart(
+    controller: DispatchController,
+    statusCode: number,
+    headers: Record<string, unknown>,
+    statusMessage?: string,
+  ): void {
     this.#clearTimer();
     if (this.#state !== PENDING) return;
     const ex = this.#driver.ex;
@@ -340,7 +350,10 @@ class RetryDriver extends Attempt implements UpstreamCanceller {
         return;
       }
       this.finish();
-      ex.onResponseError(undefined, new PerTryTimeoutError(err.timeoutMs, requestResult({ kind: 'per_try_timeout', retry: d })));
+      ex.onResponseError(
+        undefined,
+        new PerTryTimeoutError(err.timeoutMs, requestResult({ kind: 'per_try_timeout', retry: d })),
+      );
       return;
     }
     // No healthy upstream, drop overload: final, no retry.

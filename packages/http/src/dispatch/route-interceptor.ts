@@ -11,6 +11,7 @@
 import type { RequestMirrorPolicy } from '@inboard/xds';
 import type { Dispatcher } from 'undici';
 import { decideFault, type FaultAbortDecision } from '../fault/fault-decision.ts';
+import type { CompiledTarget } from '../mesh/compiled-target.ts';
 import { rewriteHost } from '../route/host-rewrite.ts';
 import { rewritePath } from '../route/path-rewrite.ts';
 import type { RandomSource } from '../route/random.ts';
@@ -21,7 +22,6 @@ import { NotInMeshError } from './errors.ts';
 import { Exchange, type ExchangeSettings, kExchange, type MeshDispatchOptions } from './exchange.ts';
 import { HAS_ENVOY, HAS_HOST, normalizeHeaders } from './header-record.ts';
 import { replyLocally } from './local-reply.ts';
-import type { CompiledTarget } from '../mesh/compiled-target.ts';
 import type { OriginInfo, TargetDirectory } from './target-directory.ts';
 
 type DispatchOptions = Dispatcher.DispatchOptions;
@@ -103,7 +103,17 @@ class Router {
     const bits = normalizeHeaders(opts.headers, record);
     const path = opts.query === undefined || opts.query === null ? opts.path : withQuery(opts.path, opts.query);
     const authority = (bits & HAS_HOST) !== 0 ? (firstValue(record.host) ?? info.authority) : info.authority;
-    const ex = new Exchange(compiled, opts.method, authority, path, info.scheme, record, bits, handler, this.#o.settings);
+    const ex = new Exchange(
+      compiled,
+      opts.method,
+      authority,
+      path,
+      info.scheme,
+      record,
+      bits,
+      handler,
+      this.#o.settings,
+    );
     ex.publishStart();
     try {
       handler.onRequestStart?.(ex.controller, null);
@@ -188,7 +198,11 @@ class Router {
         flags: ['FI'],
         details: 'fault_filter_abort',
         contentType: 'application/grpc',
-        headers: { 'content-type': 'application/grpc', 'grpc-status': String(abort.grpcStatus), 'grpc-message': 'fault filter abort' },
+        headers: {
+          'content-type': 'application/grpc',
+          'grpc-status': String(abort.grpcStatus),
+          'grpc-message': 'fault filter abort',
+        },
       });
     } else {
       ex.reply({ status: abort.httpStatus, flags: ['FI'], details: 'fault_filter_abort', body: 'fault filter abort' });

@@ -104,9 +104,15 @@ export class UpstreamPools {
     const key = `${h2 ? 'h2' : 'h1'}|${connectTimeout}`;
     let g = this.#groups.get(key);
     if (g === undefined) {
-      const { factory: _factory, maxOrigins: _maxOrigins, ...o } = this.#agentOptions as Agent.Options & { maxOrigins?: number };
+      const {
+        factory: _factory,
+        maxOrigins: _maxOrigins,
+        ...o
+      } = this.#agentOptions as Agent.Options & { maxOrigins?: number };
       const connect =
-        typeof o.connect === 'function' ? o.connect : { ...o.connect, timeout: connectTimeout > 0 ? connectTimeout : undefined };
+        typeof o.connect === 'function'
+          ? o.connect
+          : { ...o.connect, timeout: connectTimeout > 0 ? connectTimeout : undefined };
       g = new PoolGroup({ ...(o as Pool.Options), connect }, h2);
       this.#groups.set(key, g);
     }

@@ -31,7 +31,12 @@ interface FastifyInstanceLike {
   addHook(name: 'onRequest' | 'onResponse', hook: (request: never, reply: never) => Promise<unknown>): unknown;
 }
 
-export type MeshFastifyPlugin = ((fastify: FastifyInstanceLike) => Promise<void>) & Record<symbol, unknown>;
+/**
+ * A fastify plugin. Its parameter is typed loosely on purpose: fastify's overloaded, generic
+ * `addHook` cannot be matched structurally without importing fastify's types here.
+ */
+// biome-ignore lint/suspicious/noExplicitAny: see above; the plugin itself uses FastifyInstanceLike
+export type MeshFastifyPlugin = ((fastify: any) => Promise<void>) & Record<symbol, unknown>;
 
 const EXCHANGE = Symbol('inboard.exchange');
 

@@ -31,7 +31,14 @@ function publishOutlier(cluster: string, e: OutlierEvent): void {
   if (!outlierChannel.hasSubscribers) return;
   let event: OutlierChannelEvent;
   if (e.type === 'eject') {
-    event = { type: 'eject', cluster, endpoint: e.host.key, reason: e.reason, enforced: e.enforced, numEjections: e.numEjections };
+    event = {
+      type: 'eject',
+      cluster,
+      endpoint: e.host.key,
+      reason: e.reason,
+      enforced: e.enforced,
+      numEjections: e.numEjections,
+    };
   } else if (e.type === 'eject_overflow') {
     event = { type: 'eject_overflow', cluster, endpoint: e.host.key, reason: e.reason };
   } else {

@@ -20,7 +20,8 @@ export class MeshDispatcher extends Dispatcher {
   }
 
   override dispatch(opts: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler): boolean {
-    if (handler === null || typeof handler !== 'object') throw new errors.InvalidArgumentError('handler must be an object');
+    if (handler === null || typeof handler !== 'object')
+      throw new errors.InvalidArgumentError('handler must be an object');
     if (this.#closed) throw new errors.ClientClosedError();
     return this.#dispatch(opts, handler);
   }

@@ -5,9 +5,9 @@
 // joins the mesh if the control plane starts serving it.
 import type { Clock, TargetResolver, TargetSnapshot, TimerHandle, Xds } from '@inboard/xds';
 import { createLogger, ResourceDoesNotExistError } from '@inboard/xds';
+import type { MeshTargetView, TargetState } from '../dispatch/target-directory.ts';
 import { ActiveFaults } from '../fault/active-faults.ts';
 import type { RandomSource } from '../route/random.ts';
-import type { MeshTargetView, TargetState } from '../dispatch/target-directory.ts';
 import type { ClusterManager } from './cluster-manager.ts';
 import { type CompiledTarget, compileTarget } from './compiled-target.ts';
 

@@ -9,15 +9,8 @@
 //
 // The dispatcher is a chain of interceptors, outermost first:
 //   bufferBody → route → retry → endpoint → limits → per-endpoint undici pools
-import {
-  type Bootstrap,
-  type Clock,
-  createLogger,
-  systemClock,
-  Xds,
-  type XdsOptions,
-} from '@inboard/xds';
-import { type Agent, type Dispatcher, fetch as undiciFetch, getGlobalDispatcher, setGlobalDispatcher } from 'undici';
+import { type Bootstrap, type Clock, createLogger, systemClock, Xds, type XdsOptions } from '@inboard/xds';
+import { type Agent, type Dispatcher, getGlobalDispatcher, setGlobalDispatcher, fetch as undiciFetch } from 'undici';
 import { mathRandom, type RandomSource } from '../cluster/random-source.ts';
 import { bodyBufferInterceptor, DEFAULT_REQUEST_BUFFER_LIMIT } from '../dispatch/body-buffer.ts';
 import { endpointInterceptor } from '../dispatch/endpoint-interceptor.ts';
@@ -216,7 +209,10 @@ export class OutboundMesh implements TargetDirectory {
   }
 
   /** undici's fetch through the mesh. */
-  fetch(input: Parameters<typeof undiciFetch>[0], init?: Parameters<typeof undiciFetch>[1]): ReturnType<typeof undiciFetch> {
+  fetch(
+    input: Parameters<typeof undiciFetch>[0],
+    init?: Parameters<typeof undiciFetch>[1],
+  ): ReturnType<typeof undiciFetch> {
     return undiciFetch(input, { ...init, dispatcher: this.dispatcher });
   }
 

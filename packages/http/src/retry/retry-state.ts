@@ -318,7 +318,7 @@ export class RetryState {
 
   /** The previous_hosts predicate: true when the LB should pick again. */
   shouldSelectAnotherHost(host: { readonly key: string }): boolean {
-    return this.usePreviousHosts && this.#previousHosts !== undefined && this.#previousHosts.has(host.key);
+    return this.usePreviousHosts && this.#previousHosts?.has(host.key) === true;
   }
 
   /**
