@@ -20,12 +20,11 @@ import type { ClusterChoice, RouteEntry } from '../route/route-table.ts';
 import { MeshHttpError, RouteTimeoutError } from './errors.ts';
 import { type HttpRequestEvent, type RequestStartEvent, requestChannel, requestStartChannel } from './events.ts';
 import { recordValue, toRawHeaders } from './header-record.ts';
-import { LocalTarget } from './mesh-controller.ts';
+import { LocalTarget, MeshController } from './mesh-controller.ts';
 
 type DispatchHandler = Dispatcher.DispatchHandler;
 type DispatchController = Dispatcher.DispatchController;
 type DispatchOptions = Dispatcher.DispatchOptions;
-type RawHeaders = DispatchController['rawHeaders'];
 
 /** The key of the Exchange on dispatch options inside the mesh chain. */
 export const kExchange: unique symbol = Symbol('inboard.exchange');
@@ -92,7 +91,7 @@ function safeCall(f: () => void, onThrow: (err: unknown) => void): void {
 // forwards pause/resume to whatever delivers the response now, and turns abort() into the end of
 // the request (timers, backoff and the attempt in flight are cancelled). One object per request
 // instead of two.
-export class Exchange implements RouteRequest, HashRequest, DispatchHandler, DispatchController {
+export class Exchange extends MeshController implements RouteRequest, HashRequest, DispatchHandler, DispatchController {
   // ---- the request as route matching sees it (RouteRequest)
   readonly method: string;
   readonly authority: string;
@@ -152,13 +151,6 @@ export class Exchange implements RouteRequest, HashRequest, DispatchHandler, Dis
   #bytesReceived = 0;
   #error: Error | undefined;
 
-  // ---- DispatchController state
-  #target: DispatchController | undefined;
-  #paused = false;
-  #aborted = false;
-  #abortReason: Error | null = null;
-  #rawHeaders: RawHeaders | undefined;
-
   constructor(
     target: CompiledTarget,
     method: string,
@@ -170,6 +162,8 @@ export class Exchange implements RouteRequest, HashRequest, DispatchHandler, Dis
     user: DispatchHandler,
     settings: ExchangeSettings,
   ) {
+    // the exchange is the controller the caller's handler sees for the whole request
+    super();
     this.target = target;
     this.method = method;
     this.authority = authority;
@@ -211,61 +205,6 @@ export class Exchange implements RouteRequest, HashRequest, DispatchHandler, Dis
   /** The controller handed to the caller's handler: the exchange itself. */
   get controller(): DispatchController {
     return this;
-  }
-
-  // ------------------------------------------------------------------ DispatchController
-
-  /** What delivers the response now: the committed attempt's controller, or a LocalTarget. */
-  #setTarget(target: DispatchController, rawHeaders: RawHeaders | undefined): void {
-    this.#target = target;
-    this.#rawHeaders = rawHeaders;
-    if (this.#paused) target.pause();
-  }
-
-  get aborted(): boolean {
-    return this.#aborted;
-  }
-
-  get paused(): boolean {
-    return this.#paused;
-  }
-
-  get reason(): Error | null {
-    return this.#abortReason;
-  }
-
-  /** The response's raw headers: rebuilt ones when the mesh changed the headers, else undici's. */
-  get rawHeaders(): RawHeaders {
-    return this.#rawHeaders !== undefined ? this.#rawHeaders : (this.#target?.rawHeaders ?? null);
-  }
-
-  set rawHeaders(value: RawHeaders) {
-    this.#rawHeaders = value;
-  }
-
-  get rawTrailers(): RawHeaders {
-    return this.#target?.rawTrailers ?? null;
-  }
-
-  set rawTrailers(_value: RawHeaders) {
-    // trailers always come from the response source
-  }
-
-  pause(): void {
-    this.#paused = true;
-    this.#target?.pause();
-  }
-
-  resume(): void {
-    this.#paused = false;
-    this.#target?.resume();
-  }
-
-  abort(reason: Error): void {
-    if (this.#aborted) return;
-    this.#aborted = true;
-    this.#abortReason = reason;
-    this.#onUserAbort(reason);
   }
 
   #pseudo(name: string): string | undefined {
@@ -340,7 +279,7 @@ export class Exchange implements RouteRequest, HashRequest, DispatchHandler, Dis
     }
   }
 
-  #onUserAbort(reason: Error): void {
+  protected override userAborted(reason: Error): void {
     if (this.#state === DONE) return;
     // Envoy logs a request the client gave up on with DC (downstream connection termination).
     this.addFlag('DC');
@@ -411,7 +350,7 @@ export class Exchange implements RouteRequest, HashRequest, DispatchHandler, Dis
     if (this.#state !== STREAMING) return;
     const local = new LocalTarget();
     const controller = this.controller;
-    this.#setTarget(local, toRawHeaders(headers));
+    this.setTarget(local, toRawHeaders(headers));
     this.#responseStartAt = this.startedAt >= 0 ? performance.now() : 0;
     const onThrow = (err: unknown) => this.#fail(err instanceof Error ? err : new Error(String(err)), false);
     safeCall(() => this.user.onResponseStart?.(controller, status, headers, STATUS_CODES[status] ?? ''), onThrow);
@@ -457,7 +396,7 @@ export class Exchange implements RouteRequest, HashRequest, DispatchHandler, Dis
     this.#state = DONE;
     this.#clearTimers();
     this.status = statusCode;
-    this.#setTarget(controller, undefined);
+    this.setTarget(controller, undefined);
     this.#finish();
     (this.user.onRequestUpgrade as ((...args: unknown[]) => void) | undefined)?.(
       this.controller,
@@ -495,7 +434,7 @@ export class Exchange implements RouteRequest, HashRequest, DispatchHandler, Dis
       headers[RESPONSE_FLAGS_HEADER] = formatResponseFlags(flags);
       modified = true;
     }
-    this.#setTarget(controller, modified ? toRawHeaders(headers) : undefined);
+    this.setTarget(controller, modified ? toRawHeaders(headers) : undefined);
     this.user.onResponseStart?.(this, statusCode, headers as never, statusMessage);
   }
 

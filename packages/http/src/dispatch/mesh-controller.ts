@@ -18,10 +18,16 @@ export class MeshController implements DispatchController {
   #aborted = false;
   #reason: Error | null = null;
   #rawHeaders: RawHeaders | undefined;
-  readonly #owner: AbortTarget;
+  readonly #owner: AbortTarget | undefined;
 
-  constructor(owner: AbortTarget) {
+  /** Without an owner, a subclass handles aborts by overriding `userAborted`. */
+  constructor(owner?: AbortTarget) {
     this.#owner = owner;
+  }
+
+  /** The caller aborted the request (once). */
+  protected userAborted(reason: Error): void {
+    this.#owner?.onUserAbort(reason);
   }
 
   /** What delivers the response now: the committed attempt's controller, or a LocalTarget. */
@@ -74,7 +80,7 @@ export class MeshController implements DispatchController {
     if (this.#aborted) return;
     this.#aborted = true;
     this.#reason = reason;
-    this.#owner.onUserAbort(reason);
+    this.userAborted(reason);
   }
 }
 
