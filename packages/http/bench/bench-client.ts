@@ -7,22 +7,10 @@
 // answers with wall time, latency quantiles and its own CPU time.
 import { parseBootstrap, Xds } from '@inboard/xds';
 import { type Dispatcher, Pool } from 'undici';
+import { closedLoop, serveLoadCommands } from '../../../bench/support/closed-loop.ts';
 import { OutboundMesh } from '../src/index.ts';
 
-export interface LoadCommand {
-  readonly total: number;
-  readonly concurrency: number;
-}
-
-export interface LoadResult {
-  readonly ms: number;
-  readonly p50Us: number;
-  readonly p99Us: number;
-  /** client CPU (user + system) per request, µs */
-  readonly cpuUs: number;
-  readonly userUs: number;
-  readonly sysUs: number;
-}
+export type { LoadCommand, LoadResult } from '../../../bench/support/closed-loop.ts';
 
 const [kind, portList, adsPort, nodeId] = process.argv.slice(2);
 const ports = portList!.split(',').map(Number);
@@ -60,49 +48,9 @@ if (kind === 'raw') {
   };
 }
 
-async function load(total: number, concurrency: number): Promise<LoadResult> {
-  const lat = new Float64Array(total);
-  let next = 0;
-  const worker = async () => {
-    for (;;) {
-      const i = next++;
-      if (i >= total) return;
-      const t0 = performance.now();
-      const r = await dispatcher.request({ origin, path: PATH, method: 'GET' });
-      await r.body.text();
-      lat[i] = performance.now() - t0;
-      if (r.statusCode !== 200) throw new Error(`status ${r.statusCode}`);
-    }
-  };
-  // No forced gc() between rounds: a full GC discards optimized code, and every round would
-  // start by recompiling the hot path.
-  const cpu0 = process.cpuUsage();
-  const t0 = performance.now();
-  await Promise.all(Array.from({ length: concurrency }, worker));
-  const ms = performance.now() - t0;
-  const cpu = process.cpuUsage(cpu0);
-  lat.sort();
-  return {
-    ms,
-    p50Us: lat[Math.floor(total * 0.5)]! * 1000,
-    p99Us: lat[Math.min(total - 1, Math.floor(total * 0.99))]! * 1000,
-    cpuUs: (cpu.user + cpu.system) / total,
-    userUs: cpu.user / total,
-    sysUs: cpu.system / total,
-  };
-}
-
-process.on('message', (m: LoadCommand | 'exit') => {
-  if (m === 'exit') {
-    close().then(() => process.exit(0));
-    return;
-  }
-  load(m.total, m.concurrency).then(
-    (r) => process.send!(r),
-    (err: unknown) => {
-      console.error(err);
-      process.exit(1);
-    },
-  );
-});
-process.send!('ready');
+// No forced gc() between rounds: a full GC discards optimized code, and every round would
+// start by recompiling the hot path.
+serveLoadCommands(
+  (cmd) => closedLoop(dispatcher, origin, PATH, cmd),
+  () => close(),
+);

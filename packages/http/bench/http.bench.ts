@@ -47,7 +47,9 @@ const NODE_ID = 'sidecar~127.0.0.1~bench-client.default~default.svc.cluster.loca
 
 // ------------------------------------------------------------------ the upstream process
 
-const child = fork(fileURLToPath(new URL('./upstream-server.ts', import.meta.url)), [], { stdio: 'inherit' });
+const child = fork(fileURLToPath(new URL('../../../bench/support/upstream-server.ts', import.meta.url)), ['3'], {
+  stdio: 'inherit',
+});
 const [{ ports }] = (await once(child, 'message')) as [{ ports: number[] }];
 
 // ------------------------------------------------------------------ xDS: 1,000 vhosts × 10 routes

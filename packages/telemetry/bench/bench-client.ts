@@ -14,19 +14,17 @@ import { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
 import { MeterProvider } from '@opentelemetry/sdk-metrics';
 import { BatchSpanProcessor, InMemorySpanExporter, TracerProvider } from '@opentelemetry/sdk-trace';
 import { type Dispatcher, Pool } from 'undici';
+import {
+  type LoadResult as BaseLoadResult,
+  closedLoop,
+  type LoadCommand,
+  serveLoadCommands,
+} from '../../../bench/support/closed-loop.ts';
 import { IstioStats, installMeshTelemetry } from '../src/index.ts';
 
-export interface LoadCommand {
-  readonly total: number;
-  readonly concurrency: number;
-}
+export type { LoadCommand } from '../../../bench/support/closed-loop.ts';
 
-export interface LoadResult {
-  readonly ms: number;
-  readonly p50Us: number;
-  readonly p99Us: number;
-  /** client CPU (user + system) per request, µs */
-  readonly cpuUs: number;
+export interface LoadResult extends BaseLoadResult {
   /** spans exported during the run (tracing clients) */
   readonly spans: number;
 }
@@ -104,51 +102,14 @@ if (kind === 'raw') {
   };
 }
 
-async function load(total: number, concurrency: number): Promise<LoadResult> {
-  const lat = new Float64Array(total);
-  let next = 0;
-  const worker = async () => {
-    for (;;) {
-      const i = next++;
-      if (i >= total) return;
-      const t0 = performance.now();
-      const r = await dispatcher.request({ origin, path: PATH, method: 'GET' });
-      await r.body.text();
-      lat[i] = performance.now() - t0;
-      if (r.statusCode !== 200) throw new Error(`status ${r.statusCode}`);
-    }
-  };
+async function load(cmd: LoadCommand): Promise<LoadResult> {
   spans?.reset();
   globalThis.gc?.();
-  const cpu0 = process.cpuUsage();
-  const t0 = performance.now();
-  await Promise.all(Array.from({ length: concurrency }, worker));
-  const ms = performance.now() - t0;
-  const cpu = process.cpuUsage(cpu0);
+  const result = await closedLoop(dispatcher, origin, PATH, cmd);
   await flush();
   const exported = spans?.getFinishedSpans().length ?? 0;
   spans?.reset();
-  lat.sort();
-  return {
-    ms,
-    p50Us: lat[Math.floor(total * 0.5)]! * 1000,
-    p99Us: lat[Math.min(total - 1, Math.floor(total * 0.99))]! * 1000,
-    cpuUs: (cpu.user + cpu.system) / total,
-    spans: exported,
-  };
+  return { ...result, spans: exported };
 }
 
-process.on('message', (m: LoadCommand | 'exit') => {
-  if (m === 'exit') {
-    close().then(() => process.exit(0));
-    return;
-  }
-  load(m.total, m.concurrency).then(
-    (r) => process.send!(r),
-    (err: unknown) => {
-      console.error(err);
-      process.exit(1);
-    },
-  );
-});
-process.send!('ready');
+serveLoadCommands(load, () => close());

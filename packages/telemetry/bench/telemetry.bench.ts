@@ -35,8 +35,14 @@ const NODE_ID = 'sidecar~127.0.0.1~productpage-v1-bench.default~default.svc.clus
 const CLUSTER = 'outbound|9080||reviews.default.svc.cluster.local';
 const deadline = Date.now() + (QUICK ? 120_000 : 480_000);
 
-const upstream = fork(fileURLToPath(new URL('./upstream-server.ts', import.meta.url)), [], { stdio: 'inherit' });
-const [{ port }] = (await once(upstream, 'message')) as [{ port: number }];
+const upstream = fork(fileURLToPath(new URL('../../../bench/support/upstream-server.ts', import.meta.url)), ['1'], {
+  stdio: 'inherit',
+});
+const [
+  {
+    ports: [port],
+  },
+] = (await once(upstream, 'message')) as [{ ports: [number] }];
 
 const hcm = packAny('envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager', {
   rds: { route_config_name: '9080', config_source: { ads: {} } },

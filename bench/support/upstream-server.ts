@@ -1,7 +1,6 @@
-// The benchmark's upstream: one node:http keep-alive server process listening on three ports
-// (the three endpoints of the benchmark cluster). It runs in its own process so that what the
-// benchmark compares is the client side: raw undici against the mesh dispatcher. It reports its
-// ports over IPC and exits when the parent goes away.
+// The benchmarks' upstream: node:http keep-alive servers in a process of their own, so that a
+// benchmark compares client sides only. Listens on N loopback ports (argv[2], default 1),
+// reports them over IPC as { ports }, and exits when the parent goes away.
 import { once } from 'node:events';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -14,8 +13,9 @@ function handle(req: IncomingMessage, res: ServerResponse): void {
   });
 }
 
+const count = Number(process.argv[2] ?? 1);
 const ports: number[] = [];
-for (let i = 0; i < 3; i++) {
+for (let i = 0; i < count; i++) {
   const server = createServer({ keepAliveTimeout: 60_000 }, handle);
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
