@@ -119,6 +119,8 @@ export interface ServiceConfig {
   /** extra virtual hosts of the route configuration */
   readonly extraVirtualHosts?: readonly envoy.config_route_v3_VirtualHost$In[];
   readonly vhostExtra?: Partial<envoy.config_route_v3_VirtualHost$In>;
+  /** extra HttpConnectionManager fields (common_http_protocol_options...) */
+  readonly hcmExtra?: Partial<envoy.extensions_filters_network_http_connection_manager_v3_HttpConnectionManager$In>;
 }
 
 export interface ClusterConfig {
@@ -136,8 +138,12 @@ export function cluster(service: string, port: number, subset = ''): string {
   return `outbound|${port}|${subset}|${fqdn(service)}`;
 }
 
-function hcm(routeName: string) {
+function hcm(
+  routeName: string,
+  extra: Partial<envoy.extensions_filters_network_http_connection_manager_v3_HttpConnectionManager$In> = {},
+) {
   return packAny('envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager', {
+    ...extra,
     rds: { route_config_name: routeName, config_source: { ads: {} } },
     http_filters: [
       { name: FAULT_FILTER, typed_config: packAny('envoy.extensions.filters.http.fault.v3.HTTPFault', {}) },
@@ -196,7 +202,7 @@ export function meshMessages(
   for (const s of services) {
     const routeName = `outbound|${s.port}||${fqdn(s.name)}`;
     for (const host of [s.name, `${s.name}.default`, fqdn(s.name)]) {
-      listeners.push({ name: `${host}:${s.port}`, api_listener: { api_listener: hcm(routeName) } });
+      listeners.push({ name: `${host}:${s.port}`, api_listener: { api_listener: hcm(routeName, s.hcmExtra) } });
     }
     const domains: string[] = [];
     for (const d of [fqdn(s.name), `${s.name}.default.svc`, `${s.name}.default`, s.name])

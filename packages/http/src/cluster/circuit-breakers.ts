@@ -1,6 +1,6 @@
 // Circuit breakers of one cluster, per routing priority (Envoy's ResourceManagerImpl): plain
-// counters compared with a maximum. Nothing here queues: an acquire either succeeds or reports
-// overflow, and the caller fails the request fast with 503 and response flag UO (Envoy also
+// counters compared with a maximum. An acquire either succeeds or reports overflow (the only
+// wait is the bounded pending queue of requests waiting for a connection), and the caller fails the request fast with 503 and response flag UO (Envoy also
 // sets `x-envoy-overloaded: true` on that local reply).
 //
 // How Envoy's HTTP pools use them: a new connection needs `connections` (if full, the request
@@ -14,15 +14,24 @@ import type { CircuitBreakerThresholds } from '@inboard/xds';
 export type RoutingPriority = 'DEFAULT' | 'HIGH';
 
 export class ResourceLimit {
-  private readonly limit: () => number;
+  // A fixed limit is a plain number, so the per-request check is one comparison; only a retry
+  // budget needs a function.
+  readonly #fixed: number;
+  readonly #fn: (() => number) | undefined;
   count = 0;
 
   constructor(limit: number | (() => number)) {
-    this.limit = typeof limit === 'number' ? () => limit : limit;
+    if (typeof limit === 'number') {
+      this.#fixed = limit;
+      this.#fn = undefined;
+    } else {
+      this.#fixed = 0;
+      this.#fn = limit;
+    }
   }
 
   get max(): number {
-    return this.limit();
+    return this.#fn === undefined ? this.#fixed : this.#fn();
   }
 
   get remaining(): number {
@@ -58,12 +67,23 @@ export interface RetryBudget {
   readonly minRetryConcurrency?: number;
 }
 
+/** A request parked until a connection of its cluster frees up. */
+export interface PendingRequest {
+  /** a connection is free: send the request (the `connections` unit is already taken) */
+  proceed(): void;
+}
+
 export class PriorityCircuitBreakers {
   readonly priority: RoutingPriority;
   readonly connections: ResourceLimit;
   readonly pendingRequests: ResourceLimit;
   readonly requests: ResourceLimit;
   readonly retries: ResourceLimit;
+  /**
+   * Requests waiting for a connection (HTTP/1.1, `connections` full), oldest first; each holds
+   * a `pendingRequests` unit. The limits layer owns the entries.
+   */
+  readonly pendingQueue: PendingRequest[] = [];
 
   constructor(priority: RoutingPriority, t: Omit<CircuitBreakerThresholds, 'priority'>, budget?: RetryBudget) {
     this.priority = priority;

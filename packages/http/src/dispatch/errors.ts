@@ -45,6 +45,24 @@ export class RouteTimeoutError extends MeshHttpError {
   }
 }
 
+/**
+ * The stream outlived the route's max_stream_duration (or the connection manager's default)
+ * before response headers: 408, as Envoy's connection manager answers, flagged UMSDR. After the
+ * headers the stream is reset and the caller's handler gets this error.
+ */
+export class MaxStreamDurationError extends MeshHttpError {
+  readonly durationMs: number;
+  constructor(durationMs: number) {
+    super('INBOARD_HTTP_MAX_STREAM_DURATION', 'downstream duration timeout', {
+      status: 408,
+      flags: ['UMSDR'],
+      details: 'max_duration_timeout',
+      overloaded: false,
+    });
+    this.durationMs = durationMs;
+  }
+}
+
 /** An attempt hit the per-try timeout and no retry followed: 504, flag UT (+ URX / UO). */
 export class PerTryTimeoutError extends MeshHttpError {
   readonly timeoutMs: number;

@@ -17,7 +17,7 @@ import type { RetryDecision } from '../retry/retry-state.ts';
 import { type HeaderMutator, type HeaderRecord, NOOP_MUTATOR } from '../route/header-mutation.ts';
 import type { HeaderValue, RouteRequest } from '../route/route-request.ts';
 import type { ClusterChoice, RouteEntry } from '../route/route-table.ts';
-import { MeshHttpError, RouteTimeoutError } from './errors.ts';
+import { MaxStreamDurationError, MeshHttpError, RouteTimeoutError } from './errors.ts';
 import { type HttpRequestEvent, type RequestStartEvent, requestChannel, requestStartChannel } from './events.ts';
 import { recordValue, toRawHeaders } from './header-record.ts';
 import { LocalTarget, MeshController } from './mesh-controller.ts';
@@ -143,6 +143,7 @@ export class Exchange extends MeshController implements RouteRequest, HashReques
   #state = ACTIVE;
   #flags: ResponseFlag[] | undefined;
   #routeTimer: TimerHandle | undefined;
+  #streamTimer: TimerHandle | undefined;
   #waitTimer: TimerHandle | undefined;
   status = 0;
   #details = '';
@@ -252,6 +253,14 @@ export class Exchange extends MeshController implements RouteRequest, HashReques
     this.#routeTimer = this.settings.clock.setTimeout(() => this.#onRouteTimeout(), ms);
   }
 
+  /** Starts the max stream duration: the whole request, response body included. */
+  startStreamTimer(ms: number): void {
+    this.#streamTimer = this.settings.clock.setTimeout(() => {
+      this.#streamTimer = undefined;
+      this.#expire(new MaxStreamDurationError(ms));
+    }, ms);
+  }
+
   /** Runs `f` after `ms` unless the request ends first (fault delays). */
   wait(ms: number, f: () => void): void {
     this.#waitTimer = this.settings.clock.setTimeout(() => {
@@ -265,11 +274,19 @@ export class Exchange extends MeshController implements RouteRequest, HashReques
     this.#routeTimer = undefined;
     this.#waitTimer?.cancel();
     this.#waitTimer = undefined;
+    if (this.#streamTimer !== undefined) {
+      this.#streamTimer.cancel();
+      this.#streamTimer = undefined;
+    }
   }
 
   #onRouteTimeout(): void {
     this.#routeTimer = undefined;
-    const err = new RouteTimeoutError(this.routeTimeoutMs);
+    this.#expire(new RouteTimeoutError(this.routeTimeoutMs));
+  }
+
+  /** A timer covering the whole request fired: a local reply, or a reset once headers went out. */
+  #expire(err: MeshHttpError): void {
     if (this.#state === ACTIVE) {
       this.upstreamCanceller?.cancel(err);
       this.replyError(err);

@@ -10,6 +10,7 @@ export {
 export { endpointInterceptor } from './endpoint-interceptor.ts';
 export {
   DropOverloadError,
+  MaxStreamDurationError,
   MeshHttpError,
   NoHealthyUpstreamError,
   NotInMeshError,

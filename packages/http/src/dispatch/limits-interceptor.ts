@@ -1,17 +1,26 @@
 // The limits & accounting layer, closest to the connection pools:
 //   - the cluster's max_requests circuit breaker (per routing priority): a full breaker fails
 //     the attempt at once with UpstreamOverflowError (503 UO, x-envoy-overloaded), never queues;
+//   - max_connections / max_pending_requests for HTTP/1.1 attempts: an HTTP/1.1 connection
+//     carries one request at a time (undici does not pipeline by default), so the connections a
+//     cluster keeps busy are its attempts in flight. An attempt takes a `connections` unit; when
+//     none is left it waits here as pending (a `pendingRequests` unit, FIFO) until an attempt of
+//     the cluster ends, and when the pending queue is full too it fails at once with 503 UO.
+//     Counting here instead of in undici keeps the cap cluster-wide (undici's `connections`
+//     option is per host; upstream-pools.ts caps it too, so a freed connection is reused) and
+//     bounds what can wait in undici's queue, so nothing waits unbounded.
+//     HTTP/2 multiplexes one connection per host, so only max_requests applies there;
 //   - the host's active request count (LEAST_REQUEST) while the attempt runs;
 //   - outlier detection: the response status (grpc-status mapped for gRPC), or the local-origin
 //     failure (connect failure, timeout, reset) of an attempt that got no response.
 import type { Dispatcher } from 'undici';
-import type { PriorityCircuitBreakers } from '../cluster/circuit-breakers.ts';
+import type { PendingRequest, PriorityCircuitBreakers } from '../cluster/circuit-breakers.ts';
 import type { ClusterState } from '../cluster/cluster-state.ts';
 import type { Host } from '../cluster/host.ts';
 import { grpcStatusToHttpStatus } from '../cluster/outlier-detector.ts';
 import { UpstreamOverflowError } from './errors.ts';
 import { kExchange, type MeshDispatchOptions } from './exchange.ts';
-import { failedController } from './mesh-controller.ts';
+import { failedController, MeshController } from './mesh-controller.ts';
 import { localOriginOf, resetReasonOf } from './upstream-error.ts';
 
 type DispatchOptions = Dispatcher.DispatchOptions;
@@ -19,28 +28,107 @@ type DispatchHandler = Dispatcher.DispatchHandler;
 type DispatchController = Dispatcher.DispatchController;
 type Dispatch = (opts: DispatchOptions, handler: DispatchHandler) => boolean;
 
+/**
+ * The controller an attempt sees while it waits for a connection: abort() takes it out of the
+ * queue (route or per-try timeout, caller abort); once sent, abort() goes to undici's controller.
+ */
+class PendingController extends MeshController {
+  readonly #owner: UpstreamAccounting;
+  real: DispatchController | undefined;
+
+  constructor(owner: UpstreamAccounting) {
+    super();
+    this.#owner = owner;
+  }
+
+  protected override userAborted(reason: Error): void {
+    if (this.real !== undefined) this.real.abort(reason);
+    else this.#owner.abandon(reason);
+  }
+}
+
 /** Counts an attempt against its cluster and host, and reports its outcome to outlier detection. */
-export class UpstreamAccounting implements DispatchHandler {
+export class UpstreamAccounting implements DispatchHandler, PendingRequest {
   readonly #handler: DispatchHandler;
   readonly #cluster: ClusterState;
   readonly #host: Host;
   readonly #breakers: PriorityCircuitBreakers;
+  /** holds a `connections` unit (HTTP/1.1) */
+  readonly #connection: boolean;
   #started = false;
   #responded = false;
   #released = false;
+  // ---- only while (or after) waiting as pending
+  #pending: PendingController | undefined;
+  #opts: DispatchOptions | undefined;
+  #dispatch: Dispatch | undefined;
 
-  constructor(handler: DispatchHandler, cluster: ClusterState, host: Host, breakers: PriorityCircuitBreakers) {
+  constructor(
+    handler: DispatchHandler,
+    cluster: ClusterState,
+    host: Host,
+    breakers: PriorityCircuitBreakers,
+    connection: boolean,
+  ) {
     this.#handler = handler;
     this.#cluster = cluster;
     this.#host = host;
     this.#breakers = breakers;
+    this.#connection = connection;
   }
 
   #release(): void {
     if (this.#released) return;
     this.#released = true;
     this.#host.release();
+    const b = this.#breakers;
+    b.requests.release();
+    if (!this.#connection) return;
+    // The connection this attempt kept busy goes to the oldest pending request, if any.
+    const q = b.pendingQueue;
+    if (q.length === 0) b.connections.release();
+    else {
+      const next = q.shift()!;
+      b.pendingRequests.release();
+      // After undici has finished with the response that freed the connection, so the next
+      // request reuses it instead of opening another.
+      queueMicrotask(() => next.proceed());
+    }
+  }
+
+  /** Parks the attempt until a connection frees up; the attempt's handler starts now. */
+  park(opts: DispatchOptions, dispatch: Dispatch): void {
+    this.#opts = opts;
+    this.#dispatch = dispatch;
+    const c = new PendingController(this);
+    this.#pending = c;
+    this.#breakers.pendingQueue.push(this);
+    this.#handler.onRequestStart?.(c, null);
+  }
+
+  /** PendingRequest: a connection unit was handed over. */
+  proceed(): void {
+    const opts = this.#opts!;
+    const dispatch = this.#dispatch!;
+    this.#opts = undefined;
+    this.#dispatch = undefined;
+    dispatch(opts, this);
+  }
+
+  /** Aborted while pending: leave the queue, give back what it holds, fail the attempt. */
+  abandon(reason: Error): void {
+    const q = this.#breakers.pendingQueue;
+    const i = q.indexOf(this);
+    if (i < 0) return;
+    q.splice(i, 1);
+    this.#breakers.pendingRequests.release();
+    this.#released = true;
+    this.#host.release();
     this.#breakers.requests.release();
+    this.#opts = undefined;
+    this.#dispatch = undefined;
+    const c = this.#pending!;
+    queueMicrotask(() => this.#handler.onResponseError?.(c, reason));
   }
 
   onRequestStart(controller: DispatchController, context: unknown): void {
@@ -48,7 +136,15 @@ export class UpstreamAccounting implements DispatchHandler {
     if (this.#cluster.outlierDetector?.config.splitExternalLocalOriginErrors === true) {
       this.#cluster.recordResult(this.#host, { localOrigin: 'success' });
     }
-    this.#handler.onRequestStart?.(controller, context);
+    const pending = this.#pending;
+    if (pending === undefined) {
+      this.#handler.onRequestStart?.(controller, context);
+      return;
+    }
+    // The handler started when the attempt was parked: hand it undici's controller from now on.
+    pending.real = controller;
+    if (pending.aborted) controller.abort(pending.reason ?? new Error('aborted'));
+    else pending.setTarget(controller);
   }
 
   onRequestUpgrade(
@@ -113,12 +209,25 @@ export function limitsInterceptor(): (dispatch: Dispatch) => Dispatch {
     const host = ex.host;
     const action = ex.entry?.route.action;
     const breakers = cluster.circuitBreakers.forPriority(action?.kind === 'route' ? action.priority : 'DEFAULT');
-    if (!breakers.requests.tryAcquire()) {
-      const err = new UpstreamOverflowError(cluster.name);
-      queueMicrotask(() => handler.onResponseError?.(failedController(err), err));
+    if (!breakers.requests.tryAcquire()) return overflow(cluster.name, handler);
+    // HTTP/1.1 (the cluster's protocol, or a caller that cannot take HTTP/2): one connection each.
+    const h1 = !cluster.cluster.http2 || (opts as MeshDispatchOptions).allowH2 === false;
+    if (h1 && !breakers.connections.tryAcquire()) {
+      if (!breakers.pendingRequests.tryAcquire()) {
+        breakers.requests.release();
+        return overflow(cluster.name, handler);
+      }
+      host.acquire();
+      new UpstreamAccounting(handler, cluster, host, breakers, true).park(opts, dispatch);
       return true;
     }
     host.acquire();
-    return dispatch(opts, new UpstreamAccounting(handler, cluster, host, breakers));
+    return dispatch(opts, new UpstreamAccounting(handler, cluster, host, breakers, h1));
   };
+}
+
+function overflow(cluster: string, handler: DispatchHandler): boolean {
+  const err = new UpstreamOverflowError(cluster);
+  queueMicrotask(() => handler.onResponseError?.(failedController(err), err));
+  return true;
 }

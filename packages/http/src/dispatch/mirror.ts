@@ -116,6 +116,12 @@ export function sendMirrors(
     if (host === undefined) continue;
     const breakers = state.circuitBreakers.forPriority('DEFAULT');
     if (!breakers.requests.tryAcquire()) continue;
+    // A mirror never waits for a connection: with none free (HTTP/1.1) it is not sent.
+    const h1 = !state.cluster.http2;
+    if (h1 && !breakers.connections.tryAcquire()) {
+      breakers.requests.release();
+      continue;
+    }
     host.acquire();
     const headers = { ...(base.headers as Record<string, string | string[]>) };
     delete headers[ATTEMPT_COUNT_HEADER];
@@ -131,10 +137,11 @@ export function sendMirrors(
     };
     const sink = new MirrorSink(ex, p.cluster, host.key, base.path, authority);
     try {
-      pools.forCluster(state.cluster).dispatch(opts, new UpstreamAccounting(sink, state, host, breakers));
+      pools.forCluster(state.cluster).dispatch(opts, new UpstreamAccounting(sink, state, host, breakers, h1));
     } catch {
       host.release();
       breakers.requests.release();
+      if (h1) breakers.connections.release();
     }
   }
 }

@@ -153,6 +153,11 @@ class Router {
     }
     ex.choice = choice;
     ex.upstream = upstream;
+    // max_stream_duration: the route's, else the connection manager's; 0 disables. It covers the
+    // whole stream from here (fault delay, every attempt, the response body).
+    const rmsd = action.maxStreamDuration?.maxStreamDuration;
+    const msd = rmsd !== undefined ? rmsd : compiled.snapshot.hcm.maxStreamDuration;
+    if (msd !== undefined && msd > 0) ex.startStreamTimer(msd);
     ex.replayable =
       isReplayableBody(opts.body) && (opts as { [kBodyNotReplayable]?: boolean })[kBodyNotReplayable] !== true;
     const body = opts.body;

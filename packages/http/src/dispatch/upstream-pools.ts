@@ -1,13 +1,15 @@
 // Connection pools to the endpoints: one undici Pool per endpoint origin (`http://10.0.0.7:9080`),
 // which is Envoy's per-host connection pool, grouped by what the cluster asks of its connections:
 // HTTP/1.1 for ordinary clusters, HTTP/2 (h2c over plaintext, ALPN over TLS) for clusters whose
-// config says http2, and the cluster's connect timeout. The endpoint layer has already rewritten
+// config says http2, and the cluster's connect timeout (and, for an HTTP/1.1 cluster with a
+// max_connections below 1024, the cluster itself, with that per-host cap). The endpoint layer has already rewritten
 // the origin, so this is a map lookup and a Pool dispatch: undici's Agent would do the same with
 // more work per request. A pool whose connections are all gone is closed and forgotten, as
 // Agent does, so endpoints that leave the cluster do not accumulate.
 // Traffic outside the mesh goes to a separate, plain undici Agent.
 import type { Cluster } from '@inboard/xds';
 import { Agent, type Dispatcher, Pool } from 'undici';
+import { DEFAULT_THRESHOLDS } from '../cluster/circuit-breakers.ts';
 import { kExchange, type MeshDispatchOptions } from './exchange.ts';
 
 type DispatchOptions = Dispatcher.DispatchOptions;
@@ -71,6 +73,21 @@ class PoolGroup {
   }
 }
 
+/**
+ * The per-host connection cap of an HTTP/1.1 cluster's pools: its max_connections, when below
+ * Envoy's default of 1024 (above it the cap never binds in practice, and such clusters keep
+ * sharing pools). The limits layer already keeps at most that many of the cluster's requests in
+ * flight (one per HTTP/1.1 connection); the cap makes a pending request handed a just-freed
+ * connection wait for it in the pool (undici frees a keep-alive socket one event-loop turn after
+ * the response) instead of opening another one. The DEFAULT priority's limit is used (Istio sets
+ * no other); HIGH-priority requests share the cap.
+ */
+function connectionCap(cluster: Cluster): number | undefined {
+  const cap =
+    cluster.circuitBreakers.find((t) => t.priority === 'DEFAULT')?.maxConnections ?? DEFAULT_THRESHOLDS.maxConnections;
+  return cap < DEFAULT_THRESHOLDS.maxConnections ? cap : undefined;
+}
+
 export class UpstreamPools {
   readonly passthrough: Dispatcher;
   readonly #ownsPassthrough: boolean;
@@ -94,14 +111,16 @@ export class UpstreamPools {
     const cache = h2 ? this.#byCluster : this.#h1ByCluster;
     let g = cache.get(cluster);
     if (g === undefined) {
-      g = this.#group(h2, cluster.connectTimeout);
+      const cap = h2 ? undefined : connectionCap(cluster);
+      // A capped cluster has pools of its own, so other clusters' requests never wait on its cap.
+      g = this.#group(h2, cluster.connectTimeout, cap, cap === undefined ? '' : cluster.name);
       cache.set(cluster, g);
     }
     return g;
   }
 
-  #group(h2: boolean, connectTimeout: number): PoolGroup {
-    const key = `${h2 ? 'h2' : 'h1'}|${connectTimeout}`;
+  #group(h2: boolean, connectTimeout: number, connections: number | undefined, owner: string): PoolGroup {
+    const key = `${h2 ? 'h2' : 'h1'}|${connectTimeout}|${connections ?? ''}|${owner}`;
     let g = this.#groups.get(key);
     if (g === undefined) {
       const {
@@ -113,7 +132,11 @@ export class UpstreamPools {
         typeof o.connect === 'function'
           ? o.connect
           : { ...o.connect, timeout: connectTimeout > 0 ? connectTimeout : undefined };
-      g = new PoolGroup({ ...(o as Pool.Options), connect }, h2);
+      const options: Pool.Options = { ...(o as Pool.Options), connect };
+      if (connections !== undefined && (options.connections == null || options.connections > connections)) {
+        options.connections = connections;
+      }
+      g = new PoolGroup(options, h2);
       this.#groups.set(key, g);
     }
     return g;
