@@ -158,6 +158,38 @@ test('a bad edit while watching is reported without changing the snapshot; new f
   assert.equal(subsetOf(added), 'v1');
 });
 
+test('a watched edit re-reads the named files: nested edits and removals land, unchanged files keep their problems', async (t) => {
+  const dir = await tempDir(t);
+  await mkdir(join(dir, 'a', 'b'), { recursive: true });
+  await writeFile(join(dir, 'a', 'b', 'reviews.yaml'), reviewsVs('v1'));
+  await writeFile(
+    join(dir, 'a', 'bad.yaml'),
+    reviewsVs('v1').replace('name: reviews', 'name: bad').replace('host: reviews, subset', 'host: "*", subset'),
+  );
+  await writeFile(
+    join(dir, 'dr.yaml'),
+    'apiVersion: networking.istio.io/v1\nkind: DestinationRule\nmetadata: {name: reviews}\nspec: {host: reviews}\n',
+  );
+  const events = eventQueue();
+  const watch = await new ConfigStore({ cwd: dir, watchMode: 'fs' }).watch(['.'], (e) => events.push(e));
+  t.after(() => watch.close());
+  const badProblem = watch.initial.problems.map(formatProblem);
+  assert.equal(badProblem.length, 1);
+  assert.match(badProblem[0]!, /^a\/bad\.yaml: /);
+
+  await writeFile(join(dir, 'a', 'b', 'reviews.yaml'), reviewsVs('v2'));
+  await rm(join(dir, 'dr.yaml'));
+  let event: ConfigChangeEvent;
+  do {
+    event = await events.next();
+    assert.deepEqual(event.problems.map(formatProblem), badProblem);
+  } while (subsetOf(event) !== 'v2' || event.snapshot.istio.some((o) => o.kind === 'DestinationRule'));
+  assert.deepEqual(
+    event.snapshot.istio.map((o) => `${o.kind} ${o.metadata.name}`),
+    ['VirtualService reviews'],
+  );
+});
+
 test('polling mode: changes noticed by mtime on an injected clock, debounced on the same clock', async (t) => {
   const dir = await tempDir(t);
   const file = join(dir, 'reviews.yaml');

@@ -92,17 +92,31 @@ test('1,000 services with VirtualServices and 2-subset DestinationRules translat
 });
 
 test('a second pod of the same workload shares the encoded view', () => {
-  const config = bigMesh();
+  let config = bigMesh();
   const gen = createIstioSnapshotGenerator(() => config);
   const a = gen.generate(node('10.9.0.1', 'client-1'), 'a')!;
   const b = gen.generate(node('10.9.0.2', 'client-2'), 'b')!;
   const name = 'outbound|8080|v1|svc-7.default.svc.cluster.local';
   assert.equal(a.resource(TypeUrl.Cluster, name)?.resource, b.resource(TypeUrl.Cluster, name)?.resource);
-  // after a config change the view is rebuilt
+  // after a config change the view is rebuilt: the edited route changes, the rest keeps its versions
+  config = bigMesh();
+  const vs = config.istio.find((o) => o.kind === 'VirtualService' && o.metadata.name === 'svc-7')!;
+  const http = (vs.spec as { http: { route: { weight?: number }[] }[] }).http;
+  http[1]!.route[0]!.weight = 50;
+  http[1]!.route[1]!.weight = 50;
   gen.refresh();
   const c = gen.generate(node('10.9.0.1', 'client-1'), 'a')!;
-  assert.notEqual(c.resource(TypeUrl.Cluster, name)?.resource, a.resource(TypeUrl.Cluster, name)?.resource);
+  const routeOf = (s: typeof a, svc: string) =>
+    s.resource(TypeUrl.RouteConfiguration, `outbound|8080||${svc}.default.svc.cluster.local`)!;
+  assert.notEqual(routeOf(c, 'svc-7').version, routeOf(a, 'svc-7').version);
+  assert.equal(routeOf(c, 'svc-8').version, routeOf(a, 'svc-8').version);
+  assert.notEqual(c.version(TypeUrl.RouteConfiguration), a.version(TypeUrl.RouteConfiguration));
   assert.equal(c.resource(TypeUrl.Cluster, name)?.version, a.resource(TypeUrl.Cluster, name)?.version);
+  assert.equal(c.version(TypeUrl.Cluster), a.version(TypeUrl.Cluster));
+  // and a view built from scratch has the same versions
+  const fresh = createIstioSnapshotGenerator(() => config).generate(node('10.9.0.1', 'client-1'), 'a')!;
+  for (const t of [TypeUrl.Listener, TypeUrl.RouteConfiguration, TypeUrl.Cluster, TypeUrl.ClusterLoadAssignment])
+    assert.equal(c.version(t), fresh.version(t));
 });
 
 test('pods that serve a port get their own inbound listeners on top of the shared view', () => {

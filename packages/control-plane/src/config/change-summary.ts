@@ -35,12 +35,25 @@ function fingerprint(value: object): string {
   return f;
 }
 
+type SnapshotObjects = ReadonlyMap<string, { readonly ref: ObjectRef; readonly hash: string }>;
+
+// Each reload diffs against the previous snapshot, which was the "after" side of the reload
+// before: its objects are listed once.
+const objectsBySnapshot = new WeakMap<MeshConfigSnapshot, SnapshotObjects>();
+
 /** Every object of a snapshot by identity, with a content fingerprint. */
-export function snapshotObjects(
-  snapshot: MeshConfigSnapshot | undefined,
-): Map<string, { ref: ObjectRef; hash: string }> {
+export function snapshotObjects(snapshot: MeshConfigSnapshot | undefined): SnapshotObjects {
+  if (snapshot === undefined) return new Map();
+  let objects = objectsBySnapshot.get(snapshot);
+  if (objects === undefined) {
+    objects = listObjects(snapshot);
+    objectsBySnapshot.set(snapshot, objects);
+  }
+  return objects;
+}
+
+function listObjects(snapshot: MeshConfigSnapshot): SnapshotObjects {
   const out = new Map<string, { ref: ObjectRef; hash: string }>();
-  if (snapshot === undefined) return out;
   const add = (ref: ObjectRef, hash: string) => out.set(refKey(ref), { ref, hash });
   for (const o of snapshot.istio)
     add({ kind: o.kind, namespace: o.metadata.namespace, name: o.metadata.name }, fingerprint(o));

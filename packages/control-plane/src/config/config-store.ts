@@ -5,11 +5,12 @@
 // and reported; if an earlier version of it was valid, that version keeps serving until the
 // document is fixed (or removed).
 import { readFile } from 'node:fs/promises';
+import { basename } from 'node:path';
 import { type Clock, createLogger, systemClock } from '@inboard/xds';
 import { type ConfigChangeSummary, diffSnapshots } from './change-summary.ts';
 import type { ConfigEntry } from './config-entry.ts';
 import { refKey } from './config-entry.ts';
-import { discoverConfigFiles, errorMessage } from './config-files.ts';
+import { discoverConfigFiles, errorMessage, isConfigFileName } from './config-files.ts';
 import { type ConfigProblem, formatProblem } from './config-problem.ts';
 import { crossObjectWarnings } from './cross-checks.ts';
 import { Debouncer } from './debouncer.ts';
@@ -77,6 +78,7 @@ interface ServedEntry {
 }
 
 interface FileState {
+  /** Undefined when the file must be read again whatever the watcher says (unreadable, root gone). */
   readonly content: string | undefined;
   readonly outcomes: readonly UnitOutcome[];
   /** What this file contributed last time: its valid entries plus kept previous versions. */
@@ -121,10 +123,19 @@ export class ConfigStore implements ConfigSource {
     let running: Promise<void> | undefined;
     let again = false;
     let closed = false;
+    // The files the watcher named since the last reload; undefined: anything may have changed.
+    let dirty: Set<string> | undefined = new Set();
+    const noticed = (path?: string) => {
+      if (path === undefined || !isConfigFileName(basename(path))) dirty = undefined;
+      else dirty?.add(path);
+      debouncer.trigger();
+    };
     const reload = async (): Promise<void> => {
       do {
         again = false;
-        const result = await this.#load(paths);
+        const only = dirty;
+        dirty = new Set();
+        const result = await this.#load(paths, only);
         if (closed) return;
         const problemText = [...result.problems, ...result.warnings].map(formatProblem).join('\n');
         const changed = !result.changes.empty;
@@ -153,7 +164,7 @@ export class ConfigStore implements ConfigSource {
       { clock: this.#clock, quietMs: this.#options.debounceMs ?? 100, maxMs: this.#options.debounceMaxMs ?? 10_000 },
     );
     this.#lastProblems = [...initial.problems, ...initial.warnings].map(formatProblem).join('\n');
-    const watcher = new FileWatcher(paths, () => debouncer.trigger(), {
+    const watcher = new FileWatcher(paths, noticed, {
       cwd: this.#cwd,
       clock: this.#clock,
       mode: this.#options.watchMode ?? 'auto',
@@ -175,12 +186,25 @@ export class ConfigStore implements ConfigSource {
     };
   }
 
-  async #load(paths: readonly string[]): Promise<ConfigLoadResult> {
+  /**
+   * Reads the files under `paths`. With `only`, the files the watcher named: the others known from
+   * the previous load keep their content unread (a reload of 1,000 files spent most of its time
+   * opening and reading them); the directory listing still finds added and removed files.
+   */
+  async #load(paths: readonly string[], only?: ReadonlySet<string>): Promise<ConfigLoadResult> {
     const problems: ConfigProblem[] = [];
     const warnings: ConfigProblem[] = [];
     const discovered = await discoverConfigFiles(paths, this.#cwd);
     const previous = this.#files;
     const next = new Map<string, FileState>();
+    if (only !== undefined) {
+      const known = new Set(discovered.files.map((f) => f.path));
+      // A named file that is neither listed now nor known before: the watcher's name cannot be
+      // trusted to match a listed path, so read everything.
+      for (const p of only) if (!known.has(p) && !previous.has(p)) only = undefined;
+    }
+    const unchanged = (path: string): string | undefined =>
+      only === undefined || only.has(path) ? undefined : previous.get(path)?.content;
 
     for (const m of discovered.missing) {
       problems.push({ severity: 'error', file: m.display, message: m.message });
@@ -191,15 +215,18 @@ export class ConfigStore implements ConfigSource {
       }
     }
 
-    const contents = await readAll(discovered.files.map((f) => f.path));
-    for (const [i, file] of discovered.files.entries()) {
-      const read = contents[i]!;
+    const toRead = discovered.files.filter((f) => unchanged(f.path) === undefined);
+    const read = await readAll(toRead.map((f) => f.path));
+    const contents = new Map(toRead.map((f, i) => [f.path, read[i]!]));
+    for (const file of discovered.files) {
+      const kept = unchanged(file.path);
+      const read = kept !== undefined ? { content: kept } : contents.get(file.path)!;
       if ('error' in read) {
         const err = read.error;
         if ((err as NodeJS.ErrnoException).code === 'ENOENT') continue; // deleted meanwhile: its objects go
         problems.push({ severity: 'error', file: file.display, message: `cannot read: ${errorMessage(err)}` });
         const before = previous.get(file.path);
-        if (before !== undefined) next.set(file.path, before);
+        if (before !== undefined) next.set(file.path, { ...before, content: undefined });
         continue;
       }
       const content = read.content;

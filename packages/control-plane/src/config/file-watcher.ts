@@ -1,9 +1,9 @@
 // Notices edits under the config paths: fs.watch (recursive for directories) where it works,
-// otherwise polling of file mtimes and sizes on an injectable clock. It only says "something may
-// have changed"; the store re-reads and decides what did.
+// otherwise polling of file mtimes and sizes on an injectable clock. It says "something may have
+// changed", naming the path when fs.watch does; the store re-reads and decides what did.
 import { type FSWatcher, watch } from 'node:fs';
 import { stat } from 'node:fs/promises';
-import { basename, dirname, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { type Clock, createLogger, type TimerHandle } from '@inboard/xds';
 import { discoverConfigFiles } from './config-files.ts';
 
@@ -25,9 +25,12 @@ function isNoise(name: string): boolean {
   return name.endsWith('~') || name.endsWith('.swp') || name.endsWith('.swx') || name === '4913';
 }
 
+/** Called on every event: `path` is the absolute path of the entry that changed, when known. */
+export type FileWatchListener = (path?: string) => void;
+
 export class FileWatcher {
   readonly #paths: readonly string[];
-  readonly #onEvent: () => void;
+  readonly #onEvent: FileWatchListener;
   readonly #options: FileWatcherOptions;
   readonly #watchers: FSWatcher[] = [];
   #mode: WatchMode = 'fs';
@@ -35,7 +38,7 @@ export class FileWatcher {
   #signature: string | undefined;
   #closed = false;
 
-  constructor(paths: readonly string[], onEvent: () => void, options: FileWatcherOptions) {
+  constructor(paths: readonly string[], onEvent: FileWatchListener, options: FileWatcherOptions) {
     this.#paths = paths.map((p) => resolve(options.cwd, p));
     this.#onEvent = onEvent;
     this.#options = options;
@@ -98,7 +101,8 @@ export class FileWatcher {
       const name = filename === null ? undefined : basename(filename.toString());
       if (only !== undefined && name !== undefined && name !== only) return;
       if (name !== undefined && isNoise(name)) return;
-      this.#onEvent();
+      // Recursive watches name the entry relative to the watched directory.
+      this.#onEvent(filename === null ? undefined : join(dir, filename.toString()));
     });
     w.on('error', (err) => {
       // A watched directory that disappears ends its watch: keep noticing changes by polling.

@@ -23,14 +23,59 @@ export interface ServiceTarget {
   readonly targetPort: number;
 }
 
+/** Registry services by position, by namespace and selector labels, and by endpoint IP, per index. */
+interface TargetCandidates {
+  readonly position: Map<MeshService, number>;
+  readonly bySelector: Map<string, readonly MeshService[]>;
+  readonly byIp: Map<string, MeshService[]>;
+}
+
+// Every pod asks for its inbound listeners on each config change: scanning all services per pod
+// cost ~0.5 ms a pod with 1,000 services. Pods of a workload share the selector scan.
+const candidatesByIndex = new WeakMap<MeshIndex, TargetCandidates>();
+
+function targetCandidates(index: MeshIndex): TargetCandidates {
+  let c = candidatesByIndex.get(index);
+  if (c === undefined) {
+    c = { position: new Map(), bySelector: new Map(), byIp: new Map() };
+    for (const [i, svc] of index.services.entries()) {
+      if (svc.source !== 'registry') continue;
+      c.position.set(svc, i);
+      for (const e of svc.endpoints) {
+        const list = c.byIp.get(e.address);
+        if (list === undefined) c.byIp.set(e.address, [svc]);
+        else if (list[list.length - 1] !== svc) list.push(svc);
+      }
+    }
+    candidatesByIndex.set(index, c);
+  }
+  return c;
+}
+
 /**
  * The service ports this node backs (istiod's ServiceTargets): services of its namespace whose
  * selector matches its labels, or that list one of its IPs as an endpoint.
  */
 export function serviceTargets(index: MeshIndex, node: ProxyNode): ServiceTarget[] {
+  const candidates = targetCandidates(index);
+  const labels = Object.keys(node.labels)
+    .sort()
+    .map((k) => [k, node.labels[k]]);
+  const selectorKey = JSON.stringify([node.namespace, labels]);
+  let selected = candidates.bySelector.get(selectorKey);
+  if (selected === undefined) {
+    selected = [...candidates.position.keys()].filter(
+      (svc) => svc.namespace === node.namespace && svc.selector !== undefined && labelsMatch(svc.selector, node.labels),
+    );
+    candidates.bySelector.set(selectorKey, selected);
+  }
+  const matched = new Set(selected);
+  for (const ip of node.ipAddresses) {
+    for (const svc of candidates.byIp.get(ip) ?? []) if (svc.namespace === node.namespace) matched.add(svc);
+  }
+  const ordered = [...matched].sort((a, b) => candidates.position.get(a)! - candidates.position.get(b)!);
   const out: ServiceTarget[] = [];
-  for (const svc of index.services) {
-    if (svc.source !== 'registry' || svc.namespace !== node.namespace) continue;
+  for (const svc of ordered) {
     const bySelector = svc.selector !== undefined && labelsMatch(svc.selector, node.labels);
     const byIp = bySelector ? undefined : svc.endpoints.find((e) => node.ipAddresses.includes(e.address));
     if (!bySelector && byIp === undefined) continue;

@@ -7,7 +7,7 @@ import { type Node, packAny, TypeUrl } from '@inboard/xds/codec';
 import type { AuthHook } from '../auth-hook.ts';
 import type { MeshConfigSnapshot } from '../config/istio-types.ts';
 import { resourceVersion } from '../resource-version.ts';
-import { Snapshot, type SnapshotResourceInput } from '../snapshot.ts';
+import { Snapshot, type SnapshotResourceInput, type SnapshotTypeInput } from '../snapshot.ts';
 import {
   type NodeKeyFunction,
   SnapshotCache,
@@ -46,24 +46,48 @@ export interface IstioSnapshotGenerator {
   index(): MeshIndex;
 }
 
-function pack(typeUrl: string, name: string, message: unknown): SnapshotResourceInput {
+function pack(typeUrl: string, name: string, message: unknown, previous?: Snapshot): SnapshotResourceInput {
   const resource = packAny(typeUrl.slice(typeUrl.lastIndexOf('/') + 1) as never, message as never);
+  // A config edit changes a few resources of a view: the others encode to the bytes they had, so
+  // they keep the previous resource (and its version) without hashing again.
+  const before = previous?.resource(typeUrl, name);
+  if (
+    before !== undefined &&
+    before.resource.type_url === resource.type_url &&
+    Buffer.compare(before.resource.value, resource.value) === 0
+  )
+    return before;
   return { name, version: resourceVersion(resource), resource };
 }
 
-function packListeners(messages: XdsMessages['listeners']): SnapshotResourceInput[] {
-  return messages.map((m) => pack(TypeUrl.Listener, m.name ?? '', m));
+function packListeners(messages: XdsMessages['listeners'], previous?: Snapshot): SnapshotResourceInput[] {
+  return messages.map((m) => pack(TypeUrl.Listener, m.name ?? '', m, previous));
 }
 
-function packView(m: XdsMessages): PackedView {
-  const listeners = packListeners(m.listeners);
+/** A type's resources, with the previous type version when they are exactly the previous ones. */
+function packType(
+  typeUrl: string,
+  resources: readonly SnapshotResourceInput[],
+  previous: Snapshot | undefined,
+): SnapshotTypeInput {
+  if (previous === undefined) return { resources };
+  const before = previous.resources(typeUrl);
+  if (before.size !== resources.length) return { resources };
+  for (const r of resources) if (before.get(r.name) !== r) return { resources };
+  return { version: previous.version(typeUrl), resources };
+}
+
+function packView(m: XdsMessages, previous?: PackedView): PackedView {
+  const prev = previous?.snapshot;
+  const listeners = packListeners(m.listeners, prev);
+  const routes = m.routes.map((r) => pack(TypeUrl.RouteConfiguration, r.name ?? '', r, prev));
+  const clusters = m.clusters.map((c) => pack(TypeUrl.Cluster, c.name ?? '', c, prev));
+  const endpoints = m.endpoints.map((e) => pack(TypeUrl.ClusterLoadAssignment, e.cluster_name ?? '', e, prev));
   const snapshot = Snapshot.create({
-    [TypeUrl.Listener]: { resources: listeners },
-    [TypeUrl.RouteConfiguration]: { resources: m.routes.map((r) => pack(TypeUrl.RouteConfiguration, r.name ?? '', r)) },
-    [TypeUrl.Cluster]: { resources: m.clusters.map((c) => pack(TypeUrl.Cluster, c.name ?? '', c)) },
-    [TypeUrl.ClusterLoadAssignment]: {
-      resources: m.endpoints.map((e) => pack(TypeUrl.ClusterLoadAssignment, e.cluster_name ?? '', e)),
-    },
+    [TypeUrl.Listener]: packType(TypeUrl.Listener, listeners, prev),
+    [TypeUrl.RouteConfiguration]: packType(TypeUrl.RouteConfiguration, routes, prev),
+    [TypeUrl.Cluster]: packType(TypeUrl.Cluster, clusters, prev),
+    [TypeUrl.ClusterLoadAssignment]: packType(TypeUrl.ClusterLoadAssignment, endpoints, prev),
   });
   return { listeners, snapshot };
 }
@@ -88,14 +112,22 @@ export function viewKey(node: ProxyNode): string {
 
 export function createIstioSnapshotGenerator(getConfig: () => MeshConfigSnapshot): IstioSnapshotGenerator {
   let current: { config: MeshConfigSnapshot; index: MeshIndex } | undefined;
-  const views = new Map<string, PackedView>();
+  let views = new Map<string, PackedView>();
+  // The views of the config before, until each is rebuilt: unchanged resources are reused from them.
+  let retired = new Map<string, PackedView>();
   const caches = new Set<SnapshotCache>();
+
+  const retire = () => {
+    if (views.size === 0) return;
+    retired = views;
+    views = new Map();
+  };
 
   const index = (): MeshIndex => {
     const config = getConfig();
     if (current === undefined || current.config !== config) {
       current = { config, index: new MeshIndex(config) };
-      views.clear();
+      retire();
     }
     return current.index;
   };
@@ -117,7 +149,8 @@ export function createIstioSnapshotGenerator(getConfig: () => MeshConfigSnapshot
       const key = viewKey(proxy);
       let view = views.get(key);
       if (view === undefined) {
-        view = packView(translateView(idx, proxy));
+        view = packView(translateView(idx, proxy), retired.get(key));
+        retired.delete(key);
         views.set(key, view);
       }
       const inbound = packListeners(inboundListeners(idx, proxy, packMessage));
@@ -144,7 +177,7 @@ export function createIstioSnapshotGenerator(getConfig: () => MeshConfigSnapshot
     },
     refresh() {
       current = undefined;
-      views.clear();
+      retire();
       for (const c of caches) c.refresh();
     },
     index,
