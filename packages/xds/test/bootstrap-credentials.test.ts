@@ -16,15 +16,13 @@ import {
   type sendUnaryData,
   status,
 } from '@grpc/grpc-js';
-import { XdsCredentialsError } from '@inboard/xds';
+import { istiodBootstrap, XdsCredentialsError, type XdsServerConfig } from '@inboard/xds';
 import {
   createChannelCredentials,
-  istiodBootstrap,
   XDS_KEEPALIVE_TIME_MS,
-  type XdsServerConfig,
   xdsChannelConfig,
   xdsChannelOptions,
-} from '../src/bootstrap/index.ts';
+} from '@inboard/xds/transport';
 
 const fixture = (name: string) => fileURLToPath(new URL(`./fixtures/${name}`, import.meta.url));
 const ROOT_CA = fixture('root-cert.pem');

@@ -1,15 +1,15 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { BootstrapError } from '@inboard/xds';
-import { decodeMessage, encodeMessage, structToJs } from '@inboard/xds/codec';
 import {
+  BootstrapError,
   istiodBootstrap,
   type NodeIdentityOptions,
   nodeIdentityFromEnv,
   nodeToProto,
-  parseDownwardApi,
   validateNodeForIstiod,
-} from '../src/bootstrap/index.ts';
+} from '@inboard/xds';
+import { decodeMessage, encodeMessage, structToJs } from '@inboard/xds/codec';
+import { parseDownwardApi } from '../src/bootstrap/downward-api.ts';
 
 const noLabelsFile: NodeIdentityOptions['readFileSync'] = (path) => {
   throw Object.assign(new Error(`ENOENT: no such file or directory, open '${path}'`), { code: 'ENOENT' });

@@ -1,17 +1,17 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { BootstrapError } from '@inboard/xds';
 import {
+  BootstrapError,
   loadBootstrap,
   parseBootstrap,
-  parseDurationJson,
-  parseJsonText,
   parseServerUri,
   targetFor,
-  USER_AGENT_NAME,
   validateNodeForIstiod,
-} from '../src/bootstrap/index.ts';
+} from '@inboard/xds';
+import { parseDurationJson } from '../src/bootstrap/duration-json.ts';
+import { parseJsonText } from '../src/bootstrap/json-text.ts';
+import { USER_AGENT_NAME } from '../src/bootstrap/user-agent.ts';
 
 const AGENT_BOOTSTRAP = fileURLToPath(new URL('./fixtures/istio-agent-grpc-bootstrap.json', import.meta.url));
 
