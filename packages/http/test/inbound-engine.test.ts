@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { AdsServer, Snapshot } from '@inboard/control-plane';
-import { parseBootstrap, Xds } from '@inboard/xds';
+import { ManualClock, parseBootstrap, Xds } from '@inboard/xds';
 import { type ListenerIn, packAny } from '@inboard/xds/codec';
 import {
   attachInbound,
@@ -563,6 +563,58 @@ describe('STRICT policy on a plaintext server', () => {
       engine.close();
       removeInbound(port);
       await close(server);
+    }
+  });
+});
+
+describe('a control plane that never answers', () => {
+  test('requests wait at most readyTimeoutMs, then are refused with 503, never let through unchecked', async () => {
+    // an xDS server address nobody listens on: the listener is never known
+    const closed = http.createServer();
+    await new Promise<void>((r) => closed.listen(0, '127.0.0.1', r));
+    const deadPort = (closed.address() as AddressInfo).port;
+    await new Promise<void>((r) => closed.close(() => r()));
+    const xds = new Xds({
+      bootstrap: parseBootstrap(
+        {
+          xds_servers: [{ server_uri: `127.0.0.1:${deadPort}`, channel_creds: [{ type: 'insecure' }] }],
+          node: { id: NODE_ID, metadata: { GENERATOR: 'grpc', NAMESPACE: 'default' } },
+        },
+        'test',
+      ),
+      backoff: { initialMs: 60_000 },
+    });
+    const clock = new ManualClock();
+    const engine = createInboundEngine({ xds, listenAddress: { ip: '127.0.0.1', port: 9080 }, clock });
+    let reached = 0;
+    const server = http.createServer(
+      meshRequestListener(engine, (_req, res) => {
+        reached++;
+        res.end('app');
+      }),
+    );
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    try {
+      const port = (server.address() as AddressInfo).port;
+      const response = new Promise<{ status: number; body: string }>((resolve, reject) => {
+        http
+          .get({ host: '127.0.0.1', port, path: '/reviews/1' }, (res) => {
+            let body = '';
+            res.on('data', (c) => (body += c));
+            res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+          })
+          .on('error', reject);
+      });
+      assert.equal(engine.isReady, false);
+      clock.advance(15_000);
+      const r = await response;
+      assert.equal(r.status, 503);
+      assert.equal(reached, 0, 'the application never saw the request');
+      assert.equal(engine.state, 'pending');
+    } finally {
+      server.close();
+      engine.close();
+      xds.close();
     }
   });
 });

@@ -34,6 +34,8 @@ export interface ExchangeOptions {
   readonly now?: () => number;
   /** when the request arrived, if the adapter had to wait for the policy first */
   readonly arrivedAt?: RequestArrival;
+  /** the adapter already waited for the engine once (its ready timeout may have passed) */
+  readonly waited?: boolean;
 }
 
 /** The moment a request arrived: monotonic (for the duration) and wall clock (for the start time). */

@@ -13,8 +13,15 @@
 // istiod intends. A listener or route configuration that cannot be compiled leaves the previous
 // policy in force; with no previous policy, requests are refused (fail closed), as Envoy refuses
 // connections for a listener it could not build.
-import type { FileWatcherCertificateProvider, Listener, RouteConfiguration, XdsClient } from '@inboard/xds';
-import { createLogger, resourceTypes, type Xds } from '@inboard/xds';
+import type {
+  Clock,
+  FileWatcherCertificateProvider,
+  Listener,
+  RouteConfiguration,
+  TimerHandle,
+  XdsClient,
+} from '@inboard/xds';
+import { createLogger, resourceTypes, systemClock, type Xds } from '@inboard/xds';
 import { evaluateRbacFilters, rbacDeniedDetails } from '../rbac/rbac-filters.ts';
 import type { PeerCertificate, RbacRequest } from '../rbac/rbac-request.ts';
 import { redirectResponse } from '../route/redirect.ts';
@@ -47,6 +54,13 @@ export interface InboundEngineOptions extends PathNormalizationOptions {
   readonly template?: string;
   /** certificate provider instances for tlsServerOptions(); default: the bootstrap's */
   readonly certificateProviders?: Readonly<Record<string, FileWatcherCertificateProvider>>;
+  /**
+   * How long requests wait for the first answer about the listener (default 15 s, the xDS
+   * does-not-exist timeout; 0: forever). After it, requests are refused with 503
+   * `inbound_policy_pending` until the control plane answers: never allowed unchecked.
+   */
+  readonly readyTimeoutMs?: number;
+  readonly clock?: Clock;
 }
 
 /** What the engine reads from a request; adapters build it from IncomingMessage. */
@@ -122,6 +136,7 @@ export class InboundEngine {
   #generation = 0;
   #readyPromise: Promise<void>;
   #resolveReady: () => void = () => {};
+  #readyTimer: TimerHandle | undefined;
   readonly #subscribers = new Set<(policy: InboundPolicy, generation: number) => void>();
   readonly #errorSubscribers = new Set<(error: Error) => void>();
 
@@ -139,6 +154,19 @@ export class InboundEngine {
     this.#readyPromise = new Promise((resolve) => {
       this.#resolveReady = resolve;
     });
+    const readyTimeoutMs = options.readyTimeoutMs ?? 15_000;
+    if (readyTimeoutMs > 0) {
+      this.#readyTimer = (options.clock ?? systemClock).setTimeout(() => {
+        this.#readyTimer = undefined;
+        if (this.#state !== 'pending') return;
+        // stop holding requests; handle() refuses them while the state stays pending
+        log.warn('no answer about the inbound listener yet; refusing requests until there is one', {
+          listener: this.listenerName,
+          afterMs: readyTimeoutMs,
+        });
+        this.#resolveReady();
+      }, readyTimeoutMs);
+    }
     this.#cancelListener = client.watch(resourceTypes.listener, this.listenerName, {
       onResourceChanged: (l) => this.#onListener(l),
       onError: (e) => this.#onWatchError(e),
@@ -209,6 +237,8 @@ export class InboundEngine {
   }
 
   close(): void {
+    this.#readyTimer?.cancel();
+    this.#readyTimer = undefined;
     this.#cancelListener?.();
     this.#cancelListener = undefined;
     for (const cancel of this.#routeWatches.values()) cancel();
@@ -444,6 +474,8 @@ export class InboundEngine {
 
   #setState(state: InboundEngineState): void {
     this.#state = state;
+    this.#readyTimer?.cancel();
+    this.#readyTimer = undefined;
     this.#resolveReady();
   }
 }

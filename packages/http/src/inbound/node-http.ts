@@ -31,10 +31,11 @@ export function runInbound(
   next: () => void,
   options?: ExchangeOptions,
 ): void {
-  if (!engine.isReady) {
+  if (!engine.isReady && options?.waited !== true) {
     const arrivedAt = options?.arrivedAt ?? { monotonic: performance.now(), wallClock: Date.now() };
+    // once: after the engine's ready timeout it is still not ready, and handle() refuses
     engine.ready().then(
-      () => runInbound(engine, req, res, next, { ...options, arrivedAt }),
+      () => runInbound(engine, req, res, next, { ...options, arrivedAt, waited: true }),
       (err: unknown) => res.destroy(err instanceof Error ? err : undefined),
     );
     return;
