@@ -18,6 +18,7 @@
 import { type ChildProcess, fork, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
+import { forward, NO_MUTATIONS, match as routeMatch } from '../test/route-fixtures.ts';
 
 if (!process.execArgv.includes('--conditions=inboard-source') || typeof globalThis.gc !== 'function') {
   const r = spawnSync(
@@ -254,41 +255,12 @@ child.disconnect();
 
 // ------------------------------------------------------------------ route matching
 
-function modelRoute(name: string, match: Partial<Route['match']>): Route {
+function modelRoute(name: string, over: Partial<Route['match']>): Route {
   return {
     name,
-    match: {
-      path: { kind: 'prefix', value: '/' },
-      caseSensitive: true,
-      headers: [],
-      queryParameters: [],
-      runtimeFraction: undefined,
-      grpc: false,
-      ...match,
-    },
-    action: {
-      kind: 'route',
-      clusterSpecifier: { kind: 'cluster', cluster: 'c' },
-      clusterNotFoundResponseCode: 503,
-      prefixRewrite: undefined,
-      regexRewrite: undefined,
-      hostRewriteLiteral: undefined,
-      hostRewriteHeader: undefined,
-      autoHostRewrite: false,
-      timeout: 0,
-      idleTimeout: undefined,
-      maxStreamDuration: undefined,
-      retryPolicy: undefined,
-      hashPolicy: [],
-      requestMirrorPolicies: [],
-      priority: 'DEFAULT',
-    },
-    headerMutations: {
-      requestHeadersToAdd: [],
-      requestHeadersToRemove: [],
-      responseHeadersToAdd: [],
-      responseHeadersToRemove: [],
-    },
+    match: routeMatch({ kind: 'prefix', value: '/' }, over),
+    action: forward('c', { timeout: 0 }),
+    headerMutations: NO_MUTATIONS,
     filterOverrides: {},
     istioConfig: undefined,
     decoratorOperation: undefined,

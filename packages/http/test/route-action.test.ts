@@ -31,39 +31,9 @@ import {
   rewriteHost,
   rewritePath,
 } from '../src/route/index.ts';
+import { forward, match, mutations } from './route-fixtures.ts';
 
 // ---------------------------------------------------------------------------- model builders
-
-function mutations(over: Partial<HeaderMutations> = {}): HeaderMutations {
-  return {
-    requestHeadersToAdd: [],
-    requestHeadersToRemove: [],
-    responseHeadersToAdd: [],
-    responseHeadersToRemove: [],
-    ...over,
-  };
-}
-
-function forward(cluster: string, over: Partial<RouteAction> = {}): RouteAction {
-  return {
-    kind: 'route',
-    clusterSpecifier: { kind: 'cluster', cluster },
-    clusterNotFoundResponseCode: 503,
-    prefixRewrite: undefined,
-    regexRewrite: undefined,
-    hostRewriteLiteral: undefined,
-    hostRewriteHeader: undefined,
-    autoHostRewrite: false,
-    timeout: undefined,
-    idleTimeout: undefined,
-    maxStreamDuration: undefined,
-    retryPolicy: undefined,
-    hashPolicy: [],
-    requestMirrorPolicies: [],
-    priority: 'DEFAULT',
-    ...over,
-  };
-}
 
 function redirect(over: Partial<RedirectAction> = {}): RedirectAction {
   return {
@@ -76,18 +46,6 @@ function redirect(over: Partial<RedirectAction> = {}): RedirectAction {
     regexRewrite: undefined,
     responseCode: 301,
     stripQuery: false,
-    ...over,
-  };
-}
-
-function match(path: PathMatch, over: Partial<RouteMatch> = {}): RouteMatch {
-  return {
-    path,
-    caseSensitive: true,
-    headers: [],
-    queryParameters: [],
-    runtimeFraction: undefined,
-    grpc: false,
     ...over,
   };
 }

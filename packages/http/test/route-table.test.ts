@@ -22,48 +22,9 @@ import {
   type RouteRequest,
   type RouteTableOptions,
 } from '../src/route/index.ts';
+import { forward, match, NO_MUTATIONS } from './route-fixtures.ts';
 
 // ---------------------------------------------------------------------------- model builders
-
-const NO_MUTATIONS: HeaderMutations = {
-  requestHeadersToAdd: [],
-  requestHeadersToRemove: [],
-  responseHeadersToAdd: [],
-  responseHeadersToRemove: [],
-};
-
-function forward(cluster: string, over: Partial<RouteAction> = {}): RouteAction {
-  return {
-    kind: 'route',
-    clusterSpecifier: { kind: 'cluster', cluster },
-    clusterNotFoundResponseCode: 503,
-    prefixRewrite: undefined,
-    regexRewrite: undefined,
-    hostRewriteLiteral: undefined,
-    hostRewriteHeader: undefined,
-    autoHostRewrite: false,
-    timeout: undefined,
-    idleTimeout: undefined,
-    maxStreamDuration: undefined,
-    retryPolicy: undefined,
-    hashPolicy: [],
-    requestMirrorPolicies: [],
-    priority: 'DEFAULT',
-    ...over,
-  };
-}
-
-function match(path: PathMatch, over: Partial<RouteMatch> = {}): RouteMatch {
-  return {
-    path,
-    caseSensitive: true,
-    headers: [],
-    queryParameters: [],
-    runtimeFraction: undefined,
-    grpc: false,
-    ...over,
-  };
-}
 
 const prefix = (value: string): PathMatch => ({ kind: 'prefix', value });
 const exactPath = (value: string): PathMatch => ({ kind: 'path', value });
