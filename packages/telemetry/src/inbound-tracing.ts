@@ -1,13 +1,17 @@
-// The SERVER span of an inbound request, from the inbound event: its parent is the caller's W3C
-// traceparent (or B3 headers), its start and end the request's own first byte and last byte.
-// Recorded once the exchange is over, so it costs nothing while the application runs; the span
-// is therefore not the active context inside the handler (see the README).
-import type { InboundRequestEvent } from '@inboard/http';
+// The SERVER span of an inbound request: its parent is the caller's W3C traceparent (or B3
+// headers), its start and end the request's own first byte and last byte. For a request the
+// application handles, the span starts in the inbound scope (as the request is admitted) and is
+// the active context while the handler runs, so the application's spans and its calls through
+// the mesh are its children; the inbound event ends it. A request the policy answers never
+// reaches a handler: its span is recorded whole from the event.
+import type { InboundRequestEvent, InboundScope, InboundStartEvent, TraceContext } from '@inboard/http';
 import {
   type Attributes,
   type Context,
+  context,
   createTraceState,
   ROOT_CONTEXT,
+  type Span,
   SpanKind,
   SpanStatusCode,
   type Tracer,
@@ -17,7 +21,7 @@ import { semconvMethod, splitAuthority } from './http-method.ts';
 import type { LocalWorkload } from './local-workload.ts';
 
 /** The caller's span context from the inbound trace headers, as a parent context. */
-export function parentContextOf(e: InboundRequestEvent): Context {
+export function parentContextOf(e: { readonly trace: TraceContext }): Context {
   const w3c = e.trace.w3c;
   if (w3c !== undefined) {
     return trace.setSpanContext(ROOT_CONTEXT, {
@@ -40,16 +44,71 @@ export function parentContextOf(e: InboundRequestEvent): Context {
   return ROOT_CONTEXT;
 }
 
+function spanName(method: string, route: string | undefined): string {
+  const m = method === '_OTHER' ? 'HTTP' : method;
+  return route === undefined ? m : `${m} ${route}`;
+}
+
+/** What the outcome adds to the span. */
+function addOutcome(e: InboundRequestEvent, attrs: Attributes): void {
+  attrs.response_flags = e.responseFlags;
+  if (e.route !== undefined) attrs['http.route'] = e.route;
+  if (e.status > 0) attrs['http.response.status_code'] = e.status;
+  if (e.peerPrincipal !== undefined) attrs['inboard.peer.principal'] = e.peerPrincipal;
+  if (e.matchedPolicy !== undefined) attrs['inboard.rbac.matched_policy'] = e.matchedPolicy;
+  if (e.status >= 500 || e.status === 0) attrs['error.type'] = e.status === 0 ? e.responseFlags : String(e.status);
+}
+
 export class InboundTracing {
   readonly #tracer: Tracer;
   readonly #local: LocalWorkload;
+  // the spans the scope started, until their request's event ends them
+  readonly #open = new WeakMap<InboundStartEvent, Span>();
 
   constructor(tracer: Tracer, local: LocalWorkload) {
     this.#tracer = tracer;
     this.#local = local;
   }
 
+  /** For registerInboundScope: the request's SERVER span is the active context while it is handled. */
+  readonly scope: InboundScope = (start, run) => {
+    const parent = parentContextOf(start);
+    const span = this.#tracer.startSpan(
+      spanName(semconvMethod(start.method), undefined),
+      { kind: SpanKind.SERVER, attributes: this.#requestAttributes(start), startTime: start.startTime },
+      parent,
+    );
+    this.#open.set(start, span);
+    context.with(trace.setSpan(parent, span), run);
+  };
+
+  /** Ends the request's span: the one its scope started, else (a policy answer) a whole new one. */
   record(e: InboundRequestEvent): void {
+    const started = e.start === undefined ? undefined : this.#open.get(e.start);
+    let span: Span;
+    if (started !== undefined) {
+      this.#open.delete(e.start!);
+      span = started;
+      const attrs: Attributes = {};
+      addOutcome(e, attrs);
+      span.setAttributes(attrs);
+      if (e.route !== undefined) span.updateName(spanName(semconvMethod(e.method), e.route));
+    } else {
+      const attrs = this.#requestAttributes(e);
+      addOutcome(e, attrs);
+      span = this.#tracer.startSpan(
+        spanName(semconvMethod(e.method), e.route),
+        { kind: SpanKind.SERVER, attributes: attrs, startTime: e.startTime },
+        parentContextOf(e),
+      );
+    }
+    if (e.status >= 500 || e.status === 0)
+      span.setStatus({ code: SpanStatusCode.ERROR, message: e.responseCodeDetails });
+    span.end(e.startTime + e.durationMs);
+  }
+
+  /** What is known when the request arrives (and what samplers see). */
+  #requestAttributes(e: InboundStartEvent): Attributes {
     const method = semconvMethod(e.method);
     const q = e.path.indexOf('?');
     const [host] = splitAuthority(e.authority);
@@ -62,34 +121,14 @@ export class InboundTracing {
       'client.address': e.sourceIp,
       'network.peer.address': e.sourceIp,
       'network.peer.port': e.sourcePort,
-      response_flags: e.responseFlags,
       'istio.canonical_service': this.#local.canonicalService,
       'istio.namespace': this.#local.namespace,
     };
     if (q >= 0) attrs['url.query'] = e.path.slice(q + 1);
     if (method === '_OTHER') attrs['http.request.method_original'] = e.method;
     if (e.protocol.startsWith('HTTP/')) attrs['network.protocol.version'] = e.protocol.slice(5);
-    if (e.route !== undefined) attrs['http.route'] = e.route;
-    if (e.status > 0) attrs['http.response.status_code'] = e.status;
     if (e.userAgent !== undefined) attrs['user_agent.original'] = e.userAgent;
-    if (e.peerPrincipal !== undefined) attrs['inboard.peer.principal'] = e.peerPrincipal;
-    if (e.matchedPolicy !== undefined) attrs['inboard.rbac.matched_policy'] = e.matchedPolicy;
     if (e.trace.requestId !== undefined) attrs['guid:x-request-id'] = e.trace.requestId;
-    const name =
-      e.route !== undefined
-        ? `${method === '_OTHER' ? 'HTTP' : method} ${e.route}`
-        : method === '_OTHER'
-          ? 'HTTP'
-          : method;
-    const span = this.#tracer.startSpan(
-      name,
-      { kind: SpanKind.SERVER, attributes: attrs, startTime: e.startTime },
-      parentContextOf(e),
-    );
-    if (e.status >= 500 || e.status === 0) {
-      span.setAttribute('error.type', e.status === 0 ? e.responseFlags : String(e.status));
-      span.setStatus({ code: SpanStatusCode.ERROR, message: e.responseCodeDetails });
-    }
-    span.end(e.startTime + e.durationMs);
+    return attrs;
   }
 }

@@ -13,6 +13,7 @@ import {
   type InboundRequestEvent,
   type OutboundMesh,
   REQUEST_CHANNEL,
+  registerInboundScope,
 } from '@inboard/http';
 import { type BootstrapNode, createLogger, type Xds } from '@inboard/xds';
 import { type MeterProvider, metrics, type TracerProvider, trace } from '@opentelemetry/api';
@@ -144,6 +145,7 @@ export function installMeshTelemetry(options: MeshTelemetryOptions = {}): MeshTe
         : options.tracing;
   const accessLog = options.accessLog === undefined ? undefined : new AccessLogWriter(options.accessLog);
   const subscriptions: [string, (msg: unknown) => void][] = [];
+  const unregister: (() => void)[] = [];
   const on = (channel: string, fn: (msg: unknown) => void) => {
     subscribe(channel, fn);
     subscriptions.push([channel, fn]);
@@ -189,6 +191,9 @@ export function installMeshTelemetry(options: MeshTelemetryOptions = {}): MeshTe
     const labeler = new InboundLabeler(local);
     const tracing = tracingOptions === undefined ? undefined : new InboundTracing(tracer, local);
     const logIn = accessLog?.inbound === true ? accessLog : undefined;
+    // The SERVER span starts as a request is admitted and is active while the application handles
+    // it; the inbound event below ends it.
+    if (tracing !== undefined) unregister.push(registerInboundScope(tracing.scope));
     on(
       INBOUND_CHANNEL,
       guarded<InboundRequestEvent>('inbound', (e) => {
@@ -208,6 +213,7 @@ export function installMeshTelemetry(options: MeshTelemetryOptions = {}): MeshTe
     close() {
       if (closed) return;
       closed = true;
+      for (const fn of unregister) fn();
       for (const [channel, fn] of subscriptions) unsubscribe(channel, fn);
     },
   };

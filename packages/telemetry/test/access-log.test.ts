@@ -79,6 +79,7 @@ const inbound: InboundRequestEvent = {
   filterChain: 'inbound-plaintext',
   trace: { w3c: undefined, b3: undefined, requestId: 'rid-1' },
   userAgent: 'node',
+  start: undefined,
 };
 
 test('inbound, text: addresses of the connection and Istio’s inbound cluster', () => {

@@ -3,18 +3,18 @@
 //
 //   import { subscribe } from 'node:diagnostics_channel';
 //   subscribe(INBOUND_CHANNEL, (e) => record(e as InboundRequestEvent));
+//
+// An InboundStartEvent is what inbound scopes (inbound-scope.ts) receive as an admitted request
+// reaches the application; the end event of that request references it as `start`.
 import { channel } from 'node:diagnostics_channel';
 import type { TraceContext } from './trace-context.ts';
 
 export const INBOUND_CHANNEL = 'inboard:http:inbound';
 
-export interface InboundRequestEvent {
-  /** Istio's `reporter` label: the server side of the call */
-  readonly reporter: 'destination';
+/** A request as it was received and admitted: everything known before the application runs. */
+export interface InboundStartEvent {
   /** wall clock at the first byte of the request, ms since the epoch */
   readonly startTime: number;
-  /** first request byte to last response byte (Envoy's %DURATION%), ms */
-  readonly durationMs: number;
   readonly method: string;
   /** the normalised path, with the query */
   readonly path: string;
@@ -23,6 +23,20 @@ export interface InboundRequestEvent {
   readonly scheme: 'http' | 'https';
   /** `HTTP/1.1`, `HTTP/2` */
   readonly protocol: string;
+  readonly sourceIp: string;
+  readonly sourcePort: number;
+  readonly destinationIp: string;
+  readonly destinationPort: number;
+  /** the caller's W3C / B3 context and x-request-id */
+  readonly trace: TraceContext;
+  readonly userAgent: string | undefined;
+}
+
+export interface InboundRequestEvent extends InboundStartEvent {
+  /** Istio's `reporter` label: the server side of the call */
+  readonly reporter: 'destination';
+  /** first request byte to last response byte (Envoy's %DURATION%), ms */
+  readonly durationMs: number;
   /** the framework's route template (`http.route`) when an adapter knows it */
   readonly route: string | undefined;
   /** the status sent; 0 when the client went away before a response started */
@@ -37,10 +51,6 @@ export interface InboundRequestEvent {
   readonly responseBytes: number;
   /** the client's SPIFFE id (first URI SAN of its verified certificate) */
   readonly peerPrincipal: string | undefined;
-  readonly sourceIp: string;
-  readonly sourcePort: number;
-  readonly destinationIp: string;
-  readonly destinationPort: number;
   /** Istio's `connection_security_policy` label */
   readonly connectionSecurityPolicy: 'mutual_tls' | 'none';
   /** the RBAC policy that decided: the DENY policy that denied, or the ALLOW policy that allowed */
@@ -49,8 +59,11 @@ export interface InboundRequestEvent {
   readonly allowed: boolean;
   /** the filter chain of the inbound listener used; undefined without a mesh policy */
   readonly filterChain: string | undefined;
-  readonly trace: TraceContext;
-  readonly userAgent: string | undefined;
+  /**
+   * The start event the inbound scopes received, the same object; undefined when no scope ran
+   * (none registered, or the policy answered before the application).
+   */
+  readonly start: InboundStartEvent | undefined;
 }
 
 export const inboundChannel = channel(INBOUND_CHANNEL);

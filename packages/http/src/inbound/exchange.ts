@@ -1,13 +1,16 @@
 // One inbound request on a Node server, shared by every adapter: reads the request and its
 // connection, asks the engine, and, while someone listens on the inbound channel, measures the
 // exchange (body bytes both ways, duration, status) and publishes one InboundRequestEvent when
-// the response is done or the client went away. Without subscribers nothing is wrapped.
+// the response is done or the client went away. Without subscribers nothing is wrapped. The
+// application's handler runs through the registered inbound scopes, if any (`run()`).
+import { AsyncResource } from 'node:async_hooks';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { PeerCertificate } from '../rbac/rbac-request.ts';
 import { firstHeaderValue, type HeaderGetter } from '../route/route-request.ts';
-import { type InboundRequestEvent, inboundChannel } from './events.ts';
+import { type InboundRequestEvent, type InboundStartEvent, inboundChannel } from './events.ts';
 import type { InboundDecision, InboundEngine, InboundLocalReply, InboundRequestInfo } from './inbound-engine.ts';
+import { inboundScopes, runInScopes } from './inbound-scope.ts';
 import { connectionSecurity, peerPrincipal } from './peer-identity.ts';
 import { extractTraceContext, type TraceContext } from './trace-context.ts';
 
@@ -97,6 +100,23 @@ class MeshInfo implements MeshRequestInfo {
   }
 }
 
+/**
+ * Emits the request's and the response's events in the current async context (the scopes'), so
+ * what the application does from their listeners (a body parser's 'end', a 'finish' hook) stays
+ * in it: those events otherwise run in the context of the connection.
+ */
+function emitInCurrentContext(req: IncomingMessage, res: ServerResponse): void {
+  const resource = new AsyncResource('InboardInbound');
+  const reqEmit = req.emit;
+  const resEmit = res.emit;
+  req.emit = function (this: IncomingMessage, ...args: Parameters<IncomingMessage['emit']>) {
+    return resource.runInAsyncScope(reqEmit, this, ...args);
+  } as IncomingMessage['emit'];
+  res.emit = function (this: ServerResponse, ...args: Parameters<ServerResponse['emit']>) {
+    return resource.runInAsyncScope(resEmit, this, ...args);
+  } as ServerResponse['emit'];
+}
+
 function byteLength(chunk: unknown, encoding: unknown): number {
   if (typeof chunk === 'string')
     return Buffer.byteLength(chunk, typeof encoding === 'string' ? (encoding as BufferEncoding) : 'utf8');
@@ -117,6 +137,7 @@ export class InboundExchange {
   readonly #measured: boolean;
   readonly #info: InboundRequestInfo;
   readonly #now: () => number;
+  #started: InboundStartEvent | undefined;
 
   constructor(engine: InboundEngine, req: IncomingMessage, res: ServerResponse, options: ExchangeOptions = {}) {
     this.req = req;
@@ -149,6 +170,40 @@ export class InboundExchange {
   applyPath(): void {
     const d = this.info.decision;
     if (d.action === 'allow' && this.req.url !== d.path) this.req.url = d.path;
+  }
+
+  /**
+   * Runs the application's part of the request (the handler, or the rest of the framework's
+   * pipeline) inside the registered inbound scopes; directly when there are none, or when nobody
+   * listens for the request's end.
+   */
+  run(handler: () => void): void {
+    const scopes = inboundScopes();
+    if (scopes.length === 0 || !this.#measured) {
+      handler();
+      return;
+    }
+    const info = this.#info;
+    const socket = this.req.socket as Socket | null;
+    const start: InboundStartEvent = {
+      startTime: this.#startTime,
+      method: info.method,
+      path: this.info.decision.path,
+      authority: info.authority,
+      scheme: info.scheme,
+      protocol: `HTTP/${this.req.httpVersion}`,
+      sourceIp: info.sourceIp,
+      sourcePort: socket?.remotePort ?? 0,
+      destinationIp: info.destinationIp,
+      destinationPort: info.destinationPort,
+      trace: this.info.trace,
+      userAgent: firstHeaderValue(info.headers('user-agent')),
+    };
+    this.#started = start;
+    runInScopes(scopes, start, () => {
+      emitInCurrentContext(this.req, this.res);
+      handler();
+    });
   }
 
   /** Marks the response complete (manual completion); later calls do nothing. */
@@ -232,6 +287,7 @@ export class InboundExchange {
       filterChain: d.filterChain,
       trace: this.info.trace,
       userAgent: firstHeaderValue(headers('user-agent')),
+      start: this.#started,
     };
     inboundChannel.publish(event);
   }

@@ -1,5 +1,7 @@
 // Fastify 5 adapter: a plugin whose onRequest hook enforces the policy (before body parsing) and
-// whose onResponse hook completes the measurement.
+// whose onResponse hook completes the measurement. The hook takes a callback rather than
+// returning a promise: fastify continues the request from that callback, so calling it inside
+// the inbound scopes runs the rest of the request (parsing, handler) in their context.
 //
 //   await app.register(meshFastify(engine));
 //   app.get('/reviews/:id', async (request) => ({ caller: request.mesh?.peerPrincipal }));
@@ -28,7 +30,8 @@ interface FastifyReplyLike {
 }
 interface FastifyInstanceLike {
   decorateRequest(name: string, value: null): unknown;
-  addHook(name: 'onRequest' | 'onResponse', hook: (request: never, reply: never) => Promise<unknown>): unknown;
+  addHook(name: 'onRequest', hook: (request: never, reply: never, done: (err?: Error) => void) => void): unknown;
+  addHook(name: 'onResponse', hook: (request: never, reply: never) => Promise<unknown>): unknown;
 }
 
 /**
@@ -44,12 +47,12 @@ export function meshFastify(engine: InboundEngine): MeshFastifyPlugin {
   const plugin = async (fastify: FastifyInstanceLike): Promise<void> => {
     // a reference-type default would be shared by every request (FST_ERR_DEC_REFERENCE_TYPE)
     fastify.decorateRequest('mesh', null);
-    fastify.addHook('onRequest', async (request: FastifyRequestLike, reply: FastifyReplyLike) => {
-      let arrivedAt: RequestArrival | undefined;
-      if (!engine.isReady) {
-        arrivedAt = { monotonic: performance.now(), wallClock: Date.now() };
-        await engine.ready();
-      }
+    const admit = (
+      request: FastifyRequestLike,
+      reply: FastifyReplyLike,
+      done: (err?: Error) => void,
+      arrivedAt: RequestArrival | undefined,
+    ): void => {
       const ex = startInbound(engine, request.raw, reply.raw, {
         completion: 'manual',
         route: () => request.routeOptions?.url,
@@ -58,19 +61,35 @@ export function meshFastify(engine: InboundEngine): MeshFastifyPlugin {
       (request as unknown as Record<symbol, InboundExchange>)[EXCHANGE] = ex;
       const d = ex.decision;
       if (d.action !== 'allow') {
+        // answered here: fastify expects no done() after a hook replied or hijacked
         if (d.closeConnection) {
           reply.hijack();
           request.raw.socket?.destroy();
-          return reply;
+          return;
         }
-        return reply
+        reply
           .code(d.status)
           .headers({ ...d.headers })
           .send(d.body);
+        return;
       }
       request.mesh = ex.info;
-      return undefined;
-    });
+      ex.run(() => done());
+    };
+    fastify.addHook(
+      'onRequest',
+      (request: FastifyRequestLike, reply: FastifyReplyLike, done: (err?: Error) => void) => {
+        if (engine.isReady) {
+          admit(request, reply, done, undefined);
+          return;
+        }
+        const arrivedAt = { monotonic: performance.now(), wallClock: Date.now() };
+        engine.ready().then(
+          () => admit(request, reply, done, arrivedAt),
+          (err: unknown) => done(err instanceof Error ? err : new Error(String(err))),
+        );
+      },
+    );
     fastify.addHook('onResponse', async (request: FastifyRequestLike) => {
       (request as unknown as Record<symbol, InboundExchange | undefined>)[EXCHANGE]?.complete();
     });

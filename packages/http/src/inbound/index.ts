@@ -1,7 +1,7 @@
 // The inbound side: istiod's server listener (RBAC from AuthorizationPolicy, mTLS mode from
 // PeerAuthentication) enforced in the application's own HTTP server, through one engine and thin
 // node:http / express / fastify adapters.
-export { INBOUND_CHANNEL, type InboundRequestEvent, inboundChannel } from './events.ts';
+export { INBOUND_CHANNEL, type InboundRequestEvent, type InboundStartEvent, inboundChannel } from './events.ts';
 export {
   type ExchangeOptions,
   InboundExchange,
@@ -32,6 +32,7 @@ export {
   mtlsModeOf,
   NO_MESH_POLICY,
 } from './inbound-policy.ts';
+export { type InboundScope, registerInboundScope } from './inbound-scope.ts';
 export {
   DEFAULT_SERVER_LISTENER_TEMPLATE,
   hostPort,

@@ -21,8 +21,9 @@ export interface MeshIncomingMessage extends IncomingMessage {
 export type RequestHandler = (req: MeshIncomingMessage, res: ServerResponse) => void;
 
 /**
- * Runs the inbound policy for one request; calls `next` when the application should handle it,
- * otherwise answers (or closes) itself. `next` is not called when the policy answered.
+ * Runs the inbound policy for one request; calls `next` when the application should handle it
+ * (inside the registered inbound scopes), otherwise answers (or closes) itself. `next` is not
+ * called when the policy answered.
  */
 export function runInbound(
   engine: InboundEngine,
@@ -48,7 +49,7 @@ export function runInbound(
   }
   ex.applyPath();
   req.mesh = ex.info;
-  next();
+  ex.run(next);
 }
 
 export function meshRequestListener(engine: InboundEngine, handler: RequestHandler): RequestHandler {

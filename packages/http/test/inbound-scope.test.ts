@@ -1,0 +1,270 @@
+// Inbound scopes on a real node:http server: an admitted request's handler runs inside every
+// registered scope (its body events too), the end event carries the very start event the scopes
+// saw, requests the policy answers never reach a scope, and a failing scope never costs the
+// application its request.
+import assert from 'node:assert/strict';
+import { AsyncLocalStorage } from 'node:async_hooks';
+import { subscribe, unsubscribe } from 'node:diagnostics_channel';
+import { once } from 'node:events';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { after, afterEach, before, test } from 'node:test';
+import type { Listener, ResourceType, ResourceWatcher, XdsClient } from '@inboard/xds';
+import { resourceTypes } from '@inboard/xds';
+import { type ListenerIn, packAny } from '@inboard/xds/codec';
+import {
+  createInboundEngine,
+  INBOUND_CHANNEL,
+  type InboundRequestEvent,
+  type InboundScope,
+  type InboundStartEvent,
+  meshRequestListener,
+  registerInboundScope,
+} from '../src/index.ts';
+
+class ScriptedClient {
+  readonly watchers = new Map<string, ResourceWatcher<unknown>>();
+  watch<T>(type: ResourceType<T>, name: string, w: ResourceWatcher<T>): () => void {
+    this.watchers.set(`${type.typeUrl} ${name}`, w as ResourceWatcher<unknown>);
+    return () => this.watchers.delete(`${type.typeUrl} ${name}`);
+  }
+  deliver(name: string, value: Listener): void {
+    this.watchers.get(`${resourceTypes.listener.typeUrl} ${name}`)?.onResourceChanged(value, name);
+  }
+}
+
+const listener: ListenerIn = {
+  name: 'xds.istio.io/grpc/lds/inbound/127.0.0.1:9080',
+  filter_chains: [
+    {
+      name: 'inbound-plaintext',
+      filters: [
+        {
+          name: 'inbound-hcmplaintext',
+          typed_config: packAny('envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager', {
+            route_config: {
+              name: 'inbound',
+              virtual_hosts: [
+                { name: 'inbound', domains: ['*'], routes: [{ match: { prefix: '/' }, non_forwarding_action: {} }] },
+              ],
+            },
+            http_filters: [
+              {
+                name: 'envoy.filters.http.rbac.DENY',
+                typed_config: packAny('envoy.extensions.filters.http.rbac.v3.RBAC', {
+                  rules: {
+                    action: 1,
+                    policies: {
+                      'deny-admin': {
+                        permissions: [{ url_path: { path: { prefix: '/admin' } } }],
+                        principals: [{ any: true }],
+                      },
+                    } as never,
+                  },
+                }),
+              },
+              {
+                name: 'envoy.filters.http.router',
+                typed_config: packAny('envoy.extensions.filters.http.router.v3.Router', {}),
+              },
+            ],
+          }),
+        },
+      ],
+    },
+  ],
+};
+
+const client = new ScriptedClient();
+const engine = createInboundEngine({
+  client: client as unknown as XdsClient,
+  listenAddress: { ip: '127.0.0.1', port: 9080 },
+});
+{
+  const r = resourceTypes.listener.decode(packAny('envoy.config.listener.v3.Listener', listener), {
+    certificateProviders: undefined,
+  });
+  if (!r.ok) assert.fail(r.errors.join('\n'));
+  client.deliver(engine.listenerName, r.value);
+}
+
+const storage = new AsyncLocalStorage<string[]>();
+/** What the handler saw: the scopes it ran in, at entry and once the body was read. */
+interface Seen {
+  entry: string[] | undefined;
+  afterBody: string[] | undefined;
+  body: string;
+}
+let handled = 0;
+const server = http.createServer(
+  meshRequestListener(engine, (req, res) => {
+    handled++;
+    const entry = storage.getStore();
+    let body = '';
+    req.setEncoding('utf8');
+    req.on('data', (c: string) => (body += c));
+    req.on('end', () => {
+      const seen: Seen = { entry, afterBody: storage.getStore(), body };
+      res.end(JSON.stringify(seen));
+    });
+  }),
+);
+let port = 0;
+const unregisters: (() => void)[] = [];
+
+/** A scope that records the start events it saw and names itself in the async context. */
+function namedScope(name: string, starts: InboundStartEvent[]): InboundScope {
+  return (start, run) => {
+    starts.push(start);
+    storage.run([...(storage.getStore() ?? []), name], run);
+  };
+}
+
+function register(scope: InboundScope): void {
+  unregisters.push(registerInboundScope(scope));
+}
+
+before(async () => {
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  port = (server.address() as AddressInfo).port;
+});
+
+afterEach(() => {
+  for (const u of unregisters.splice(0)) u();
+});
+
+after(async () => {
+  engine.close();
+  server.closeAllConnections();
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+});
+
+/** The next inbound event of this server; subscribing is also what lets scopes run. */
+function nextEvent(): Promise<InboundRequestEvent> {
+  return new Promise((resolve) => {
+    const fn = (msg: unknown) => {
+      unsubscribe(INBOUND_CHANNEL, fn);
+      resolve(msg as InboundRequestEvent);
+    };
+    subscribe(INBOUND_CHANNEL, fn);
+  });
+}
+
+function send(
+  path: string,
+  body?: string,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; seen: Seen | undefined }> {
+  return new Promise((resolve, reject) => {
+    const req = http.request(
+      { host: '127.0.0.1', port, path, method: body === undefined ? 'GET' : 'POST', headers, agent: false },
+      (res) => {
+        let text = '';
+        res.setEncoding('utf8');
+        res.on('data', (c: string) => (text += c));
+        res.on('end', () =>
+          resolve({
+            status: res.statusCode ?? 0,
+            seen: res.statusCode === 200 ? (JSON.parse(text) as Seen) : undefined,
+          }),
+        );
+        res.on('error', reject);
+      },
+    );
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+test('the handler and its body events run inside the scopes, outermost first; the end event carries the same start', async () => {
+  const starts: InboundStartEvent[] = [];
+  register(namedScope('outer', starts));
+  register(namedScope('inner', starts));
+  const ev = nextEvent();
+  const traceparent = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';
+  const r = await send('/x/../reviews/1?q=2', 'hello', { traceparent, 'user-agent': 'scope-test' });
+  const e = await ev;
+  assert.equal(r.status, 200);
+  assert.deepEqual(r.seen, { entry: ['outer', 'inner'], afterBody: ['outer', 'inner'], body: 'hello' });
+  assert.equal(starts.length, 2);
+  assert.equal(starts[0], starts[1], 'every scope gets the one start event');
+  const start = starts[0]!;
+  assert.equal(e.start, start, 'the end event references it');
+  assert.deepEqual(
+    {
+      method: start.method,
+      path: start.path,
+      authority: start.authority,
+      scheme: start.scheme,
+      protocol: start.protocol,
+      traceId: start.trace.w3c?.traceId,
+      parentId: start.trace.w3c?.parentId,
+      userAgent: start.userAgent,
+      destinationPort: start.destinationPort,
+    },
+    {
+      method: 'POST',
+      path: '/reviews/1?q=2',
+      authority: `127.0.0.1:${port}`,
+      scheme: 'http',
+      protocol: 'HTTP/1.1',
+      traceId: '4bf92f3577b34da6a3ce929d0e0e4736',
+      parentId: '00f067aa0ba902b7',
+      userAgent: 'scope-test',
+      destinationPort: port,
+    },
+  );
+  assert.equal(start.sourcePort, e.sourcePort);
+  assert.ok(start.sourcePort > 0);
+  assert.equal(start.startTime, e.startTime);
+});
+
+test('a request the policy denies reaches no scope; its end event has no start', async () => {
+  const starts: InboundStartEvent[] = [];
+  register(namedScope('scope', starts));
+  const before = handled;
+  const ev = nextEvent();
+  const r = await send('/admin');
+  const e = await ev;
+  assert.equal(r.status, 403);
+  assert.equal(handled, before);
+  assert.deepEqual(starts, []);
+  assert.equal(e.start, undefined);
+});
+
+test('a scope that throws, or returns without running, is skipped: the handler runs once, in the other scopes', async () => {
+  const starts: InboundStartEvent[] = [];
+  register(() => {
+    throw new Error('broken instrumentation');
+  });
+  register(() => {});
+  register(namedScope('working', starts));
+  const before = handled;
+  const ev = nextEvent();
+  const r = await send('/reviews/1');
+  await ev;
+  assert.equal(r.status, 200);
+  assert.equal(handled, before + 1);
+  assert.deepEqual(r.seen?.entry, ['working']);
+  assert.equal(starts.length, 1);
+});
+
+test('scopes only run while someone listens for the end; an unregistered scope runs no more', async () => {
+  const starts: InboundStartEvent[] = [];
+  const unregister = registerInboundScope(namedScope('scope', starts));
+  try {
+    const r = await send('/reviews/1');
+    assert.equal(r.status, 200);
+    assert.equal(r.seen?.entry, undefined, 'no end would be published: the handler runs directly');
+    assert.deepEqual(starts, []);
+    unregister();
+    const ev = nextEvent();
+    const r2 = await send('/reviews/2');
+    assert.equal((await ev).start, undefined);
+    assert.equal(r2.seen?.entry, undefined);
+    assert.deepEqual(starts, []);
+  } finally {
+    unregister();
+  }
+});
