@@ -210,7 +210,14 @@ export function meshMessages(
     routes.push({
       name: routeName,
       virtual_hosts: [
-        { name: `${fqdn(s.name)}:${s.port}`, domains, routes: [...s.routes], ...s.vhostExtra },
+        // include_request_attempt_count as istiod sets it on every sidecar virtual host
+        {
+          name: `${fqdn(s.name)}:${s.port}`,
+          domains,
+          routes: [...s.routes],
+          include_request_attempt_count: true,
+          ...s.vhostExtra,
+        },
         ...(s.extraVirtualHosts ?? []),
       ],
     });

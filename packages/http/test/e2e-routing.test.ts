@@ -112,7 +112,16 @@ before(async () => {
     respond(res, 200, 'v1', secret);
   };
   await cp.start(
-    [{ name: 'reviews', port: 9080, routes }],
+    [
+      { name: 'reviews', port: 9080, routes },
+      // a virtual host that asks for the attempt count downstream instead of upstream
+      {
+        name: 'details',
+        port: 9080,
+        routes: [{ name: 'all', match: { prefix: '/' }, route: forward(C('v1')) }],
+        vhostExtra: { include_request_attempt_count: false, include_attempt_count_in_response: true },
+      },
+    ],
     [
       { name: C('v1'), endpoints: [{ port: v1.port }] },
       { name: C('v2'), endpoints: [{ port: v2.port }] },
@@ -160,6 +169,19 @@ describe('matching', () => {
     const seen = v1.seen[before]!;
     assert.equal(seen.headers.host, 'reviews:9080');
     assert.equal(seen.headers['x-envoy-attempt-count'], '1');
+  });
+
+  test("the virtual host decides where x-envoy-attempt-count goes (Envoy's include_*attempt_count*)", async () => {
+    const before = v1.seen.length;
+    const r = await request('http://details:9080/count', { dispatcher: mesh.dispatcher });
+    await r.body.text();
+    assert.equal(r.headers['x-envoy-attempt-count'], '1');
+    assert.equal(v1.seen[before]!.headers['x-envoy-attempt-count'], undefined);
+    // reviews' virtual host sets include_request_attempt_count only: upstream, not downstream
+    const r2 = await request('http://reviews:9080/reviews/count', { dispatcher: mesh.dispatcher });
+    await r2.body.text();
+    assert.equal(r2.headers['x-envoy-attempt-count'], undefined);
+    assert.equal(v1.seen.at(-1)!.headers['x-envoy-attempt-count'], '1');
   });
 
   test('every alias of the service routes (short name, namespace, FQDN)', async () => {

@@ -9,7 +9,6 @@ import type {
   HeaderMutations,
   HeaderValueOption,
   HttpFault,
-  PathMatch,
   RedirectAction,
   RetryPolicy,
   Route,
@@ -72,6 +71,8 @@ function vhost(routes: Route[], over: Partial<VirtualHost> = {}): VirtualHost {
     retryPolicy: undefined,
     requestMirrorPolicies: [],
     filterOverrides: {},
+    includeRequestAttemptCount: false,
+    includeAttemptCountInResponse: false,
     ...over,
   };
 }

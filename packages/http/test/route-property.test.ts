@@ -127,6 +127,8 @@ const configArb: fc.Arbitrary<RouteConfiguration> = fc
       retryPolicy: undefined,
       requestMirrorPolicies: [],
       filterOverrides: {},
+      includeRequestAttemptCount: false,
+      includeAttemptCountInResponse: false,
     }));
     return {
       name: 'rc',

@@ -5,11 +5,9 @@ import type {
   Action,
   HeaderMatch,
   HeaderMatcher,
-  HeaderMutations,
   PathMatch,
   QueryParameterMatcher,
   Route,
-  RouteAction,
   RouteConfiguration,
   RouteMatch,
   StringMatcher,
@@ -51,6 +49,8 @@ function vhost(name: string, domains: string[], routes: Route[] = [route(name, m
     retryPolicy: undefined,
     requestMirrorPolicies: [],
     filterOverrides: {},
+    includeRequestAttemptCount: false,
+    includeAttemptCountInResponse: false,
   };
 }
 

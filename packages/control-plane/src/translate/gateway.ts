@@ -109,13 +109,14 @@ function gatewayVirtualHosts(
     if (domains.length === 0) continue;
     // SortVHostRoutes: catch-all routes of merged VirtualServices go last
     const ordered = [...routes.filter((r) => !isCatchAllRoute(r)), ...routes.filter(isCatchAllRoute)];
-    out.push({ name: `${host}:${port}`, domains, routes: ordered });
+    out.push({ name: `${host}:${port}`, domains, routes: ordered, include_request_attempt_count: true });
   }
   if (out.length === 0) {
     out.push({
       name: `blackhole:${port}`,
       domains: ['*'],
       routes: [{ name: 'default', match: { prefix: '/' }, direct_response: { status: 404 } }],
+      include_request_attempt_count: true,
     });
   }
   return out;

@@ -60,7 +60,11 @@ export function outboundRouteConfig(
     routes = [defaultRoute(svc.hostname, port.port, hash, scope.settings.defaultHttpRetryPolicy)];
   }
   const domains = [...new Set(virtualHostDomains(svc.hostname, port.port, svc.vips, scope.node.dnsDomain))];
-  return { name, virtual_hosts: [{ name: `${svc.hostname}:${port.port}`, domains, routes }] };
+  // include_request_attempt_count: istiod sets it on every sidecar virtual host (x-envoy-attempt-count upstream)
+  return {
+    name,
+    virtual_hosts: [{ name: `${svc.hostname}:${port.port}`, domains, routes, include_request_attempt_count: true }],
+  };
 }
 
 export function outboundResources(scope: NodeScope, pack: Pack, out: XdsMessages): void {

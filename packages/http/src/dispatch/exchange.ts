@@ -71,6 +71,8 @@ export interface LocalReply {
 }
 
 export const RESPONSE_FLAGS_HEADER = 'x-inboard-response-flags';
+/** Envoy's attempt counter header: upstream with include_request_attempt_count, downstream with include_attempt_count_in_response */
+export const ATTEMPT_COUNT_HEADER = 'x-envoy-attempt-count';
 
 const ACTIVE = 0;
 const STREAMING = 1;
@@ -352,6 +354,9 @@ export class Exchange extends MeshController implements RouteRequest, HashReques
     headers['content-length'] = String(body?.length ?? 0);
     if (r.headers !== undefined) Object.assign(headers, r.headers);
     if (r.overloaded) headers['x-envoy-overloaded'] = 'true';
+    // Envoy's router adds it to its local replies too, once an upstream attempt was made.
+    if (this.attempts > 0 && this.entry?.vhost.includeAttemptCountInResponse === true)
+      headers[ATTEMPT_COUNT_HEADER] = String(this.attempts);
     this.responseMutator(headers);
     const flags = this.#merge(r.flags);
     this.#finalFlags = flags;
@@ -444,6 +449,10 @@ export class Exchange extends MeshController implements RouteRequest, HashReques
       d === undefined || d.action !== 'stop' || d.reason === 'not_retriable'
         ? NO_FLAGS
         : requestResult({ kind: 'response', status: statusCode, retry: d }).flags;
+    if (this.entry?.vhost.includeAttemptCountInResponse === true) {
+      headers[ATTEMPT_COUNT_HEADER] = String(this.attempts);
+      modified = true;
+    }
     const flags = this.#merge(retryFlags);
     this.#finalFlags = flags;
     this.#details = 'via_upstream';

@@ -31,6 +31,7 @@ export {
   type RequestStartEvent,
 } from './events.ts';
 export {
+  ATTEMPT_COUNT_HEADER,
   Exchange,
   type ExchangeSettings,
   kExchange,
@@ -44,7 +45,7 @@ export { limitsInterceptor, UpstreamAccounting } from './limits-interceptor.ts';
 export { MeshController } from './mesh-controller.ts';
 export { sendMirrors, shadowHost } from './mirror.ts';
 export { requestClock } from './request-clock.ts';
-export { ATTEMPT_COUNT_HEADER, type RetryInterceptorOptions, retryInterceptor } from './retry-interceptor.ts';
+export { type RetryInterceptorOptions, retryInterceptor } from './retry-interceptor.ts';
 export { DEFAULT_ROUTE_TIMEOUT_MS, type RouteInterceptorOptions, routeInterceptor } from './route-interceptor.ts';
 export type { MeshTargetView, OriginInfo, TargetDirectory, TargetState } from './target-directory.ts';
 export { localOriginOf, resetReasonOf } from './upstream-error.ts';

@@ -10,9 +10,8 @@ import type { RandomSource } from '../cluster/random-source.ts';
 import type { ResponseFlag } from '../retry/response-flags.ts';
 import { fractionalPercentHit } from '../route/fractional-percent.ts';
 import { type HttpRequestEvent, requestChannel } from './events.ts';
-import type { Exchange } from './exchange.ts';
+import { ATTEMPT_COUNT_HEADER, type Exchange } from './exchange.ts';
 import { UpstreamAccounting } from './limits-interceptor.ts';
-import { ATTEMPT_COUNT_HEADER } from './retry-interceptor.ts';
 import type { UpstreamPools } from './upstream-pools.ts';
 
 type DispatchController = Dispatcher.DispatchController;

@@ -22,7 +22,13 @@ import {
 } from '../retry/retry-state.ts';
 import { MeshHttpError, PerTryTimeoutError, UpstreamOverflowError, UpstreamResetError } from './errors.ts';
 import { type AttemptEvent, attemptEndChannel, attemptStartChannel } from './events.ts';
-import { type Exchange, kExchange, type MeshDispatchOptions, type UpstreamCanceller } from './exchange.ts';
+import {
+  ATTEMPT_COUNT_HEADER,
+  type Exchange,
+  kExchange,
+  type MeshDispatchOptions,
+  type UpstreamCanceller,
+} from './exchange.ts';
 import { HAS_ENVOY } from './header-record.ts';
 import { resetReasonOf } from './upstream-error.ts';
 
@@ -30,8 +36,6 @@ type DispatchOptions = Dispatcher.DispatchOptions;
 type DispatchHandler = Dispatcher.DispatchHandler;
 type DispatchController = Dispatcher.DispatchController;
 type Dispatch = (opts: DispatchOptions, handler: DispatchHandler) => boolean;
-
-export const ATTEMPT_COUNT_HEADER = 'x-envoy-attempt-count';
 
 /** Response body bytes drained from a retried attempt before its connection is dropped instead. */
 const DISCARD_LIMIT = 64 * 1024;
@@ -41,8 +45,11 @@ export interface RetryInterceptorOptions {
   readonly random: RandomSource;
   /** honour x-envoy-retry-on & co. (in-process callers are internal) */
   readonly honorEnvoyHeaders: boolean;
-  /** send x-envoy-attempt-count upstream on every attempt */
-  readonly attemptCountHeader: boolean;
+  /**
+   * send x-envoy-attempt-count upstream on every attempt: true / false override the virtual
+   * host's include_request_attempt_count, which decides when undefined
+   */
+  readonly attemptCountHeader: boolean | undefined;
 }
 
 const STOP: RetryDecision = { action: 'stop', reason: 'not_retriable' };
@@ -277,12 +284,13 @@ class RetryDriver extends Attempt implements UpstreamCanceller {
     const n = ++ex.attempts;
     const base = ex.opts!;
     let opts: MeshDispatchOptions;
+    const countHeader = this.#o.attemptCountHeader ?? ex.entry?.vhost.includeRequestAttemptCount === true;
     if (n === 1) {
       opts = base;
-      if (this.#o.attemptCountHeader) (base.headers as Record<string, string>)[ATTEMPT_COUNT_HEADER] = '1';
+      if (countHeader) (base.headers as Record<string, string>)[ATTEMPT_COUNT_HEADER] = '1';
     } else {
       const headers = { ...(base.headers as Record<string, string | string[]>) };
-      if (this.#o.attemptCountHeader) headers[ATTEMPT_COUNT_HEADER] = String(n);
+      if (countHeader) headers[ATTEMPT_COUNT_HEADER] = String(n);
       opts = { ...base, headers };
     }
     const a = n === 1 ? this : new Attempt(this);

@@ -58,7 +58,11 @@ export interface OutboundMeshOptions {
   readonly passthrough?: Dispatcher;
   /** add `x-inboard-response-flags` to responses that carry Envoy response flags (default true) */
   readonly responseFlagsHeader?: boolean;
-  /** send `x-envoy-attempt-count` upstream (default true) */
+  /**
+   * send `x-envoy-attempt-count` upstream: true / false for every request; by default the virtual
+   * host's include_request_attempt_count decides, as in Envoy (istiod sets it on every sidecar
+   * virtual host)
+   */
   readonly attemptCountHeader?: boolean;
   /**
    * honour x-envoy-retry-on, x-envoy-max-retries, x-envoy-upstream-rq-timeout-ms & co. on
@@ -122,7 +126,7 @@ export class OutboundMesh implements TargetDirectory {
       clock: this.#clock,
       random,
       honorEnvoyHeaders,
-      attemptCountHeader: options.attemptCountHeader ?? true,
+      attemptCountHeader: options.attemptCountHeader,
     })(chain);
     chain = routeInterceptor({
       directory: this,

@@ -268,6 +268,10 @@ export interface VirtualHost {
   readonly retryPolicy: RetryPolicy | undefined;
   readonly requestMirrorPolicies: readonly RequestMirrorPolicy[];
   readonly filterOverrides: FilterOverrides;
+  /** send `x-envoy-attempt-count` upstream (istiod sets it on every sidecar virtual host) */
+  readonly includeRequestAttemptCount: boolean;
+  /** add `x-envoy-attempt-count` to the response sent to the caller */
+  readonly includeAttemptCountInResponse: boolean;
 }
 
 export interface RouteConfiguration {

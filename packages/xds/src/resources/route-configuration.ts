@@ -251,6 +251,8 @@ function virtualHost(
     retryPolicy: v.retry_policy === undefined ? undefined : retryPolicy(v.retry_policy, `${path}.retry_policy`, p),
     requestMirrorPolicies: mirrorPolicies(v.request_mirror_policies, `${path}.request_mirror_policies`, p),
     filterOverrides: filterOverrides(v.typed_per_filter_config, path, p, v.cors),
+    includeRequestAttemptCount: v.include_request_attempt_count,
+    includeAttemptCountInResponse: v.include_attempt_count_in_response,
   };
 }
 
