@@ -13,11 +13,13 @@
 //
 //   npm run bench -w @inboard/http        (re-runs itself with --conditions=inboard-source)
 //   options: --quick (fewer requests), --pin (server on CPU 1, clients on CPU 0),
-//   --semi-space=MB (V8 young generation size for every client);
+//   --semi-space=MB (V8 young generation size for every client), --v8-defaults (see
+//   bench/support/client-flags.ts: clients run without allocation-site pretenuring unless given);
 //   BENCH_VHOSTS=n (route table size), BENCH_CLIENT_FLAGS='--cpu-prof ...' (node flags for clients)
 import { type ChildProcess, fork, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
+import { clientNodeFlags, describeClientFlags } from '../../../bench/support/client-flags.ts';
 import { forward, NO_MUTATIONS, match as routeMatch } from '../test/route-fixtures.ts';
 
 if (!process.execArgv.includes('--conditions=inboard-source') || typeof globalThis.gc !== 'function') {
@@ -114,7 +116,13 @@ for (let i = 0; i < VHOSTS; i++) {
   const domains: string[] = [];
   for (const d of [fqdn, `${name}.default.svc`, `${name}.default`, name]) domains.push(d, `${d}:9080`);
   const clusterName = i === TARGET_VHOST ? TARGET_CLUSTER : `outbound|9080||other-${i % 10}.default.svc.cluster.local`;
-  virtualHosts.push({ name: `${fqdn}:9080`, domains, routes: protoRoutes(i, clusterName) });
+  // include_request_attempt_count: as istiod sets it on every sidecar virtual host
+  virtualHosts.push({
+    name: `${fqdn}:9080`,
+    domains,
+    routes: protoRoutes(i, clusterName),
+    include_request_attempt_count: true,
+  });
 }
 const hcm = packAny('envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager', {
   rds: { route_config_name: ROUTE_NAME, config_source: { ads: {} } },
@@ -160,12 +168,11 @@ const adsPort = await server.start();
 // ------------------------------------------------------------------ the clients
 
 const clientFile = fileURLToPath(new URL('./bench-client.ts', import.meta.url));
-// BENCH_CLIENT_FLAGS: extra node flags for the clients (e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`)
 const semiSpace = process.argv.find((a) => a.startsWith('--semi-space='))?.slice('--semi-space='.length);
 const clientArgs = [
   '--conditions=inboard-source',
   ...(semiSpace === undefined ? [] : [`--max-semi-space-size=${semiSpace}`]),
-  ...(process.env.BENCH_CLIENT_FLAGS?.split(' ').filter(Boolean) ?? []),
+  ...clientNodeFlags(),
 ];
 
 async function startClient(kind: 'raw' | 'mesh' | 'passthrough'): Promise<ChildProcess> {
@@ -235,7 +242,7 @@ console.log(
 );
 console.log(`route table: ${VHOSTS} virtual hosts × ${ROUTES_PER_VHOST} routes; cluster: 3 endpoints, round robin`);
 console.log(
-  `V8 young generation: ${semiSpace === undefined ? 'default' : `--max-semi-space-size=${semiSpace}`} (all clients)\n`,
+  `V8 young generation: ${semiSpace === undefined ? 'default' : `--max-semi-space-size=${semiSpace}`} (all clients); ${describeClientFlags()}\n`,
 );
 console.log('| client | req/s | client CPU µs/req | p50 µs (c=1) | p99 µs (c=1) | p50 µs (c=32) |');
 console.log('|---|---:|---:|---:|---:|---:|');
@@ -324,6 +331,8 @@ function modelTable(vhosts: number): RouteConfiguration {
         retryPolicy: undefined,
         requestMirrorPolicies: [],
         filterOverrides: {},
+        includeRequestAttemptCount: true,
+        includeAttemptCountInResponse: false,
       };
     }),
     headerMutations: {

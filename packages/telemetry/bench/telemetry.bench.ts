@@ -8,10 +8,12 @@
 // count; latency from sequential requests. The last line is `RESULT {...}`.
 //
 //   npm run bench -w @inboard/telemetry        (re-runs itself with --conditions=inboard-source)
-//   options: --quick (fewer requests and rounds)
+//   options: --quick (fewer requests and rounds), --v8-defaults (see bench/support/client-flags.ts:
+//   clients run without allocation-site pretenuring unless given)
 import { type ChildProcess, fork, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
+import { clientNodeFlags, describeClientFlags } from '../../../bench/support/client-flags.ts';
 
 if (!process.execArgv.includes('--conditions=inboard-source') || typeof globalThis.gc !== 'function') {
   const r = spawnSync(
@@ -123,7 +125,7 @@ const clientFile = fileURLToPath(new URL('./bench-client.ts', import.meta.url));
 async function startClient(kind: string): Promise<ChildProcess> {
   const c = fork(clientFile, [kind, String(port), String(adsPort), NODE_ID], {
     stdio: 'inherit',
-    execArgv: ['--conditions=inboard-source', '--expose-gc'],
+    execArgv: ['--conditions=inboard-source', ...clientNodeFlags()],
   });
   const [m] = await once(c, 'message');
   if (m !== 'ready') throw new Error(`client ${kind} did not start`);
@@ -192,8 +194,9 @@ console.log(
   `\nthroughput: concurrency ${CONCURRENCY}, ${THROUGHPUT_REQUESTS} requests per round; latency: sequential requests,`,
 );
 console.log(
-  `${LATENCY_REQUESTS} per round; ${rounds} paired rounds, medians; one process per client, one upstream process\n`,
+  `${LATENCY_REQUESTS} per round; ${rounds} paired rounds, medians; one process per client, one upstream process;`,
 );
+console.log(`${describeClientFlags()}\n`);
 console.log(
   '| client | req/s | × raw | client CPU µs/req | p50 µs (c=1) | added p50 µs | p99 µs (c=1) | spans per request |',
 );
