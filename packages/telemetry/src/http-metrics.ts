@@ -29,7 +29,8 @@ function portOf(target: string): number | undefined {
 export class HttpMetrics {
   readonly #client: Histogram;
   readonly #server: Histogram;
-  readonly #clientAttrs = new Map<string, Attributes>();
+  readonly #clientAttrs = new Map<string, Map<string, Map<string, Map<number | string, Attributes>>>>();
+  #clientCount = 0;
   readonly #serverAttrs = new Map<string, Attributes>();
 
   constructor(meter: Meter) {
@@ -49,11 +50,22 @@ export class HttpMetrics {
   }
 
   recordClient(e: HttpRequestEvent): void {
+    // authority → target → method → status (or status + error type when none was sent): the
+    // event's own strings key nested maps, so no key string is built per request
+    let byTarget = this.#clientAttrs.get(e.authority);
+    if (byTarget === undefined) this.#clientAttrs.set(e.authority, (byTarget = new Map()));
+    let byMethod = byTarget.get(e.target);
+    if (byMethod === undefined) byTarget.set(e.target, (byMethod = new Map()));
+    let byStatus = byMethod.get(e.method);
+    if (byStatus === undefined) byMethod.set(e.method, (byStatus = new Map()));
     const err = e.status >= 400 || e.status === 0 ? errorType(e.status, e.error, 400) : undefined;
-    const key = `${e.method}\u0000${e.authority}\u0000${e.target}\u0000${e.status}\u0000${err}`;
-    let a = this.#clientAttrs.get(key);
+    const key = e.status > 0 ? e.status : `0|${err}`;
+    let a = byStatus.get(key);
     if (a === undefined) {
-      if (this.#clientAttrs.size >= MAX_CACHED) this.#clientAttrs.clear();
+      if (this.#clientCount >= MAX_CACHED) {
+        this.#clientAttrs.clear();
+        this.#clientCount = 0;
+      }
       const [host, port] = splitAuthority(e.authority);
       const attrs: Record<string, string | number> = {
         'http.request.method': semconvMethod(e.method),
@@ -64,7 +76,8 @@ export class HttpMetrics {
       if (e.status > 0) attrs['http.response.status_code'] = e.status;
       if (err !== undefined) attrs['error.type'] = err;
       a = Object.freeze(attrs);
-      this.#clientAttrs.set(key, a);
+      byStatus.set(key, a);
+      this.#clientCount++;
     }
     this.#client.record(e.durations.totalMs / 1000, a);
   }

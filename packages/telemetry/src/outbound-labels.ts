@@ -1,15 +1,14 @@
 // Istio labels of an outbound request (reporter=source), as an Envoy client sidecar's istio_stats
 // computes them: source_* from this workload, destination_* from the EDS endpoint's istio workload
 // metadata, destination_service from the cluster. One label set per distinct (target, cluster,
-// peer, status, flags, protocol) is built and then reused, so a request costs a string key and a
-// map lookup.
+// endpoint, authority, status, flags, protocol) is built and then reused.
 import type { HttpRequestEvent, OutboundMesh } from '@inboard/http';
 import { formatResponseFlags } from '@inboard/http';
 import { type IstioLabels, LATEST, orUnknown, UNKNOWN } from './istio-labels.ts';
 import type { IstioSeries } from './istio-stats.ts';
 import type { LocalWorkload } from './local-workload.ts';
 import { destinationService, parseIstioWorkload } from './peer-workload.ts';
-import { lookupUpstream } from './upstream-lookup.ts';
+import { compiledOf, lookupUpstream } from './upstream-lookup.ts';
 
 /** A label set and what recorders attach to it. */
 export interface LabelSet {
@@ -24,10 +23,20 @@ export function flagsText(flags: HttpRequestEvent['flags']): string {
   return flags.length === 0 ? '-' : formatResponseFlags(flags);
 }
 
+/** Label sets of one target under one compiled snapshot: cluster → endpoint → authority → status key. */
+interface TargetCache {
+  readonly compiled: unknown;
+  readonly byCluster: Map<string | undefined, Map<string | undefined, Map<string, Map<number | string, LabelSet>>>>;
+}
+
 export class OutboundLabeler {
   readonly #local: LocalWorkload;
   readonly #mesh: OutboundMesh | undefined;
-  readonly #cache = new Map<string, LabelSet>();
+  // Nested maps keyed by the event's own strings (their hashes are cached by the engine), so a
+  // request costs a few map lookups and no key string. A target's entries are dropped when its
+  // compiled snapshot changes: endpoint metadata and cluster TLS come from that snapshot.
+  readonly #targets = new Map<string, TargetCache>();
+  #size = 0;
 
   constructor(local: LocalWorkload, mesh: OutboundMesh | undefined) {
     this.#local = local;
@@ -35,52 +44,72 @@ export class OutboundLabeler {
   }
 
   labelSet(e: HttpRequestEvent, grpc: boolean): LabelSet {
+    const compiled = this.#mesh === undefined ? undefined : compiledOf(this.#mesh, e.target);
+    let t = this.#targets.get(e.target);
+    if (t === undefined || t.compiled !== compiled) {
+      t = { compiled, byCluster: new Map() };
+      this.#targets.set(e.target, t);
+    }
+    let byEndpoint = t.byCluster.get(e.cluster);
+    if (byEndpoint === undefined) t.byCluster.set(e.cluster, (byEndpoint = new Map()));
+    let byAuthority = byEndpoint.get(e.endpoint);
+    if (byAuthority === undefined) byEndpoint.set(e.endpoint, (byAuthority = new Map()));
+    let byStatus = byAuthority.get(e.authority);
+    if (byStatus === undefined) byAuthority.set(e.authority, (byStatus = new Map()));
+    const flags = flagsText(e.flags);
+    const key = flags === '-' ? e.status * 2 + (grpc ? 1 : 0) : `${e.status}|${flags}|${grpc ? 1 : 0}`;
+    let set = byStatus.get(key);
+    if (set === undefined) {
+      if (this.#size >= MAX_CACHED) {
+        this.#targets.clear();
+        this.#size = 0;
+        return this.labelSet(e, grpc);
+      }
+      set = this.#build(e, grpc, flags);
+      byStatus.set(key, set);
+      this.#size++;
+    }
+    return set;
+  }
+
+  #build(e: HttpRequestEvent, grpc: boolean, flags: string): LabelSet {
     const { cluster, host } =
       this.#mesh === undefined
         ? { cluster: undefined, host: undefined }
         : lookupUpstream(this.#mesh, e.target, e.cluster, e.endpoint);
-    const workload = host?.istioWorkload;
-    const flags = flagsText(e.flags);
-    const key = `${e.target}\u0000${e.authority}\u0000${e.cluster}\u0000${workload}\u0000${e.status}\u0000${flags}\u0000${grpc ? 1 : 0}\u0000${cluster?.tls === undefined ? 0 : 1}`;
-    let set = this.#cache.get(key);
-    if (set === undefined) {
-      if (this.#cache.size >= MAX_CACHED) this.#cache.clear();
-      const peer = parseIstioWorkload(workload);
-      const service = destinationService(e.cluster, cluster, e.authority);
-      const l = this.#local;
-      const labels: IstioLabels = {
-        reporter: 'source',
-        source_workload: l.workload,
-        source_workload_namespace: l.namespace,
-        // the local SAN is only presented when the upstream connection is TLS
-        source_principal: cluster?.tls !== undefined ? orUnknown(l.principal) : UNKNOWN,
-        source_app: l.app,
-        source_version: l.version,
-        source_canonical_service: l.canonicalService,
-        source_canonical_revision: l.canonicalRevision,
-        source_cluster: l.cluster,
-        destination_workload: orUnknown(peer?.workload),
-        destination_workload_namespace: orUnknown(peer?.namespace),
-        // the peer certificate's SAN is not visible to the data plane's events
-        destination_principal: UNKNOWN,
-        // the endpoint encoding carries no app / version
-        destination_app: UNKNOWN,
-        destination_version: UNKNOWN,
-        destination_service: orUnknown(service.host),
-        destination_service_name: orUnknown(service.name),
-        destination_service_namespace: orUnknown(peer?.namespace),
-        destination_canonical_service: orUnknown(peer?.canonicalService),
-        destination_canonical_revision: orUnknown(peer?.canonicalRevision, LATEST),
-        destination_cluster: orUnknown(peer?.cluster),
-        request_protocol: grpc ? 'grpc' : 'http',
-        response_flags: flags,
-        connection_security_policy: UNKNOWN,
-        response_code: String(e.status),
-        grpc_response_status: '',
-      };
-      set = { labels: Object.freeze(labels), series: undefined };
-      this.#cache.set(key, set);
-    }
-    return set;
+    const peer = parseIstioWorkload(host?.istioWorkload);
+    const service = destinationService(e.cluster, cluster, e.authority);
+    const l = this.#local;
+    const labels: IstioLabels = {
+      reporter: 'source',
+      source_workload: l.workload,
+      source_workload_namespace: l.namespace,
+      // the local SAN is only presented when the upstream connection is TLS
+      source_principal: cluster?.tls !== undefined ? orUnknown(l.principal) : UNKNOWN,
+      source_app: l.app,
+      source_version: l.version,
+      source_canonical_service: l.canonicalService,
+      source_canonical_revision: l.canonicalRevision,
+      source_cluster: l.cluster,
+      destination_workload: orUnknown(peer?.workload),
+      destination_workload_namespace: orUnknown(peer?.namespace),
+      // the peer certificate's SAN is not visible to the data plane's events
+      destination_principal: UNKNOWN,
+      // the endpoint encoding carries no app / version
+      destination_app: UNKNOWN,
+      destination_version: UNKNOWN,
+      destination_service: orUnknown(service.host),
+      destination_service_name: orUnknown(service.name),
+      destination_service_namespace: orUnknown(peer?.namespace),
+      destination_canonical_service: orUnknown(peer?.canonicalService),
+      destination_canonical_revision: orUnknown(peer?.canonicalRevision, LATEST),
+      destination_cluster: orUnknown(peer?.cluster),
+      request_protocol: grpc ? 'grpc' : 'http',
+      response_flags: flags,
+      connection_security_policy: UNKNOWN,
+      response_code: String(e.status),
+      grpc_response_status: '',
+    };
+    return { labels: Object.freeze(labels), series: undefined };
   }
 }

@@ -15,15 +15,18 @@ const NONE: Upstream = { cluster: undefined, host: undefined };
 
 /** The ClusterStates behind a cluster name in a target's compiled snapshot (aggregate: its leaves). */
 export function clusterStatesOf(mesh: OutboundMesh, target: string, clusterName: string): readonly ClusterState[] {
-  let compiled: CompiledTarget | undefined;
-  try {
-    compiled = mesh.target(target).compiled;
-  } catch {
-    return [];
-  }
-  const up = compiled?.clusters.get(clusterName);
+  const up = compiledOf(mesh, target)?.clusters.get(clusterName);
   if (up === undefined || up.kind === 'missing') return [];
   return up.kind === 'cluster' ? [up.state] : up.leaves;
+}
+
+/** The target's compiled snapshot (undefined while unresolved or when the mesh is closed). */
+export function compiledOf(mesh: OutboundMesh, target: string): CompiledTarget | undefined {
+  try {
+    return mesh.target(target).compiled;
+  } catch {
+    return undefined;
+  }
 }
 
 export function lookupUpstream(
@@ -33,12 +36,7 @@ export function lookupUpstream(
   endpoint: string | undefined,
 ): Upstream {
   if (clusterName === undefined) return NONE;
-  let compiled: CompiledTarget | undefined;
-  try {
-    compiled = mesh.target(target).compiled;
-  } catch {
-    return NONE;
-  }
+  const compiled = compiledOf(mesh, target);
   if (compiled === undefined) return NONE;
   const res = compiled.snapshot.clusters.get(clusterName);
   const cluster = res?.status === 'ok' ? res.cluster : undefined;
