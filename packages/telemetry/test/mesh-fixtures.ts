@@ -39,7 +39,7 @@ const retryPolicy = (numRetries: number) => ({
   host_selection_retry_max_attempts: 5,
 });
 
-function clientResources(version: string, serverPort: number, extraRoutes: readonly RouteIn[]) {
+function clientResources(version: string, serverPort: number, extraRoutes: readonly RouteIn[], workload: string) {
   const routeName = 'outbound|9080||reviews.default.svc.cluster.local';
   const hcm = packAny('envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager', {
     rds: { route_config_name: routeName, config_source: { ads: {} } },
@@ -108,7 +108,7 @@ function clientResources(version: string, serverPort: number, extraRoutes: reado
                 metadata: {
                   filter_metadata: {
                     'envoy.transport_socket_match': jsToStruct({ tlsMode: 'istio' }),
-                    istio: jsToStruct({ workload: REVIEWS_WORKLOAD }),
+                    istio: jsToStruct({ workload }),
                   },
                 },
               },
@@ -201,6 +201,8 @@ export class TwoServices {
   };
   #version = 0;
   #extraRoutes: readonly RouteIn[] = [];
+  /** the istio workload metadata of the reviews endpoint in EDS */
+  endpointWorkload = REVIEWS_WORKLOAD;
 
   constructor() {
     this.server = http.createServer((req, res) => {
@@ -262,7 +264,10 @@ export class TwoServices {
 
   push(): void {
     const v = String(++this.#version);
-    this.ads.cache.setSnapshot(CLIENT_NODE, Snapshot.fromMessages(clientResources(v, this.port, this.#extraRoutes)));
+    this.ads.cache.setSnapshot(
+      CLIENT_NODE,
+      Snapshot.fromMessages(clientResources(v, this.port, this.#extraRoutes, this.endpointWorkload)),
+    );
     this.ads.cache.setSnapshot(SERVER_NODE, Snapshot.fromMessages(serverResources(v, this.port)));
   }
 

@@ -1,0 +1,48 @@
+// The outbound label sets are cached per target snapshot: when EDS brings new endpoint metadata,
+// the next request is labelled from it (not from the cached set of the previous snapshot).
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { IstioStats, installMeshTelemetry, type MeshTelemetry } from '../src/index.ts';
+import { TwoServices } from './mesh-fixtures.ts';
+
+const svc = new TwoServices();
+const stats = new IstioStats();
+let telemetry: MeshTelemetry;
+
+before(async () => {
+  await svc.start();
+  telemetry = installMeshTelemetry({ mesh: svc.mesh, istioMetrics: 'native', istioStats: stats, tracing: false });
+});
+
+after(async () => {
+  telemetry.close();
+  await svc.stop();
+});
+
+async function call(): Promise<void> {
+  const res = await svc.mesh.fetch('http://reviews:9080/reviews/1');
+  assert.equal(res.status, 200);
+  await res.text();
+}
+
+function sourceWorkloads(): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const s of stats.all())
+    if (s.labels.reporter === 'source')
+      out[s.labels.destination_workload] = (out[s.labels.destination_workload] ?? 0) + s.requests;
+  return out;
+}
+
+test('a new endpoint workload in EDS relabels the next request', async () => {
+  await call();
+  await call();
+  assert.deepEqual(sourceWorkloads(), { 'reviews-v1': 2 });
+
+  const before = svc.mesh.target('reviews:9080').compiled;
+  svc.endpointWorkload = 'reviews-v2;default;reviews;v2;Kubernetes';
+  svc.push();
+  while (svc.mesh.target('reviews:9080').compiled === before) await new Promise((r) => setImmediate(r));
+
+  await call();
+  assert.deepEqual(sourceWorkloads(), { 'reviews-v1': 2, 'reviews-v2': 1 });
+});
