@@ -1,14 +1,15 @@
 // One benchmark client process:
 //   raw        an undici Pool straight to the upstream
 //   mesh       the Inboard dispatcher (xDS from the parent's ADS server), no telemetry
-//   telemetry  the Inboard dispatcher with installMeshTelemetry: Istio metrics ('native'), the
-//              OTel HTTP client metric on an SDK MeterProvider, and always-on tracing (request +
+//   telemetry  the Inboard dispatcher with installMeshTelemetry: Istio metrics and the OTel HTTP
+//              client metric aggregated in-process ('native', exported through an SDK
+//              MeterProvider's reader as MetricProducers), and always-on tracing (request +
 //              attempt spans, traceparent per attempt) through the SDK's BatchSpanProcessor into an
 //              in-memory exporter that counts the spans and lets them go once exported, as a
 //              network exporter does after sending (keeping every span of a 20,000-request round
 //              alive would measure the garbage collector copying the benchmark's own retention)
-//   metrics    the Inboard dispatcher with metrics only (Istio 'native' + the OTel HTTP metric)
-//   meter      like telemetry, but Istio metrics recorded through the OTel SDK ('meter')
+//   metrics    the Inboard dispatcher with metrics only ('native', as above)
+//   meter      like telemetry, but every metric recorded through the OTel SDK meter ('meter')
 // Each runs in its own process so no path's JIT state slows another. The parent sends load
 // commands over IPC; the client answers with wall time, latency quantiles and its CPU time.
 import { OutboundMesh } from '@inboard/http';
@@ -23,7 +24,7 @@ import {
   type LoadCommand,
   serveLoadCommands,
 } from '../../../bench/support/closed-loop.ts';
-import { IstioStats, installMeshTelemetry } from '../src/index.ts';
+import { HttpStats, IstioStats, installMeshTelemetry } from '../src/index.ts';
 
 export type { LoadCommand } from '../../../bench/support/closed-loop.ts';
 
@@ -80,7 +81,8 @@ if (kind === 'raw') {
   let shutdown = async () => {};
   if (kind === 'telemetry' || kind === 'meter' || kind === 'metrics') {
     const istioStats = new IstioStats();
-    const prometheus = new PrometheusExporter({ preventServerStart: true, metricProducers: [istioStats] });
+    const httpStats = new HttpStats();
+    const prometheus = new PrometheusExporter({ preventServerStart: true, metricProducers: [istioStats, httpStats] });
     const meterProvider = new MeterProvider({ readers: [prometheus] });
     spans = new CountingSpanExporter();
     // the SDK's default batch size; a queue deep enough that no span is dropped between exports
@@ -97,6 +99,8 @@ if (kind === 'raw') {
       tracerProvider,
       istioMetrics: kind === 'meter' ? 'meter' : 'native',
       istioStats,
+      httpMetrics: kind === 'meter' ? 'meter' : 'native',
+      httpStats,
       tracing: kind !== 'metrics',
     });
     flush = () => processor.forceFlush();

@@ -151,7 +151,7 @@ const clients: [string, ChildProcess][] = [
   ['inboard, no telemetry', await startClient('mesh')],
   ['inboard + metrics + tracing', await startClient('telemetry')],
   ['(inboard + metrics, no tracing)', await startClient('metrics')],
-  ['(inboard + tracing + Istio metrics via OTel SDK meter)', await startClient('meter')],
+  ['(inboard + tracing + all metrics via the OTel SDK meter)', await startClient('meter')],
 ];
 const [RAW, MESH, TEL, METRICS, METER] = clients.map(([n]) => n) as [string, string, string, string, string];
 

@@ -7,9 +7,15 @@ import type { Attributes, Histogram, Meter } from '@opentelemetry/api';
 import { ValueType } from '@opentelemetry/api';
 import { HTTP_DURATION_BUCKETS_S } from './histogram-buckets.ts';
 import { semconvMethod, splitAuthority } from './http-method.ts';
+import {
+  HTTP_CLIENT_DESCRIPTION,
+  HTTP_CLIENT_REQUEST_DURATION,
+  HTTP_SERVER_DESCRIPTION,
+  HTTP_SERVER_REQUEST_DURATION,
+  HttpStats,
+} from './http-stats.ts';
 
-export const HTTP_CLIENT_REQUEST_DURATION = 'http.client.request.duration';
-export const HTTP_SERVER_REQUEST_DURATION = 'http.server.request.duration';
+export { HTTP_CLIENT_REQUEST_DURATION, HTTP_SERVER_REQUEST_DURATION } from './http-stats.ts';
 
 const MAX_CACHED = 10_000;
 
@@ -26,23 +32,31 @@ function portOf(target: string): number | undefined {
   return splitAuthority(target)[1];
 }
 
+export type HttpMetricsMode = 'meter' | 'native';
+
 export class HttpMetrics {
-  readonly #client: Histogram;
-  readonly #server: Histogram;
+  readonly #client: Histogram | undefined;
+  readonly #server: Histogram | undefined;
+  /** 'native': the in-process aggregate the histograms go to instead of the meter */
+  readonly stats: HttpStats | undefined;
   readonly #clientAttrs = new Map<string, Map<string, Map<string, Map<number | string, Attributes>>>>();
   #clientCount = 0;
   readonly #serverAttrs = new Map<string, Attributes>();
 
-  constructor(meter: Meter) {
+  constructor(meter: Meter, mode: HttpMetricsMode = 'meter', stats?: HttpStats) {
+    if (mode === 'native') {
+      this.stats = stats ?? new HttpStats();
+      return;
+    }
     const advice = { explicitBucketBoundaries: [...HTTP_DURATION_BUCKETS_S] };
     this.#client = meter.createHistogram(HTTP_CLIENT_REQUEST_DURATION, {
-      description: 'Duration of HTTP client requests.',
+      description: HTTP_CLIENT_DESCRIPTION,
       unit: 's',
       valueType: ValueType.DOUBLE,
       advice,
     });
     this.#server = meter.createHistogram(HTTP_SERVER_REQUEST_DURATION, {
-      description: 'Duration of HTTP server requests.',
+      description: HTTP_SERVER_DESCRIPTION,
       unit: 's',
       valueType: ValueType.DOUBLE,
       advice,
@@ -79,7 +93,8 @@ export class HttpMetrics {
       byStatus.set(key, a);
       this.#clientCount++;
     }
-    this.#client.record(e.durations.totalMs / 1000, a);
+    if (this.stats !== undefined) this.stats.recordClient(a, e.durations.totalMs / 1000);
+    else this.#client!.record(e.durations.totalMs / 1000, a);
   }
 
   recordServer(e: InboundRequestEvent): void {
@@ -100,6 +115,7 @@ export class HttpMetrics {
       a = Object.freeze(attrs);
       this.#serverAttrs.set(key, a);
     }
-    this.#server.record(e.durationMs / 1000, a);
+    if (this.stats !== undefined) this.stats.recordServer(a, e.durationMs / 1000);
+    else this.#server!.record(e.durationMs / 1000, a);
   }
 }

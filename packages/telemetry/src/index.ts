@@ -23,7 +23,8 @@ export { buildConfigDump } from './admin/config-dump.ts';
 export { type ExplainRequest, explain } from './admin/explain.ts';
 export { readiness } from './admin/readiness.ts';
 export { ENVOY_DEFAULT_BUCKETS, HTTP_DURATION_BUCKETS_S } from './histogram-buckets.ts';
-export { HTTP_CLIENT_REQUEST_DURATION, HTTP_SERVER_REQUEST_DURATION } from './http-metrics.ts';
+export { HTTP_CLIENT_REQUEST_DURATION, HTTP_SERVER_REQUEST_DURATION, type HttpMetricsMode } from './http-metrics.ts';
+export { HttpStats, type HttpStatsOptions } from './http-stats.ts';
 export {
   installMeshTelemetry,
   type MeshTelemetry,

@@ -30,7 +30,8 @@ import {
   REQUEST_START_CHANNEL,
   type RequestStartEvent,
 } from './dispatch-hooks.ts';
-import { HttpMetrics } from './http-metrics.ts';
+import { HttpMetrics, type HttpMetricsMode } from './http-metrics.ts';
+import type { HttpStats } from './http-stats.ts';
 import { InboundLabeler } from './inbound-labels.ts';
 import { InboundTracing } from './inbound-tracing.ts';
 import { UNKNOWN } from './istio-labels.ts';
@@ -76,8 +77,14 @@ export interface MeshTelemetryOptions {
   readonly istioMetrics?: IstioMetricsMode | false;
   /** the IstioStats to aggregate into ('native' / 'both'); a new one by default */
   readonly istioStats?: IstioStats;
-  /** http.client.request.duration / http.server.request.duration (default true) */
-  readonly httpMetrics?: boolean;
+  /**
+   * http.client.request.duration / http.server.request.duration: true or 'meter' (default)
+   * records them on the MeterProvider; 'native' aggregates in-process (telemetry.httpStats, an
+   * OTel MetricProducer for the reader: no attribute hashing per request); false: none.
+   */
+  readonly httpMetrics?: boolean | HttpMetricsMode;
+  /** the HttpStats to aggregate into ('native'); a new one by default */
+  readonly httpStats?: HttpStats;
   /** spans and trace propagation (default true); false: no spans */
   readonly tracing?: boolean | TracingOptions;
   /** access log lines in Istio's format; off unless given */
@@ -91,6 +98,8 @@ export interface MeshTelemetry {
   readonly local: LocalWorkload;
   /** the in-process Istio metrics ('native' / 'both'), undefined otherwise */
   readonly istioStats: IstioStats | undefined;
+  /** the in-process HTTP duration metrics (httpMetrics: 'native'), undefined otherwise */
+  readonly httpStats: HttpStats | undefined;
   readonly mesh: OutboundMesh | undefined;
   /** unsubscribes everything; recorded data stays */
   close(): void;
@@ -136,7 +145,10 @@ export function installMeshTelemetry(options: MeshTelemetryOptions = {}): MeshTe
     options.istioMetrics === false
       ? undefined
       : new IstioRecorder(options.istioMetrics ?? 'meter', meter, options.istioStats);
-  const http = options.httpMetrics === false ? undefined : new HttpMetrics(meter);
+  const http =
+    options.httpMetrics === false
+      ? undefined
+      : new HttpMetrics(meter, options.httpMetrics === 'native' ? 'native' : 'meter', options.httpStats);
   const tracingOptions =
     options.tracing === false
       ? undefined
@@ -209,6 +221,7 @@ export function installMeshTelemetry(options: MeshTelemetryOptions = {}): MeshTe
   return {
     local,
     istioStats: istio?.stats,
+    httpStats: http?.stats,
     mesh,
     close() {
       if (closed) return;

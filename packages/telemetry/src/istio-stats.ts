@@ -8,28 +8,12 @@
 //     built with `metricProducers: [stats]` exports the same series as OTel metrics.
 import { ValueType } from '@opentelemetry/api';
 import type { CollectionResult, MetricProducer } from '@opentelemetry/sdk-metrics';
-import { bucketIndex, ENVOY_DEFAULT_BUCKETS } from './histogram-buckets.ts';
+import { ENVOY_DEFAULT_BUCKETS } from './histogram-buckets.ts';
+import { CUMULATIVE, DATA_POINT_HISTOGRAM, DATA_POINT_SUM, HistogramCell, hrTime } from './histogram-cell.ts';
 import { ISTIO_LABEL_NAMES, ISTIO_METRICS, type IstioLabels } from './istio-labels.ts';
 import { formatNumber, labelText } from './prometheus-text.ts';
 
 const BOUNDS = ENVOY_DEFAULT_BUCKETS;
-
-/** One histogram of one series: per-bucket counts (last = +Inf), sum, count, min, max. */
-export class HistogramCell {
-  readonly counts = new Float64Array(BOUNDS.length + 1);
-  sum = 0;
-  count = 0;
-  min = Number.POSITIVE_INFINITY;
-  max = Number.NEGATIVE_INFINITY;
-
-  record(v: number): void {
-    this.counts[bucketIndex(BOUNDS, v)]!++;
-    this.sum += v;
-    this.count++;
-    if (v < this.min) this.min = v;
-    if (v > this.max) this.max = v;
-  }
-}
 
 export class IstioSeries {
   readonly labels: IstioLabels;
@@ -37,25 +21,15 @@ export class IstioSeries {
   readonly labelText: string;
   readonly startTime: number;
   requests = 0;
-  readonly duration = new HistogramCell();
-  readonly requestBytes = new HistogramCell();
-  readonly responseBytes = new HistogramCell();
+  readonly duration = new HistogramCell(BOUNDS);
+  readonly requestBytes = new HistogramCell(BOUNDS);
+  readonly responseBytes = new HistogramCell(BOUNDS);
 
   constructor(labels: IstioLabels, text: string, startTime: number) {
     this.labels = labels;
     this.labelText = text;
     this.startTime = startTime;
   }
-}
-
-// sdk-metrics enum values (DataPointType, AggregationTemporality): fixed by the OTLP data model.
-const DATA_POINT_HISTOGRAM = 0;
-const DATA_POINT_SUM = 3;
-const CUMULATIVE = 1;
-
-function hrTime(ms: number): [number, number] {
-  const s = Math.floor(ms / 1000);
-  return [s, Math.round((ms - s * 1000) * 1e6)];
 }
 
 export interface IstioStatsOptions {
@@ -154,21 +128,7 @@ export class IstioStats implements MetricProducer {
       descriptor: { name, description, unit, valueType: ValueType.DOUBLE },
       aggregationTemporality: CUMULATIVE,
       dataPointType: DATA_POINT_HISTOGRAM,
-      dataPoints: series.map((s) => {
-        const c = cell(s);
-        return {
-          startTime: hrTime(s.startTime),
-          endTime: now,
-          attributes: s.labels,
-          value: {
-            buckets: { boundaries: [...BOUNDS], counts: [...c.counts] },
-            sum: c.sum,
-            count: c.count,
-            min: c.count > 0 ? c.min : undefined,
-            max: c.count > 0 ? c.max : undefined,
-          },
-        };
-      }),
+      dataPoints: series.map((s) => cell(s).dataPoint(hrTime(s.startTime), now, s.labels)),
     });
     const metrics = [
       {
