@@ -1,11 +1,20 @@
 // The load generator shared by the package benchmarks: a closed loop of `concurrency` workers
 // sending `total` GET requests through a dispatcher, and the IPC protocol that lets a benchmark
 // run each client in its own process (so the clients do not share JIT state or GC).
+import { PerformanceObserver } from 'node:perf_hooks';
 import type { Dispatcher } from 'undici';
+
+// Garbage collection pauses of this process, summed (µs) as they are reported.
+let gcUs = 0;
+new PerformanceObserver((list) => {
+  for (const e of list.getEntries()) gcUs += e.duration * 1000;
+}).observe({ entryTypes: ['gc'] });
 
 export interface LoadCommand {
   readonly total: number;
   readonly concurrency: number;
+  /** which of the process's dispatchers to load, when it has several */
+  readonly target?: string;
 }
 
 export interface LoadResult {
@@ -16,6 +25,8 @@ export interface LoadResult {
   readonly cpuUs: number;
   readonly userUs: number;
   readonly sysUs: number;
+  /** garbage collection pauses per request, µs */
+  readonly gcUs: number;
 }
 
 export async function closedLoop(
@@ -38,10 +49,14 @@ export async function closedLoop(
     }
   };
   const cpu0 = process.cpuUsage();
+  const gc0 = gcUs;
   const t0 = performance.now();
   await Promise.all(Array.from({ length: concurrency }, worker));
   const ms = performance.now() - t0;
   const cpu = process.cpuUsage(cpu0);
+  // GC entries are delivered asynchronously: let the last ones of the run arrive
+  await new Promise((resolve) => setImmediate(resolve));
+  const gc = gcUs - gc0;
   lat.sort();
   return {
     ms,
@@ -50,6 +65,7 @@ export async function closedLoop(
     cpuUs: (cpu.user + cpu.system) / total,
     userUs: cpu.user / total,
     sysUs: cpu.system / total,
+    gcUs: gc / total,
   };
 }
 

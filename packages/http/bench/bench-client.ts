@@ -1,10 +1,10 @@
 // One benchmark client process: `raw` (an undici Pool on one listener), `mesh` (the Inboard
-// dispatcher, configured from the parent's ADS server, calling reviews:9080) or `passthrough`
-// (the same resident mesh, calling the listener's IP:port, which is outside the mesh: the cost of
-// having the mesh and its config in the process, without the routing). Each client runs in its own process so
-// neither path's JIT state (inline caches of undici's shared code) slows the other: an
-// application runs one of them, not both. The parent sends load commands over IPC; the client
-// answers with wall time, latency quantiles and its own CPU time.
+// dispatcher, configured from the parent's ADS server, calling reviews:9080), `passthrough` (the
+// same resident mesh, calling the listener's IP:port, which is outside the mesh: the cost of
+// having the mesh and its config in the process, without the routing), or `shared`: the mesh and
+// a raw undici Pool in one process, loaded in turns (command target 'raw' / 'mesh'), so both
+// run with the same heap, garbage collector and JIT state. The parent sends load commands over
+// IPC; the client answers with wall time, latency quantiles and its own CPU time.
 import { parseBootstrap, Xds } from '@inboard/xds';
 import { type Dispatcher, Pool } from 'undici';
 import { closedLoop, serveLoadCommands } from '../../../bench/support/closed-loop.ts';
@@ -16,14 +16,16 @@ const [kind, portList, adsPort, nodeId] = process.argv.slice(2);
 const ports = portList!.split(',').map(Number);
 const PATH = '/reviews/1?sort=asc';
 
+const rawOrigin = `http://127.0.0.1:${ports[0]}`;
 let dispatcher: Dispatcher;
 let origin: string;
 let close: () => Promise<void>;
+let raw: Pool | undefined;
 if (kind === 'raw') {
-  origin = `http://127.0.0.1:${ports[0]}`;
-  const pool = new Pool(origin);
-  dispatcher = pool;
-  close = () => pool.close();
+  origin = rawOrigin;
+  raw = new Pool(origin);
+  dispatcher = raw;
+  close = () => raw!.close();
 } else {
   const xds = new Xds({
     bootstrap: parseBootstrap(
@@ -42,7 +44,9 @@ if (kind === 'raw') {
   dispatcher = mesh.dispatcher;
   if (kind === 'passthrough' && (await mesh.ready(`127.0.0.1:${ports[0]}`)) !== undefined)
     throw new Error('expected a host outside the mesh');
+  if (kind === 'shared') raw = new Pool(rawOrigin);
   close = async () => {
+    await raw?.close();
     await mesh.close();
     xds.close();
   };
@@ -51,6 +55,9 @@ if (kind === 'raw') {
 // No forced gc() between rounds: a full GC discards optimized code, and every round would
 // start by recompiling the hot path.
 serveLoadCommands(
-  (cmd) => closedLoop(dispatcher, origin, PATH, cmd),
+  (cmd) =>
+    cmd.target === 'raw' && raw !== undefined
+      ? closedLoop(raw, rawOrigin, PATH, cmd)
+      : closedLoop(dispatcher, origin, PATH, cmd),
   () => close(),
 );

@@ -175,7 +175,7 @@ const clientArgs = [
   ...clientNodeFlags(),
 ];
 
-async function startClient(kind: 'raw' | 'mesh' | 'passthrough'): Promise<ChildProcess> {
+async function startClient(kind: 'raw' | 'mesh' | 'passthrough' | 'shared'): Promise<ChildProcess> {
   const c = fork(clientFile, [kind, ports.join(','), String(adsPort), NODE_ID], {
     stdio: 'inherit',
     execArgv: clientArgs,
@@ -186,21 +186,26 @@ async function startClient(kind: 'raw' | 'mesh' | 'passthrough'): Promise<ChildP
   return c;
 }
 
-async function run(c: ChildProcess, total: number, concurrency: number): Promise<LoadResult> {
-  c.send({ total, concurrency });
+async function run(c: ChildProcess, total: number, concurrency: number, target?: string): Promise<LoadResult> {
+  c.send({ total, concurrency, target });
   const [r] = (await once(c, 'message')) as [LoadResult];
   return r;
 }
 
 if (process.argv.includes('--pin')) spawnSync('taskset', ['-a', '-p', '-c', '1', String(child.pid)]);
-const clients: [string, ChildProcess][] = [
-  ['raw undici Pool', await startClient('raw')],
-  ['inboard dispatcher', await startClient('mesh')],
-  ['inboard, host outside the mesh', await startClient('passthrough')],
+const shared = await startClient('shared');
+// [row, process, target within the process]
+const clients: [string, ChildProcess, string | undefined][] = [
+  ['raw undici Pool', await startClient('raw'), undefined],
+  ['inboard dispatcher', await startClient('mesh'), undefined],
+  ['inboard, host outside the mesh', await startClient('passthrough'), undefined],
+  ['raw undici Pool, in a process with the mesh', shared, 'raw'],
+  ['inboard dispatcher, in that same process', shared, 'mesh'],
 ];
+const [RAW, MESH, , SHARED_RAW, SHARED_MESH] = clients.map(([n]) => n) as [string, string, string, string, string];
 
 // warm up (JIT, connections)
-for (const [, c] of clients) await run(c, QUICK ? 3_000 : 10_000, CONCURRENCY);
+for (const [, c, target] of clients) await run(c, QUICK ? 3_000 : 10_000, CONCURRENCY, target);
 
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
@@ -211,49 +216,54 @@ function median(xs: number[]): number {
 // values are their medians, which keeps background load from landing on one side only.
 const rps: Record<string, number[]> = {};
 const cpu: Record<string, number[]> = {};
+const gc: Record<string, number[]> = {};
 const p50: Record<string, number[]> = {};
 const p99: Record<string, number[]> = {};
 const loadedP50: Record<string, number[]> = {};
 const ratios: number[] = [];
+const sharedRatios: number[] = [];
 const addedP50: number[] = [];
 const addedP99: number[] = [];
 for (let round = 0; round < ROUNDS; round++) {
   const order = round % 2 === 0 ? clients : [...clients].reverse();
-  for (const [name, c] of order) {
-    const t = await run(c, THROUGHPUT_REQUESTS, CONCURRENCY);
+  for (const [name, c, target] of order) {
+    const t = await run(c, THROUGHPUT_REQUESTS, CONCURRENCY, target);
     (rps[name] ??= []).push((THROUGHPUT_REQUESTS / t.ms) * 1000);
     (cpu[name] ??= []).push(t.cpuUs);
+    (gc[name] ??= []).push(t.gcUs);
     (loadedP50[name] ??= []).push(t.p50Us);
   }
-  for (const [name, c] of order) {
-    const t = await run(c, LATENCY_REQUESTS, 1);
+  for (const [name, c, target] of order) {
+    const t = await run(c, LATENCY_REQUESTS, 1, target);
     (p50[name] ??= []).push(t.p50Us);
     (p99[name] ??= []).push(t.p99Us);
   }
-  const [a, b] = [clients[0]![0], clients[1]![0]]; // raw vs mesh
-  ratios.push(rps[b]!.at(-1)! / rps[a]!.at(-1)!);
-  addedP50.push(p50[b]!.at(-1)! - p50[a]!.at(-1)!);
-  addedP99.push(p99[b]!.at(-1)! - p99[a]!.at(-1)!);
+  ratios.push(rps[MESH]!.at(-1)! / rps[RAW]!.at(-1)!);
+  sharedRatios.push(rps[SHARED_MESH]!.at(-1)! / rps[SHARED_RAW]!.at(-1)!);
+  addedP50.push(p50[MESH]!.at(-1)! - p50[RAW]!.at(-1)!);
+  addedP99.push(p99[MESH]!.at(-1)! - p99[RAW]!.at(-1)!);
 }
 
 console.log(`\nthroughput: concurrency ${CONCURRENCY}, ${THROUGHPUT_REQUESTS} requests per round; latency: sequential`);
 console.log(
-  `requests (concurrency 1), ${LATENCY_REQUESTS} per round; ${ROUNDS} paired rounds, medians; one process per client`,
+  `requests (concurrency 1), ${LATENCY_REQUESTS} per round; ${ROUNDS} paired rounds, medians; one process per client,`,
 );
+console.log('except the last two rows: one process holding both (the mesh, its xDS client and config, and a raw Pool)');
 console.log(`route table: ${VHOSTS} virtual hosts × ${ROUTES_PER_VHOST} routes; cluster: 3 endpoints, round robin`);
 console.log(
   `V8 young generation: ${semiSpace === undefined ? 'default' : `--max-semi-space-size=${semiSpace}`} (all clients); ${describeClientFlags()}\n`,
 );
-console.log('| client | req/s | client CPU µs/req | p50 µs (c=1) | p99 µs (c=1) | p50 µs (c=32) |');
-console.log('|---|---:|---:|---:|---:|---:|');
+console.log('| client | req/s | client CPU µs/req | of which GC | p50 µs (c=1) | p99 µs (c=1) | p50 µs (c=32) |');
+console.log('|---|---:|---:|---:|---:|---:|---:|');
 for (const [name] of clients) {
   console.log(
-    `| ${name} | ${median(rps[name]!).toFixed(0)} | ${median(cpu[name]!).toFixed(1)} | ${median(p50[name]!).toFixed(1)} | ${median(p99[name]!).toFixed(1)} | ${median(loadedP50[name]!).toFixed(1)} |`,
+    `| ${name} | ${median(rps[name]!).toFixed(0)} | ${median(cpu[name]!).toFixed(1)} | ${median(gc[name]!).toFixed(2)} | ${median(p50[name]!).toFixed(1)} | ${median(p99[name]!).toFixed(1)} | ${median(loadedP50[name]!).toFixed(1)} |`,
   );
 }
-console.log(`\nper-round throughput ratios: ${ratios.map((r) => r.toFixed(3)).join(' ')}`);
+console.log(`\nper-round throughput ratios, separate processes: ${ratios.map((r) => r.toFixed(3)).join(' ')}`);
+console.log(`per-round throughput ratios, one process:        ${sharedRatios.map((r) => r.toFixed(3)).join(' ')}`);
 
-for (const [, c] of clients) {
+for (const c of new Set(clients.map(([, p]) => p))) {
   c.send('exit');
   await once(c, 'exit');
 }
@@ -378,6 +388,7 @@ for (const [n, ns] of Object.entries(match)) console.log(`| ${n} | ${ns.toFixed(
 
 const result = {
   throughput_ratio: Number(median(ratios).toFixed(3)),
+  throughput_ratio_same_process: Number(median(sharedRatios).toFixed(3)),
   added_p50_us: Number(median(addedP50).toFixed(1)),
   added_p99_us: Number(median(addedP99).toFixed(1)),
   match_ns_10: Math.round(match[10]),
