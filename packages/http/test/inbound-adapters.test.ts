@@ -2,7 +2,6 @@
 // engine, the same istiod-shaped STRICT policy (DENY /admin, ALLOW productpage), req.mesh /
 // request.mesh for the application, and http.route in the inbound event.
 import assert from 'node:assert/strict';
-import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
 import https from 'node:https';
@@ -10,38 +9,16 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import type { Listener, ResourceType, ResourceWatcher, XdsClient } from '@inboard/xds';
-import { resourceTypes } from '@inboard/xds';
 import { type ListenerIn, packAny } from '@inboard/xds/codec';
 import express from 'express';
 import fastify from 'fastify';
 import fp from 'fastify-plugin';
-import {
-  createInboundEngine,
-  INBOUND_CHANNEL,
-  type InboundEngine,
-  type InboundRequestEvent,
-  type MeshRequestInfo,
-  meshExpress,
-  meshFastify,
-  meshRewriteUrl,
-} from '../src/index.ts';
+import { nextInboundEvent, scriptedEngine } from '../../../test/support/inbound-engine.ts';
+import { type InboundEngine, type MeshRequestInfo, meshExpress, meshFastify, meshRewriteUrl } from '../src/index.ts';
 
 const FIXTURES = fileURLToPath(new URL('./fixtures/', import.meta.url));
 const fixture = (name: string) => readFileSync(join(FIXTURES, name));
 const PRODUCTPAGE = 'spiffe://cluster.local/ns/default/sa/productpage';
-
-/** Delivers the listener to the engine directly: the ADS path is covered by inbound-engine.test.ts. */
-class ScriptedClient {
-  readonly watchers = new Map<string, ResourceWatcher<unknown>>();
-  watch<T>(type: ResourceType<T>, name: string, w: ResourceWatcher<T>): () => void {
-    this.watchers.set(`${type.typeUrl} ${name}`, w as ResourceWatcher<unknown>);
-    return () => this.watchers.delete(`${type.typeUrl} ${name}`);
-  }
-  deliver(name: string, value: Listener): void {
-    this.watchers.get(`${resourceTypes.listener.typeUrl} ${name}`)?.onResourceChanged(value, name);
-  }
-}
 
 const rbac = (name: string, action: number, policies: object) => ({
   name,
@@ -105,16 +82,7 @@ const strictListener: ListenerIn = {
 };
 
 function newEngine(): InboundEngine {
-  const client = new ScriptedClient();
-  const engine = createInboundEngine({
-    client: client as unknown as XdsClient,
-    listenAddress: { ip: '0.0.0.0', port: 9080 },
-  });
-  const r = resourceTypes.listener.decode(packAny('envoy.config.listener.v3.Listener', strictListener), {
-    certificateProviders: undefined,
-  });
-  if (!r.ok) assert.fail(r.errors.join('\n'));
-  client.deliver(engine.listenerName, r.value);
+  const engine = scriptedEngine(strictListener, '0.0.0.0', 9080);
   assert.equal(engine.mtls, 'STRICT');
   return engine;
 }
@@ -158,17 +126,7 @@ function call(port: number, path: string, client: string): Promise<Reply> {
   });
 }
 
-function nextEvent(port: number): Promise<InboundRequestEvent> {
-  return new Promise((resolve) => {
-    const fn = (msg: unknown) => {
-      const e = msg as InboundRequestEvent;
-      if (e.destinationPort !== port) return;
-      unsubscribe(INBOUND_CHANNEL, fn);
-      resolve(e);
-    };
-    subscribe(INBOUND_CHANNEL, fn);
-  });
-}
+const nextEvent = (port: number) => nextInboundEvent((e) => e.destinationPort === port);
 
 describe('express 5: meshExpress mounted first', () => {
   const engine = newEngine();

@@ -3,7 +3,7 @@
 // X-Forwarded-For, and a listener that cannot be compiled (fail closed, then recovery).
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import type { Listener, ResourceType, ResourceWatcher, RouteConfiguration, XdsClient } from '@inboard/xds';
+import type { Listener, RouteConfiguration, XdsClient } from '@inboard/xds';
 import { resourceTypes } from '@inboard/xds';
 import {
   type AnyIn,
@@ -12,35 +12,10 @@ import {
   packAny,
   type RouteConfigurationIn,
 } from '@inboard/xds/codec';
+import { decodeListener, ScriptedClient } from '../../../test/support/inbound-engine.ts';
 import { createInboundEngine, type InboundEngine, type InboundRequestInfo } from '../src/inbound/index.ts';
 import { headerGetter } from '../src/route/index.ts';
 
-/** An XdsClient stand-in: the test delivers resources to whoever watches them. */
-class ScriptedClient {
-  readonly watchers = new Map<string, ResourceWatcher<unknown>>();
-  watch<T>(type: ResourceType<T>, name: string, w: ResourceWatcher<T>): () => void {
-    const key = `${type.typeUrl} ${name}`;
-    this.watchers.set(key, w as ResourceWatcher<unknown>);
-    return () => this.watchers.delete(key);
-  }
-  deliver<T>(type: ResourceType<T>, name: string, value: T): void {
-    this.watchers.get(`${type.typeUrl} ${name}`)?.onResourceChanged(value, name);
-  }
-  absent<T>(type: ResourceType<T>, name: string): void {
-    this.watchers.get(`${type.typeUrl} ${name}`)?.onResourceDoesNotExist(name);
-  }
-  watching<T>(type: ResourceType<T>, name: string): boolean {
-    return this.watchers.has(`${type.typeUrl} ${name}`);
-  }
-}
-
-function decodeListener(l: ListenerIn): Listener {
-  const r = resourceTypes.listener.decode(packAny('envoy.config.listener.v3.Listener', l), {
-    certificateProviders: undefined,
-  });
-  if (!r.ok) assert.fail(r.errors.join('\n'));
-  return r.value;
-}
 function decodeRoutes(rc: RouteConfigurationIn): RouteConfiguration {
   const r = resourceTypes.routeConfiguration.decode(packAny('envoy.config.route.v3.RouteConfiguration', rc), {
     certificateProviders: undefined,

@@ -9,11 +9,8 @@ import { once } from 'node:events';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, afterEach, before, test } from 'node:test';
-import type { Listener, ResourceType, ResourceWatcher, XdsClient } from '@inboard/xds';
-import { resourceTypes } from '@inboard/xds';
-import { type ListenerIn, packAny } from '@inboard/xds/codec';
+import { plaintextListenerDenying, scriptedEngine } from '../../../test/support/inbound-engine.ts';
 import {
-  createInboundEngine,
   INBOUND_CHANNEL,
   type InboundRequestEvent,
   type InboundScope,
@@ -22,71 +19,8 @@ import {
   registerInboundScope,
 } from '../src/index.ts';
 
-class ScriptedClient {
-  readonly watchers = new Map<string, ResourceWatcher<unknown>>();
-  watch<T>(type: ResourceType<T>, name: string, w: ResourceWatcher<T>): () => void {
-    this.watchers.set(`${type.typeUrl} ${name}`, w as ResourceWatcher<unknown>);
-    return () => this.watchers.delete(`${type.typeUrl} ${name}`);
-  }
-  deliver(name: string, value: Listener): void {
-    this.watchers.get(`${resourceTypes.listener.typeUrl} ${name}`)?.onResourceChanged(value, name);
-  }
-}
-
-const listener: ListenerIn = {
-  name: 'xds.istio.io/grpc/lds/inbound/127.0.0.1:9080',
-  filter_chains: [
-    {
-      name: 'inbound-plaintext',
-      filters: [
-        {
-          name: 'inbound-hcmplaintext',
-          typed_config: packAny('envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager', {
-            route_config: {
-              name: 'inbound',
-              virtual_hosts: [
-                { name: 'inbound', domains: ['*'], routes: [{ match: { prefix: '/' }, non_forwarding_action: {} }] },
-              ],
-            },
-            http_filters: [
-              {
-                name: 'envoy.filters.http.rbac.DENY',
-                typed_config: packAny('envoy.extensions.filters.http.rbac.v3.RBAC', {
-                  rules: {
-                    action: 1,
-                    policies: {
-                      'deny-admin': {
-                        permissions: [{ url_path: { path: { prefix: '/admin' } } }],
-                        principals: [{ any: true }],
-                      },
-                    } as never,
-                  },
-                }),
-              },
-              {
-                name: 'envoy.filters.http.router',
-                typed_config: packAny('envoy.extensions.filters.http.router.v3.Router', {}),
-              },
-            ],
-          }),
-        },
-      ],
-    },
-  ],
-};
-
-const client = new ScriptedClient();
-const engine = createInboundEngine({
-  client: client as unknown as XdsClient,
-  listenAddress: { ip: '127.0.0.1', port: 9080 },
-});
-{
-  const r = resourceTypes.listener.decode(packAny('envoy.config.listener.v3.Listener', listener), {
-    certificateProviders: undefined,
-  });
-  if (!r.ok) assert.fail(r.errors.join('\n'));
-  client.deliver(engine.listenerName, r.value);
-}
+// the engine answers /admin itself (RBAC DENY): those requests never reach a scope
+const engine = scriptedEngine(plaintextListenerDenying('127.0.0.1', 9080, 'deny-admin', '/admin'), '127.0.0.1', 9080);
 
 const storage = new AsyncLocalStorage<string[]>();
 /** What the handler saw: the scopes it ran in, at entry and once the body was read. */

@@ -11,6 +11,7 @@ import { AdsServer, Snapshot } from '@inboard/control-plane';
 import { attachInbound, createInboundEngine, type InboundEngine, OutboundMesh } from '@inboard/http';
 import { type Bootstrap, parseBootstrap, Xds } from '@inboard/xds';
 import { type envoy, jsToStruct, packAny } from '@inboard/xds/codec';
+import { plaintextInboundListener, ROUTER_FILTER } from '../../../test/support/inbound-engine.ts';
 
 export const CLIENT_NODE = 'sidecar~127.0.0.1~productpage-v1-7d4f8.default~default.svc.cluster.local';
 export const SERVER_NODE = 'sidecar~127.0.0.1~reviews-v1-5c9b7.default~default.svc.cluster.local';
@@ -138,43 +139,9 @@ function serverResources(version: string, port: number) {
         },
       }),
     },
-    { name: 'envoy.filters.http.router', typed_config: packAny('envoy.extensions.filters.http.router.v3.Router', {}) },
+    ROUTER_FILTER,
   ];
-  return {
-    version,
-    listeners: [
-      {
-        name: `xds.istio.io/grpc/lds/inbound/127.0.0.1:${port}`,
-        address: { socket_address: { address: '127.0.0.1', port_value: port } },
-        filter_chains: [
-          {
-            name: 'inbound-plaintext',
-            filters: [
-              {
-                name: 'inbound-hcmplaintext',
-                typed_config: packAny(
-                  'envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager',
-                  {
-                    route_config: {
-                      name: 'inbound',
-                      virtual_hosts: [
-                        {
-                          name: 'inbound',
-                          domains: ['*'],
-                          routes: [{ match: { prefix: '/' }, non_forwarding_action: {} }],
-                        },
-                      ],
-                    },
-                    http_filters: httpFilters,
-                  },
-                ),
-              },
-            ],
-          },
-        ],
-      },
-    ],
-  };
+  return { version, listeners: [plaintextInboundListener('127.0.0.1', port, httpFilters)] };
 }
 
 export type AppHandler = (req: IncomingMessage, res: ServerResponse, n: number) => void;

@@ -4,13 +4,12 @@
 // consistent labels, the spans form one trace, denied and unrouted requests carry their codes and
 // flags, and the admin endpoints answer.
 import assert from 'node:assert/strict';
-import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import { after, before, describe, test } from 'node:test';
-import { INBOUND_CHANNEL, type InboundRequestEvent } from '@inboard/http';
 import { SpanKind } from '@opentelemetry/api';
 import { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
 import { MeterProvider } from '@opentelemetry/sdk-metrics';
 import { InMemorySpanExporter, type ReadableSpan, SimpleSpanProcessor, TracerProvider } from '@opentelemetry/sdk-trace';
+import { nextInboundEvent } from '../../../test/support/inbound-engine.ts';
 import { type AdminServer, installMeshTelemetry, type MeshTelemetry, startAdminServer } from '../src/index.ts';
 import { httpGet, parsePrometheus, REVIEWS_CLUSTER, type Sample, TwoServices } from './mesh-fixtures.ts';
 
@@ -66,17 +65,7 @@ const ENVOY_BUCKETS = [
   '+Inf',
 ];
 
-function nextInbound(pred: (e: InboundRequestEvent) => boolean): Promise<InboundRequestEvent> {
-  return new Promise((resolve) => {
-    const fn = (m: unknown) => {
-      const e = m as InboundRequestEvent;
-      if (!pred(e)) return;
-      unsubscribe(INBOUND_CHANNEL, fn);
-      resolve(e);
-    };
-    subscribe(INBOUND_CHANNEL, fn);
-  });
-}
+const nextInbound = nextInboundEvent;
 
 const svc = new TwoServices();
 const prometheus = new PrometheusExporter({

@@ -5,104 +5,34 @@
 // Requests the policy answers get exactly one SERVER span; without telemetry nothing changes.
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import { once } from 'node:events';
 import http, { type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
-import {
-  createInboundEngine,
-  INBOUND_CHANNEL,
-  type InboundEngine,
-  type InboundRequestEvent,
-  meshExpress,
-  meshFastify,
-  meshRequestListener,
-} from '@inboard/http';
-import {
-  type Listener,
-  ManualClock,
-  type ResourceType,
-  type ResourceWatcher,
-  resourceTypes,
-  type XdsClient,
-} from '@inboard/xds';
-import { type ListenerIn, packAny } from '@inboard/xds/codec';
+import { createInboundEngine, type InboundEngine, meshExpress, meshFastify, meshRequestListener } from '@inboard/http';
+import { ManualClock, type XdsClient } from '@inboard/xds';
 import { context, SpanKind, trace } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { InMemorySpanExporter, type ReadableSpan, SimpleSpanProcessor, TracerProvider } from '@opentelemetry/sdk-trace';
 import express from 'express';
 import fastify from 'fastify';
 import { request as undiciRequest } from 'undici';
+import {
+  nextInboundEvent,
+  plaintextListenerDenying,
+  ScriptedClient,
+  scriptedEngine,
+} from '../../../test/support/inbound-engine.ts';
 import { installMeshTelemetry, type MeshTelemetry } from '../src/index.ts';
 import { TwoServices } from './mesh-fixtures.ts';
 
-/** Delivers a listener to an engine directly (or never): the ADS path is covered elsewhere. */
-class ScriptedClient {
-  readonly watchers = new Map<string, ResourceWatcher<unknown>>();
-  watch<T>(type: ResourceType<T>, name: string, w: ResourceWatcher<T>): () => void {
-    this.watchers.set(`${type.typeUrl} ${name}`, w as ResourceWatcher<unknown>);
-    return () => this.watchers.delete(`${type.typeUrl} ${name}`);
-  }
-  deliver(name: string, value: Listener): void {
-    this.watchers.get(`${resourceTypes.listener.typeUrl} ${name}`)?.onResourceChanged(value, name);
-  }
-}
-
 /** istiod's plaintext inbound listener with an AuthorizationPolicy denying /admin. */
-const frontListener: ListenerIn = {
-  name: 'xds.istio.io/grpc/lds/inbound/127.0.0.1:7000',
-  filter_chains: [
-    {
-      name: 'inbound-plaintext',
-      filters: [
-        {
-          name: 'inbound-hcmplaintext',
-          typed_config: packAny('envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager', {
-            route_config: {
-              name: 'inbound',
-              virtual_hosts: [
-                { name: 'inbound', domains: ['*'], routes: [{ match: { prefix: '/' }, non_forwarding_action: {} }] },
-              ],
-            },
-            http_filters: [
-              {
-                name: 'envoy.filters.http.rbac.DENY',
-                typed_config: packAny('envoy.extensions.filters.http.rbac.v3.RBAC', {
-                  rules: {
-                    action: 1,
-                    policies: {
-                      'default-deny-admin-0': {
-                        permissions: [{ url_path: { path: { prefix: '/admin' } } }],
-                        principals: [{ any: true }],
-                      },
-                    } as never,
-                  },
-                }),
-              },
-              {
-                name: 'envoy.filters.http.router',
-                typed_config: packAny('envoy.extensions.filters.http.router.v3.Router', {}),
-              },
-            ],
-          }),
-        },
-      ],
-    },
-  ],
-};
-
 function frontEngine(): InboundEngine {
-  const client = new ScriptedClient();
-  const engine = createInboundEngine({
-    client: client as unknown as XdsClient,
-    listenAddress: { ip: '127.0.0.1', port: 7000 },
-  });
-  const r = resourceTypes.listener.decode(packAny('envoy.config.listener.v3.Listener', frontListener), {
-    certificateProviders: undefined,
-  });
-  if (!r.ok) assert.fail(r.errors.join('\n'));
-  client.deliver(engine.listenerName, r.value);
+  const engine = scriptedEngine(
+    plaintextListenerDenying('127.0.0.1', 7000, 'default-deny-admin-0', '/admin'),
+    '127.0.0.1',
+    7000,
+  );
   assert.equal(engine.state, 'mesh');
   return engine;
 }
@@ -200,17 +130,7 @@ async function listen(server: Server): Promise<{ port: number; close: () => Prom
 }
 
 /** Resolves with the next inbound event of a server (telemetry, subscribed earlier, has seen it). */
-function served(port: number): Promise<InboundRequestEvent> {
-  return new Promise((resolve) => {
-    const fn = (msg: unknown) => {
-      const e = msg as InboundRequestEvent;
-      if (e.destinationPort !== port) return;
-      unsubscribe(INBOUND_CHANNEL, fn);
-      resolve(e);
-    };
-    subscribe(INBOUND_CHANNEL, fn);
-  });
-}
+const served = (port: number) => nextInboundEvent((e) => e.destinationPort === port);
 
 interface Caller {
   readonly traceId: string;
