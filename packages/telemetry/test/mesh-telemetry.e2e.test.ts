@@ -65,8 +65,6 @@ const ENVOY_BUCKETS = [
   '+Inf',
 ];
 
-const nextInbound = nextInboundEvent;
-
 const svc = new TwoServices();
 const prometheus = new PrometheusExporter({
   preventServerStart: true,
@@ -112,7 +110,7 @@ describe('one request productpage → reviews', () => {
   let samples: Sample[];
   before(async () => {
     spans.reset();
-    const served = nextInbound((e) => e.path === '/reviews/1');
+    const served = nextInboundEvent((e) => e.path === '/reviews/1');
     const res = await svc.mesh.fetch('http://reviews:9080/reviews/1');
     assert.equal(res.status, 200);
     await res.text();
@@ -294,7 +292,7 @@ function isAttempt(s: ReadableSpan, all: readonly ReadableSpan[]): boolean {
 
 describe('failures keep their codes and flags', () => {
   test('a request the server’s RBAC denies: 403 on both sides, no flag (as Envoy)', async () => {
-    const denied = nextInbound((e) => e.path === '/admin');
+    const denied = nextInboundEvent((e) => e.path === '/admin');
     const res = await svc.mesh.fetch('http://reviews:9080/admin');
     assert.equal(res.status, 403);
     await res.text();
