@@ -41,11 +41,16 @@ export class Host {
   activeRequests = 0;
   /** ejected by outlier detection */
   ejected = false;
+  /** `http://address:port` / `https://…`: the origin of this endpoint's connection pool, built once */
+  readonly httpOrigin: string;
+  readonly httpsOrigin: string;
 
   constructor(endpoint: LbEndpoint, priority: number, locality: Locality) {
     this.address = endpoint.address.address;
     this.port = endpoint.address.port;
     this.key = hostKey(this.address, this.port);
+    this.httpOrigin = `http://${this.key}`;
+    this.httpsOrigin = `https://${this.key}`;
     this.weight = 1;
     this.priority = priority;
     this.locality = locality;

@@ -15,20 +15,6 @@ type DispatchOptions = Dispatcher.DispatchOptions;
 type DispatchHandler = Dispatcher.DispatchHandler;
 type Dispatch = (opts: DispatchOptions, handler: DispatchHandler) => boolean;
 
-// `http://10.0.0.7:9080` per Host, built once: undici keys its pools by this string.
-const httpOrigins = new WeakMap<Host, string>();
-const httpsOrigins = new WeakMap<Host, string>();
-
-function originOf(host: Host, https: boolean): string {
-  const cache = https ? httpsOrigins : httpOrigins;
-  let o = cache.get(host);
-  if (o === undefined) {
-    o = `${https ? 'https' : 'http'}://${host.key}`;
-    cache.set(host, o);
-  }
-  return o;
-}
-
 function failAsync(handler: DispatchHandler, err: MeshHttpError): boolean {
   queueMicrotask(() => handler.onResponseError?.(failedController(err), err));
   return true;
@@ -85,7 +71,8 @@ export function endpointInterceptor(): (dispatch: Dispatch) => Dispatch {
     ex.host = host;
     ex.hostCluster = state;
     const o = opts as MeshDispatchOptions;
-    o.origin = originOf(host, ex.scheme === 'https');
+    // undici keys its pools by this string
+    o.origin = ex.scheme === 'https' ? host.httpsOrigin : host.httpOrigin;
     if (o.servername === undefined) {
       if (ex.scheme === 'https') {
         // SNI: the logical host, as undici's dns interceptor does when it rewrites the origin.

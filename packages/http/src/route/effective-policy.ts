@@ -39,6 +39,11 @@ export class FilterConfigChain {
   readonly #levels: readonly FilterOverrides[];
   // how many of #levels take part in the disabled decision (a weighted cluster's does not)
   readonly #disabledFrom: number;
+  // The router asks about the same filter (the listener's fault filter) on every request: the
+  // answers for the last name asked are kept (levels never change after compilation).
+  #memoName: string | undefined;
+  #memoDisabled: boolean | undefined;
+  #memoFault: CompiledFault | undefined;
 
   /** `levels` most specific first; `hasClusterLevel`: levels[0] is a weighted cluster's. */
   constructor(levels: readonly FilterOverrides[], hasClusterLevel: boolean) {
@@ -71,16 +76,28 @@ export class FilterConfigChain {
    * and the filter's own `disabled` flag applies.
    */
   disabled(name: string): boolean | undefined {
-    for (let i = this.#disabledFrom; i < this.#levels.length; i++) {
-      const o = this.#levels[i]![name];
-      if (o !== undefined) return o.kind === 'disabled';
-    }
-    return undefined;
+    if (name !== this.#memoName) this.#memo(name);
+    return this.#memoDisabled;
   }
 
   /** The compiled fault of filter `name`'s most specific override, if that override is a fault. */
   fault(name: string): CompiledFault | undefined {
+    if (name !== this.#memoName) this.#memo(name);
+    return this.#memoFault;
+  }
+
+  #memo(name: string): void {
+    let disabled: boolean | undefined;
+    for (let i = this.#disabledFrom; i < this.#levels.length; i++) {
+      const o = this.#levels[i]![name];
+      if (o !== undefined) {
+        disabled = o.kind === 'disabled';
+        break;
+      }
+    }
     const o = this.get(name);
-    return o?.kind === 'fault' ? compileFault(o.fault) : undefined;
+    this.#memoDisabled = disabled;
+    this.#memoFault = o?.kind === 'fault' ? compileFault(o.fault) : undefined;
+    this.#memoName = name;
   }
 }
