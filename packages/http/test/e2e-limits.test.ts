@@ -1,6 +1,6 @@
-// max_connections / max_pending_requests circuit breakers and max_stream_duration through the
-// mesh dispatcher, against real loopback upstreams and a real ADS server. The upstream holds
-// the requests it is told to; time moves only on a ManualClock.
+// max_connections / max_pending_requests circuit breakers, max_stream_duration and gRPC's
+// grpc-timeout through the mesh dispatcher, against real loopback upstreams and a real ADS
+// server. The upstream holds the requests it is told to; time moves only on a ManualClock.
 import assert from 'node:assert/strict';
 import type { ServerResponse } from 'node:http';
 import { after, before, describe, test } from 'node:test';
@@ -47,6 +47,20 @@ before(async () => {
     svc('msdoff', forward(cluster('slow', 9080), { ...noRetry, max_stream_duration: { max_stream_duration: ms(0) } }), {
       common_http_protocol_options: { max_stream_duration: ms(3000) },
     }),
+    svc('grpcnc', forward('outbound|9080|gone|slow.default.svc.cluster.local', noRetry)),
+    // istiod's default route: the deprecated max_grpc_timeout of 0s (grpc-timeout, uncapped)
+    svc('grpcto', forward(cluster('slow', 9080), { ...noRetry, max_grpc_timeout: ms(0) })),
+    svc(
+      'grpccap',
+      forward(cluster('slow', 9080), {
+        ...noRetry,
+        max_stream_duration: {
+          max_stream_duration: ms(5000),
+          grpc_timeout_header_max: ms(1000),
+          grpc_timeout_header_offset: ms(100),
+        },
+      }),
+    ),
   ];
   const clusters: ClusterConfig[] = [
     {
@@ -214,3 +228,100 @@ describe('max_stream_duration', () => {
     }
   });
 });
+
+describe('grpc-timeout', () => {
+  const grpc = (target: string, dispatcher: ManualClockMesh['dispatcher'], timeout?: string) =>
+    request(target, {
+      dispatcher,
+      method: 'POST',
+      body: Buffer.from([0, 0, 0, 0, 0]),
+      headers: { 'content-type': 'application/grpc', ...(timeout === undefined ? {} : { 'grpc-timeout': timeout }) },
+    });
+
+  async function expiresAfter(target: string, timeout: string | undefined, after: number): Promise<void> {
+    const clock = new ManualClock();
+    const mesh = cp.mesh({ clock });
+    const start = slow.seen.length;
+    slow.handler = holding(start + 1, start + 1);
+    try {
+      const pending = grpc(target, mesh.dispatcher, timeout);
+      await slow.received(start + 1);
+      const timers = clock.pending;
+      clock.advance(after - 1);
+      assert.equal(clock.pending, timers, 'still waiting just before the deadline');
+      clock.advance(1);
+      assert.equal(clock.pending, timers - 1, 'the deadline fired');
+      const r = await pending;
+      // Envoy's local reply to a gRPC caller: 200, trailers-only, DEADLINE_EXCEEDED
+      assert.equal(r.statusCode, 200);
+      assert.equal(r.headers['content-type'], 'application/grpc');
+      assert.equal(r.headers['grpc-status'], '4');
+      assert.equal(r.headers['grpc-message'], 'downstream duration timeout');
+      assert.equal(r.headers['x-inboard-response-flags'], 'UMSDR');
+      assert.equal((await r.body.arrayBuffer()).byteLength, 0);
+    } finally {
+      await mesh.close();
+    }
+  }
+
+  test("the caller's grpc-timeout is the deadline when the route sets max_grpc_timeout: 0s (istiod)", async () => {
+    await expiresAfter('http://grpcto:9080/pkg.Svc/Method', '250m', 250);
+  });
+
+  test('grpc_timeout_header_max caps it and grpc_timeout_header_offset is taken off', async () => {
+    await expiresAfter('http://grpccap:9080/pkg.Svc/Method', '10S', 900);
+    await expiresAfter('http://grpccap:9080/pkg.Svc/Method', '500m', 400);
+  });
+
+  test("without the header, the route's max_stream_duration applies; with max_grpc_timeout only, nothing", async () => {
+    await expiresAfter('http://grpccap:9080/pkg.Svc/Method', undefined, 5000);
+    const clock = new ManualClock();
+    const mesh = cp.mesh({ clock });
+    const start = slow.seen.length;
+    slow.handler = holding(start + 1, start + 1);
+    try {
+      const pending = grpc('http://grpcto:9080/pkg.Svc/Method', mesh.dispatcher);
+      await slow.received(start + 1);
+      assert.equal(clock.pending, 0, 'no timer bounds the call');
+      respond(held.pop()!, 200, 'done');
+      assert.equal(await (await pending).body.text(), 'done');
+    } finally {
+      await mesh.close();
+    }
+  });
+
+  test('a malformed grpc-timeout is no timeout', async () => {
+    const clock = new ManualClock();
+    const mesh = cp.mesh({ clock });
+    const start = slow.seen.length;
+    slow.handler = holding(start + 1, start + 1);
+    try {
+      const pending = grpc('http://grpcto:9080/pkg.Svc/Method', mesh.dispatcher, '1x');
+      await slow.received(start + 1);
+      assert.equal(clock.pending, 0);
+      respond(held.pop()!, 200, 'done');
+      assert.equal(await (await pending).body.text(), 'done');
+    } finally {
+      await mesh.close();
+    }
+  });
+
+  test('other local replies to gRPC callers are gRPC too: no cluster (503 NC) → 200, UNAVAILABLE', async () => {
+    const mesh = cp.mesh();
+    try {
+      const r = await grpc('http://grpcnc:9080/pkg.Svc/Method', mesh.dispatcher);
+      assert.equal(r.statusCode, 200);
+      assert.equal(r.headers['grpc-status'], '14');
+      assert.equal(r.headers['x-inboard-response-flags'], 'NC');
+      assert.equal((await r.body.arrayBuffer()).byteLength, 0);
+      // the same failure to a plain HTTP caller stays a 503
+      const plain = await request('http://grpcnc:9080/x', { dispatcher: mesh.dispatcher });
+      assert.equal(plain.statusCode, 503);
+      await plain.body.dump();
+    } finally {
+      await mesh.close();
+    }
+  });
+});
+
+type ManualClockMesh = ReturnType<ControlPlane['mesh']>;

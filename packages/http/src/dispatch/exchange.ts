@@ -14,6 +14,7 @@ import type { FaultInjection } from '../fault/fault-decision.ts';
 import type { CompiledTarget, UpstreamCluster } from '../mesh/compiled-target.ts';
 import { formatResponseFlags, type ResponseFlag, requestResult } from '../retry/response-flags.ts';
 import type { RetryDecision } from '../retry/retry-state.ts';
+import { encodeGrpcMessage, httpToGrpcStatus, isGrpcRequest } from '../route/grpc.ts';
 import { type HeaderMutator, type HeaderRecord, NOOP_MUTATOR } from '../route/header-mutation.ts';
 import type { HeaderValue, RouteRequest } from '../route/route-request.ts';
 import type { ClusterChoice, RouteEntry } from '../route/route-table.ts';
@@ -73,6 +74,9 @@ export interface LocalReply {
 export const RESPONSE_FLAGS_HEADER = 'x-inboard-response-flags';
 /** Envoy's attempt counter header: upstream with include_request_attempt_count, downstream with include_attempt_count_in_response */
 export const ATTEMPT_COUNT_HEADER = 'x-envoy-attempt-count';
+
+/** the grpc-status Envoy's connection manager sends when max_stream_duration (or grpc-timeout) expires */
+const GRPC_DEADLINE_EXCEEDED = 4;
 
 const ACTIVE = 0;
 const STREAMING = 1;
@@ -343,14 +347,25 @@ export class Exchange extends MeshController implements RouteRequest, HashReques
     });
   }
 
-  /** Sends a local reply through the caller's handler (asynchronously). Ignored once answered. */
+  /**
+   * Sends a local reply through the caller's handler (asynchronously). Ignored once answered. A
+   * gRPC caller gets it as gRPC, as Envoy's sendLocalReply writes it: 200, trailers-only, the
+   * HTTP status mapped to grpc-status and the text as grpc-message.
+   */
   reply(r: LocalReply): void {
     if (this.#state !== ACTIVE) return;
     this.#state = STREAMING;
     this.#clearTimers();
-    const body = r.body !== undefined && r.body !== '' ? Buffer.from(r.body, 'utf8') : undefined;
+    const grpc = r.contentType !== 'application/grpc' && isGrpcRequest(this);
+    const body = !grpc && r.body !== undefined && r.body !== '' ? Buffer.from(r.body, 'utf8') : undefined;
     const headers: Record<string, string | string[]> = {};
-    if (body !== undefined) headers['content-type'] = r.contentType ?? 'text/plain';
+    if (grpc) {
+      headers['content-type'] = 'application/grpc';
+      headers['grpc-status'] = String(
+        r.error instanceof MaxStreamDurationError ? GRPC_DEADLINE_EXCEEDED : httpToGrpcStatus(r.status),
+      );
+      if (r.body !== undefined && r.body !== '') headers['grpc-message'] = encodeGrpcMessage(r.body);
+    } else if (body !== undefined) headers['content-type'] = r.contentType ?? 'text/plain';
     headers['content-length'] = String(body?.length ?? 0);
     if (r.headers !== undefined) Object.assign(headers, r.headers);
     if (r.overloaded) headers['x-envoy-overloaded'] = 'true';
@@ -364,8 +379,9 @@ export class Exchange extends MeshController implements RouteRequest, HashReques
     this.#error = r.error;
     if (this.settings.responseFlagsHeader && flags.length > 0)
       headers[RESPONSE_FLAGS_HEADER] = formatResponseFlags(flags);
-    this.status = r.status;
-    queueMicrotask(() => this.#deliverLocal(r.status, headers, body));
+    const status = grpc ? 200 : r.status;
+    this.status = status;
+    queueMicrotask(() => this.#deliverLocal(status, headers, body));
   }
 
   #deliverLocal(status: number, headers: Record<string, string | string[]>, body: Buffer | undefined): void {

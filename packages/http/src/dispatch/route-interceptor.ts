@@ -8,10 +8,12 @@
 //   - run the fault filter (delay: DI, abort: FI), on the original headers;
 //   - then, as the router: header mutations, path and host rewrites (x-envoy-original-*),
 //     the route timeout (covering every attempt), request mirrors, and on to the retry layer.
-import type { RequestMirrorPolicy } from '@inboard/xds';
+import type { MaxStreamDuration, RequestMirrorPolicy } from '@inboard/xds';
 import type { Dispatcher } from 'undici';
 import { decideFault, type FaultAbortDecision } from '../fault/fault-decision.ts';
 import type { CompiledTarget } from '../mesh/compiled-target.ts';
+import { parseGrpcTimeout } from '../route/grpc.ts';
+import type { HeaderRecord } from '../route/header-mutation.ts';
 import { rewriteHost } from '../route/host-rewrite.ts';
 import { rewritePath } from '../route/path-rewrite.ts';
 import type { RandomSource } from '../route/random.ts';
@@ -61,6 +63,30 @@ function parseUint(s: string | undefined): number | undefined {
   if (s === undefined) return undefined;
   const t = s.trim();
   return /^\d+$/.test(t) ? Number(t) : undefined;
+}
+
+/**
+ * The stream's duration limit (ms; 0 or undefined: none), as Envoy's connection manager computes
+ * it (refreshDurationTimeout): with a `grpc-timeout` header and the route's
+ * grpc_timeout_header_max (or the deprecated max_grpc_timeout) configured, the header's value,
+ * capped by that maximum unless it is 0, minus grpc_timeout_header_offset; otherwise the route's
+ * max_stream_duration, else the connection manager's.
+ */
+function streamDuration(
+  route: MaxStreamDuration | undefined,
+  hcm: number | undefined,
+  record: HeaderRecord,
+): number | undefined {
+  const max = route?.grpcTimeoutHeaderMax;
+  const header = max === undefined ? undefined : parseGrpcTimeout(firstValue(record['grpc-timeout']));
+  if (header === undefined) {
+    const r = route?.maxStreamDuration;
+    return r !== undefined ? r : hcm;
+  }
+  let t = max! > 0 && header > max! ? max! : header;
+  const offset = route!.grpcTimeoutHeaderOffset;
+  if (t !== 0 && offset !== undefined) t = offset < t ? t - offset : 0;
+  return t;
 }
 
 class Router {
@@ -155,8 +181,7 @@ class Router {
     ex.upstream = upstream;
     // max_stream_duration: the route's, else the connection manager's; 0 disables. It covers the
     // whole stream from here (fault delay, every attempt, the response body).
-    const rmsd = action.maxStreamDuration?.maxStreamDuration;
-    const msd = rmsd !== undefined ? rmsd : compiled.snapshot.hcm.maxStreamDuration;
+    const msd = streamDuration(action.maxStreamDuration, compiled.snapshot.hcm.maxStreamDuration, record);
     if (msd !== undefined && msd > 0) ex.startStreamTimer(msd);
     ex.replayable =
       isReplayableBody(opts.body) && (opts as { [kBodyNotReplayable]?: boolean })[kBodyNotReplayable] !== true;

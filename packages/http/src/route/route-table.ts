@@ -17,6 +17,7 @@ import { compileFault } from '../fault/compiled-fault.ts';
 import { asciiLower } from './ascii-case.ts';
 import { effectiveMirrorPolicies, effectiveRetryPolicy, FilterConfigChain } from './effective-policy.ts';
 import { fractionalPercentHit } from './fractional-percent.ts';
+import { isGrpcRequest } from './grpc.ts';
 import { compileHeaderMatcher } from './header-matcher.ts';
 import {
   composeHeaderMutator,
@@ -31,7 +32,7 @@ import { compilePathRewrite, type PathRewriter } from './path-rewrite.ts';
 import { compileQueryParameterMatcher } from './query-matcher.ts';
 import { defaultRandom, type RandomSource } from './random.ts';
 import { RouteCompileError } from './route-compile-error.ts';
-import { joinedHeaderValue, type RouteRequest } from './route-request.ts';
+import type { RouteRequest } from './route-request.ts';
 import { VirtualHostIndex } from './vhost-index.ts';
 
 export interface RouteTableOptions {
@@ -184,13 +185,6 @@ function allOfCtx(preds: readonly CtxPredicate[]): CtxPredicate {
   };
 }
 
-/** Grpc::Common::isGrpcRequestHeaders: content-type application/grpc or application/grpc+... */
-function isGrpc(req: RouteRequest): boolean {
-  const ct = joinedHeaderValue(req.headers('content-type'));
-  if (ct === undefined || !ct.startsWith('application/grpc')) return false;
-  return ct.length === 16 || ct.charCodeAt(16) === 43; /* + */
-}
-
 interface Levels {
   readonly request: MutationLevel | undefined;
   readonly response: MutationLevel | undefined;
@@ -269,7 +263,7 @@ export function compileRouteTable(rc: RouteConfiguration, options?: RouteTableOp
         const fraction = m.runtimeFraction;
         cheap.push((ctx) => fractionalPercentHit(fraction, ctx.random()));
       }
-      if (m.grpc) cheap.push(isGrpc);
+      if (m.grpc) cheap.push(isGrpcRequest);
       m.headers.forEach((h, i) => {
         const pred = at(`match.headers[${i}]`, () => compileHeaderMatcher(h)) as CtxPredicate;
         (h.match.kind === 'string' && h.match.matcher.kind === 'regex' ? costly : cheap).push(pred);
