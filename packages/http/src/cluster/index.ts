@@ -40,4 +40,6 @@ export {
 } from './request-hash.ts';
 export { DEFAULT_MAX_RING_SIZE, DEFAULT_MIN_RING_SIZE, RingHash, ringHashTable } from './ring-hash.ts';
 export { roundRobinPicker } from './round-robin.ts';
+export { type ServerIdentityCheck, serverIdentityCheck } from './san-matcher.ts';
+export { UpstreamTlsConnector, type UpstreamTlsOptions, upstreamTlsKey } from './upstream-tls.ts';
 export { type Hash64Parts, mod64, toBigInt, xxHash64, xxHash64Chain, xxHash64Parts } from './xxhash64.ts';

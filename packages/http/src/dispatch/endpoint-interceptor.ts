@@ -1,8 +1,9 @@
 // The endpoint layer: picks the host of one attempt from the chosen cluster (its LB policy,
 // priorities, localities, panic mode; the route's hash policies for RING_HASH / MAGLEV; the
 // previous_hosts retry predicate) and points the dispatch at it: undici's `origin` becomes the
-// endpoint (`http://10.0.0.7:9080`, one pool per endpoint), while the Host header keeps the
-// logical authority. No host: 503 UH. drop_overload: 503 DO (first attempt only).
+// endpoint (`http://10.0.0.7:9080`, one pool per endpoint; `https://` when the cluster has an
+// UpstreamTlsContext), while the Host header keeps the logical authority. No host: 503 UH.
+// drop_overload: 503 DO (first attempt only).
 import type { Dispatcher } from 'undici';
 import type { ClusterState } from '../cluster/cluster-state.ts';
 import type { Host } from '../cluster/host.ts';
@@ -71,18 +72,22 @@ export function endpointInterceptor(): (dispatch: Dispatch) => Dispatch {
     ex.host = host;
     ex.hostCluster = state;
     const o = opts as MeshDispatchOptions;
+    // A cluster with an UpstreamTlsContext connects with TLS whatever scheme the caller used (the
+    // exchange keeps that scheme); its connector sets the SNI from the context, never from here.
+    const clusterTls = state.cluster.tls !== undefined;
     // undici keys its pools by this string
-    o.origin = ex.scheme === 'https' ? host.httpsOrigin : host.httpOrigin;
+    o.origin = clusterTls || ex.scheme === 'https' ? host.httpsOrigin : host.httpOrigin;
     if (o.servername === undefined) {
-      if (ex.scheme === 'https') {
+      if (ex.scheme === 'https' && !clusterTls) {
         // SNI: the logical host, as undici's dns interceptor does when it rewrites the origin.
         const h = ex.authority;
         const colon = h.startsWith('[') ? h.indexOf(']:') + 1 : h.lastIndexOf(':');
         o.servername = colon > 0 ? h.slice(0, colon) : h;
       } else {
-        // Plaintext has no SNI: undici compares servernames only for https. A constant (truthy: undici
-        // tests it with ||) keeps it from deriving one from the Host header (an IP parse) on
-        // every request, and from replacing pooled connections when the Host changes (aliases).
+        // Plaintext has no SNI, and the mesh's TLS connector ignores this name: undici compares
+        // servernames only for https. A constant (truthy: undici tests it with ||) keeps it from
+        // deriving one from the Host header (an IP parse) on every request, and from replacing
+        // pooled connections when the Host changes (aliases).
         o.servername = 'inboard';
       }
     }

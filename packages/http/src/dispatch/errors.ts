@@ -135,10 +135,75 @@ export class UpstreamResetError extends MeshHttpError {
     super(
       'INBOARD_HTTP_UPSTREAM_RESET',
       `upstream connect error or disconnect/reset before headers. ${latest}: ${resetReasonToString(reason)}${transport}`,
-      result,
+      cause instanceof UpstreamTlsError ? withTransportFailure(result, cause.transportFailureReason) : result,
       { cause },
     );
     this.resetReason = reason;
+  }
+}
+
+/**
+ * Envoy's router appends the transport failure reason to the details, whitespace replaced:
+ * `upstream_reset_before_response_started{remote_connection_failure,TLS_error:_...}`.
+ */
+function withTransportFailure(result: RequestResult, reason: string): RequestResult {
+  const d = result.details;
+  if (!d.endsWith('}')) return result;
+  return { ...result, details: `${d.slice(0, -1)},${reason.replace(/\s/g, '_')}}` };
+}
+
+// ------------------------------------------------------------------ upstream TLS
+// Not local replies themselves: they are the connection failures behind a 503 UF
+// (UpstreamResetError's `cause`), retried like any connect failure.
+
+/** A TLS connection to an endpoint could not be set up. */
+export class UpstreamTlsError extends InboardError {
+  /** Envoy's %UPSTREAM_TRANSPORT_FAILURE_REASON%: `TLS error: ...` (also the message) */
+  readonly transportFailureReason: string;
+  constructor(code: string, reason: string, options?: { cause?: unknown }) {
+    super(code, `TLS error: ${reason}`, options);
+    this.transportFailureReason = this.message;
+  }
+}
+
+/**
+ * The cluster's TLS context cannot be used here: its certificate provider instance is not in the
+ * bootstrap (or the `certificateProviders` option), a file is missing or unreadable, a SAN regex
+ * does not compile. Every connection to the cluster fails (local connection failure, 503 UF)
+ * until the config or the files are fixed; other clusters are not affected.
+ */
+export class UpstreamTlsConfigError extends UpstreamTlsError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('INBOARD_HTTP_UPSTREAM_TLS_CONFIG', message, options);
+  }
+}
+
+/**
+ * The TLS handshake with an endpoint failed: the server's chain did not verify against the
+ * cluster's CA, its SANs matched none of match_subject_alt_names, or the connection broke during
+ * the handshake. `cause` is Node's error (or UpstreamSanMismatchError).
+ */
+export class UpstreamTlsHandshakeError extends UpstreamTlsError {
+  constructor(cause: Error) {
+    const code = (cause as { code?: unknown }).code;
+    // Node's hint about system CAs does not apply: the mesh root comes from the provider files.
+    const message = cause.message.replace(/; if the root CA is installed locally.*$/, '');
+    super('INBOARD_HTTP_UPSTREAM_TLS_HANDSHAKE', typeof code === 'string' ? `${code}: ${message}` : message, {
+      cause,
+    });
+  }
+}
+
+/** The server certificate's URI and DNS SANs match none of the cluster's match_subject_alt_names. */
+export class UpstreamSanMismatchError extends InboardError {
+  /** the server certificate's SANs, `URI:...` / `DNS:...` */
+  readonly subjectAltNames: readonly string[];
+  constructor(subjectAltNames: readonly string[]) {
+    super(
+      'INBOARD_HTTP_UPSTREAM_SAN_MISMATCH',
+      `the server certificate's subject alt names [${subjectAltNames.join(', ')}] match none of the cluster's match_subject_alt_names`,
+    );
+    this.subjectAltNames = subjectAltNames;
   }
 }
 

@@ -18,6 +18,10 @@ export {
   RouteTimeoutError,
   UpstreamOverflowError,
   UpstreamResetError,
+  UpstreamSanMismatchError,
+  UpstreamTlsConfigError,
+  UpstreamTlsError,
+  UpstreamTlsHandshakeError,
 } from './errors.ts';
 export {
   ATTEMPT_END_CHANNEL,

@@ -10,7 +10,7 @@ import type { RandomSource } from '../cluster/random-source.ts';
 import type { ResponseFlag } from '../retry/response-flags.ts';
 import { fractionalPercentHit } from '../route/fractional-percent.ts';
 import { type HttpRequestEvent, requestChannel } from './events.ts';
-import { ATTEMPT_COUNT_HEADER, type Exchange } from './exchange.ts';
+import { ATTEMPT_COUNT_HEADER, type Exchange, type MeshDispatchOptions } from './exchange.ts';
 import { UpstreamAccounting } from './limits-interceptor.ts';
 import type { UpstreamPools } from './upstream-pools.ts';
 
@@ -127,12 +127,15 @@ export function sendMirrors(
     const logical = typeof headers.host === 'string' ? headers.host : ex.authority;
     const authority = p.disableShadowHostSuffixAppend ? logical : shadowHost(logical);
     headers.host = authority;
-    const opts: Dispatcher.DispatchOptions = {
-      origin: `${ex.scheme}://${host.key}`,
+    // the same pool as the cluster's own traffic (see endpoint-interceptor.ts: TLS clusters are https)
+    const tls = state.cluster.tls !== undefined;
+    const opts: MeshDispatchOptions = {
+      origin: tls || ex.scheme === 'https' ? host.httpsOrigin : host.httpOrigin,
       path: base.path,
       method: base.method,
       headers,
       body: base.body,
+      servername: tls || ex.scheme !== 'https' ? 'inboard' : undefined,
     };
     const sink = new MirrorSink(ex, p.cluster, host.key, base.path, authority);
     try {

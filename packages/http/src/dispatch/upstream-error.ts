@@ -4,7 +4,14 @@
 // passed to the caller untouched and never retried.
 import type { LocalOriginResult } from '../cluster/outlier-detector.ts';
 import type { ResetReason } from '../retry/reset-reason.ts';
-import { MeshHttpError, PerTryTimeoutError, RouteTimeoutError, UpstreamOverflowError } from './errors.ts';
+import {
+  MeshHttpError,
+  PerTryTimeoutError,
+  RouteTimeoutError,
+  UpstreamOverflowError,
+  UpstreamTlsConfigError,
+  UpstreamTlsHandshakeError,
+} from './errors.ts';
 
 const CONNECT_FAILURES = new Set([
   'ECONNREFUSED',
@@ -38,6 +45,10 @@ export function resetReasonOf(err: unknown, requestStarted: boolean): ResetReaso
   if (err instanceof UpstreamOverflowError) return 'overflow';
   if (err instanceof PerTryTimeoutError || err instanceof RouteTimeoutError) return 'local_reset';
   if (err instanceof MeshHttpError) return undefined;
+  // Upstream TLS (the cluster's transport socket): our own files or config → a local failure;
+  // a handshake the server or its certificate failed → a remote one. Both are UF.
+  if (err instanceof UpstreamTlsConfigError) return 'local_connection_failure';
+  if (err instanceof UpstreamTlsHandshakeError) return 'remote_connection_failure';
   const code = codeOf(err);
   if (code === '') return undefined;
   if (code.startsWith('ERR_TLS_') || code.startsWith('ERR_SSL_') || code.includes('CERT')) {
@@ -63,6 +74,8 @@ export function resetReasonOf(err: unknown, requestStarted: boolean): ResetReaso
 /** What outlier detection records for a failed attempt (undefined: nothing). */
 export function localOriginOf(err: unknown, reason: ResetReason | undefined): LocalOriginResult | undefined {
   if (err instanceof PerTryTimeoutError || err instanceof RouteTimeoutError) return 'timeout';
+  // Unusable certificate files are this process's problem, not the host's: no ejection for them.
+  if (err instanceof UpstreamTlsConfigError) return undefined;
   switch (reason) {
     case undefined:
     case 'overflow':

@@ -1,15 +1,20 @@
 // Connection pools to the endpoints: one undici Pool per endpoint origin (`http://10.0.0.7:9080`),
 // which is Envoy's per-host connection pool, grouped by what the cluster asks of its connections:
 // HTTP/1.1 for ordinary clusters, HTTP/2 (h2c over plaintext, ALPN over TLS) for clusters whose
-// config says http2, and the cluster's connect timeout (and, for an HTTP/1.1 cluster with a
-// max_connections below 1024, the cluster itself, with that per-host cap). The endpoint layer has already rewritten
-// the origin, so this is a map lookup and a Pool dispatch: undici's Agent would do the same with
-// more work per request. A pool whose connections are all gone is closed and forgotten, as
-// Agent does, so endpoints that leave the cluster do not accumulate.
+// config says http2, the cluster's connect timeout (and, for an HTTP/1.1 cluster with a
+// max_connections below 1024, the cluster itself, with that per-host cap), and its upstream TLS
+// context: a cluster with `tls` has pools of TLS connections (`https://10.0.0.7:9080`) made by an
+// UpstreamTlsConnector, one per distinct context, which owns the certificates and their rotation.
+// The endpoint layer has already rewritten the origin, so this is a map lookup and a Pool
+// dispatch: undici's Agent would do the same with more work per request. A pool whose
+// connections are all gone is closed and forgotten, as Agent does, so endpoints that leave the
+// cluster do not accumulate.
 // Traffic outside the mesh goes to a separate, plain undici Agent.
-import type { Cluster } from '@inboard/xds';
+import { type Clock, type Cluster, systemClock } from '@inboard/xds';
 import { Agent, type Dispatcher, Pool } from 'undici';
+import type { CertificateProviders } from '../cluster/certificate-files.ts';
 import { DEFAULT_THRESHOLDS } from '../cluster/circuit-breakers.ts';
+import { UpstreamTlsConnector, upstreamTlsKey } from '../cluster/upstream-tls.ts';
 import { kExchange, type MeshDispatchOptions } from './exchange.ts';
 
 type DispatchOptions = Dispatcher.DispatchOptions;
@@ -22,17 +27,24 @@ export interface UpstreamPoolsOptions {
   readonly upstream?: Dispatcher;
   /** where traffic outside the mesh goes (default: a plain undici Agent) */
   readonly passthrough?: Dispatcher;
+  /** certificate provider instances for clusters with upstream TLS (default: none) */
+  readonly certificateProviders?: CertificateProviders;
+  /** certificate refresh interval and TLS connect timeouts (default: the system clock) */
+  readonly clock?: Clock;
 }
 
-/** The pools of one (protocol, connect timeout) group, keyed by endpoint origin. */
+/** The pools of one (protocol, connect timeout, TLS context) group, keyed by endpoint origin. */
 class PoolGroup {
   readonly #pools = new Map<string, Pool>();
   readonly #options: Pool.Options;
   readonly #h2: boolean;
+  readonly #tls: boolean;
 
-  constructor(options: Pool.Options, h2: boolean) {
+  /** `tls`: the options' connector makes TLS connections, whatever the origin's scheme says */
+  constructor(options: Pool.Options, h2: boolean, tls = false) {
     this.#options = options;
     this.#h2 = h2;
+    this.#tls = tls;
   }
 
   dispatch(opts: DispatchOptions, handler: DispatchHandler): boolean {
@@ -44,6 +56,8 @@ class PoolGroup {
 
   #create(origin: string): Pool {
     const url = new URL(origin);
+    // A mirror sends the caller's scheme: the connection is TLS all the same.
+    if (this.#tls) url.protocol = 'https:';
     const options = this.#h2
       ? { ...this.#options, allowH2: true, h2Options: { ...this.#options.h2Options, useH2c: url.protocol === 'http:' } }
       : { ...this.#options, allowH2: false };
@@ -93,6 +107,8 @@ export class UpstreamPools {
   readonly #ownsPassthrough: boolean;
   readonly #upstream: Dispatcher | undefined;
   readonly #agentOptions: Agent.Options;
+  readonly #providers: CertificateProviders;
+  readonly #clock: Clock;
   readonly #groups = new Map<string, PoolGroup>();
   readonly #byCluster = new WeakMap<Cluster, PoolGroup>();
   readonly #h1ByCluster = new WeakMap<Cluster, PoolGroup>();
@@ -100,6 +116,8 @@ export class UpstreamPools {
   constructor(options: UpstreamPoolsOptions = {}) {
     this.#agentOptions = options.agentOptions ?? {};
     this.#upstream = options.upstream;
+    this.#providers = options.certificateProviders ?? {};
+    this.#clock = options.clock ?? systemClock;
     this.#ownsPassthrough = options.passthrough === undefined;
     this.passthrough = options.passthrough ?? new Agent(this.#agentOptions);
   }
@@ -113,14 +131,18 @@ export class UpstreamPools {
     if (g === undefined) {
       const cap = h2 ? undefined : connectionCap(cluster);
       // A capped cluster has pools of its own, so other clusters' requests never wait on its cap.
-      g = this.#group(h2, cluster.connectTimeout, cap, cap === undefined ? '' : cluster.name);
+      g = this.#group(h2, cluster, cap, cap === undefined ? '' : cluster.name);
       cache.set(cluster, g);
     }
     return g;
   }
 
-  #group(h2: boolean, connectTimeout: number, connections: number | undefined, owner: string): PoolGroup {
-    const key = `${h2 ? 'h2' : 'h1'}|${connectTimeout}|${connections ?? ''}|${owner}`;
+  #group(h2: boolean, cluster: Cluster, connections: number | undefined, owner: string): PoolGroup {
+    const connectTimeout = cluster.connectTimeout;
+    const tls = cluster.tls;
+    // A new TLS context (a new snapshot, another cluster) never reuses connections of another.
+    const tlsKey = tls === undefined ? '' : upstreamTlsKey(tls);
+    const key = `${h2 ? 'h2' : 'h1'}|${connectTimeout}|${connections ?? ''}|${owner}|${tlsKey}`;
     let g = this.#groups.get(key);
     if (g === undefined) {
       const {
@@ -128,15 +150,23 @@ export class UpstreamPools {
         maxOrigins: _maxOrigins,
         ...o
       } = this.#agentOptions as Agent.Options & { maxOrigins?: number };
+      // The mesh's TLS replaces any custom connector: a cluster that asks for TLS never gets plaintext.
       const connect =
-        typeof o.connect === 'function'
-          ? o.connect
-          : { ...o.connect, timeout: connectTimeout > 0 ? connectTimeout : undefined };
+        tls !== undefined
+          ? new UpstreamTlsConnector(tls, {
+              providers: this.#providers,
+              clock: this.#clock,
+              connectTimeoutMs: connectTimeout,
+              h2,
+            }).connect
+          : typeof o.connect === 'function'
+            ? o.connect
+            : { ...o.connect, timeout: connectTimeout > 0 ? connectTimeout : undefined };
       const options: Pool.Options = { ...(o as Pool.Options), connect };
       if (connections !== undefined && (options.connections == null || options.connections > connections)) {
         options.connections = connections;
       }
-      g = new PoolGroup(options, h2);
+      g = new PoolGroup(options, h2, tls !== undefined);
       this.#groups.set(key, g);
     }
     return g;

@@ -2,9 +2,9 @@
 // the bootstrap (file_watcher plugins pointing at the files istio-agent keeps rotated), so the
 // workload key, certificate and mesh root are read from those files. No SAN check on clients
 // (istiod sets none for servers); authorization is RBAC's job.
-import { readFileSync } from 'node:fs';
 import type { FileWatcherCertificateProvider, TlsContext } from '@inboard/xds';
 import { InboardError } from '@inboard/xds';
+import { readCertificateFile, type TlsConfigErrorFactory } from '../cluster/certificate-files.ts';
 
 export interface ServerTlsOptions {
   readonly key: Buffer;
@@ -22,26 +22,8 @@ export class InboundTlsConfigError extends InboardError {
   }
 }
 
-function provider(
-  providers: Readonly<Record<string, FileWatcherCertificateProvider>>,
-  name: string,
-): FileWatcherCertificateProvider {
-  const p = providers[name];
-  if (p === undefined)
-    throw new InboundTlsConfigError(`certificate provider instance ${JSON.stringify(name)} is not in the bootstrap`);
-  return p;
-}
-
-function read(file: string | undefined, what: string, instance: string): Buffer {
-  if (file === undefined) {
-    throw new InboundTlsConfigError(`certificate provider instance ${JSON.stringify(instance)} has no ${what} file`);
-  }
-  try {
-    return readFileSync(file);
-  } catch (err) {
-    throw new InboundTlsConfigError(`cannot read ${what} ${file}: ${(err as Error).message}`, { cause: err });
-  }
-}
+const fail: TlsConfigErrorFactory = (message, cause) =>
+  new InboundTlsConfigError(message, cause === undefined ? undefined : { cause });
 
 export function serverTlsOptions(
   tls: TlsContext,
@@ -49,15 +31,11 @@ export function serverTlsOptions(
 ): ServerTlsOptions {
   const id = tls.identityCertificate;
   if (id === undefined) throw new InboundTlsConfigError('the filter chain has no identity certificate provider');
-  const idProvider = provider(providers, id.instanceName);
   const root = tls.rootCertificate;
-  const ca =
-    root === undefined
-      ? undefined
-      : read(provider(providers, root.instanceName).caCertificateFile, 'CA certificate', root.instanceName);
+  const ca = root === undefined ? undefined : readCertificateFile(providers, root.instanceName, 'CA certificate', fail);
   return {
-    key: read(idProvider.privateKeyFile, 'private key', id.instanceName),
-    cert: read(idProvider.certificateFile, 'certificate', id.instanceName),
+    key: readCertificateFile(providers, id.instanceName, 'private key', fail),
+    cert: readCertificateFile(providers, id.instanceName, 'certificate', fail),
     ca,
     requestCert: tls.requireClientCertificate || ca !== undefined,
     rejectUnauthorized: tls.requireClientCertificate,

@@ -9,7 +9,15 @@
 //
 // The dispatcher is a chain of interceptors, outermost first:
 //   bufferBody → route → retry → endpoint → limits → per-endpoint undici pools
-import { type Bootstrap, type Clock, createLogger, systemClock, Xds, type XdsOptions } from '@inboard/xds';
+import {
+  type Bootstrap,
+  type Clock,
+  createLogger,
+  type FileWatcherCertificateProvider,
+  systemClock,
+  Xds,
+  type XdsOptions,
+} from '@inboard/xds';
 import { type Agent, type Dispatcher, getGlobalDispatcher, setGlobalDispatcher, fetch as undiciFetch } from 'undici';
 import { mathRandom, type RandomSource } from '../cluster/random-source.ts';
 import { bodyBufferInterceptor, DEFAULT_REQUEST_BUFFER_LIMIT } from '../dispatch/body-buffer.ts';
@@ -56,6 +64,11 @@ export interface OutboundMeshOptions {
   readonly upstream?: Dispatcher;
   /** where traffic outside the mesh goes (default: a plain undici Agent) */
   readonly passthrough?: Dispatcher;
+  /**
+   * certificate provider instances for clusters with upstream TLS (Istio mTLS): the client
+   * certificate, key and mesh root. Default: the bootstrap's `certificate_providers`.
+   */
+  readonly certificateProviders?: Readonly<Record<string, FileWatcherCertificateProvider>>;
   /** add `x-inboard-response-flags` to responses that carry Envoy response flags (default true) */
   readonly responseFlagsHeader?: boolean;
   /**
@@ -107,6 +120,9 @@ export class OutboundMesh implements TargetDirectory {
       agentOptions: options.agentOptions,
       upstream: options.upstream,
       passthrough: options.passthrough,
+      certificateProviders: options.certificateProviders ?? this.xds.bootstrap.certificateProviders,
+      // Certificate refresh intervals and TLS connect timeouts must not keep the process alive.
+      clock: options.clock ?? systemClock,
     });
 
     const settings: ExchangeSettings = {

@@ -1,0 +1,207 @@
+// Upstream TLS from a cluster's UpstreamTlsContext, as Envoy and proxyless gRPC originate Istio
+// mTLS (ISTIO_MUTUAL): the client certificate and key of the identity provider instance, the CA
+// of the root instance, the chain verified (rejectUnauthorized), then the server's SANs against
+// match_subject_alt_names instead of a hostname check (the connection goes to an endpoint IP and
+// Istio certificates carry only a SPIFFE URI). SNI only when the context sets one; ALPN from the
+// context (else h2 / http/1.1 for an HTTP/2 cluster, as undici offers).
+//
+// One connector per pool group (one per distinct TLS context): it owns the certificates. They are
+// read on the first connection and re-read, on a later new connection, once the providers'
+// refresh_interval has passed (gRFC A29's file_watcher semantics, without a timer); identical
+// files keep the SecureContext. A re-read that fails keeps the previous certificates and is tried
+// again on the next connection. Connections already open keep the certificates they started with.
+import { type ConnectionOptions, connect, createSecureContext, type SecureContext, type TLSSocket } from 'node:tls';
+import type { Clock, TlsContext } from '@inboard/xds';
+import { createLogger } from '@inboard/xds';
+import { type buildConnector, errors } from 'undici';
+import { UpstreamTlsConfigError, UpstreamTlsHandshakeError } from '../dispatch/errors.ts';
+import {
+  type CertificateProviders,
+  certificateProvider,
+  readCertificateFile,
+  type TlsConfigErrorFactory,
+} from './certificate-files.ts';
+import { type ServerIdentityCheck, serverIdentityCheck } from './san-matcher.ts';
+
+const log = createLogger('http.upstream-tls');
+
+/** undici's default connect timeout, for clusters without one */
+const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
+const KEEP_ALIVE_INITIAL_DELAY_MS = 60_000;
+
+const fail: TlsConfigErrorFactory = (message, cause) =>
+  new UpstreamTlsConfigError(message, cause === undefined ? undefined : { cause });
+
+export interface UpstreamTlsOptions {
+  /** the bootstrap's certificate provider instances (or the mesh's `certificateProviders`) */
+  readonly providers: CertificateProviders;
+  /** for the refresh interval and the connect timeout */
+  readonly clock: Clock;
+  /** the cluster's connect_timeout, covering TCP and the handshake (0: undici's default, 10 s) */
+  readonly connectTimeoutMs: number;
+  /** the cluster speaks HTTP/2: offer h2 when the context names no ALPN */
+  readonly h2: boolean;
+}
+
+/** Everything of a TLS context that shapes a connection: clusters that differ here never share pools. */
+export function upstreamTlsKey(tls: TlsContext): string {
+  return JSON.stringify([
+    tls.identityCertificate?.instanceName,
+    tls.identityCertificate?.certificateName,
+    tls.rootCertificate?.instanceName,
+    tls.rootCertificate?.certificateName,
+    tls.matchSubjectAltNames,
+    tls.sni,
+    tls.alpnProtocols,
+  ]);
+}
+
+interface Material {
+  readonly key: Buffer | undefined;
+  readonly cert: Buffer | undefined;
+  readonly ca: Buffer;
+  readonly context: SecureContext;
+}
+
+function sameBytes(a: Buffer | undefined, b: Buffer | undefined): boolean {
+  return a === undefined || b === undefined ? a === b : a.equals(b);
+}
+
+export class UpstreamTlsConnector {
+  readonly #tls: TlsContext;
+  readonly #providers: CertificateProviders;
+  readonly #clock: Clock;
+  readonly #timeoutMs: number;
+  readonly #alpn: string[] | undefined;
+  readonly #check: ServerIdentityCheck | UpstreamTlsConfigError;
+  #material: Material | undefined;
+  #loadedAt = 0;
+
+  constructor(tls: TlsContext, options: UpstreamTlsOptions) {
+    this.#tls = tls;
+    this.#providers = options.providers;
+    this.#clock = options.clock;
+    this.#timeoutMs = options.connectTimeoutMs > 0 ? options.connectTimeoutMs : DEFAULT_CONNECT_TIMEOUT_MS;
+    this.#alpn = tls.alpnProtocols.length > 0 ? [...tls.alpnProtocols] : options.h2 ? ['h2', 'http/1.1'] : undefined;
+    let check: ServerIdentityCheck | UpstreamTlsConfigError;
+    try {
+      check = serverIdentityCheck(tls.matchSubjectAltNames);
+    } catch (err) {
+      check = new UpstreamTlsConfigError(`match_subject_alt_names: ${(err as Error).message}`, { cause: err });
+    }
+    this.#check = check;
+  }
+
+  /**
+   * The SecureContext for a new connection: the files are read the first time and re-read once
+   * the refresh interval has passed. Throws UpstreamTlsConfigError while no usable files were read.
+   */
+  secureContext(): SecureContext {
+    const now = this.#clock.now();
+    const m = this.#material;
+    if (m !== undefined && now - this.#loadedAt < this.#refreshIntervalMs()) return m.context;
+    try {
+      const next = this.#read(m);
+      this.#material = next;
+      this.#loadedAt = now;
+      return next.context;
+    } catch (err) {
+      if (m === undefined) throw err;
+      log.warn('cannot re-read the upstream TLS certificates, keeping the previous ones', {
+        error: (err as Error).message,
+      });
+      return m.context;
+    }
+  }
+
+  #refreshIntervalMs(): number {
+    const id = this.#tls.identityCertificate;
+    const root = this.#tls.rootCertificate;
+    let ms = Number.POSITIVE_INFINITY;
+    if (id !== undefined)
+      ms = Math.min(ms, certificateProvider(this.#providers, id.instanceName, fail).refreshIntervalMs);
+    if (root !== undefined)
+      ms = Math.min(ms, certificateProvider(this.#providers, root.instanceName, fail).refreshIntervalMs);
+    return ms;
+  }
+
+  #read(previous: Material | undefined): Material {
+    const tls = this.#tls;
+    const root = tls.rootCertificate;
+    // Never a connection without server verification (the xDS layer rejects such contexts too).
+    if (root === undefined) throw fail('the cluster has no CA certificate provider instance to verify servers with');
+    const ca = readCertificateFile(this.#providers, root.instanceName, 'CA certificate', fail);
+    const id = tls.identityCertificate;
+    const cert =
+      id === undefined ? undefined : readCertificateFile(this.#providers, id.instanceName, 'certificate', fail);
+    const key =
+      id === undefined ? undefined : readCertificateFile(this.#providers, id.instanceName, 'private key', fail);
+    if (
+      previous !== undefined &&
+      sameBytes(previous.ca, ca) &&
+      sameBytes(previous.cert, cert) &&
+      sameBytes(previous.key, key)
+    ) {
+      return previous;
+    }
+    let context: SecureContext;
+    try {
+      context = createSecureContext({ ca, cert, key, minVersion: 'TLSv1.2' });
+    } catch (err) {
+      const names = id === undefined ? root.instanceName : `${id.instanceName}/${root.instanceName}`;
+      throw fail(
+        `the files of certificate provider instance ${JSON.stringify(names)} are not a usable key, certificate and CA: ${(err as Error).message}`,
+        err,
+      );
+    }
+    return { key, cert, ca, context };
+  }
+
+  /** undici's connector: TCP, then the TLS handshake, both within the connect timeout. */
+  readonly connect: buildConnector.connector = (params, callback) => {
+    const check = this.#check;
+    let secureContext: SecureContext;
+    try {
+      if (check instanceof Error) throw check;
+      secureContext = this.secureContext();
+    } catch (err) {
+      queueMicrotask(() => callback(err as Error, null));
+      return;
+    }
+    const options: ConnectionOptions = {
+      host: params.hostname,
+      port: Number(params.port) || 443,
+      secureContext,
+      rejectUnauthorized: true,
+      checkServerIdentity: check,
+      ALPNProtocols: this.#alpn,
+    };
+    if (this.#tls.sni !== undefined) options.servername = this.#tls.sni;
+    if (params.localAddress != null) (options as { localAddress?: string }).localAddress = params.localAddress;
+    const socket: TLSSocket = connect(options);
+    socket.setNoDelay(true);
+    socket.setKeepAlive(true, KEEP_ALIVE_INITIAL_DELAY_MS);
+    let done = false;
+    let handshaking = false;
+    const finish = (err: Error | null) => {
+      if (done) return;
+      done = true;
+      timer.cancel();
+      if (err === null) callback(null, socket);
+      else callback(err, null);
+    };
+    const timer = this.#clock.setTimeout(() => {
+      const err = new errors.ConnectTimeoutError(
+        `Connect Timeout Error (attempted address: ${params.hostname}:${options.port}, timeout: ${this.#timeoutMs}ms)`,
+      );
+      finish(err);
+      socket.destroy(err);
+    }, this.#timeoutMs);
+    socket.once('connect', () => {
+      handshaking = true;
+    });
+    socket.once('secureConnect', () => finish(null));
+    socket.on('error', (err) => finish(handshaking ? new UpstreamTlsHandshakeError(err) : err));
+    return socket;
+  };
+}
