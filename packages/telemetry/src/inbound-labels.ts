@@ -1,7 +1,8 @@
 // Istio labels of an inbound request (reporter=destination), as an Envoy server sidecar's
-// istio_stats computes them: destination_* from this workload, source_* from what the connection
-// tells about the caller (its SPIFFE principal and the namespace in it; without Istio's metadata
-// exchange the caller's workload is unknown). destination_service is the request's host expanded
+// istio_stats computes them: destination_* from this workload, source_* from what the caller
+// announced through Istio's metadata exchange (x-envoy-peer-metadata: its workload, namespace,
+// app, version, canonical service, cluster) and from its SPIFFE principal (and the namespace in
+// it) under mTLS; unknown when it told nothing. destination_service is the request's host expanded
 // to the service FQDN (Envoy uses the inbound cluster's service metadata, which proxyless
 // listeners do not have).
 import { isIP } from 'node:net';
@@ -9,7 +10,12 @@ import type { InboundRequestEvent } from '@inboard/http';
 import { type IstioLabels, LATEST, orUnknown, UNKNOWN } from './istio-labels.ts';
 import type { LocalWorkload } from './local-workload.ts';
 import type { LabelSet } from './outbound-labels.ts';
+import { peerFromMetadata } from './peer-metadata.ts';
 import { expandServiceHost, serviceFromHost } from './peer-workload.ts';
+
+function peerNamespace(peer: LocalWorkload | undefined): string | undefined {
+  return peer === undefined || peer.namespace === UNKNOWN ? undefined : peer.namespace;
+}
 
 const MAX_CACHED = 10_000;
 
@@ -25,17 +31,24 @@ export function namespaceOfPrincipal(principal: string | undefined): string | un
 
 export class InboundLabeler {
   readonly #local: LocalWorkload;
-  readonly #cache = new Map<string, LabelSet>();
+  // label sets per caller (the peer objects are cached by peerFromMetadata), then per request key
+  readonly #byPeer = new Map<LocalWorkload | undefined, Map<string, LabelSet>>();
 
   constructor(local: LocalWorkload) {
     this.#local = local;
   }
 
   labelSet(e: InboundRequestEvent): LabelSet {
+    const peer = peerFromMetadata(e.peerMetadata, e.peerMetadataId);
+    let cache = this.#byPeer.get(peer);
+    if (cache === undefined) {
+      if (this.#byPeer.size >= MAX_CACHED) this.#byPeer.clear();
+      this.#byPeer.set(peer, (cache = new Map()));
+    }
     const key = `${e.authority}\u0000${e.status}\u0000${e.responseFlags}\u0000${e.peerPrincipal}\u0000${e.connectionSecurityPolicy}`;
-    let set = this.#cache.get(key);
+    let set = cache.get(key);
     if (set === undefined) {
-      if (this.#cache.size >= MAX_CACHED) this.#cache.clear();
+      if (cache.size >= MAX_CACHED) cache.clear();
       const l = this.#local;
       const mtls = e.connectionSecurityPolicy === 'mutual_tls';
       const host = expandServiceHost(e.authority, l.dnsDomain);
@@ -48,14 +61,14 @@ export class InboundLabeler {
             : serviceFromHost(host);
       const labels: IstioLabels = {
         reporter: 'destination',
-        source_workload: UNKNOWN,
-        source_workload_namespace: orUnknown(namespaceOfPrincipal(e.peerPrincipal)),
+        source_workload: peer?.workload ?? UNKNOWN,
+        source_workload_namespace: orUnknown(peerNamespace(peer) ?? namespaceOfPrincipal(e.peerPrincipal)),
         source_principal: orUnknown(e.peerPrincipal),
-        source_app: UNKNOWN,
-        source_version: UNKNOWN,
-        source_canonical_service: UNKNOWN,
-        source_canonical_revision: LATEST,
-        source_cluster: UNKNOWN,
+        source_app: peer?.app ?? UNKNOWN,
+        source_version: peer?.version ?? UNKNOWN,
+        source_canonical_service: peer?.canonicalService ?? UNKNOWN,
+        source_canonical_revision: peer?.canonicalRevision ?? LATEST,
+        source_cluster: peer?.cluster ?? UNKNOWN,
         destination_workload: l.workload,
         destination_workload_namespace: l.namespace,
         destination_principal: mtls ? orUnknown(l.principal) : UNKNOWN,
@@ -74,7 +87,7 @@ export class InboundLabeler {
         grpc_response_status: '',
       };
       set = { labels: Object.freeze(labels), series: undefined };
-      this.#cache.set(key, set);
+      cache.set(key, set);
     }
     return set;
   }

@@ -12,6 +12,8 @@ import {
   INBOUND_CHANNEL,
   type InboundRequestEvent,
   type OutboundMesh,
+  PEER_METADATA_HEADER,
+  PEER_METADATA_ID_HEADER,
   REQUEST_CHANNEL,
   registerInboundScope,
 } from '@inboard/http';
@@ -40,6 +42,7 @@ import type { IstioStats } from './istio-stats.ts';
 import { type LocalWorkload, localWorkload } from './local-workload.ts';
 import { OutboundLabeler } from './outbound-labels.ts';
 import { OutboundTracing, type PropagationMode } from './outbound-tracing.ts';
+import { peerMetadataHeaders } from './peer-metadata.ts';
 import { TELEMETRY_SCOPE, TELEMETRY_VERSION } from './version.ts';
 
 const log = createLogger('telemetry');
@@ -89,6 +92,12 @@ export interface MeshTelemetryOptions {
   readonly tracing?: boolean | TracingOptions;
   /** access log lines in Istio's format; off unless given */
   readonly accessLog?: AccessLogOptions;
+  /**
+   * Istio's HTTP metadata exchange (default true): requests through the mesh carry
+   * x-envoy-peer-metadata(-id) naming this workload, so servers (Envoy sidecars or Inboard) label
+   * their reporter=destination metrics with it. Inbound, the caller's headers are always read.
+   */
+  readonly metadataExchange?: boolean;
   /** SPIFFE trust domain for this workload's principal (default cluster.local) */
   readonly trustDomain?: string;
 }
@@ -170,9 +179,17 @@ export function installMeshTelemetry(options: MeshTelemetryOptions = {}): MeshTe
     const logOut = accessLog?.outbound === true ? accessLog : undefined;
     // The start event carries the request headers (gRPC detection, access log fields) and the
     // tracing state; subscribing is what makes the data plane build it.
+    // Istio's metadata exchange: every request through the mesh tells the server who calls
+    const mx = options.metadataExchange === false || node === undefined ? undefined : peerMetadataHeaders(node);
     on(
       REQUEST_START_CHANNEL,
-      tracing === undefined ? () => {} : guarded<RequestStartEvent>('request start', (e) => tracing.onRequestStart(e)),
+      guarded<RequestStartEvent>('request start', (e) => {
+        if (mx !== undefined) {
+          e.headers[PEER_METADATA_ID_HEADER] = mx.id;
+          e.headers[PEER_METADATA_HEADER] = mx.metadata;
+        }
+        tracing?.onRequestStart(e);
+      }),
     );
     if (tracing !== undefined) {
       on(

@@ -65,7 +65,11 @@ function nodeIdParts(id: string): { pod: string; namespace: string | undefined; 
   };
 }
 
-export function localWorkload(node: BootstrapNode, options: LocalWorkloadOptions = {}): LocalWorkload {
+/** Only the node's id and metadata are read (a peer's exchanged metadata is described the same way). */
+export function localWorkload(
+  node: Pick<BootstrapNode, 'id' | 'metadata'>,
+  options: LocalWorkloadOptions = {},
+): LocalWorkload {
   const md = node.metadata as Readonly<Record<string, unknown>>;
   const rawLabels = md.LABELS;
   const labels: Record<string, string | undefined> = {};

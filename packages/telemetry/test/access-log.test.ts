@@ -79,6 +79,8 @@ const inbound: InboundRequestEvent = {
   filterChain: 'inbound-plaintext',
   trace: { w3c: undefined, b3: undefined, requestId: 'rid-1' },
   userAgent: 'node',
+  peerMetadata: undefined,
+  peerMetadataId: undefined,
   start: undefined,
 };
 

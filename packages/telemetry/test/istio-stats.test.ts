@@ -15,11 +15,7 @@ import { parsePrometheus } from './mesh-fixtures.ts';
 
 const local = localWorkload({
   id: 'sidecar~10.0.0.1~productpage-v1-abc.default~default.svc.cluster.local',
-  cluster: '',
   metadata: { NAMESPACE: 'default', WORKLOAD_NAME: 'productpage-v1', LABELS: { app: 'productpage', version: 'v1' } },
-  userAgentName: 'test',
-  userAgentVersion: '0',
-  clientFeatures: [],
 });
 
 function event(over: Partial<HttpRequestEvent>): HttpRequestEvent {

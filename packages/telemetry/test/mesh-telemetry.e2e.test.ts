@@ -178,6 +178,14 @@ describe('one request productpage → reviews', () => {
       'destination series',
     );
     for (const k of [
+      // the caller told the server who it is (Istio's metadata exchange)
+      'source_workload',
+      'source_workload_namespace',
+      'source_app',
+      'source_version',
+      'source_canonical_service',
+      'source_canonical_revision',
+      'source_cluster',
       'destination_workload',
       'destination_workload_namespace',
       'destination_service',
@@ -197,6 +205,8 @@ describe('one request productpage → reviews', () => {
     assert.equal(dst.labels.destination_version, 'v1');
     assert.equal(dst.labels.connection_security_policy, 'none');
     assert.equal(dst.labels.source_principal, 'unknown');
+    assert.equal(dst.labels.source_workload, 'productpage-v1');
+    assert.equal(dst.labels.source_app, 'productpage');
   });
 
   test('the histograms have Envoy’s default buckets and count the request', () => {

@@ -10,6 +10,9 @@ import { channel } from 'node:diagnostics_channel';
 import type { TraceContext } from './trace-context.ts';
 
 export const INBOUND_CHANNEL = 'inboard:http:inbound';
+/** Istio's HTTP metadata exchange headers (istio/proxy's metadata_exchange filter) */
+export const PEER_METADATA_HEADER = 'x-envoy-peer-metadata';
+export const PEER_METADATA_ID_HEADER = 'x-envoy-peer-metadata-id';
 
 /** A request as it was received and admitted: everything known before the application runs. */
 export interface InboundStartEvent {
@@ -30,6 +33,12 @@ export interface InboundStartEvent {
   /** the caller's W3C / B3 context and x-request-id */
   readonly trace: TraceContext;
   readonly userAgent: string | undefined;
+  /**
+   * Istio's HTTP metadata exchange from the caller: `x-envoy-peer-metadata` (base64 of a
+   * google.protobuf.Struct of the caller's node metadata) and `x-envoy-peer-metadata-id`
+   */
+  readonly peerMetadata: string | undefined;
+  readonly peerMetadataId: string | undefined;
 }
 
 export interface InboundRequestEvent extends InboundStartEvent {

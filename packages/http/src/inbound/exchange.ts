@@ -8,7 +8,13 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { PeerCertificate } from '../rbac/rbac-request.ts';
 import { firstHeaderValue, type HeaderGetter } from '../route/route-request.ts';
-import { type InboundRequestEvent, type InboundStartEvent, inboundChannel } from './events.ts';
+import {
+  type InboundRequestEvent,
+  type InboundStartEvent,
+  inboundChannel,
+  PEER_METADATA_HEADER,
+  PEER_METADATA_ID_HEADER,
+} from './events.ts';
 import type { InboundDecision, InboundEngine, InboundLocalReply, InboundRequestInfo } from './inbound-engine.ts';
 import { inboundScopes, runInScopes } from './inbound-scope.ts';
 import { connectionSecurity, peerPrincipal } from './peer-identity.ts';
@@ -198,6 +204,8 @@ export class InboundExchange {
       destinationPort: info.destinationPort,
       trace: this.info.trace,
       userAgent: firstHeaderValue(info.headers('user-agent')),
+      peerMetadata: firstHeaderValue(info.headers(PEER_METADATA_HEADER)),
+      peerMetadataId: firstHeaderValue(info.headers(PEER_METADATA_ID_HEADER)),
     };
     this.#started = start;
     runInScopes(scopes, start, () => {
@@ -287,6 +295,8 @@ export class InboundExchange {
       filterChain: d.filterChain,
       trace: this.info.trace,
       userAgent: firstHeaderValue(headers('user-agent')),
+      peerMetadata: firstHeaderValue(headers(PEER_METADATA_HEADER)),
+      peerMetadataId: firstHeaderValue(headers(PEER_METADATA_ID_HEADER)),
       start: this.#started,
     };
     inboundChannel.publish(event);

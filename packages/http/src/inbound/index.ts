@@ -1,7 +1,14 @@
 // The inbound side: istiod's server listener (RBAC from AuthorizationPolicy, mTLS mode from
 // PeerAuthentication) enforced in the application's own HTTP server, through one engine and thin
 // node:http / express / fastify adapters.
-export { INBOUND_CHANNEL, type InboundRequestEvent, type InboundStartEvent, inboundChannel } from './events.ts';
+export {
+  INBOUND_CHANNEL,
+  type InboundRequestEvent,
+  type InboundStartEvent,
+  inboundChannel,
+  PEER_METADATA_HEADER,
+  PEER_METADATA_ID_HEADER,
+} from './events.ts';
 export {
   type ExchangeOptions,
   InboundExchange,

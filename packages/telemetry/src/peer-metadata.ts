@@ -1,0 +1,67 @@
+// Istio's HTTP metadata exchange (istio/proxy's metadata_exchange filter): a caller announces
+// itself with `x-envoy-peer-metadata-id` (its node id) and `x-envoy-peer-metadata` (base64 of a
+// google.protobuf.Struct holding its node metadata: NAMESPACE, WORKLOAD_NAME, LABELS, CLUSTER_ID,
+// …), so the server can label reporter=destination metrics with the caller's workload, app and
+// version. Encoded once per process; a peer's header is decoded once and cached.
+import type { BootstrapNode } from '@inboard/xds';
+import { decodeMessage, encodeMessage, jsToStruct } from '@inboard/xds/codec';
+import { type LocalWorkload, localWorkload } from './local-workload.ts';
+
+/** The node metadata keys sent, as Envoy's exchange sends them (FlatNode's fields). */
+const EXCHANGED_KEYS = [
+  'NAME',
+  'NAMESPACE',
+  'WORKLOAD_NAME',
+  'OWNER',
+  'LABELS',
+  'CLUSTER_ID',
+  'MESH_ID',
+  'SERVICE_ACCOUNT',
+  'INSTANCE_IPS',
+  'ISTIO_VERSION',
+  'APP_CONTAINERS',
+  'PLATFORM_METADATA',
+] as const;
+
+export interface PeerMetadataHeaders {
+  readonly id: string;
+  readonly metadata: string;
+}
+
+/** This workload's exchange headers (undefined when the node has no metadata to tell). */
+export function peerMetadataHeaders(node: BootstrapNode): PeerMetadataHeaders | undefined {
+  const md = node.metadata as Readonly<Record<string, unknown>>;
+  const out: Record<string, unknown> = {};
+  for (const k of EXCHANGED_KEYS) {
+    const v = md[k];
+    if (typeof v === 'string' || (v !== null && typeof v === 'object')) out[k] = v;
+  }
+  if (Object.keys(out).length === 0) return undefined;
+  const bytes = encodeMessage('google.protobuf.Struct', jsToStruct(out));
+  return { id: node.id, metadata: Buffer.from(bytes).toString('base64') };
+}
+
+const MAX_CACHED = 1000;
+const cache = new Map<string, LocalWorkload | null>();
+
+/** The caller a metadata exchange header describes; undefined when absent or not decodable. */
+export function peerFromMetadata(metadata: string | undefined, id: string | undefined): LocalWorkload | undefined {
+  if (metadata === undefined || metadata === '') return undefined;
+  const key = id === undefined ? metadata : `${id}\u0000${metadata}`;
+  let peer = cache.get(key);
+  if (peer === undefined) {
+    peer = null;
+    try {
+      const struct = decodeMessage('google.protobuf.Struct', Buffer.from(metadata, 'base64')) as Record<
+        string,
+        unknown
+      >;
+      peer = localWorkload({ id: id ?? '', metadata: struct as BootstrapNode['metadata'] });
+    } catch {
+      // not a Struct: the caller stays unknown, as with Envoy
+    }
+    if (cache.size >= MAX_CACHED) cache.clear();
+    cache.set(key, peer);
+  }
+  return peer ?? undefined;
+}
