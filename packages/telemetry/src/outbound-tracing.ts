@@ -56,21 +56,20 @@ class RequestTrace implements Injected {
   }
 }
 
+// Attributes known at the end are set one by one: no intermediate object per span.
 function endAttempt(span: Span, a: AttemptEvent | undefined): void {
   if (a !== undefined) {
-    const attrs: Attributes = {};
     if (a.endpoint !== undefined) {
       const [addr, port] = splitAuthority(a.endpoint);
-      attrs['network.peer.address'] = addr;
-      if (port !== undefined) attrs['network.peer.port'] = port;
+      span.setAttribute('network.peer.address', addr);
+      if (port !== undefined) span.setAttribute('network.peer.port', port);
     }
-    if (a.status > 0) attrs['http.response.status_code'] = a.status;
+    if (a.status > 0) span.setAttribute('http.response.status_code', a.status);
     const err = a.status >= 400 || a.status === 0 ? errorType(a.status, a.error, 400) : undefined;
     if (err !== undefined) {
-      attrs['error.type'] = err;
+      span.setAttribute('error.type', err);
       span.setStatus({ code: SpanStatusCode.ERROR });
     }
-    span.setAttributes(attrs);
   }
   span.end();
 }
@@ -111,8 +110,9 @@ export class OutboundTracing {
     const rt = a.request.context;
     if (!(rt instanceof RequestTrace)) return;
     if (rt.attempt !== undefined) endAttempt(rt.attempt, undefined);
-    const attrs: Attributes = { ...rt.attrs };
-    if (a.attempt > 1) attrs['http.request.resend_count'] = a.attempt - 1;
+    // the SDK copies start attributes, so the first attempt can share the request's object
+    let attrs = rt.attrs;
+    if (a.attempt > 1) attrs = { ...rt.attrs, 'http.request.resend_count': a.attempt - 1 };
     const span = this.#tracer.startSpan(
       (rt.attrs['http.request.method'] as string) === '_OTHER' ? 'HTTP' : (rt.attrs['http.request.method'] as string),
       { kind: SpanKind.CLIENT, attributes: attrs },
@@ -140,20 +140,17 @@ export class OutboundTracing {
       rt.attempt = undefined;
     }
     const span = rt.span;
-    const attrs: Attributes = {
-      response_flags: flagsText(e.flags),
-      'istio.canonical_service': this.#local.canonicalService,
-      'istio.namespace': this.#local.namespace,
-    };
-    if (e.cluster !== undefined) attrs.upstream_cluster = e.cluster;
-    if (this.#local.meshId !== undefined) attrs['istio.mesh_id'] = this.#local.meshId;
-    if (e.status > 0) attrs['http.response.status_code'] = e.status;
+    span.setAttribute('response_flags', flagsText(e.flags));
+    span.setAttribute('istio.canonical_service', this.#local.canonicalService);
+    span.setAttribute('istio.namespace', this.#local.namespace);
+    if (e.cluster !== undefined) span.setAttribute('upstream_cluster', e.cluster);
+    if (this.#local.meshId !== undefined) span.setAttribute('istio.mesh_id', this.#local.meshId);
+    if (e.status > 0) span.setAttribute('http.response.status_code', e.status);
     const err = e.status >= 400 || e.status === 0 ? errorType(e.status, e.error, 400) : undefined;
     if (err !== undefined) {
-      attrs['error.type'] = err;
+      span.setAttribute('error.type', err);
       span.setStatus({ code: SpanStatusCode.ERROR, message: e.details });
     }
-    span.setAttributes(attrs);
     span.end();
   }
 }
