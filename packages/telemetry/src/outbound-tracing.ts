@@ -110,14 +110,15 @@ export class OutboundTracing {
     const rt = a.request.context;
     if (!(rt instanceof RequestTrace)) return;
     if (rt.attempt !== undefined) endAttempt(rt.attempt, undefined);
-    // the SDK copies start attributes, so the first attempt can share the request's object
-    let attrs = rt.attrs;
-    if (a.attempt > 1) attrs = { ...rt.attrs, 'http.request.resend_count': a.attempt - 1 };
     const span = this.#tracer.startSpan(
       (rt.attrs['http.request.method'] as string) === '_OTHER' ? 'HTTP' : (rt.attrs['http.request.method'] as string),
-      { kind: SpanKind.CLIENT, attributes: attrs },
+      { kind: SpanKind.CLIENT },
       rt.ctx,
     );
+    // Set after creation: an attempt span is a child, sampled with its request span (whose start
+    // attributes samplers see), and sdk-trace validates start attributes twice.
+    span.setAttributes(rt.attrs);
+    if (a.attempt > 1) span.setAttribute('http.request.resend_count', a.attempt - 1);
     rt.attempt = span;
     a.context = span;
     if (this.#propagation === 'never' || (this.#propagation === 'auto' && undiciCreate.hasSubscribers)) return;
