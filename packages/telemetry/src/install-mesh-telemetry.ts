@@ -16,6 +16,7 @@ import {
   PEER_METADATA_ID_HEADER,
   REQUEST_CHANNEL,
   registerInboundScope,
+  setInboundMetadataExchange,
 } from '@inboard/http';
 import { type BootstrapNode, createLogger, type Xds } from '@inboard/xds';
 import { type MeterProvider, metrics, type TracerProvider, trace } from '@opentelemetry/api';
@@ -172,6 +173,10 @@ export function installMeshTelemetry(options: MeshTelemetryOptions = {}): MeshTe
     subscriptions.push([channel, fn]);
   };
 
+  // Istio's metadata exchange: every request through the mesh tells the server who calls, and an
+  // inbound response tells a caller that asked who answered
+  const mx = options.metadataExchange === false || node === undefined ? undefined : peerMetadataHeaders(node);
+
   if (options.outbound !== false) {
     const labeler = new OutboundLabeler(local, mesh);
     const tracing =
@@ -179,8 +184,6 @@ export function installMeshTelemetry(options: MeshTelemetryOptions = {}): MeshTe
     const logOut = accessLog?.outbound === true ? accessLog : undefined;
     // The start event carries the request headers (gRPC detection, access log fields) and the
     // tracing state; subscribing is what makes the data plane build it.
-    // Istio's metadata exchange: every request through the mesh tells the server who calls
-    const mx = options.metadataExchange === false || node === undefined ? undefined : peerMetadataHeaders(node);
     on(
       REQUEST_START_CHANNEL,
       guarded<RequestStartEvent>('request start', (e) => {
@@ -217,6 +220,10 @@ export function installMeshTelemetry(options: MeshTelemetryOptions = {}): MeshTe
   }
 
   if (options.inbound !== false) {
+    if (mx !== undefined) {
+      const previous = setInboundMetadataExchange(mx);
+      unregister.push(() => setInboundMetadataExchange(previous));
+    }
     const labeler = new InboundLabeler(local);
     const tracing = tracingOptions === undefined ? undefined : new InboundTracing(tracer, local);
     const logIn = accessLog?.inbound === true ? accessLog : undefined;

@@ -7,7 +7,14 @@ import { formatResponseFlags } from '@inboard/http';
 import { type IstioLabels, LATEST, orUnknown, UNKNOWN } from './istio-labels.ts';
 import type { IstioSeries } from './istio-stats.ts';
 import type { LocalWorkload } from './local-workload.ts';
+import { peerFromMetadata } from './peer-metadata.ts';
 import { destinationService, parseIstioWorkload } from './peer-workload.ts';
+
+/** A label value the metadata exchange actually told (not its `unknown`). */
+function known(v: string | undefined): string | undefined {
+  return v === undefined || v === UNKNOWN ? undefined : v;
+}
+
 import { compiledOf, lookupUpstream } from './upstream-lookup.ts';
 
 /** A label set and what recorders attach to it. */
@@ -26,7 +33,10 @@ export function flagsText(flags: HttpRequestEvent['flags']): string {
 /** Label sets of one target under one compiled snapshot: cluster → endpoint → authority → status key. */
 interface TargetCache {
   readonly compiled: unknown;
-  readonly byCluster: Map<string | undefined, Map<string | undefined, Map<string, Map<number | string, LabelSet>>>>;
+  readonly byCluster: Map<
+    string | undefined,
+    Map<string | undefined, Map<string, Map<LocalWorkload | undefined, Map<number | string, LabelSet>>>>
+  >;
 }
 
 export class OutboundLabeler {
@@ -54,8 +64,12 @@ export class OutboundLabeler {
     if (byEndpoint === undefined) t.byCluster.set(e.cluster, (byEndpoint = new Map()));
     let byAuthority = byEndpoint.get(e.endpoint);
     if (byAuthority === undefined) byEndpoint.set(e.endpoint, (byAuthority = new Map()));
-    let byStatus = byAuthority.get(e.authority);
-    if (byStatus === undefined) byAuthority.set(e.authority, (byStatus = new Map()));
+    let byPeer = byAuthority.get(e.authority);
+    if (byPeer === undefined) byAuthority.set(e.authority, (byPeer = new Map()));
+    // the upstream's own account of itself (Istio's metadata exchange), when it gave one
+    const peerMx = peerFromMetadata(e.peerMetadata, e.peerMetadataId);
+    let byStatus = byPeer.get(peerMx);
+    if (byStatus === undefined) byPeer.set(peerMx, (byStatus = new Map()));
     const flags = flagsText(e.flags);
     const key = flags === '-' ? e.status * 2 + (grpc ? 1 : 0) : `${e.status}|${flags}|${grpc ? 1 : 0}`;
     let set = byStatus.get(key);
@@ -65,14 +79,14 @@ export class OutboundLabeler {
         this.#size = 0;
         return this.labelSet(e, grpc);
       }
-      set = this.#build(e, grpc, flags);
+      set = this.#build(e, grpc, flags, peerMx);
       byStatus.set(key, set);
       this.#size++;
     }
     return set;
   }
 
-  #build(e: HttpRequestEvent, grpc: boolean, flags: string): LabelSet {
+  #build(e: HttpRequestEvent, grpc: boolean, flags: string, mx: LocalWorkload | undefined): LabelSet {
     const { cluster, host } =
       this.#mesh === undefined
         ? { cluster: undefined, host: undefined }
@@ -91,19 +105,20 @@ export class OutboundLabeler {
       source_canonical_service: l.canonicalService,
       source_canonical_revision: l.canonicalRevision,
       source_cluster: l.cluster,
-      destination_workload: orUnknown(peer?.workload),
-      destination_workload_namespace: orUnknown(peer?.namespace),
+      destination_workload: known(mx?.workload) ?? orUnknown(peer?.workload),
+      destination_workload_namespace: known(mx?.namespace) ?? orUnknown(peer?.namespace),
       // the peer certificate's SAN is not visible to the data plane's events
       destination_principal: UNKNOWN,
-      // the endpoint encoding carries no app / version
-      destination_app: UNKNOWN,
-      destination_version: UNKNOWN,
+      // the endpoint encoding carries no app / version: only the metadata exchange tells them
+      destination_app: mx?.app ?? UNKNOWN,
+      destination_version: mx?.version ?? UNKNOWN,
       destination_service: orUnknown(service.host),
       destination_service_name: orUnknown(service.name),
       destination_service_namespace: orUnknown(peer?.namespace),
-      destination_canonical_service: orUnknown(peer?.canonicalService),
-      destination_canonical_revision: orUnknown(peer?.canonicalRevision, LATEST),
-      destination_cluster: orUnknown(peer?.cluster),
+      destination_canonical_service: known(mx?.canonicalService) ?? orUnknown(peer?.canonicalService),
+      destination_canonical_revision:
+        mx !== undefined ? mx.canonicalRevision : orUnknown(peer?.canonicalRevision, LATEST),
+      destination_cluster: known(mx?.cluster) ?? orUnknown(peer?.cluster),
       request_protocol: grpc ? 'grpc' : 'http',
       response_flags: flags,
       connection_security_policy: UNKNOWN,

@@ -12,6 +12,8 @@ import {
 
 const outbound: HttpRequestEvent = {
   start: undefined,
+  peerMetadata: undefined,
+  peerMetadataId: undefined,
   kind: 'request',
   target: 'reviews:9080',
   authority: 'reviews:9080',

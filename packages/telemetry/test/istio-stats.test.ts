@@ -21,6 +21,8 @@ const local = localWorkload({
 function event(over: Partial<HttpRequestEvent>): HttpRequestEvent {
   return {
     start: undefined,
+    peerMetadata: undefined,
+    peerMetadataId: undefined,
     kind: 'request',
     target: 'reviews:9080',
     authority: 'reviews:9080',

@@ -127,7 +127,7 @@ describe('one request productpage → reviews', () => {
     }
   });
 
-  test('the source report names this workload and the peer from the EDS endpoint metadata', () => {
+  test('the source report names this workload, and the peer from EDS metadata and its metadata-exchange answer', () => {
     const s = only(
       samples.filter(
         (x) => x.name === 'istio_requests_total' && x.labels.reporter === 'source' && x.labels.response_code === '200',
@@ -147,8 +147,9 @@ describe('one request productpage → reviews', () => {
       destination_workload: 'reviews-v1',
       destination_workload_namespace: 'default',
       destination_principal: 'unknown',
-      destination_app: 'unknown',
-      destination_version: 'unknown',
+      // the server answered the metadata exchange (EDS metadata carries no app / version)
+      destination_app: 'reviews',
+      destination_version: 'v1',
       destination_service: 'reviews.default.svc.cluster.local',
       destination_service_name: 'reviews',
       destination_service_namespace: 'default',
@@ -292,6 +293,17 @@ describe('one request productpage → reviews', () => {
     assert.equal(values.length, 1);
     const attempt = spans.getFinishedSpans().find((s) => s.attributes['network.peer.port'] === svc.port)!;
     assert.equal(values[0], `00-${attempt.spanContext().traceId}-${attempt.spanContext().spanId}-01`);
+  });
+
+  test('the metadata exchange headers reach neither application', async () => {
+    const res = await svc.mesh.fetch('http://reviews:9080/reviews/2');
+    await res.text();
+    assert.equal(res.status, 200);
+    assert.equal(res.headers.get('x-envoy-peer-metadata'), null);
+    assert.equal(res.headers.get('x-envoy-peer-metadata-id'), null);
+    const seen = svc.seen.at(-1)!;
+    assert.equal(seen.headers['x-envoy-peer-metadata'], undefined);
+    assert.equal(seen.headers['x-envoy-peer-metadata-id'], undefined);
   });
 });
 

@@ -11,7 +11,15 @@ let telemetry: MeshTelemetry;
 
 before(async () => {
   await svc.start();
-  telemetry = installMeshTelemetry({ mesh: svc.mesh, istioMetrics: 'native', istioStats: stats, tracing: false });
+  // outbound only: the server in this process must not answer the metadata exchange, so the
+  // labels come from EDS
+  telemetry = installMeshTelemetry({
+    mesh: svc.mesh,
+    inbound: false,
+    istioMetrics: 'native',
+    istioStats: stats,
+    tracing: false,
+  });
 });
 
 after(async () => {

@@ -94,6 +94,12 @@ export interface HttpRequestEvent {
   readonly error: Error | undefined;
   /** the request's start event, when someone listened on REQUEST_START_CHANNEL */
   readonly start: RequestStartEvent | undefined;
+  /**
+   * Istio's metadata exchange from the upstream: its `x-envoy-peer-metadata` /
+   * `x-envoy-peer-metadata-id` response headers (removed from the response the caller sees)
+   */
+  readonly peerMetadata: string | undefined;
+  readonly peerMetadataId: string | undefined;
 }
 
 export type OutlierChannelEvent =
@@ -107,6 +113,10 @@ export type OutlierChannelEvent =
     }
   | { readonly type: 'eject_overflow'; readonly cluster: string; readonly endpoint: string; readonly reason: string }
   | { readonly type: 'uneject'; readonly cluster: string; readonly endpoint: string; readonly numEjections: number };
+
+/** Istio's HTTP metadata exchange headers (istio/proxy's metadata_exchange filter) */
+export const PEER_METADATA_HEADER = 'x-envoy-peer-metadata';
+export const PEER_METADATA_ID_HEADER = 'x-envoy-peer-metadata-id';
 
 export const requestChannel = diagnosticsChannel.channel(REQUEST_CHANNEL);
 export const outlierChannel = diagnosticsChannel.channel(OUTLIER_CHANNEL);

@@ -19,7 +19,14 @@ import { type HeaderMutator, type HeaderRecord, NOOP_MUTATOR } from '../route/he
 import type { HeaderValue, RouteRequest } from '../route/route-request.ts';
 import type { ClusterChoice, RouteEntry } from '../route/route-table.ts';
 import { MaxStreamDurationError, MeshHttpError, RouteTimeoutError } from './errors.ts';
-import { type HttpRequestEvent, type RequestStartEvent, requestChannel, requestStartChannel } from './events.ts';
+import {
+  type HttpRequestEvent,
+  PEER_METADATA_HEADER,
+  PEER_METADATA_ID_HEADER,
+  type RequestStartEvent,
+  requestChannel,
+  requestStartChannel,
+} from './events.ts';
 import { recordValue, toRawHeaders } from './header-record.ts';
 import { LocalTarget, MeshController } from './mesh-controller.ts';
 
@@ -156,6 +163,8 @@ export class Exchange extends MeshController implements RouteRequest, HashReques
   #finalFlags: readonly ResponseFlag[] = NO_FLAGS;
   #responseStartAt: number | undefined;
   #bytesReceived = 0;
+  #peerMetadata: string | undefined;
+  #peerMetadataId: string | undefined;
   #error: Error | undefined;
 
   constructor(
@@ -465,6 +474,16 @@ export class Exchange extends MeshController implements RouteRequest, HashReques
       d === undefined || d.action !== 'stop' || d.reason === 'not_retriable'
         ? NO_FLAGS
         : requestResult({ kind: 'response', status: statusCode, retry: d }).flags;
+    // Istio's metadata exchange: the upstream said who it is; like Envoy, keep it from the caller
+    const mx = headers[PEER_METADATA_HEADER];
+    if (mx !== undefined) {
+      this.#peerMetadata = typeof mx === 'string' ? mx : undefined;
+      const id = headers[PEER_METADATA_ID_HEADER];
+      this.#peerMetadataId = typeof id === 'string' ? id : undefined;
+      delete headers[PEER_METADATA_HEADER];
+      delete headers[PEER_METADATA_ID_HEADER];
+      modified = true;
+    }
     if (this.entry?.vhost.includeAttemptCountInResponse === true) {
       headers[ATTEMPT_COUNT_HEADER] = String(this.attempts);
       modified = true;
@@ -534,6 +553,8 @@ export class Exchange extends MeshController implements RouteRequest, HashReques
       bytes: { sent: this.bodyBytes, received: this.#bytesReceived },
       error: this.#error,
       start: this.start,
+      peerMetadata: this.#peerMetadata,
+      peerMetadataId: this.#peerMetadataId,
     };
     requestChannel.publish(event);
   }

@@ -30,6 +30,8 @@ export {
   type HttpRequestEvent,
   OUTLIER_CHANNEL,
   type OutlierChannelEvent,
+  PEER_METADATA_HEADER,
+  PEER_METADATA_ID_HEADER,
   REQUEST_CHANNEL,
   REQUEST_START_CHANNEL,
   type RequestStartEvent,

@@ -86,6 +86,8 @@ class MirrorSink implements Dispatcher.DispatchHandler {
       bytes: { sent: ex.bodyBytes, received: this.#received },
       error,
       start: undefined,
+      peerMetadata: undefined,
+      peerMetadataId: undefined,
     };
     requestChannel.publish(event);
   }

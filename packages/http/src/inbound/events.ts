@@ -10,9 +10,6 @@ import { channel } from 'node:diagnostics_channel';
 import type { TraceContext } from './trace-context.ts';
 
 export const INBOUND_CHANNEL = 'inboard:http:inbound';
-/** Istio's HTTP metadata exchange headers (istio/proxy's metadata_exchange filter) */
-export const PEER_METADATA_HEADER = 'x-envoy-peer-metadata';
-export const PEER_METADATA_ID_HEADER = 'x-envoy-peer-metadata-id';
 
 /** A request as it was received and admitted: everything known before the application runs. */
 export interface InboundStartEvent {

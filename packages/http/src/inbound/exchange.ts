@@ -6,17 +6,13 @@
 import { AsyncResource } from 'node:async_hooks';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
+import { PEER_METADATA_HEADER, PEER_METADATA_ID_HEADER } from '../dispatch/events.ts';
 import type { PeerCertificate } from '../rbac/rbac-request.ts';
 import { firstHeaderValue, type HeaderGetter } from '../route/route-request.ts';
-import {
-  type InboundRequestEvent,
-  type InboundStartEvent,
-  inboundChannel,
-  PEER_METADATA_HEADER,
-  PEER_METADATA_ID_HEADER,
-} from './events.ts';
+import { type InboundRequestEvent, type InboundStartEvent, inboundChannel } from './events.ts';
 import type { InboundDecision, InboundEngine, InboundLocalReply, InboundRequestInfo } from './inbound-engine.ts';
 import { inboundScopes, runInScopes } from './inbound-scope.ts';
+import { localMetadataExchange } from './metadata-exchange.ts';
 import { connectionSecurity, peerPrincipal } from './peer-identity.ts';
 import { extractTraceContext, type TraceContext } from './trace-context.ts';
 
@@ -144,6 +140,8 @@ export class InboundExchange {
   readonly #info: InboundRequestInfo;
   readonly #now: () => number;
   #started: InboundStartEvent | undefined;
+  #peerMetadata: string | undefined;
+  #peerMetadataId: string | undefined;
 
   constructor(engine: InboundEngine, req: IncomingMessage, res: ServerResponse, options: ExchangeOptions = {}) {
     this.req = req;
@@ -159,6 +157,21 @@ export class InboundExchange {
     this.info = new MeshInfo(decision, this.#info.sourceIp, headers);
     this.#measured = inboundChannel.hasSubscribers;
     if (this.#measured) this.#measure();
+    // Istio's metadata exchange, as Envoy's filter does it: read the caller's headers, keep them
+    // from the application, and answer with this workload's when the caller took part
+    const md = req.headers[PEER_METADATA_HEADER];
+    const id = req.headers[PEER_METADATA_ID_HEADER];
+    if (md !== undefined || id !== undefined) {
+      this.#peerMetadata = typeof md === 'string' ? md : undefined;
+      this.#peerMetadataId = typeof id === 'string' ? id : undefined;
+      delete req.headers[PEER_METADATA_HEADER];
+      delete req.headers[PEER_METADATA_ID_HEADER];
+      const own = localMetadataExchange();
+      if (own !== undefined && !res.headersSent) {
+        res.setHeader(PEER_METADATA_ID_HEADER, own.id);
+        res.setHeader(PEER_METADATA_HEADER, own.metadata);
+      }
+    }
   }
 
   get decision(): InboundDecision {
@@ -204,8 +217,8 @@ export class InboundExchange {
       destinationPort: info.destinationPort,
       trace: this.info.trace,
       userAgent: firstHeaderValue(info.headers('user-agent')),
-      peerMetadata: firstHeaderValue(info.headers(PEER_METADATA_HEADER)),
-      peerMetadataId: firstHeaderValue(info.headers(PEER_METADATA_ID_HEADER)),
+      peerMetadata: this.#peerMetadata,
+      peerMetadataId: this.#peerMetadataId,
     };
     this.#started = start;
     runInScopes(scopes, start, () => {
@@ -295,8 +308,8 @@ export class InboundExchange {
       filterChain: d.filterChain,
       trace: this.info.trace,
       userAgent: firstHeaderValue(headers('user-agent')),
-      peerMetadata: firstHeaderValue(headers(PEER_METADATA_HEADER)),
-      peerMetadataId: firstHeaderValue(headers(PEER_METADATA_ID_HEADER)),
+      peerMetadata: this.#peerMetadata,
+      peerMetadataId: this.#peerMetadataId,
       start: this.#started,
     };
     inboundChannel.publish(event);

@@ -6,8 +6,6 @@ export {
   type InboundRequestEvent,
   type InboundStartEvent,
   inboundChannel,
-  PEER_METADATA_HEADER,
-  PEER_METADATA_ID_HEADER,
 } from './events.ts';
 export {
   type ExchangeOptions,
@@ -46,6 +44,7 @@ export {
   inboundListenerName,
   type ListenAddress,
 } from './listener-name.ts';
+export { type MetadataExchangeHeaders, setInboundMetadataExchange } from './metadata-exchange.ts';
 export {
   attachInbound,
   type MeshIncomingMessage,
