@@ -48,6 +48,13 @@ before(async () => {
       common_http_protocol_options: { max_stream_duration: ms(3000) },
     }),
     svc('grpcnc', forward('outbound|9080|gone|slow.default.svc.cluster.local', noRetry)),
+    svc(
+      'idle',
+      forward(cluster('slow', 9080), {
+        idle_timeout: ms(100),
+        retry_policy: { retry_on: '5xx,reset,connect-failure', num_retries: { value: 2 } },
+      }),
+    ),
     // istiod's default route: the deprecated max_grpc_timeout of 0s (grpc-timeout, uncapped)
     svc('grpcto', forward(cluster('slow', 9080), { ...noRetry, max_grpc_timeout: ms(0) })),
     svc(
@@ -325,3 +332,21 @@ describe('grpc-timeout', () => {
 });
 
 type ManualClockMesh = ReturnType<ControlPlane['mesh']>;
+
+describe('idle_timeout', () => {
+  test("the route's idle_timeout: a stream silent that long gets 408 SI, and is not retried", async () => {
+    const mesh = cp.mesh();
+    const start = slow.seen.length;
+    slow.handler = holding(start + 1, start + 3);
+    try {
+      // undici's own header timer (real time) carries the route's 100 ms
+      const r = await request('http://idle:9080/quiet', { dispatcher: mesh.dispatcher });
+      assert.equal(r.statusCode, 408);
+      assert.equal(r.headers['x-inboard-response-flags'], 'SI');
+      assert.equal(await r.body.text(), 'stream timeout');
+      assert.equal(slow.seen.length, start + 1, 'one attempt only');
+    } finally {
+      await mesh.close();
+    }
+  });
+});

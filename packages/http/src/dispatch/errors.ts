@@ -63,6 +63,22 @@ export class MaxStreamDurationError extends MeshHttpError {
   }
 }
 
+/**
+ * The stream sat idle too long (the route's idle_timeout, else the connection manager's stream
+ * idle timeout: Envoy's 5 min, undici's 300 s header and body timeouts here): 408, flag SI,
+ * before response headers; the response body fails after them. Never retried.
+ */
+export class StreamIdleTimeoutError extends MeshHttpError {
+  constructor(options?: { cause?: unknown }) {
+    super(
+      'INBOARD_HTTP_STREAM_IDLE_TIMEOUT',
+      'stream timeout',
+      { status: 408, flags: ['SI'], details: 'stream_idle_timeout', overloaded: false },
+      options,
+    );
+  }
+}
+
 /** An attempt hit the per-try timeout and no retry followed: 504, flag UT (+ URX / UO). */
 export class PerTryTimeoutError extends MeshHttpError {
   readonly timeoutMs: number;

@@ -16,6 +16,7 @@ export {
   NotInMeshError,
   PerTryTimeoutError,
   RouteTimeoutError,
+  StreamIdleTimeoutError,
   UpstreamOverflowError,
   UpstreamResetError,
   UpstreamSanMismatchError,

@@ -20,7 +20,13 @@ import {
   type RetryDecision,
   RetryState,
 } from '../retry/retry-state.ts';
-import { MeshHttpError, PerTryTimeoutError, UpstreamOverflowError, UpstreamResetError } from './errors.ts';
+import {
+  MeshHttpError,
+  PerTryTimeoutError,
+  StreamIdleTimeoutError,
+  UpstreamOverflowError,
+  UpstreamResetError,
+} from './errors.ts';
 import { type AttemptEvent, attemptEndChannel, attemptStartChannel } from './events.ts';
 import {
   ATTEMPT_COUNT_HEADER,
@@ -30,7 +36,7 @@ import {
   type UpstreamCanceller,
 } from './exchange.ts';
 import { HAS_ENVOY } from './header-record.ts';
-import { resetReasonOf } from './upstream-error.ts';
+import { isStreamIdleTimeout, resetReasonOf } from './upstream-error.ts';
 
 type DispatchOptions = Dispatcher.DispatchOptions;
 type DispatchHandler = Dispatcher.DispatchHandler;
@@ -362,6 +368,12 @@ class RetryDriver extends Attempt implements UpstreamCanceller {
         undefined,
         new PerTryTimeoutError(err.timeoutMs, requestResult({ kind: 'per_try_timeout', retry: d })),
       );
+      return;
+    }
+    // The stream idle timeout resets the whole stream, as Envoy's connection manager does: no retry.
+    if (isStreamIdleTimeout(err)) {
+      this.finish();
+      ex.onResponseError(undefined, new StreamIdleTimeoutError({ cause: err }));
       return;
     }
     // No healthy upstream, drop overload: final, no retry.

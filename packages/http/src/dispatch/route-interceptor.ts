@@ -275,6 +275,13 @@ class Router {
 
     const next: MeshDispatchOptions = { ...opts, path, headers: record, [kExchange]: ex };
     if (next.query !== undefined) next.query = undefined;
+    // The route's idle_timeout (0: none) as undici's header and body timeouts of each attempt;
+    // without one, undici's 300 s defaults stand in for Envoy's 5 min stream idle timeout.
+    const idle = action.idleTimeout;
+    if (idle !== undefined) {
+      next.headersTimeout = idle;
+      next.bodyTimeout = idle;
+    }
     ex.opts = next;
     const mirrors = entry.requestMirrorPolicies;
     if (mirrors.length > 0 && ex.replayable && this.#o.mirror !== undefined) this.#o.mirror(ex, mirrors);

@@ -37,6 +37,12 @@ function codeOf(err: unknown): string {
   return typeof code === 'string' ? code : '';
 }
 
+/** undici's header / body timeout: the stream idle timeout (the route's idle_timeout sets both). */
+export function isStreamIdleTimeout(err: unknown): boolean {
+  const code = codeOf(err);
+  return code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT';
+}
+
 /**
  * The reset reason of a failed attempt, or undefined when `err` is not an upstream failure.
  * @param requestStarted whether the attempt got a connection (undici called onRequestStart)
