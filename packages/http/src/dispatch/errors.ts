@@ -16,6 +16,8 @@ export class MeshHttpError extends InboardError {
   readonly details: string;
   /** the local reply carries `x-envoy-overloaded: true` (circuit breaker overflow) */
   readonly overloaded: boolean;
+  /** the grpc-status of the local reply to a gRPC caller, when not the one its HTTP status maps to */
+  readonly grpcStatus: number | undefined = undefined;
 
   constructor(code: string, message: string, result: RequestResult, options?: { cause?: unknown }) {
     super(code, message, options);
@@ -50,8 +52,12 @@ export class RouteTimeoutError extends MeshHttpError {
  * before response headers: 408, as Envoy's connection manager answers, flagged UMSDR. After the
  * headers the stream is reset and the caller's handler gets this error.
  */
+/** the grpc-status Envoy's connection manager sends when the stream duration limit expires */
+const GRPC_DEADLINE_EXCEEDED = 4;
+
 export class MaxStreamDurationError extends MeshHttpError {
   readonly durationMs: number;
+  override readonly grpcStatus: number;
   constructor(durationMs: number) {
     super('INBOARD_HTTP_MAX_STREAM_DURATION', 'downstream duration timeout', {
       status: 408,
@@ -60,6 +66,7 @@ export class MaxStreamDurationError extends MeshHttpError {
       overloaded: false,
     });
     this.durationMs = durationMs;
+    this.grpcStatus = GRPC_DEADLINE_EXCEEDED;
   }
 }
 

@@ -76,14 +76,13 @@ export interface LocalReply {
   readonly headers?: Readonly<Record<string, string>> | undefined;
   readonly overloaded?: boolean | undefined;
   readonly error?: Error | undefined;
+  /** reply in gRPC form with this grpc-status, whatever the request (fault aborts, deadlines) */
+  readonly grpcStatus?: number | undefined;
 }
 
 export const RESPONSE_FLAGS_HEADER = 'x-inboard-response-flags';
 /** Envoy's attempt counter header: upstream with include_request_attempt_count, downstream with include_attempt_count_in_response */
 export const ATTEMPT_COUNT_HEADER = 'x-envoy-attempt-count';
-
-/** the grpc-status Envoy's connection manager sends when max_stream_duration (or grpc-timeout) expires */
-const GRPC_DEADLINE_EXCEEDED = 4;
 
 const ACTIVE = 0;
 const STREAMING = 1;
@@ -353,6 +352,8 @@ export class Exchange extends MeshController implements RouteRequest, HashReques
       body: err.replyBody,
       overloaded: err.overloaded,
       error: err,
+      // gRPC callers get the error's own status when it has one (DEADLINE_EXCEEDED), else the mapped one
+      grpcStatus: err.grpcStatus !== undefined && isGrpcRequest(this) ? err.grpcStatus : undefined,
     });
   }
 
@@ -365,14 +366,12 @@ export class Exchange extends MeshController implements RouteRequest, HashReques
     if (this.#state !== ACTIVE) return;
     this.#state = STREAMING;
     this.#clearTimers();
-    const grpc = r.contentType !== 'application/grpc' && isGrpcRequest(this);
+    const grpc = r.grpcStatus !== undefined || isGrpcRequest(this);
     const body = !grpc && r.body !== undefined && r.body !== '' ? Buffer.from(r.body, 'utf8') : undefined;
     const headers: Record<string, string | string[]> = {};
     if (grpc) {
       headers['content-type'] = 'application/grpc';
-      headers['grpc-status'] = String(
-        r.error instanceof MaxStreamDurationError ? GRPC_DEADLINE_EXCEEDED : httpToGrpcStatus(r.status),
-      );
+      headers['grpc-status'] = String(r.grpcStatus ?? httpToGrpcStatus(r.status));
       if (r.body !== undefined && r.body !== '') headers['grpc-message'] = encodeGrpcMessage(r.body);
     } else if (body !== undefined) headers['content-type'] = r.contentType ?? 'text/plain';
     headers['content-length'] = String(body?.length ?? 0);

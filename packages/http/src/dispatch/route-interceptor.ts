@@ -222,21 +222,13 @@ class Router {
   }
 
   #abort(ex: Exchange, abort: FaultAbortDecision): void {
-    if (abort.grpcStatus !== undefined) {
-      ex.reply({
-        status: 200,
-        flags: ['FI'],
-        details: 'fault_filter_abort',
-        contentType: 'application/grpc',
-        headers: {
-          'content-type': 'application/grpc',
-          'grpc-status': String(abort.grpcStatus),
-          'grpc-message': 'fault filter abort',
-        },
-      });
-    } else {
-      ex.reply({ status: abort.httpStatus, flags: ['FI'], details: 'fault_filter_abort', body: 'fault filter abort' });
-    }
+    ex.reply({
+      status: abort.grpcStatus !== undefined ? 200 : abort.httpStatus,
+      flags: ['FI'],
+      details: 'fault_filter_abort',
+      body: 'fault filter abort',
+      grpcStatus: abort.grpcStatus,
+    });
   }
 
   /** The router: mutate, rewrite, start the route timeout, mirror, then the upstream attempts. */
