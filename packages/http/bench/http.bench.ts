@@ -20,7 +20,7 @@ import { type ChildProcess, fork, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import { clientNodeFlags, describeClientFlags } from '../../../bench/support/client-flags.ts';
-import { forward, NO_MUTATIONS, match as routeMatch } from '../test/route-fixtures.ts';
+import { forward, route, routeConfiguration, match as routeMatch, virtualHost } from '../test/route-fixtures.ts';
 
 if (!process.execArgv.includes('--conditions=inboard-source') || typeof globalThis.gc !== 'function') {
   const r = spawnSync(
@@ -273,15 +273,7 @@ child.disconnect();
 // ------------------------------------------------------------------ route matching
 
 function modelRoute(name: string, over: Partial<Route['match']>): Route {
-  return {
-    name,
-    match: routeMatch({ kind: 'prefix', value: '/' }, over),
-    action: forward('c', { timeout: 0 }),
-    headerMutations: NO_MUTATIONS,
-    filterOverrides: {},
-    istioConfig: undefined,
-    decoratorOperation: undefined,
-  };
+  return route(name, routeMatch({ kind: 'prefix', value: '/' }, over), forward('c', { timeout: 0 }));
 }
 
 function modelVhostRoutes(i: number): Route[] {
@@ -321,43 +313,14 @@ function modelVhostRoutes(i: number): Route[] {
 
 function modelTable(vhosts: number): RouteConfiguration {
   const target = Math.floor(vhosts / 2);
-  return {
-    name: 'bench',
-    virtualHosts: Array.from({ length: vhosts }, (_, i) => {
-      const name = i === target ? 'reviews' : `svc-${i}`;
-      const fqdn = `${name}.default.svc.cluster.local`;
-      const domains: string[] = [];
-      for (const d of [fqdn, `${name}.default.svc`, `${name}.default`, name]) domains.push(d, `${d}:9080`);
-      return {
-        name: `${fqdn}:9080`,
-        domains,
-        routes: modelVhostRoutes(i),
-        headerMutations: {
-          requestHeadersToAdd: [],
-          requestHeadersToRemove: [],
-          responseHeadersToAdd: [],
-          responseHeadersToRemove: [],
-        },
-        retryPolicy: undefined,
-        requestMirrorPolicies: [],
-        filterOverrides: {},
-        includeRequestAttemptCount: true,
-        includeAttemptCountInResponse: false,
-      };
-    }),
-    headerMutations: {
-      requestHeadersToAdd: [],
-      requestHeadersToRemove: [],
-      responseHeadersToAdd: [],
-      responseHeadersToRemove: [],
-    },
-    ignorePortInHostMatching: false,
-    mostSpecificHeaderMutationsWins: false,
-    maxDirectResponseBodySizeBytes: 4096,
-    requestMirrorPolicies: [],
-    ignorePathParametersInPathMatching: false,
-    filterOverrides: {},
-  };
+  const virtualHosts = Array.from({ length: vhosts }, (_, i) => {
+    const name = i === target ? 'reviews' : `svc-${i}`;
+    const fqdn = `${name}.default.svc.cluster.local`;
+    const domains: string[] = [];
+    for (const d of [fqdn, `${name}.default.svc`, `${name}.default`, name]) domains.push(d, `${d}:9080`);
+    return virtualHost(`${fqdn}:9080`, domains, modelVhostRoutes(i), { includeRequestAttemptCount: true });
+  });
+  return routeConfiguration(virtualHosts, { name: 'bench' });
 }
 
 const matchRequest = {

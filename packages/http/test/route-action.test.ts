@@ -30,7 +30,7 @@ import {
   rewriteHost,
   rewritePath,
 } from '../src/route/index.ts';
-import { forward, match, mutations } from './route-fixtures.ts';
+import { route as fixtureRoute, forward, match, mutations, routeConfiguration, virtualHost } from './route-fixtures.ts';
 
 // ---------------------------------------------------------------------------- model builders
 
@@ -50,46 +50,15 @@ function redirect(over: Partial<RedirectAction> = {}): RedirectAction {
 }
 
 function route(m: RouteMatch, action: Action, over: Partial<Route> = {}): Route {
-  return {
-    name: 'r',
-    match: m,
-    action,
-    headerMutations: mutations(),
-    filterOverrides: {},
-    istioConfig: undefined,
-    decoratorOperation: undefined,
-    ...over,
-  };
+  return fixtureRoute('r', m, action, over);
 }
 
 function vhost(routes: Route[], over: Partial<VirtualHost> = {}): VirtualHost {
-  return {
-    name: 'vh',
-    domains: ['*'],
-    routes,
-    headerMutations: mutations(),
-    retryPolicy: undefined,
-    requestMirrorPolicies: [],
-    filterOverrides: {},
-    includeRequestAttemptCount: false,
-    includeAttemptCountInResponse: false,
-    ...over,
-  };
+  return virtualHost('vh', ['*'], routes, over);
 }
 
 function config(vh: VirtualHost, over: Partial<RouteConfiguration> = {}): RouteConfiguration {
-  return {
-    name: 'rc',
-    virtualHosts: [vh],
-    headerMutations: mutations(),
-    ignorePortInHostMatching: false,
-    mostSpecificHeaderMutationsWins: false,
-    maxDirectResponseBodySizeBytes: 4096,
-    requestMirrorPolicies: [],
-    ignorePathParametersInPathMatching: false,
-    filterOverrides: {},
-    ...over,
-  };
+  return routeConfiguration([vh], over);
 }
 
 function request(

@@ -1,6 +1,14 @@
 // Builders for the route model (packages/xds resources/model.ts) with Envoy's defaults, shared by
 // the route tests and the http benchmark.
-import type { HeaderMutations, PathMatch, RouteAction, RouteMatch } from '@inboard/xds';
+import type {
+  HeaderMutations,
+  PathMatch,
+  Route,
+  RouteAction,
+  RouteConfiguration,
+  RouteMatch,
+  VirtualHost,
+} from '@inboard/xds';
 
 export function mutations(over: Partial<HeaderMutations> = {}): HeaderMutations {
   return {
@@ -44,6 +52,57 @@ export function match(path: PathMatch, over: Partial<RouteMatch> = {}): RouteMat
     queryParameters: [],
     runtimeFraction: undefined,
     grpc: false,
+    ...over,
+  };
+}
+
+export function route(name: string, m: RouteMatch, action: Route['action'], over: Partial<Route> = {}): Route {
+  return {
+    name,
+    match: m,
+    action,
+    headerMutations: NO_MUTATIONS,
+    filterOverrides: {},
+    istioConfig: undefined,
+    decoratorOperation: undefined,
+    ...over,
+  };
+}
+
+export function virtualHost(
+  name: string,
+  domains: readonly string[],
+  routes: readonly Route[],
+  over: Partial<VirtualHost> = {},
+): VirtualHost {
+  return {
+    name,
+    domains,
+    routes,
+    headerMutations: NO_MUTATIONS,
+    retryPolicy: undefined,
+    requestMirrorPolicies: [],
+    filterOverrides: {},
+    includeRequestAttemptCount: false,
+    includeAttemptCountInResponse: false,
+    ...over,
+  };
+}
+
+export function routeConfiguration(
+  virtualHosts: readonly VirtualHost[],
+  over: Partial<RouteConfiguration> = {},
+): RouteConfiguration {
+  return {
+    name: 'rc',
+    virtualHosts,
+    headerMutations: NO_MUTATIONS,
+    ignorePortInHostMatching: false,
+    mostSpecificHeaderMutationsWins: false,
+    maxDirectResponseBodySizeBytes: 4096,
+    requestMirrorPolicies: [],
+    ignorePathParametersInPathMatching: false,
+    filterOverrides: {},
     ...over,
   };
 }

@@ -6,7 +6,6 @@ import { test } from 'node:test';
 import type {
   HeaderMatch,
   HeaderMatcher,
-  HeaderMutations,
   PathMatch,
   QueryParameterMatcher,
   Route,
@@ -16,15 +15,9 @@ import type {
 } from '@inboard/xds';
 import fc from 'fast-check';
 import { compileRouteTable, headerGetter } from '../src/route/index.ts';
+import { NO_MUTATIONS, routeConfiguration, virtualHost } from './route-fixtures.ts';
 
 // ---------------------------------------------------------------------------- generators
-
-const NO_MUTATIONS: HeaderMutations = {
-  requestHeadersToAdd: [],
-  requestHeadersToRemove: [],
-  responseHeadersToAdd: [],
-  responseHeadersToRemove: [],
-};
 
 const DOMAINS = [
   'a.com',
@@ -119,28 +112,14 @@ const configArb: fc.Arbitrary<RouteConfiguration> = fc
   .map(({ vhosts, ignorePortInHostMatching, ignorePathParametersInPathMatching }) => {
     // A domain may appear in one virtual host only (Envoy rejects the config otherwise).
     const seen = new Set<string>();
-    const virtualHosts: VirtualHost[] = vhosts.map((v, i) => ({
-      name: `vh${i}`,
-      domains: v.domains.filter((d) => !seen.has(d) && seen.add(d) !== undefined),
-      routes: v.routes.map((r, j) => ({ ...r, name: `vh${i}/r${j}` })),
-      headerMutations: NO_MUTATIONS,
-      retryPolicy: undefined,
-      requestMirrorPolicies: [],
-      filterOverrides: {},
-      includeRequestAttemptCount: false,
-      includeAttemptCountInResponse: false,
-    }));
-    return {
-      name: 'rc',
-      virtualHosts,
-      headerMutations: NO_MUTATIONS,
-      ignorePortInHostMatching,
-      mostSpecificHeaderMutationsWins: false,
-      maxDirectResponseBodySizeBytes: 4096,
-      requestMirrorPolicies: [],
-      ignorePathParametersInPathMatching,
-      filterOverrides: {},
-    };
+    const virtualHosts: VirtualHost[] = vhosts.map((v, i) =>
+      virtualHost(
+        `vh${i}`,
+        v.domains.filter((d) => !seen.has(d) && seen.add(d) !== undefined),
+        v.routes.map((r, j) => ({ ...r, name: `vh${i}/r${j}` })),
+      ),
+    );
+    return routeConfiguration(virtualHosts, { ignorePortInHostMatching, ignorePathParametersInPathMatching });
   });
 
 interface Req {

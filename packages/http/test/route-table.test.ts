@@ -20,7 +20,7 @@ import {
   type RouteRequest,
   type RouteTableOptions,
 } from '../src/route/index.ts';
-import { forward, match, NO_MUTATIONS } from './route-fixtures.ts';
+import { route as fixtureRoute, forward, match, routeConfiguration, virtualHost } from './route-fixtures.ts';
 
 // ---------------------------------------------------------------------------- model builders
 
@@ -29,44 +29,15 @@ const exactPath = (value: string): PathMatch => ({ kind: 'path', value });
 const regexPath = (regex: string): PathMatch => ({ kind: 'regex', regex });
 
 function route(name: string, m: RouteMatch, action: Action = forward(name)): Route {
-  return {
-    name,
-    match: m,
-    action,
-    headerMutations: NO_MUTATIONS,
-    filterOverrides: {},
-    istioConfig: undefined,
-    decoratorOperation: undefined,
-  };
+  return fixtureRoute(name, m, action);
 }
 
 function vhost(name: string, domains: string[], routes: Route[] = [route(name, match(prefix('/')))]): VirtualHost {
-  return {
-    name,
-    domains,
-    routes,
-    headerMutations: NO_MUTATIONS,
-    retryPolicy: undefined,
-    requestMirrorPolicies: [],
-    filterOverrides: {},
-    includeRequestAttemptCount: false,
-    includeAttemptCountInResponse: false,
-  };
+  return virtualHost(name, domains, routes);
 }
 
 function config(virtualHosts: VirtualHost[], over: Partial<RouteConfiguration> = {}): RouteConfiguration {
-  return {
-    name: 'rc',
-    virtualHosts,
-    headerMutations: NO_MUTATIONS,
-    ignorePortInHostMatching: false,
-    mostSpecificHeaderMutationsWins: false,
-    maxDirectResponseBodySizeBytes: 4096,
-    requestMirrorPolicies: [],
-    ignorePathParametersInPathMatching: false,
-    filterOverrides: {},
-    ...over,
-  };
+  return routeConfiguration(virtualHosts, over);
 }
 
 function request(
