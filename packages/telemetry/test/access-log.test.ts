@@ -9,20 +9,12 @@ import {
   inboundAccessLogRecord,
   outboundAccessLogRecord,
 } from '../src/index.ts';
+import { httpRequestEvent } from './event-fixtures.ts';
 
-const outbound: HttpRequestEvent = {
-  start: undefined,
-  peerMetadata: undefined,
-  peerMetadataId: undefined,
-  kind: 'request',
-  target: 'reviews:9080',
-  authority: 'reviews:9080',
-  method: 'GET',
+const outbound: HttpRequestEvent = httpRequestEvent({
   path: '/reviews/1',
   routeConfig: 'outbound|9080||reviews.default.svc.cluster.local',
   virtualHost: 'reviews.default.svc.cluster.local:9080',
-  route: 'default',
-  istioConfig: undefined,
   cluster: 'outbound|9080||reviews.default.svc.cluster.local',
   endpoint: '10.0.0.7:9080',
   attempts: 3,
@@ -31,8 +23,7 @@ const outbound: HttpRequestEvent = {
   details: 'upstream_reset_before_response_started{connection_failure}',
   durations: { totalMs: 57.9, responseStartMs: 57.2 },
   bytes: { sent: 0, received: 91 },
-  error: undefined,
-};
+});
 
 const start = {
   target: 'reviews:9080',

@@ -3,7 +3,6 @@
 // PrometheusExporter when IstioStats is one of its metric producers.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { HttpRequestEvent } from '@inboard/http';
 import { metrics } from '@opentelemetry/api';
 import { PrometheusExporter, PrometheusSerializer } from '@opentelemetry/exporter-prometheus';
 import { MeterProvider } from '@opentelemetry/sdk-metrics';
@@ -11,6 +10,7 @@ import { type IstioLabels, IstioStats } from '../src/index.ts';
 import { IstioRecorder } from '../src/istio-metrics.ts';
 import { localWorkload } from '../src/local-workload.ts';
 import { OutboundLabeler } from '../src/outbound-labels.ts';
+import { httpRequestEvent } from './event-fixtures.ts';
 import { parsePrometheus } from './mesh-fixtures.ts';
 
 const local = localWorkload({
@@ -18,38 +18,11 @@ const local = localWorkload({
   metadata: { NAMESPACE: 'default', WORKLOAD_NAME: 'productpage-v1', LABELS: { app: 'productpage', version: 'v1' } },
 });
 
-function event(over: Partial<HttpRequestEvent>): HttpRequestEvent {
-  return {
-    start: undefined,
-    peerMetadata: undefined,
-    peerMetadataId: undefined,
-    kind: 'request',
-    target: 'reviews:9080',
-    authority: 'reviews:9080',
-    method: 'GET',
-    path: '/',
-    routeConfig: 'r',
-    virtualHost: 'v',
-    route: 'default',
-    istioConfig: undefined,
-    cluster: 'outbound|9080|v2|reviews.default.svc.cluster.local',
-    endpoint: undefined,
-    attempts: 1,
-    status: 200,
-    flags: [],
-    details: 'via_upstream',
-    durations: { totalMs: 3.7, responseStartMs: 2 },
-    bytes: { sent: 0, received: 120 },
-    error: undefined,
-    ...over,
-  };
-}
-
 test('durations are recorded in whole milliseconds into Envoy’s buckets', () => {
   const stats = new IstioStats();
   const rec = new IstioRecorder('native', metrics.getMeter('x'), stats);
   const labeler = new OutboundLabeler(local, undefined);
-  for (const ms of [0.4, 0.9, 3.7, 7, 1_000_000]) rec.record(labeler.labelSet(event({}), false), ms, 10, 20);
+  for (const ms of [0.4, 0.9, 3.7, 7, 1_000_000]) rec.record(labeler.labelSet(httpRequestEvent({}), false), ms, 10, 20);
   const samples = parsePrometheus(stats.prometheusText());
   const bucket = (le: string) =>
     samples.find((s) => s.name === 'istio_request_duration_milliseconds_bucket' && s.labels.le === le)?.value;
@@ -73,10 +46,10 @@ test('one series per distinct label set; the subset and the flags tell series ap
   const stats = new IstioStats();
   const rec = new IstioRecorder('native', metrics.getMeter('x'), stats);
   const labeler = new OutboundLabeler(local, undefined);
-  rec.record(labeler.labelSet(event({}), false), 1, 0, 0);
-  rec.record(labeler.labelSet(event({}), false), 1, 0, 0);
-  rec.record(labeler.labelSet(event({ status: 503, flags: ['UF', 'URX'] }), false), 1, 0, 0);
-  rec.record(labeler.labelSet(event({ status: 200 }), true), 1, 0, 0);
+  rec.record(labeler.labelSet(httpRequestEvent({}), false), 1, 0, 0);
+  rec.record(labeler.labelSet(httpRequestEvent({}), false), 1, 0, 0);
+  rec.record(labeler.labelSet(httpRequestEvent({ status: 503, flags: ['UF', 'URX'] }), false), 1, 0, 0);
+  rec.record(labeler.labelSet(httpRequestEvent({ status: 200 }), true), 1, 0, 0);
   assert.equal(stats.size, 3);
   const byFlags = [...stats.all()].map(
     (s) => `${s.labels.response_code} ${s.labels.response_flags} ${s.labels.request_protocol} ${s.requests}`,
@@ -92,7 +65,7 @@ test('one series per distinct label set; the subset and the flags tell series ap
 
 test('label values are escaped in the text exposition', () => {
   const stats = new IstioStats();
-  const base = new OutboundLabeler(local, undefined).labelSet(event({}), false).labels;
+  const base = new OutboundLabeler(local, undefined).labelSet(httpRequestEvent({}), false).labels;
   const labels: IstioLabels = { ...base, destination_service: 'we"ird\\host\nname' };
   IstioStats.record(stats.series(labels)!, 1, 1, 1);
   const text = stats.prometheusText();
@@ -106,7 +79,7 @@ test('label values are escaped in the text exposition', () => {
 test('as a MetricProducer of a PrometheusExporter, the same series come out of the OTel SDK', async () => {
   const stats = new IstioStats();
   const labeler = new OutboundLabeler(local, undefined);
-  const set = labeler.labelSet(event({}), false);
+  const set = labeler.labelSet(httpRequestEvent({}), false);
   IstioStats.record(stats.series(set.labels)!, 12, 5, 7);
   const exporter = new PrometheusExporter({
     preventServerStart: true,
@@ -138,7 +111,7 @@ test('as a MetricProducer of a PrometheusExporter, the same series come out of t
 test('maxSeries bounds the label sets kept', () => {
   const stats = new IstioStats({ maxSeries: 1 });
   const labeler = new OutboundLabeler(local, undefined);
-  assert.notEqual(stats.series(labeler.labelSet(event({}), false).labels), undefined);
-  assert.equal(stats.series(labeler.labelSet(event({ status: 500 }), false).labels), undefined);
+  assert.notEqual(stats.series(labeler.labelSet(httpRequestEvent({}), false).labels), undefined);
+  assert.equal(stats.series(labeler.labelSet(httpRequestEvent({ status: 500 }), false).labels), undefined);
   assert.equal(stats.dropped, 1);
 });
