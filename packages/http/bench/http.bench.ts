@@ -20,23 +20,16 @@ import { type ChildProcess, fork, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import { clientNodeFlags, describeClientFlags } from '../../../bench/support/client-flags.ts';
+import { ensureSourceConditions, median, runLoad, startLoadClient } from '../../../bench/support/load-clients.ts';
 import { forward, route, routeConfiguration, match as routeMatch, virtualHost } from '../test/route-fixtures.ts';
 
-if (!process.execArgv.includes('--conditions=inboard-source') || typeof globalThis.gc !== 'function') {
-  const r = spawnSync(
-    process.execPath,
-    ['--conditions=inboard-source', '--expose-gc', fileURLToPath(import.meta.url), ...process.argv.slice(2)],
-    { stdio: 'inherit' },
-  );
-  process.exit(r.status ?? 1);
-}
+ensureSourceConditions(import.meta.url);
 
 const { AdsServer, Snapshot } = await import('@inboard/control-plane');
 const { packAny } = await import('@inboard/xds/codec');
 const { compileRouteTable, headerGetter } = await import('../src/index.ts');
 type RouteConfiguration = import('@inboard/xds').RouteConfiguration;
 type Route = import('@inboard/xds').Route;
-type LoadResult = import('./bench-client.ts').LoadResult;
 
 const QUICK = process.argv.includes('--quick');
 const CONCURRENCY = 32;
@@ -176,21 +169,13 @@ const clientArgs = [
 ];
 
 async function startClient(kind: 'raw' | 'mesh' | 'passthrough' | 'shared'): Promise<ChildProcess> {
-  const c = fork(clientFile, [kind, ports.join(','), String(adsPort), NODE_ID], {
-    stdio: 'inherit',
-    execArgv: clientArgs,
-  });
-  const [m] = await once(c, 'message');
-  if (m !== 'ready') throw new Error(`client ${kind} did not start`);
+  const c = await startLoadClient(clientFile, [kind, ports.join(','), String(adsPort), NODE_ID], clientArgs);
   if (process.argv.includes('--pin')) spawnSync('taskset', ['-a', '-p', '-c', '0', String(c.pid)]);
   return c;
 }
 
-async function run(c: ChildProcess, total: number, concurrency: number, target?: string): Promise<LoadResult> {
-  c.send({ total, concurrency, target });
-  const [r] = (await once(c, 'message')) as [LoadResult];
-  return r;
-}
+const run = (c: ChildProcess, total: number, concurrency: number, target?: string) =>
+  runLoad(c, { total, concurrency, target });
 
 if (process.argv.includes('--pin')) spawnSync('taskset', ['-a', '-p', '-c', '1', String(child.pid)]);
 const shared = await startClient('shared');
@@ -206,11 +191,6 @@ const [RAW, MESH, , SHARED_RAW, SHARED_MESH] = clients.map(([n]) => n) as [strin
 
 // warm up (JIT, connections)
 for (const [, c, target] of clients) await run(c, QUICK ? 3_000 : 10_000, CONCURRENCY, target);
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)]!;
-}
 
 // Paired rounds: each round yields one throughput ratio and one latency difference; the reported
 // values are their medians, which keeps background load from landing on one side only.

@@ -10,19 +10,13 @@
 //   npm run bench -w @inboard/telemetry        (re-runs itself with --conditions=inboard-source)
 //   options: --quick (fewer requests and rounds), --v8-defaults (see bench/support/client-flags.ts:
 //   clients run without allocation-site pretenuring unless given)
-import { type ChildProcess, fork, spawnSync } from 'node:child_process';
+import { type ChildProcess, fork } from 'node:child_process';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import { clientNodeFlags, describeClientFlags } from '../../../bench/support/client-flags.ts';
+import { ensureSourceConditions, median, runLoad, startLoadClient } from '../../../bench/support/load-clients.ts';
 
-if (!process.execArgv.includes('--conditions=inboard-source') || typeof globalThis.gc !== 'function') {
-  const r = spawnSync(
-    process.execPath,
-    ['--conditions=inboard-source', '--expose-gc', fileURLToPath(import.meta.url), ...process.argv.slice(2)],
-    { stdio: 'inherit' },
-  );
-  process.exit(r.status ?? 1);
-}
+ensureSourceConditions(import.meta.url);
 
 const { AdsServer, Snapshot } = await import('@inboard/control-plane');
 const { packAny, jsToStruct } = await import('@inboard/xds/codec');
@@ -122,29 +116,13 @@ server.cache.setSnapshot(
 const adsPort = await server.start();
 
 const clientFile = fileURLToPath(new URL('./bench-client.ts', import.meta.url));
-async function startClient(kind: string): Promise<ChildProcess> {
-  const c = fork(clientFile, [kind, String(port), String(adsPort), NODE_ID], {
-    stdio: 'inherit',
-    execArgv: ['--conditions=inboard-source', ...clientNodeFlags()],
-  });
-  const [m] = await once(c, 'message');
-  if (m !== 'ready') throw new Error(`client ${kind} did not start`);
-  return c;
-}
-
-// one exit watcher per client (a listener per run would pile up)
-const exits = new Map<ChildProcess, Promise<[undefined]>>();
-async function run(c: ChildProcess, total: number, concurrency: number): Promise<LoadResult> {
-  let exited = exits.get(c);
-  if (exited === undefined) {
-    exited = once(c, 'exit').then(() => [undefined] as [undefined]);
-    exits.set(c, exited);
-  }
-  c.send({ total, concurrency });
-  const [r] = (await Promise.race([once(c, 'message'), exited])) as [LoadResult | undefined];
-  if (r === undefined) throw new Error('a benchmark client exited');
-  return r;
-}
+const startClient = (kind: string) =>
+  startLoadClient(
+    clientFile,
+    [kind, String(port), String(adsPort), NODE_ID],
+    ['--conditions=inboard-source', ...clientNodeFlags()],
+  );
+const run = (c: ChildProcess, total: number, concurrency: number) => runLoad<LoadResult>(c, { total, concurrency });
 
 const clients: [string, ChildProcess][] = [
   ['raw undici Pool', await startClient('raw')],
@@ -156,11 +134,6 @@ const clients: [string, ChildProcess][] = [
 const [RAW, MESH, TEL, METRICS, METER] = clients.map(([n]) => n) as [string, string, string, string, string];
 
 for (const [, c] of clients) await run(c, QUICK ? 3_000 : 10_000, CONCURRENCY);
-
-function median(xs: readonly number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)]!;
-}
 
 const rps: Record<string, number[]> = {};
 const cpu: Record<string, number[]> = {};
