@@ -1,4 +1,6 @@
 // What one validated object of a config source becomes before the snapshot is assembled.
+
+import type { ConfigProblem, ProblemSeverity } from './config-problem.ts';
 import type { EndpointHealth, IstioObject, MeshConfig, RegistryEndpoint, RegistryService } from './istio-types.ts';
 
 /** Identity of an object: kind, namespace, name (a name is unique per kind and namespace). */
@@ -60,4 +62,23 @@ export interface ConfigEntry {
   readonly body: EntryBody;
   /** Stable serialization of `body`, to tell a changed object from an unchanged one. */
   readonly hash: string;
+}
+
+/** A problem located at an entry: its file, document, line and object (cluster-scoped: no namespace). */
+export function entryProblem(
+  entry: ConfigEntry,
+  severity: ProblemSeverity,
+  message: string,
+  at: { readonly document?: number | undefined; readonly line?: number | undefined } = {},
+): ConfigProblem {
+  return {
+    severity,
+    file: entry.source.file,
+    document: at.document ?? entry.source.document,
+    line: at.line ?? entry.source.line,
+    kind: entry.ref.kind,
+    namespace: entry.ref.namespace === '' ? undefined : entry.ref.namespace,
+    name: entry.ref.name,
+    message,
+  };
 }

@@ -9,7 +9,7 @@ import { basename } from 'node:path';
 import { type Clock, createLogger, systemClock } from '@inboard/xds';
 import { type ConfigChangeSummary, diffSnapshots } from './change-summary.ts';
 import type { ConfigEntry } from './config-entry.ts';
-import { refKey } from './config-entry.ts';
+import { entryProblem, refKey } from './config-entry.ts';
 import { discoverConfigFiles, errorMessage, isConfigFileName } from './config-files.ts';
 import { type ConfigProblem, formatProblem } from './config-problem.ts';
 import { crossObjectWarnings } from './cross-checks.ts';
@@ -254,16 +254,13 @@ export class ConfigStore implements ConfigSource {
         const key = refKey(entry.ref);
         const first = seen.get(key);
         if (first !== undefined) {
-          problems.push({
-            severity: 'error',
-            file: entry.source.file,
-            document: entry.source.document,
-            line: entry.source.line,
-            kind: entry.ref.kind,
-            namespace: entry.ref.namespace === '' ? undefined : entry.ref.namespace,
-            name: entry.ref.name,
-            message: `duplicate name: already defined in ${first.source.file} document ${first.source.document} (line ${first.source.line})`,
-          });
+          problems.push(
+            entryProblem(
+              entry,
+              'error',
+              `duplicate name: already defined in ${first.source.file} document ${first.source.document} (line ${first.source.line})`,
+            ),
+          );
           continue;
         }
         seen.set(key, entry);
@@ -324,16 +321,12 @@ export class ConfigStore implements ConfigSource {
         used.add(s);
         served.push({ position: o.position, entry: s.entry });
         const first = o.errors[0];
-        warnings.push({
-          severity: 'warning',
-          file: s.entry.source.file,
-          document: first?.document ?? s.entry.source.document,
-          line: first?.line ?? s.entry.source.line,
-          kind: s.entry.ref.kind,
-          namespace: s.entry.ref.namespace === '' ? undefined : s.entry.ref.namespace,
-          name: s.entry.ref.name,
-          message: 'the invalid edit is rejected; the previous valid version keeps serving',
-        });
+        warnings.push(
+          entryProblem(s.entry, 'warning', 'the invalid edit is rejected; the previous valid version keeps serving', {
+            document: first?.document,
+            line: first?.line,
+          }),
+        );
       }
     }
     return served;

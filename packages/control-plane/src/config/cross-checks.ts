@@ -1,7 +1,7 @@
 // Checks across objects that istiod's analyzers make: the ones where istiod silently picks one
 // object over another, so the user would not otherwise know a config has no effect.
 
-import type { ConfigEntry } from './config-entry.ts';
+import { type ConfigEntry, entryProblem } from './config-entry.ts';
 import type { ConfigProblem } from './config-problem.ts';
 import type { MeshConfig } from './istio-types.ts';
 
@@ -22,16 +22,7 @@ export function crossObjectWarnings(
       firstBy.set(group, e);
       return;
     }
-    out.push({
-      severity: 'warning',
-      file: e.source.file,
-      document: e.source.document,
-      line: e.source.line,
-      kind: e.ref.kind,
-      namespace: e.ref.namespace,
-      name: e.ref.name,
-      message: message(first),
-    });
+    out.push(entryProblem(e, 'warning', message(first)));
   };
   for (const e of entries) {
     if (e.body.type !== 'istio') continue;

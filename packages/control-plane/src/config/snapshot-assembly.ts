@@ -2,7 +2,7 @@
 // services from Kubernetes Services and Inboard Registries, and their endpoints joined from
 // Registry entries, EndpointSlices (or Endpoints) and Pods, the way istiod's kube registry does.
 
-import type { ConfigEntry, EndpointCandidate, PodInfo } from './config-entry.ts';
+import { type ConfigEntry, type EndpointCandidate, entryProblem, type PodInfo } from './config-entry.ts';
 import type { ConfigProblem } from './config-problem.ts';
 import type {
   IstioObject,
@@ -68,16 +68,7 @@ export function assembleSnapshot(entries: readonly ConfigEntry[], options: Assem
   for (const [key, list] of [...slices, ...legacy]) {
     if (services.has(key)) continue;
     for (const e of list) {
-      warnings.push({
-        severity: 'warning',
-        file: e.source.file,
-        document: e.source.document,
-        line: e.source.line,
-        kind: e.ref.kind,
-        namespace: e.ref.namespace,
-        name: e.ref.name,
-        message: `endpoints of unknown service ${key} are ignored`,
-      });
+      warnings.push(entryProblem(e, 'warning', `endpoints of unknown service ${key} are ignored`));
     }
   }
 
