@@ -10,7 +10,7 @@ import { deepFreeze } from './deep-freeze.ts';
 import { parseDownwardApi } from './downward-api.ts';
 import { describeJson, isRecord, setOwn } from './json-fields.ts';
 import type { BootstrapNode, Env, JsonObject, Locality } from './types.ts';
-import { USER_AGENT_NAME, USER_AGENT_VERSION } from './user-agent.ts';
+import { bootstrapNode } from './user-agent.ts';
 import { validateNodeForIstiod } from './validate-node.ts';
 
 /** Where the injector's Downward API volume puts the pod labels. */
@@ -154,15 +154,7 @@ export function nodeIdentityFromEnv(env: Env = process.env, options: NodeIdentit
           subZone: options.locality.subZone ?? '',
         };
 
-  const node: BootstrapNode = {
-    id,
-    cluster,
-    metadata,
-    locality,
-    userAgentName: USER_AGENT_NAME,
-    userAgentVersion: USER_AGENT_VERSION,
-    clientFeatures: [],
-  };
+  const node = bootstrapNode(id, cluster, metadata, locality);
   problems.push(...validateNodeForIstiod(node));
   if (problems.length > 0) throw BootstrapError.fromProblems(ENV_SOURCE, dedupe(problems));
   return deepFreeze(node);

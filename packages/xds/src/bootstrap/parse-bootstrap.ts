@@ -29,7 +29,7 @@ import type {
   Locality,
   XdsServerConfig,
 } from './types.ts';
-import { USER_AGENT_NAME, USER_AGENT_VERSION } from './user-agent.ts';
+import { bootstrapNode } from './user-agent.ts';
 
 const log = createLogger('xds.bootstrap');
 
@@ -251,15 +251,7 @@ function parseNode(json: JsonRecord, problems: ProblemList): BootstrapNode {
     };
   }
   // user_agent_*, client_features: gRFC A27 says the client fills them, so the file's values are ignored.
-  return {
-    id,
-    cluster,
-    metadata,
-    locality,
-    userAgentName: USER_AGENT_NAME,
-    userAgentVersion: USER_AGENT_VERSION,
-    clientFeatures: [],
-  };
+  return bootstrapNode(id, cluster, metadata, locality);
 }
 
 /** Copies a value that must be representable as google.protobuf.Value. */

@@ -1,5 +1,6 @@
 // Node.user_agent_name / user_agent_version: filled by us, never taken from the bootstrap (gRFC A27).
 import { readFileSync } from 'node:fs';
+import type { BootstrapNode } from './types.ts';
 
 function packageVersion(): string {
   try {
@@ -14,3 +15,21 @@ function packageVersion(): string {
 
 export const USER_AGENT_NAME = 'inboard';
 export const USER_AGENT_VERSION: string = packageVersion();
+
+/** The bootstrap node with the fields the client fills itself (user agent; no client features). */
+export function bootstrapNode(
+  id: string,
+  cluster: string,
+  metadata: BootstrapNode['metadata'],
+  locality: BootstrapNode['locality'],
+): BootstrapNode {
+  return {
+    id,
+    cluster,
+    metadata,
+    locality,
+    userAgentName: USER_AGENT_NAME,
+    userAgentVersion: USER_AGENT_VERSION,
+    clientFeatures: [],
+  };
+}
