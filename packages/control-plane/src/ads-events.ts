@@ -37,11 +37,15 @@ export interface StreamCloseEvent {
   readonly details: string;
 }
 
-export interface RequestEvent {
+/** What every per-stream, per-type event names: the stream, its kind, the node and the type. */
+export interface StreamTypeEvent {
   readonly streamId: number;
   readonly kind: AdsStreamKind;
   readonly nodeId: string;
   readonly typeUrl: string;
+}
+
+export interface RequestEvent extends StreamTypeEvent {
   /** response_nonce of the request. */
   readonly nonce: string;
   /** SotW version_info of the request ('' for Delta). */
@@ -53,11 +57,7 @@ export interface RequestEvent {
   readonly disposition: RequestDisposition;
 }
 
-export interface AckEvent {
-  readonly streamId: number;
-  readonly kind: AdsStreamKind;
-  readonly nodeId: string;
-  readonly typeUrl: string;
+export interface AckEvent extends StreamTypeEvent {
   readonly nonce: string;
   /** SotW: the version_info the client sent. Delta: the system_version_info of the acknowledged response. */
   readonly version: string;
@@ -73,18 +73,9 @@ export interface NackRecord {
   readonly time: number;
 }
 
-export interface NackEvent extends NackRecord {
-  readonly streamId: number;
-  readonly kind: AdsStreamKind;
-  readonly nodeId: string;
-  readonly typeUrl: string;
-}
+export interface NackEvent extends NackRecord, StreamTypeEvent {}
 
-export interface ResponseEvent {
-  readonly streamId: number;
-  readonly kind: AdsStreamKind;
-  readonly nodeId: string;
-  readonly typeUrl: string;
+export interface ResponseEvent extends StreamTypeEvent {
   readonly nonce: string;
   /** SotW version_info, Delta system_version_info. */
   readonly version: string;
