@@ -14,12 +14,12 @@ import {
   istiodBootstrap,
   parseBootstrap,
   ResourceDoesNotExistError,
-  type TargetSnapshot,
   Xds,
   type XdsClientEvent,
 } from '@inboard/xds';
 import { TypeUrl } from '@inboard/xds/codec';
 import { clusterName, istioShapedMessages, type ServiceSpec } from '../support/istio-shaped.ts';
+import { snapshotWhere } from '../support/snapshots.ts';
 
 const NODE_ID = 'sidecar~127.0.0.1~productpage-v1-abc.default~default.svc.cluster.local';
 
@@ -45,23 +45,6 @@ function bootstrapFor(port: number): Bootstrap {
     },
     'test',
   );
-}
-
-/** Resolves when `pred` holds for a snapshot of `target` (now or later). */
-function snapshotWhere(xds: Xds, target: string, pred: (s: TargetSnapshot) => boolean): Promise<TargetSnapshot> {
-  const r = xds.resolve(target);
-  const now = r.current();
-  if (now !== undefined && pred(now)) return Promise.resolve(now);
-  return new Promise((resolve) => {
-    const off = r.subscribe({
-      onSnapshot: (s) => {
-        if (pred(s)) {
-          off();
-          resolve(s);
-        }
-      },
-    });
-  });
 }
 
 function clientEvent(xds: Xds, pred: (e: XdsClientEvent) => boolean): Promise<XdsClientEvent> {
@@ -107,7 +90,7 @@ for (const mode of ['sotw', 'delta'] as const) {
 
     test('a pushed change produces a new consistent snapshot', async () => {
       const moved = { ...reviews, split: { v2: 100 } };
-      const next = snapshotWhere(xds, 'reviews:9080', (s) => s.clusters.has(clusterName(reviews, 'v2')));
+      const next = snapshotWhere(xds.resolve('reviews:9080'), (s) => s.clusters.has(clusterName(reviews, 'v2')));
       server.cache.setSnapshot(NODE_ID, Snapshot.fromMessages(istioShapedMessages([moved, ratings], '2')));
       const snap = await next;
       // the old clusters are gone from the snapshot, and the new one arrived with its endpoints
@@ -181,7 +164,7 @@ for (const mode of ['sotw', 'delta'] as const) {
       // nothing was lost while the server was away
       assert.equal(xds.resolve('reviews:9080').current()?.routeConfig, before.routeConfig);
       // and the new stream carries pushes
-      const next = snapshotWhere(xds, 'reviews:9080', (s) => s.clusters.has(clusterName(reviews, 'v1')));
+      const next = snapshotWhere(xds.resolve('reviews:9080'), (s) => s.clusters.has(clusterName(reviews, 'v1')));
       server.cache.setSnapshot(
         NODE_ID,
         Snapshot.fromMessages(istioShapedMessages([{ ...reviews, split: { v1: 100 } }], '5')),

@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { AdsServer, createIstioSnapshotGenerator, type MeshConfigSnapshot } from '@inboard/control-plane';
 import { parseBootstrap, type RouteConfiguration, type TargetSnapshot, Xds } from '@inboard/xds';
+import { snapshotWhere } from '../../../test/support/snapshots.ts';
 import {
   bookinfo,
   bookinfoGateway,
@@ -32,27 +33,6 @@ function xdsFor(port: number, node: { id: string; metadata: Record<string, unkno
     'test',
   );
   return new Xds({ bootstrap, backoff: { initialMs: 20, maxMs: 100 } });
-}
-
-/** Resolves with the first snapshot of `target` (now or later) that satisfies `pred`. */
-function snapshotWhere(xds: Xds, target: string, pred: (s: TargetSnapshot) => boolean): Promise<TargetSnapshot> {
-  const r = xds.resolve(target);
-  const now = r.current();
-  if (now !== undefined && pred(now)) return Promise.resolve(now);
-  return new Promise((resolve, reject) => {
-    const off = r.subscribe({
-      onSnapshot: (s) => {
-        if (pred(s)) {
-          off();
-          resolve(s);
-        }
-      },
-      onError: (e) => {
-        off();
-        reject(e);
-      },
-    });
-  });
 }
 
 function onlyVhost(rc: RouteConfiguration) {
@@ -125,14 +105,14 @@ describe('translator → AdsServer → Inboard xDS client (bookinfo)', () => {
 
   test('50/50 between v1 and v3 reaches the client as weighted clusters', async () => {
     apply(bookinfo([reviews5050, ...bookinfoGateway]));
-    const snap = await snapshotWhere(client, 'reviews:9080', (s) => typeof weights(s) === 'object');
+    const snap = await snapshotWhere(client.resolve('reviews:9080'), (s) => typeof weights(s) === 'object');
     assert.deepEqual(weights(snap), { [cluster('v1')]: 50, [cluster('v3')]: 50 });
     assert.deepEqual([...snap.clusters.keys()].sort(), [cluster('v1'), cluster('v3')]);
   });
 
   test('80/20 between v1 and v2', async () => {
     apply(bookinfo([reviews8020, ...bookinfoGateway]));
-    const snap = await snapshotWhere(client, 'reviews:9080', (s) => {
+    const snap = await snapshotWhere(client.resolve('reviews:9080'), (s) => {
       const w = weights(s);
       return typeof w === 'object' && w[cluster('v2')] !== undefined;
     });
@@ -141,7 +121,10 @@ describe('translator → AdsServer → Inboard xDS client (bookinfo)', () => {
 
   test('ratings: a 7 s delay for jason, then a 500 abort for jason', async () => {
     apply(bookinfo([reviews8020, ratingsDelay, ...bookinfoGateway]));
-    const delayed = await snapshotWhere(client, 'ratings:9080', (s) => onlyVhost(s.routeConfig).routes.length === 2);
+    const delayed = await snapshotWhere(
+      client.resolve('ratings:9080'),
+      (s) => onlyVhost(s.routeConfig).routes.length === 2,
+    );
     const [jason, rest] = onlyVhost(delayed.routeConfig).routes;
     const fault = jason?.filterOverrides['envoy.filters.http.fault'];
     assert.equal(fault?.kind, 'fault');
@@ -158,7 +141,7 @@ describe('translator → AdsServer → Inboard xDS client (bookinfo)', () => {
     });
 
     apply(bookinfo([reviews8020, ratingsAbort, ...bookinfoGateway]));
-    const aborted = await snapshotWhere(client, 'ratings:9080', (s) => {
+    const aborted = await snapshotWhere(client.resolve('ratings:9080'), (s) => {
       const f = onlyVhost(s.routeConfig).routes[0]?.filterOverrides['envoy.filters.http.fault'];
       return f?.kind === 'fault' && f.fault.abort !== undefined;
     });

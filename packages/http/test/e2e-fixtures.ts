@@ -15,6 +15,7 @@ import { AdsServer, Snapshot, type SnapshotMessages } from '@inboard/control-pla
 import { type Bootstrap, parseBootstrap, type TargetSnapshot, Xds } from '@inboard/xds';
 import type { envoy } from '@inboard/xds/codec';
 import { packAny } from '@inboard/xds/codec';
+import { snapshotWhere } from '../../../test/support/snapshots.ts';
 import { OutboundMesh, type OutboundMeshOptions } from '../src/index.ts';
 
 export type RouteIn = envoy.config_route_v3_Route$In;
@@ -287,19 +288,7 @@ export class ControlPlane {
 
   /** Resolves when `target` has a snapshot satisfying `pred`. */
   snapshotWhere(target: string, pred: (s: TargetSnapshot) => boolean): Promise<TargetSnapshot> {
-    const r = this.xds.resolve(target);
-    const now = r.current();
-    if (now !== undefined && pred(now)) return Promise.resolve(now);
-    return new Promise((resolve) => {
-      const off = r.subscribe({
-        onSnapshot: (s) => {
-          if (pred(s)) {
-            off();
-            resolve(s);
-          }
-        },
-      });
-    });
+    return snapshotWhere(this.xds.resolve(target), pred);
   }
 
   mesh(options: Omit<OutboundMeshOptions, 'xds' | 'bootstrap'> = {}): OutboundMesh {

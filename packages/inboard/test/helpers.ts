@@ -15,7 +15,6 @@ import {
   formatProblem,
   type MeshConfigSnapshot,
 } from '@inboard/control-plane';
-import type { TargetResolver, TargetSnapshot } from '@inboard/xds';
 
 export class TestControlPlane {
   readonly dir = mkdtempSync(join(tmpdir(), 'inboard-test-'));
@@ -118,21 +117,7 @@ export async function upstream(name: string) {
   return { ...s, seen };
 }
 
-/** Resolves with the first snapshot of a resolver (now or later) that satisfies `pred`. */
-export function snapshotWhere(r: TargetResolver, pred: (s: TargetSnapshot) => boolean): Promise<TargetSnapshot> {
-  const now = r.current();
-  if (now !== undefined && pred(now)) return Promise.resolve(now);
-  return new Promise((resolve) => {
-    const off = r.subscribe({
-      onSnapshot: (s) => {
-        if (pred(s)) {
-          off();
-          resolve(s);
-        }
-      },
-    });
-  });
-}
+export { snapshotWhere } from '../../../test/support/snapshots.ts';
 
 export const GATEWAY = (name: string, port: number, hosts: readonly string[], protocol = 'HTTP') => `
 apiVersion: networking.istio.io/v1
