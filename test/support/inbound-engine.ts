@@ -7,6 +7,7 @@ import { createInboundEngine, INBOUND_CHANNEL, type InboundEngine, type InboundR
 import type { Listener, ResourceType, ResourceWatcher, XdsClient } from '@inboard/xds';
 import { resourceTypes } from '@inboard/xds';
 import { type HttpConnectionManagerIn, type ListenerIn, packAny } from '@inboard/xds/codec';
+import { ROUTER_FILTER } from './istio-shaped.ts';
 
 type HttpFilterIn = NonNullable<HttpConnectionManagerIn['http_filters']>[number];
 
@@ -75,12 +76,6 @@ export function plaintextInboundListener(ip: string, port: number, httpFilters: 
     ],
   };
 }
-
-/** The router filter, last in every HTTP filter chain. */
-export const ROUTER_FILTER: HttpFilterIn = {
-  name: 'envoy.filters.http.router',
-  typed_config: packAny('envoy.extensions.filters.http.router.v3.Router', {}),
-};
 
 /** The plaintext inbound listener with an AuthorizationPolicy denying a path prefix. */
 export function plaintextListenerDenying(ip: string, port: number, policy: string, pathPrefix: string): ListenerIn {

@@ -1,7 +1,14 @@
 // xDS resources shaped the way istiod's proxyless generator shapes them (names, domains, filters),
 // for tests that need a control plane before the Istio translator exists.
 import type { SnapshotMessages } from '@inboard/control-plane';
-import type { ClusterIn, ClusterLoadAssignmentIn, ListenerIn, RouteConfigurationIn } from '@inboard/xds/codec';
+import type {
+  AnyIn,
+  ClusterIn,
+  ClusterLoadAssignmentIn,
+  HttpConnectionManagerIn,
+  ListenerIn,
+  RouteConfigurationIn,
+} from '@inboard/xds/codec';
 import { packAny } from '@inboard/xds/codec';
 
 export interface EndpointSpec {
@@ -27,18 +34,23 @@ export function clusterName(s: ServiceSpec, subset = ''): string {
   return `outbound|${s.port}|${subset}|${fqdnOf(s)}`;
 }
 
-function hcm(routeName: string) {
+/** The router filter, last in every HTTP filter chain. */
+export const ROUTER_FILTER: NonNullable<HttpConnectionManagerIn['http_filters']>[number] = {
+  name: 'envoy.filters.http.router',
+  typed_config: packAny('envoy.extensions.filters.http.router.v3.Router', {}),
+};
+
+/** istiod's outbound HTTP connection manager: RDS over ADS, the fault filter, then the router. */
+export function outboundHcm(routeName: string, extra: Partial<HttpConnectionManagerIn> = {}): AnyIn {
   return packAny('envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager', {
+    ...extra,
     rds: { route_config_name: routeName, config_source: { ads: {} } },
     http_filters: [
       {
         name: 'envoy.filters.http.fault',
         typed_config: packAny('envoy.extensions.filters.http.fault.v3.HTTPFault', {}),
       },
-      {
-        name: 'envoy.filters.http.router',
-        typed_config: packAny('envoy.extensions.filters.http.router.v3.Router', {}),
-      },
+      ROUTER_FILTER,
     ],
   });
 }
@@ -70,7 +82,7 @@ export function istioShapedMessages(services: readonly ServiceSpec[], version = 
     const ns = s.namespace ?? 'default';
     const routeName = `outbound|${s.port}||${fqdn}`;
     for (const host of [s.name, `${s.name}.${ns}`, fqdn]) {
-      listeners.push({ name: `${host}:${s.port}`, api_listener: { api_listener: hcm(routeName) } });
+      listeners.push({ name: `${host}:${s.port}`, api_listener: { api_listener: outboundHcm(routeName) } });
     }
     const domains: string[] = [];
     for (const d of [fqdn, `${s.name}.${ns}.svc`, `${s.name}.${ns}`, s.name]) domains.push(d, `${d}:${s.port}`);

@@ -26,7 +26,7 @@ import { forward, route, routeConfiguration, match as routeMatch, virtualHost } 
 ensureSourceConditions(import.meta.url);
 
 const { AdsServer, Snapshot } = await import('@inboard/control-plane');
-const { packAny } = await import('@inboard/xds/codec');
+const { outboundHcm } = await import('../../../test/support/istio-shaped.ts');
 const { compileRouteTable, headerGetter } = await import('../src/index.ts');
 type RouteConfiguration = import('@inboard/xds').RouteConfiguration;
 type Route = import('@inboard/xds').Route;
@@ -117,13 +117,7 @@ for (let i = 0; i < VHOSTS; i++) {
     include_request_attempt_count: true,
   });
 }
-const hcm = packAny('envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager', {
-  rds: { route_config_name: ROUTE_NAME, config_source: { ads: {} } },
-  http_filters: [
-    { name: 'envoy.filters.http.fault', typed_config: packAny('envoy.extensions.filters.http.fault.v3.HTTPFault', {}) },
-    { name: 'envoy.filters.http.router', typed_config: packAny('envoy.extensions.filters.http.router.v3.Router', {}) },
-  ],
-});
+const hcm = outboundHcm(ROUTE_NAME);
 const clusterNames = [
   TARGET_CLUSTER,
   ...Array.from({ length: 10 }, (_, k) => `outbound|9080||other-${k}.default.svc.cluster.local`),

@@ -15,6 +15,7 @@ import { AdsServer, Snapshot, type SnapshotMessages } from '@inboard/control-pla
 import { type Bootstrap, parseBootstrap, type TargetSnapshot, Xds } from '@inboard/xds';
 import type { envoy } from '@inboard/xds/codec';
 import { packAny } from '@inboard/xds/codec';
+import { outboundHcm } from '../../../test/support/istio-shaped.ts';
 import { snapshotWhere } from '../../../test/support/snapshots.ts';
 import { OutboundMesh, type OutboundMeshOptions } from '../src/index.ts';
 
@@ -139,23 +140,6 @@ export function cluster(service: string, port: number, subset = ''): string {
   return `outbound|${port}|${subset}|${fqdn(service)}`;
 }
 
-function hcm(
-  routeName: string,
-  extra: Partial<envoy.extensions_filters_network_http_connection_manager_v3_HttpConnectionManager$In> = {},
-) {
-  return packAny('envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager', {
-    ...extra,
-    rds: { route_config_name: routeName, config_source: { ads: {} } },
-    http_filters: [
-      { name: FAULT_FILTER, typed_config: packAny('envoy.extensions.filters.http.fault.v3.HTTPFault', {}) },
-      {
-        name: 'envoy.filters.http.router',
-        typed_config: packAny('envoy.extensions.filters.http.router.v3.Router', {}),
-      },
-    ],
-  });
-}
-
 /** Istio's default retry policy (retry.go), optionally with more retry_on conditions. */
 export function istioRetry(
   extraRetryOn: readonly string[] = [],
@@ -203,7 +187,7 @@ export function meshMessages(
   for (const s of services) {
     const routeName = `outbound|${s.port}||${fqdn(s.name)}`;
     for (const host of [s.name, `${s.name}.default`, fqdn(s.name)]) {
-      listeners.push({ name: `${host}:${s.port}`, api_listener: { api_listener: hcm(routeName, s.hcmExtra) } });
+      listeners.push({ name: `${host}:${s.port}`, api_listener: { api_listener: outboundHcm(routeName, s.hcmExtra) } });
     }
     const domains: string[] = [];
     for (const d of [fqdn(s.name), `${s.name}.default.svc`, `${s.name}.default`, s.name])

@@ -19,7 +19,8 @@ import { ensureSourceConditions, median, runLoad, startLoadClient } from '../../
 ensureSourceConditions(import.meta.url);
 
 const { AdsServer, Snapshot } = await import('@inboard/control-plane');
-const { packAny, jsToStruct } = await import('@inboard/xds/codec');
+const { outboundHcm } = await import('../../../test/support/istio-shaped.ts');
+const { jsToStruct } = await import('@inboard/xds/codec');
 type LoadResult = import('./bench-client.ts').LoadResult;
 
 const QUICK = process.argv.includes('--quick');
@@ -40,13 +41,7 @@ const [
   },
 ] = (await once(upstream, 'message')) as [{ ports: [number] }];
 
-const hcm = packAny('envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager', {
-  rds: { route_config_name: '9080', config_source: { ads: {} } },
-  http_filters: [
-    { name: 'envoy.filters.http.fault', typed_config: packAny('envoy.extensions.filters.http.fault.v3.HTTPFault', {}) },
-    { name: 'envoy.filters.http.router', typed_config: packAny('envoy.extensions.filters.http.router.v3.Router', {}) },
-  ],
-});
+const hcm = outboundHcm('9080');
 const domains: string[] = [];
 for (const d of ['reviews.default.svc.cluster.local', 'reviews.default.svc', 'reviews.default', 'reviews'])
   domains.push(d, `${d}:9080`);

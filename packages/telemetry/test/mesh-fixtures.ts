@@ -11,7 +11,8 @@ import { AdsServer, Snapshot } from '@inboard/control-plane';
 import { attachInbound, createInboundEngine, type InboundEngine, OutboundMesh } from '@inboard/http';
 import { type Bootstrap, parseBootstrap, Xds } from '@inboard/xds';
 import { type envoy, jsToStruct, packAny } from '@inboard/xds/codec';
-import { plaintextInboundListener, ROUTER_FILTER } from '../../../test/support/inbound-engine.ts';
+import { plaintextInboundListener } from '../../../test/support/inbound-engine.ts';
+import { outboundHcm, ROUTER_FILTER } from '../../../test/support/istio-shaped.ts';
 
 export const CLIENT_NODE = 'sidecar~127.0.0.1~productpage-v1-7d4f8.default~default.svc.cluster.local';
 export const SERVER_NODE = 'sidecar~127.0.0.1~reviews-v1-5c9b7.default~default.svc.cluster.local';
@@ -42,19 +43,7 @@ const retryPolicy = (numRetries: number) => ({
 
 function clientResources(version: string, serverPort: number, extraRoutes: readonly RouteIn[], workload: string) {
   const routeName = 'outbound|9080||reviews.default.svc.cluster.local';
-  const hcm = packAny('envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager', {
-    rds: { route_config_name: routeName, config_source: { ads: {} } },
-    http_filters: [
-      {
-        name: 'envoy.filters.http.fault',
-        typed_config: packAny('envoy.extensions.filters.http.fault.v3.HTTPFault', {}),
-      },
-      {
-        name: 'envoy.filters.http.router',
-        typed_config: packAny('envoy.extensions.filters.http.router.v3.Router', {}),
-      },
-    ],
-  });
+  const hcm = outboundHcm(routeName);
   const fqdn = 'reviews.default.svc.cluster.local';
   const domains: string[] = [];
   for (const d of [fqdn, 'reviews.default.svc', 'reviews.default', 'reviews']) domains.push(d, `${d}:9080`);
