@@ -42,13 +42,16 @@ export function peerMetadataHeaders(node: BootstrapNode): PeerMetadataHeaders | 
 }
 
 const MAX_CACHED = 1000;
-const cache = new Map<string, LocalWorkload | null>();
+// by node id, then by metadata: no key string is built per request
+const cache = new Map<string | undefined, Map<string, LocalWorkload | null>>();
+let cached = 0;
 
 /** The caller a metadata exchange header describes; undefined when absent or not decodable. */
 export function peerFromMetadata(metadata: string | undefined, id: string | undefined): LocalWorkload | undefined {
   if (metadata === undefined || metadata === '') return undefined;
-  const key = id === undefined ? metadata : `${id}\u0000${metadata}`;
-  let peer = cache.get(key);
+  let byMetadata = cache.get(id);
+  if (byMetadata === undefined) cache.set(id, (byMetadata = new Map()));
+  let peer = byMetadata.get(metadata);
   if (peer === undefined) {
     peer = null;
     try {
@@ -60,8 +63,12 @@ export function peerFromMetadata(metadata: string | undefined, id: string | unde
     } catch {
       // not a Struct: the caller stays unknown, as with Envoy
     }
-    if (cache.size >= MAX_CACHED) cache.clear();
-    cache.set(key, peer);
+    if (cached >= MAX_CACHED) {
+      for (const m of cache.values()) m.clear();
+      cached = 0;
+    }
+    byMetadata.set(metadata, peer);
+    cached++;
   }
   return peer ?? undefined;
 }

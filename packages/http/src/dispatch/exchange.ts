@@ -76,8 +76,10 @@ export interface LocalReply {
   readonly headers?: Readonly<Record<string, string>> | undefined;
   readonly overloaded?: boolean | undefined;
   readonly error?: Error | undefined;
-  /** reply in gRPC form with this grpc-status, whatever the request (fault aborts, deadlines) */
+  /** the grpc-status when the reply goes out in gRPC form (else the HTTP status's mapping) */
   readonly grpcStatus?: number | undefined;
+  /** gRPC form whatever the request (fault aborts with a grpc_status) */
+  readonly grpc?: boolean | undefined;
 }
 
 export const RESPONSE_FLAGS_HEADER = 'x-inboard-response-flags';
@@ -352,8 +354,8 @@ export class Exchange extends MeshController implements RouteRequest, HashReques
       body: err.replyBody,
       overloaded: err.overloaded,
       error: err,
-      // gRPC callers get the error's own status when it has one (DEADLINE_EXCEEDED), else the mapped one
-      grpcStatus: err.grpcStatus !== undefined && isGrpcRequest(this) ? err.grpcStatus : undefined,
+      // for gRPC callers: the error's own status when it has one (DEADLINE_EXCEEDED)
+      grpcStatus: err.grpcStatus,
     });
   }
 
@@ -366,7 +368,7 @@ export class Exchange extends MeshController implements RouteRequest, HashReques
     if (this.#state !== ACTIVE) return;
     this.#state = STREAMING;
     this.#clearTimers();
-    const grpc = r.grpcStatus !== undefined || isGrpcRequest(this);
+    const grpc = r.grpc === true || isGrpcRequest(this);
     const body = !grpc && r.body !== undefined && r.body !== '' ? Buffer.from(r.body, 'utf8') : undefined;
     const headers: Record<string, string | string[]> = {};
     if (grpc) {

@@ -228,6 +228,7 @@ class Router {
       details: 'fault_filter_abort',
       body: 'fault filter abort',
       grpcStatus: abort.grpcStatus,
+      grpc: abort.grpcStatus !== undefined,
     });
   }
 
