@@ -4,10 +4,12 @@
 //   telemetry  the Inboard dispatcher with installMeshTelemetry: Istio metrics and the OTel HTTP
 //              client metric aggregated in-process ('native', exported through an SDK
 //              MeterProvider's reader as MetricProducers), and always-on tracing (request +
-//              attempt spans, traceparent per attempt) through the SDK's BatchSpanProcessor into an
-//              in-memory exporter that counts the spans and lets them go once exported, as a
-//              network exporter does after sending (keeping every span of a 20,000-request round
-//              alive would measure the garbage collector copying the benchmark's own retention)
+//              attempt spans, traceparent per attempt) recorded natively (tracing.spanProcessors)
+//              into the SDK's BatchSpanProcessor and an in-memory exporter that counts the spans and
+//              lets them go once exported, as a network exporter does after sending (keeping every
+//              span of a 20,000-request round alive would measure the garbage collector copying the
+//              benchmark's own retention)
+//   sdk-tracer like telemetry, but the spans made by the SDK's Tracer (TracerProvider)
 //   metrics    the Inboard dispatcher with metrics only ('native', as above)
 //   meter      like telemetry, but every metric recorded through the OTel SDK meter ('meter')
 // Each runs in its own process so no path's JIT state slows another. The parent sends load
@@ -15,6 +17,7 @@
 import { OutboundMesh } from '@inboard/http';
 import { parseBootstrap, Xds } from '@inboard/xds';
 import { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
+import { resourceFromAttributes } from '@opentelemetry/resources';
 import { MeterProvider } from '@opentelemetry/sdk-metrics';
 import { BatchSpanProcessor, type ReadableSpan, type SpanExporter, TracerProvider } from '@opentelemetry/sdk-trace';
 import { type Dispatcher, Pool } from 'undici';
@@ -79,7 +82,7 @@ if (kind === 'raw') {
   const mesh = new OutboundMesh({ xds });
   if ((await mesh.ready('reviews:9080')) === undefined) throw new Error('reviews:9080 did not resolve');
   let shutdown = async () => {};
-  if (kind === 'telemetry' || kind === 'meter' || kind === 'metrics') {
+  if (kind === 'telemetry' || kind === 'meter' || kind === 'metrics' || kind === 'sdk-tracer') {
     const istioStats = new IstioStats();
     const httpStats = new HttpStats();
     const prometheus = new PrometheusExporter({ preventServerStart: true, metricProducers: [istioStats, httpStats] });
@@ -92,7 +95,8 @@ if (kind === 'raw') {
       maxExportBatchSize: 512,
       scheduledDelayMillis: 200,
     });
-    const tracerProvider = new TracerProvider({ spanProcessors: [processor] });
+    const resource = resourceFromAttributes({ 'service.name': 'productpage' });
+    const tracerProvider = new TracerProvider({ resource, spanProcessors: [processor] });
     const telemetry = installMeshTelemetry({
       mesh,
       meterProvider,
@@ -101,7 +105,8 @@ if (kind === 'raw') {
       istioStats,
       httpMetrics: kind === 'meter' ? 'meter' : 'native',
       httpStats,
-      tracing: kind !== 'metrics',
+      // native spans into the same processor, except for the SDK Tracer's row
+      tracing: kind === 'metrics' ? false : kind === 'sdk-tracer' ? true : { spanProcessors: [processor], resource },
     });
     flush = () => processor.forceFlush();
     shutdown = async () => {

@@ -1,8 +1,8 @@
 // Telemetry overhead benchmark, side by side in one run against one loopback keep-alive node:http
 // server (its own process):
 //   raw undici Pool  |  Inboard, no telemetry  |  Inboard + metrics + always-on tracing
-// (and, for reference: metrics without tracing, and tracing with Istio metrics recorded through the
-// OTel SDK meter instead of in-process).
+// (and, for reference: metrics without tracing, spans made by the SDK's Tracer instead of natively,
+// and Istio metrics recorded through the OTel SDK meter instead of in-process).
 // Each client is its own process, fed by this process's ADS server; paired rounds with
 // alternating order, medians reported. Throughput at fixed concurrency with a bounded request
 // count; latency from sequential requests. The last line is `RESULT {...}`.
@@ -124,9 +124,17 @@ const clients: [string, ChildProcess][] = [
   ['inboard, no telemetry', await startClient('mesh')],
   ['inboard + metrics + tracing', await startClient('telemetry')],
   ['(inboard + metrics, no tracing)', await startClient('metrics')],
+  ['(inboard + metrics + tracing, spans by the SDK Tracer)', await startClient('sdk-tracer')],
   ['(inboard + tracing + all metrics via the OTel SDK meter)', await startClient('meter')],
 ];
-const [RAW, MESH, TEL, METRICS, METER] = clients.map(([n]) => n) as [string, string, string, string, string];
+const [RAW, MESH, TEL, METRICS, SDK_TRACER, METER] = clients.map(([n]) => n) as [
+  string,
+  string,
+  string,
+  string,
+  string,
+  string,
+];
 
 for (const [, c] of clients) await run(c, QUICK ? 3_000 : 10_000, CONCURRENCY);
 
@@ -177,7 +185,7 @@ for (const [name] of clients) {
     `| ${name} | ${median(rps[name]!).toFixed(0)} | ${r} | ${median(cpu[name]!).toFixed(1)} | ${median(p50[name]!).toFixed(1)} | ${a} | ${median(p99[name]!).toFixed(1)} | ${s.toFixed(2)} |`,
   );
 }
-for (const name of [TEL, METER]) {
+for (const name of [TEL, SDK_TRACER, METER]) {
   // every request must have produced its request span and its attempt span: nothing dropped
   if (median(spanCounts[name]!) !== 2 * THROUGHPUT_REQUESTS)
     console.log(`\nWARNING: ${name} exported ${median(spanCounts[name]!)} spans for ${THROUGHPUT_REQUESTS} requests`);
@@ -196,6 +204,7 @@ const result = {
   added_p50_us_telemetry: Number(median(added[TEL]!).toFixed(1)),
   added_p50_us_no_telemetry: Number(median(added[MESH]!).toFixed(1)),
   throughput_ratio_metrics_only: Number(median(ratio[METRICS]!).toFixed(3)),
+  throughput_ratio_telemetry_sdk_tracer: Number(median(ratio[SDK_TRACER]!).toFixed(3)),
   throughput_ratio_telemetry_sdk_meter: Number(median(ratio[METER]!).toFixed(3)),
   client_cpu_us_raw: Number(median(cpu[RAW]!).toFixed(1)),
   client_cpu_us_no_telemetry: Number(median(cpu[MESH]!).toFixed(1)),

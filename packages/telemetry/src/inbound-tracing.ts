@@ -10,8 +10,10 @@ import {
   type Context,
   context,
   createTraceState,
+  isSpanContextValid,
   ROOT_CONTEXT,
   type Span,
+  type SpanContext,
   SpanKind,
   SpanStatusCode,
   type Tracer,
@@ -19,29 +21,41 @@ import {
 } from '@opentelemetry/api';
 import { semconvMethod, splitAuthority } from './http-method.ts';
 import type { LocalWorkload } from './local-workload.ts';
+import { NativeTracer } from './native-tracer.ts';
 
-/** The caller's span context from the inbound trace headers, as a parent context. */
-export function parentContextOf(e: { readonly trace: TraceContext }): Context {
+/** The caller's span context from the inbound trace headers (W3C, else B3), if any and valid. */
+export function parentSpanContextOf(e: { readonly trace: TraceContext }): SpanContext | undefined {
+  const sc = headerSpanContext(e);
+  return sc !== undefined && isSpanContextValid(sc) ? sc : undefined;
+}
+
+function headerSpanContext(e: { readonly trace: TraceContext }): SpanContext | undefined {
   const w3c = e.trace.w3c;
   if (w3c !== undefined) {
-    return trace.setSpanContext(ROOT_CONTEXT, {
+    return {
       traceId: w3c.traceId,
       spanId: w3c.parentId,
       traceFlags: w3c.traceFlags,
       isRemote: true,
       traceState: w3c.traceState === undefined ? undefined : createTraceState(w3c.traceState),
-    });
+    };
   }
   const b3 = e.trace.b3;
   if (b3?.traceId !== undefined && b3.spanId !== undefined) {
-    return trace.setSpanContext(ROOT_CONTEXT, {
+    return {
       traceId: b3.traceId.padStart(32, '0'),
       spanId: b3.spanId,
       traceFlags: b3.sampled === true ? 1 : 0,
       isRemote: true,
-    });
+    };
   }
-  return ROOT_CONTEXT;
+  return undefined;
+}
+
+/** The caller's span context as a parent context. */
+export function parentContextOf(e: { readonly trace: TraceContext }): Context {
+  const sc = parentSpanContextOf(e);
+  return sc === undefined ? ROOT_CONTEXT : trace.setSpanContext(ROOT_CONTEXT, sc);
 }
 
 function spanName(method: string, route: string | undefined): string {
@@ -61,17 +75,28 @@ function addOutcome(e: InboundRequestEvent, attrs: Attributes): void {
 
 export class InboundTracing {
   readonly #tracer: Tracer;
+  readonly #native: NativeTracer | undefined;
   readonly #local: LocalWorkload;
   // the spans the scope started, until their request's event ends them
   readonly #open = new WeakMap<InboundStartEvent, Span>();
 
   constructor(tracer: Tracer, local: LocalWorkload) {
     this.#tracer = tracer;
+    this.#native = tracer instanceof NativeTracer ? tracer : undefined;
     this.#local = local;
   }
 
   /** For registerInboundScope: the request's SERVER span is the active context while it is handled. */
   readonly scope: InboundScope = (start, run) => {
+    const native = this.#native;
+    if (native !== undefined) {
+      const name = spanName(semconvMethod(start.method), undefined);
+      const attrs = this.#requestAttributes(start);
+      const span = native.startChild(name, SpanKind.SERVER, parentSpanContextOf(start), attrs, start.startTime);
+      this.#open.set(start, span);
+      context.with(trace.setSpan(ROOT_CONTEXT, span), run);
+      return;
+    }
     const parent = parentContextOf(start);
     const span = this.#tracer.startSpan(
       spanName(semconvMethod(start.method), undefined),
@@ -96,11 +121,14 @@ export class InboundTracing {
     } else {
       const attrs = this.#requestAttributes(e);
       addOutcome(e, attrs);
-      span = this.#tracer.startSpan(
-        spanName(semconvMethod(e.method), e.route),
-        { kind: SpanKind.SERVER, attributes: attrs, startTime: e.startTime },
-        parentContextOf(e),
-      );
+      const name = spanName(semconvMethod(e.method), e.route);
+      span =
+        this.#native?.startChild(name, SpanKind.SERVER, parentSpanContextOf(e), attrs, e.startTime) ??
+        this.#tracer.startSpan(
+          name,
+          { kind: SpanKind.SERVER, attributes: attrs, startTime: e.startTime },
+          parentContextOf(e),
+        );
     }
     if (e.status >= 500 || e.status === 0)
       span.setStatus({ code: SpanStatusCode.ERROR, message: e.responseCodeDetails });

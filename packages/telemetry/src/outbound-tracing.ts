@@ -13,6 +13,7 @@ import {
   type Attributes,
   type Context,
   context,
+  isSpanContextValid,
   ROOT_CONTEXT,
   type Span,
   SpanKind,
@@ -24,6 +25,7 @@ import type { AttemptEvent, RequestStartEvent } from './dispatch-hooks.ts';
 import { semconvMethod, splitAuthority } from './http-method.ts';
 import { errorType } from './http-metrics.ts';
 import type { LocalWorkload } from './local-workload.ts';
+import { NativeTracer } from './native-tracer.ts';
 import { flagsText } from './outbound-labels.ts';
 import { type Injected, injectTraceHeaders } from './trace-headers.ts';
 
@@ -43,6 +45,10 @@ const undiciCreate = diagnosticsChannel.channel('undici:request:create');
 /** Per-request tracing state, kept in the start event's `context` slot. */
 class RequestTrace implements Injected {
   readonly span: Span;
+  /**
+   * SDK tracers: the request span as the attempts' parent context; native spans (whose parent is
+   * given as a span context): the caller's context, for span processors and samplers
+   */
   readonly ctx: Context;
   readonly attrs: Attributes;
   traceparent: string | undefined = undefined;
@@ -76,12 +82,14 @@ function endAttempt(span: Span, a: AttemptEvent | undefined): void {
 
 export class OutboundTracing {
   readonly #tracer: Tracer;
+  readonly #native: NativeTracer | undefined;
   readonly #local: LocalWorkload;
   readonly #propagation: PropagationMode;
   readonly #b3: boolean;
 
   constructor(o: OutboundTracingOptions) {
     this.#tracer = o.tracer;
+    this.#native = o.tracer instanceof NativeTracer ? o.tracer : undefined;
     this.#local = o.local;
     this.#propagation = o.propagation ?? 'auto';
     this.#b3 = o.b3 ?? false;
@@ -98,27 +106,40 @@ export class OutboundTracing {
     };
     if (method === '_OTHER') attrs['http.request.method_original'] = ev.method;
     const parent = context.active();
-    const span = this.#tracer.startSpan(
-      method === '_OTHER' ? 'HTTP' : method,
-      { kind: SpanKind.CLIENT, attributes: attrs },
-      parent,
-    );
-    ev.context = new RequestTrace(span, trace.setSpan(ROOT_CONTEXT, span), attrs);
+    const name = method === '_OTHER' ? 'HTTP' : method;
+    const native = this.#native;
+    if (native !== undefined) {
+      // native spans own the attribute object they are given: the request span and each attempt get copies
+      const sc = trace.getSpanContext(parent);
+      const valid = sc !== undefined && isSpanContextValid(sc) ? sc : undefined;
+      const span = native.startChild(name, SpanKind.CLIENT, valid, { ...attrs }, undefined, parent);
+      if (isSpanContextValid(span.spanContext())) ev.context = new RequestTrace(span, parent, attrs);
+      return;
+    }
+    const span = this.#tracer.startSpan(name, { kind: SpanKind.CLIENT, attributes: attrs }, parent);
+    // an invalid context: tracing is suppressed here (an exporter's own request), so no attempt spans either
+    if (isSpanContextValid(span.spanContext()))
+      ev.context = new RequestTrace(span, trace.setSpan(ROOT_CONTEXT, span), attrs);
   }
 
   onAttemptStart(a: AttemptEvent): void {
     const rt = a.request.context;
     if (!(rt instanceof RequestTrace)) return;
     if (rt.attempt !== undefined) endAttempt(rt.attempt, undefined);
-    const span = this.#tracer.startSpan(
-      (rt.attrs['http.request.method'] as string) === '_OTHER' ? 'HTTP' : (rt.attrs['http.request.method'] as string),
-      { kind: SpanKind.CLIENT },
-      rt.ctx,
-    );
-    // Set after creation: an attempt span is a child, sampled with its request span (whose start
-    // attributes samplers see), and sdk-trace validates start attributes twice.
-    span.setAttributes(rt.attrs);
-    if (a.attempt > 1) span.setAttribute('http.request.resend_count', a.attempt - 1);
+    const method = rt.attrs['http.request.method'] as string;
+    const name = method === '_OTHER' ? 'HTTP' : method;
+    let span: Span;
+    if (this.#native !== undefined) {
+      const attrs = { ...rt.attrs };
+      if (a.attempt > 1) attrs['http.request.resend_count'] = a.attempt - 1;
+      span = this.#native.startChild(name, SpanKind.CLIENT, rt.span.spanContext(), attrs, undefined, rt.ctx);
+    } else {
+      span = this.#tracer.startSpan(name, { kind: SpanKind.CLIENT }, rt.ctx);
+      // Set after creation: an attempt span is a child, sampled with its request span (whose start
+      // attributes samplers see), and sdk-trace validates start attributes twice.
+      span.setAttributes(rt.attrs);
+      if (a.attempt > 1) span.setAttribute('http.request.resend_count', a.attempt - 1);
+    }
     rt.attempt = span;
     a.context = span;
     if (this.#propagation === 'never' || (this.#propagation === 'auto' && undiciCreate.hasSubscribers)) return;

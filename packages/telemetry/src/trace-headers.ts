@@ -1,7 +1,7 @@
 // Writing a span context into request headers: W3C Trace Context (`traceparent`, `tracestate`)
 // and, optionally, B3 multi-header (what Envoy's Zipkin tracer under Istio propagates). Formatted
 // here rather than through a TextMapPropagator: one string per attempt, no carrier objects.
-import { isSpanContextValid, type SpanContext } from '@opentelemetry/api';
+import type { SpanContext } from '@opentelemetry/api';
 import type { HeaderRecord } from './dispatch-hooks.ts';
 
 export interface InjectOptions {
@@ -14,8 +14,10 @@ export interface Injected {
   b3TraceId: string | undefined;
 }
 
+const FLAGS = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
+
 export function traceparentOf(sc: SpanContext): string {
-  return `00-${sc.traceId}-${sc.spanId}-${(sc.traceFlags & 0xff).toString(16).padStart(2, '0')}`;
+  return `00-${sc.traceId}-${sc.spanId}-${FLAGS[sc.traceFlags & 0xff]}`;
 }
 
 function first(v: string | string[] | undefined): string | undefined {
@@ -23,9 +25,10 @@ function first(v: string | string[] | undefined): string | undefined {
 }
 
 /**
- * Sets the headers of one attempt. A header already there that is not the one this request wrote
- * for an earlier attempt belongs to someone else (the caller, another instrumentation): it is left
- * alone, so no request ever carries two `traceparent`s.
+ * Sets the headers of one attempt (`sc` is a valid span context: the attempt's span). A header
+ * already there that is not the one this request wrote for an earlier attempt belongs to someone
+ * else (the caller, another instrumentation): it is left alone, so no request ever carries two
+ * `traceparent`s.
  */
 export function injectTraceHeaders(
   headers: HeaderRecord,
@@ -34,7 +37,6 @@ export function injectTraceHeaders(
   injected: Injected,
   options: InjectOptions,
 ): void {
-  if (!isSpanContextValid(sc)) return;
   const tp = first(headers.traceparent);
   if (tp === undefined || tp === injected.traceparent) {
     const value = traceparentOf(sc);

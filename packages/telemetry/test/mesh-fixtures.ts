@@ -11,8 +11,11 @@ import { AdsServer, Snapshot } from '@inboard/control-plane';
 import { attachInbound, createInboundEngine, type InboundEngine, OutboundMesh } from '@inboard/http';
 import { type Bootstrap, parseBootstrap, Xds } from '@inboard/xds';
 import { type envoy, jsToStruct, packAny } from '@inboard/xds/codec';
+import { resourceFromAttributes } from '@opentelemetry/resources';
+import type { SpanProcessor } from '@opentelemetry/sdk-trace';
 import { plaintextInboundListener } from '../../../test/support/inbound-engine.ts';
 import { outboundHcm, ROUTER_FILTER } from '../../../test/support/istio-shaped.ts';
+import type { TracingOptions } from '../src/index.ts';
 
 export const CLIENT_NODE = 'sidecar~127.0.0.1~productpage-v1-7d4f8.default~default.svc.cluster.local';
 export const SERVER_NODE = 'sidecar~127.0.0.1~reviews-v1-5c9b7.default~default.svc.cluster.local';
@@ -282,4 +285,14 @@ export async function httpGet(
       })
       .on('error', reject);
   });
+}
+
+/**
+ * The mesh's tracing options in the tracing tests: its spans made by the SDK TracerProvider the
+ * test passes (default), or recorded natively into the test's span processor when
+ * INBOARD_MESH_SPANS=native (the *.native.e2e.test.ts files run the same cases that way).
+ */
+export function meshTracing(processor: SpanProcessor, extra: TracingOptions = {}): TracingOptions {
+  if (process.env.INBOARD_MESH_SPANS !== 'native') return extra;
+  return { ...extra, spanProcessors: [processor], resource: resourceFromAttributes({ 'service.name': 'productpage' }) };
 }

@@ -24,7 +24,7 @@ import {
   scriptedEngine,
 } from '../../../test/support/inbound-engine.ts';
 import { installMeshTelemetry, type MeshTelemetry } from '../src/index.ts';
-import { TwoServices } from './mesh-fixtures.ts';
+import { meshTracing, TwoServices } from './mesh-fixtures.ts';
 
 /** istiod's plaintext inbound listener with an AuthorizationPolicy denying /admin. */
 function frontEngine(): InboundEngine {
@@ -39,7 +39,8 @@ function frontEngine(): InboundEngine {
 
 const svc = new TwoServices();
 const spans = new InMemorySpanExporter();
-const tracerProvider = new TracerProvider({ spanProcessors: [new SimpleSpanProcessor({ exporter: spans })] });
+const processor = new SimpleSpanProcessor({ exporter: spans });
+const tracerProvider = new TracerProvider({ spanProcessors: [processor] });
 const appTracer = tracerProvider.getTracer('app');
 const contextManager = new AsyncLocalStorageContextManager();
 let telemetry: MeshTelemetry | undefined;
@@ -181,7 +182,13 @@ function childrenOf(parent: ReadableSpan): ReadableSpan[] {
 before(async () => {
   context.setGlobalContextManager(contextManager.enable());
   await svc.start();
-  telemetry = installMeshTelemetry({ mesh: svc.mesh, istioMetrics: false, httpMetrics: false, tracerProvider });
+  telemetry = installMeshTelemetry({
+    mesh: svc.mesh,
+    istioMetrics: false,
+    httpMetrics: false,
+    tracerProvider,
+    tracing: meshTracing(processor),
+  });
 });
 
 after(async () => {

@@ -10,11 +10,12 @@ import { context, SpanKind } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { InMemorySpanExporter, SimpleSpanProcessor, TracerProvider } from '@opentelemetry/sdk-trace';
 import { installMeshTelemetry, type MeshTelemetry } from '../src/index.ts';
-import { TwoServices } from './mesh-fixtures.ts';
+import { meshTracing, TwoServices } from './mesh-fixtures.ts';
 
 const svc = new TwoServices();
 const spans = new InMemorySpanExporter();
-const tracerProvider = new TracerProvider({ spanProcessors: [new SimpleSpanProcessor({ exporter: spans })] });
+const processor = new SimpleSpanProcessor({ exporter: spans });
+const tracerProvider = new TracerProvider({ spanProcessors: [processor] });
 const contextManager = new AsyncLocalStorageContextManager();
 const lines: string[] = [];
 let telemetry: MeshTelemetry;
@@ -28,7 +29,7 @@ before(async () => {
     istioMetrics: false,
     httpMetrics: false,
     tracerProvider,
-    tracing: { b3: true },
+    tracing: meshTracing(processor, { b3: true }),
     accessLog: { stream: { write: (l: string) => lines.push(l) } },
   });
 });

@@ -1,0 +1,144 @@
+// The tracer of native spans (tracing.spanProcessors): an API Tracer whose spans go, ended, straight
+// to the given span processors. Sampling is the SDK's default (parent-based, always on at the
+// root) unless a Sampler is given, which is then asked exactly as the SDK asks it. Tracing
+// suppressed in the context (what exporters and processors do while they export) yields a
+// non-recording span with an invalid context, as in the SDK.
+import {
+  type Attributes,
+  type Context,
+  context,
+  createContextKey,
+  INVALID_SPAN_CONTEXT,
+  isSpanContextValid,
+  ROOT_CONTEXT,
+  type Span,
+  type SpanContext,
+  SpanKind,
+  type SpanOptions,
+  TraceFlags,
+  type Tracer,
+  trace,
+} from '@opentelemetry/api';
+import type { Resource } from '@opentelemetry/resources';
+import type { Sampler, SpanProcessor } from '@opentelemetry/sdk-trace';
+import { newSpanId, newTraceId } from './native-ids.ts';
+import { NativeSpan, type SpanSink } from './native-span.ts';
+
+export interface NativeTracerOptions {
+  readonly spanProcessors: readonly SpanProcessor[];
+  readonly resource: Resource;
+  readonly sampler?: Sampler;
+  readonly scope: { readonly name: string; readonly version?: string };
+}
+
+// @opentelemetry/core's suppressTracing key (createContextKey is Symbol.for of the description)
+const SUPPRESS_TRACING = createContextKey('OpenTelemetry SDK Context Key SUPPRESS_TRACING');
+// SamplingDecision of sdk-trace (a type-only import here: the SDK is an optional peer)
+const NOT_RECORD = 0;
+const RECORD_AND_SAMPLED = 2;
+
+export class NativeTracer implements Tracer {
+  readonly #sink: SpanSink;
+  readonly #sampler: Sampler | undefined;
+
+  constructor(o: NativeTracerOptions) {
+    this.#sink = { processors: [...o.spanProcessors], resource: o.resource, instrumentationScope: o.scope };
+    this.#sampler = o.sampler;
+  }
+
+  startSpan(name: string, options: SpanOptions = {}, ctx: Context = context.active()): Span {
+    const sc = options.root === true ? undefined : trace.getSpanContext(ctx);
+    const parent = sc !== undefined && isSpanContextValid(sc) ? sc : undefined;
+    const attributes: Attributes = {};
+    if (options.attributes !== undefined) {
+      for (const key of Object.keys(options.attributes)) {
+        const v = options.attributes[key];
+        if (v !== undefined && v !== null) attributes[key] = v;
+      }
+    }
+    const span = this.#start(name, options.kind ?? SpanKind.INTERNAL, parent, attributes, options.startTime, ctx);
+    if (span instanceof NativeSpan && options.links !== undefined) span.addLinks(options.links);
+    return span;
+  }
+
+  startActiveSpan<F extends (span: Span) => unknown>(name: string, fn: F): ReturnType<F>;
+  startActiveSpan<F extends (span: Span) => unknown>(name: string, options: SpanOptions, fn: F): ReturnType<F>;
+  startActiveSpan<F extends (span: Span) => unknown>(
+    name: string,
+    options: SpanOptions,
+    ctx: Context,
+    fn: F,
+  ): ReturnType<F>;
+  startActiveSpan<F extends (span: Span) => unknown>(
+    name: string,
+    a: SpanOptions | F,
+    b?: Context | F,
+    c?: F,
+  ): ReturnType<F> {
+    const fn = (c ?? (typeof b === 'function' ? b : a)) as F;
+    const options = typeof a === 'function' ? {} : a;
+    const ctx = typeof b === 'object' ? b : context.active();
+    const span = this.startSpan(name, options, ctx);
+    return context.with(trace.setSpan(ctx, span), fn as (s: Span) => ReturnType<F>, undefined, span);
+  }
+
+  /**
+   * The mesh's own path: the parent given as a valid span context (not checked again), or
+   * undefined for a root, with no Context built for it; the attributes object taken over as it is
+   * (valid values). `ctx`, when given, is what a configured
+   * Sampler and the processors' onStart see (default: the active context), and suppresses tracing
+   * if it says so.
+   */
+  startChild(
+    name: string,
+    kind: SpanKind,
+    parent: SpanContext | undefined,
+    attributes: Attributes,
+    startTime?: number,
+    ctx?: Context,
+  ): Span {
+    return this.#start(name, kind, parent, attributes, startTime, ctx);
+  }
+
+  #start(
+    name: string,
+    kind: SpanKind,
+    parent: SpanContext | undefined,
+    attributes: Attributes,
+    startTime: SpanOptions['startTime'],
+    ctx: Context | undefined,
+  ): Span {
+    if (ctx !== undefined && ctx.getValue(SUPPRESS_TRACING) === true)
+      return trace.wrapSpanContext(INVALID_SPAN_CONTEXT);
+    const traceId = parent === undefined ? newTraceId() : parent.traceId;
+    let traceState = parent?.traceState;
+    let flags: number;
+    if (this.#sampler === undefined) {
+      flags = parent === undefined ? TraceFlags.SAMPLED : parent.traceFlags & TraceFlags.SAMPLED;
+      if (flags === 0) return trace.wrapSpanContext({ traceId, spanId: newSpanId(), traceFlags: 0, traceState });
+    } else {
+      // the sampler sees the parent the span really has, whatever else `ctx` holds
+      const base = ctx ?? ROOT_CONTEXT;
+      const samplingCtx = parent === undefined ? trace.deleteSpan(base) : trace.setSpanContext(base, parent);
+      const result = this.#sampler.shouldSample(samplingCtx, traceId, name, kind, attributes, []);
+      traceState = result.traceState ?? traceState;
+      if (result.decision === NOT_RECORD)
+        return trace.wrapSpanContext({ traceId, spanId: newSpanId(), traceFlags: 0, traceState });
+      flags = result.decision === RECORD_AND_SAMPLED ? TraceFlags.SAMPLED : TraceFlags.NONE;
+      if (result.attributes !== undefined) {
+        for (const key of Object.keys(result.attributes)) {
+          const v = result.attributes[key];
+          if (v !== undefined) attributes[key] = v;
+        }
+      }
+    }
+    const spanContext: SpanContext = { traceId, spanId: newSpanId(), traceFlags: flags, traceState };
+    const span = new NativeSpan(this.#sink, spanContext, parent, name, kind, attributes, startTime);
+    const processors = this.#sink.processors;
+    if (processors.length > 0) {
+      const started = ctx ?? context.active();
+      for (let i = 0; i < processors.length; i++) processors[i]!.onStart(span, started);
+    }
+    return span;
+  }
+}
