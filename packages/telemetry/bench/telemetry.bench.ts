@@ -140,6 +140,7 @@ for (const [, c] of clients) await run(c, QUICK ? 3_000 : 10_000, CONCURRENCY);
 
 const rps: Record<string, number[]> = {};
 const cpu: Record<string, number[]> = {};
+const gc: Record<string, number[]> = {};
 const p50: Record<string, number[]> = {};
 const p99: Record<string, number[]> = {};
 const spanCounts: Record<string, number[]> = {};
@@ -152,6 +153,7 @@ for (let round = 0; round < ROUNDS && Date.now() < deadline; round++) {
     const t = await run(c, THROUGHPUT_REQUESTS, CONCURRENCY);
     (rps[name] ??= []).push((THROUGHPUT_REQUESTS / t.ms) * 1000);
     (cpu[name] ??= []).push(t.cpuUs);
+    (gc[name] ??= []).push(t.gcUs);
     (spanCounts[name] ??= []).push(t.spans);
   }
   for (const [name, c] of order) {
@@ -174,15 +176,15 @@ console.log(
 );
 console.log(`${describeClientFlags()}\n`);
 console.log(
-  '| client | req/s | × raw | client CPU µs/req | p50 µs (c=1) | added p50 µs | p99 µs (c=1) | spans per request |',
+  '| client | req/s | × raw | client CPU µs/req | of it GC µs/req | p50 µs (c=1) | added p50 µs | p99 µs (c=1) | spans per request |',
 );
-console.log('|---|---:|---:|---:|---:|---:|---:|---:|');
+console.log('|---|---:|---:|---:|---:|---:|---:|---:|---:|');
 for (const [name] of clients) {
   const r = name === RAW ? '1.000' : median(ratio[name]!).toFixed(3);
   const a = name === RAW ? '—' : median(added[name]!).toFixed(1);
   const s = median(spanCounts[name]!) / THROUGHPUT_REQUESTS;
   console.log(
-    `| ${name} | ${median(rps[name]!).toFixed(0)} | ${r} | ${median(cpu[name]!).toFixed(1)} | ${median(p50[name]!).toFixed(1)} | ${a} | ${median(p99[name]!).toFixed(1)} | ${s.toFixed(2)} |`,
+    `| ${name} | ${median(rps[name]!).toFixed(0)} | ${r} | ${median(cpu[name]!).toFixed(1)} | ${median(gc[name]!).toFixed(2)} | ${median(p50[name]!).toFixed(1)} | ${a} | ${median(p99[name]!).toFixed(1)} | ${s.toFixed(2)} |`,
   );
 }
 for (const name of [TEL, SDK_TRACER, METER]) {

@@ -50,5 +50,6 @@ export {
   parseClusterName,
   parseIstioWorkload,
 } from './peer-workload.ts';
+export { TelemetryOptionsError } from './telemetry-errors.ts';
 export { lookupUpstream, type Upstream } from './upstream-lookup.ts';
 export { TELEMETRY_SCOPE, TELEMETRY_VERSION } from './version.ts';

@@ -52,13 +52,21 @@ export function canonicalServiceOf(
   return { service, revision };
 }
 
+export interface NodeIdParts {
+  readonly ip: string;
+  readonly pod: string;
+  readonly namespace: string | undefined;
+  readonly dnsDomain: string;
+}
+
 /** `sidecar~10.0.0.1~pod.ns~ns.svc.cluster.local` → its parts (undefined when not that shape). */
-function nodeIdParts(id: string): { pod: string; namespace: string | undefined; dnsDomain: string } | undefined {
+export function nodeIdParts(id: string): NodeIdParts | undefined {
   const parts = id.split('~');
   if (parts.length !== 4) return undefined;
-  const [, , podId, dnsDomain] = parts as [string, string, string, string];
+  const [, ip, podId, dnsDomain] = parts as [string, string, string, string];
   const dot = podId.lastIndexOf('.');
   return {
+    ip,
     pod: dot > 0 ? podId.slice(0, dot) : podId,
     namespace: dot > 0 ? podId.slice(dot + 1) : undefined,
     dnsDomain,

@@ -106,8 +106,8 @@ export class NativeSpan implements Span, ReadableSpan {
   #links: Link[] | undefined = undefined;
 
   /**
-   * `attributes` becomes the span's own object (not copied); `startTime` is performance.now() time
-   * unless given.
+   * `attributes` becomes the span's own object (not copied), holding at most `maxAttributes` keys;
+   * `startTime` is performance.now() time unless given.
    */
   constructor(
     sink: SpanSink,
@@ -116,6 +116,7 @@ export class NativeSpan implements Span, ReadableSpan {
     name: string,
     kind: SpanKind,
     attributes: Attributes,
+    maxAttributes: number,
     startTime: TimeInput | undefined,
   ) {
     this.#sink = sink;
@@ -124,7 +125,7 @@ export class NativeSpan implements Span, ReadableSpan {
     this.name = name;
     this.kind = kind;
     this.attributes = attributes;
-    this.#room = ATTRIBUTE_COUNT_LIMIT - Object.keys(attributes).length;
+    this.#room = ATTRIBUTE_COUNT_LIMIT - maxAttributes;
     const now = performance.now();
     this.#origin = originAt(now);
     this.#start = startTime === undefined ? now : relativeMs(startTime, this.#origin, now);

@@ -35,6 +35,8 @@ export interface NativeTracerOptions {
 const SUPPRESS_TRACING = createContextKey('OpenTelemetry SDK Context Key SUPPRESS_TRACING');
 // SamplingDecision of sdk-trace (a type-only import here: the SDK is an optional peer)
 const NOT_RECORD = 0;
+/** an upper bound of the attributes the mesh's spans start with (the attribute limit's count starts there) */
+const MESH_ATTRIBUTES_MAX = 16;
 const RECORD_AND_SAMPLED = 2;
 
 export class NativeTracer implements Tracer {
@@ -50,13 +52,18 @@ export class NativeTracer implements Tracer {
     const sc = options.root === true ? undefined : trace.getSpanContext(ctx);
     const parent = sc !== undefined && isSpanContextValid(sc) ? sc : undefined;
     const attributes: Attributes = {};
+    let count = 0;
     if (options.attributes !== undefined) {
       for (const key of Object.keys(options.attributes)) {
         const v = options.attributes[key];
-        if (v !== undefined && v !== null) attributes[key] = v;
+        if (v !== undefined && v !== null) {
+          attributes[key] = v;
+          count++;
+        }
       }
     }
-    const span = this.#start(name, options.kind ?? SpanKind.INTERNAL, parent, attributes, options.startTime, ctx);
+    const kind = options.kind ?? SpanKind.INTERNAL;
+    const span = this.#start(name, kind, parent, attributes, count, options.startTime, ctx);
     if (span instanceof NativeSpan && options.links !== undefined) span.addLinks(options.links);
     return span;
   }
@@ -85,7 +92,7 @@ export class NativeTracer implements Tracer {
   /**
    * The mesh's own path: the parent given as a valid span context (not checked again), or
    * undefined for a root, with no Context built for it; the attributes object taken over as it is
-   * (valid values). `ctx`, when given, is what a configured
+   * (valid values, at most MESH_ATTRIBUTES_MAX keys). `ctx`, when given, is what a configured
    * Sampler and the processors' onStart see (default: the active context), and suppresses tracing
    * if it says so.
    */
@@ -97,7 +104,7 @@ export class NativeTracer implements Tracer {
     startTime?: number,
     ctx?: Context,
   ): Span {
-    return this.#start(name, kind, parent, attributes, startTime, ctx);
+    return this.#start(name, kind, parent, attributes, MESH_ATTRIBUTES_MAX, startTime, ctx);
   }
 
   #start(
@@ -105,6 +112,7 @@ export class NativeTracer implements Tracer {
     kind: SpanKind,
     parent: SpanContext | undefined,
     attributes: Attributes,
+    maxAttributes: number,
     startTime: SpanOptions['startTime'],
     ctx: Context | undefined,
   ): Span {
@@ -128,12 +136,14 @@ export class NativeTracer implements Tracer {
       if (result.attributes !== undefined) {
         for (const key of Object.keys(result.attributes)) {
           const v = result.attributes[key];
-          if (v !== undefined) attributes[key] = v;
+          if (v === undefined) continue;
+          attributes[key] = v;
+          maxAttributes++;
         }
       }
     }
     const spanContext: SpanContext = { traceId, spanId: newSpanId(), traceFlags: flags, traceState };
-    const span = new NativeSpan(this.#sink, spanContext, parent, name, kind, attributes, startTime);
+    const span = new NativeSpan(this.#sink, spanContext, parent, name, kind, attributes, maxAttributes, startTime);
     const processors = this.#sink.processors;
     if (processors.length > 0) {
       const started = ctx ?? context.active();

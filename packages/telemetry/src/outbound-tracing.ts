@@ -107,16 +107,22 @@ export class OutboundTracing {
     if (method === '_OTHER') attrs['http.request.method_original'] = ev.method;
     const parent = context.active();
     const name = method === '_OTHER' ? 'HTTP' : method;
+    // the mesh's own reading at dispatch: the span covers what the duration metrics measure
+    const startedAt = ev.startedAt >= 0 ? ev.startedAt : undefined;
     const native = this.#native;
     if (native !== undefined) {
       // native spans own the attribute object they are given: the request span and each attempt get copies
       const sc = trace.getSpanContext(parent);
       const valid = sc !== undefined && isSpanContextValid(sc) ? sc : undefined;
-      const span = native.startChild(name, SpanKind.CLIENT, valid, { ...attrs }, undefined, parent);
+      const span = native.startChild(name, SpanKind.CLIENT, valid, { ...attrs }, startedAt, parent);
       if (isSpanContextValid(span.spanContext())) ev.context = new RequestTrace(span, parent, attrs);
       return;
     }
-    const span = this.#tracer.startSpan(name, { kind: SpanKind.CLIENT, attributes: attrs }, parent);
+    const span = this.#tracer.startSpan(
+      name,
+      { kind: SpanKind.CLIENT, attributes: attrs, startTime: startedAt },
+      parent,
+    );
     // an invalid context: tracing is suppressed here (an exporter's own request), so no attempt spans either
     if (isSpanContextValid(span.spanContext()))
       ev.context = new RequestTrace(span, trace.setSpan(ROOT_CONTEXT, span), attrs);
@@ -173,6 +179,6 @@ export class OutboundTracing {
       span.setAttribute('error.type', err);
       span.setStatus({ code: SpanStatusCode.ERROR, message: e.details });
     }
-    span.end();
+    span.end(start!.startedAt >= 0 ? start!.startedAt + e.durations.totalMs : undefined);
   }
 }

@@ -32,6 +32,7 @@ const start = {
   path: '/reviews/1',
   scheme: 'http',
   headers: { 'user-agent': 'curl/8.5.0', 'x-request-id': 'abc-123' },
+  startedAt: 0,
   context: undefined,
 };
 

@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import { after, afterEach, before, test } from 'node:test';
-import { INBOUND_CHANNEL } from '@inboard/http';
+import { type HttpRequestEvent, INBOUND_CHANNEL, REQUEST_CHANNEL } from '@inboard/http';
 import { context, SpanKind } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { InMemorySpanExporter, SimpleSpanProcessor, TracerProvider } from '@opentelemetry/sdk-trace';
@@ -88,6 +88,24 @@ test('a retried request: one child span per attempt, each upstream request carry
     assert.deepEqual(headerValues(seen.rawHeaders, 'x-b3-parentspanid'), [request.spanContext().spanId]);
     assert.deepEqual(headerValues(seen.rawHeaders, 'x-b3-sampled'), ['1']);
   });
+});
+
+test('the request span lasts exactly as long as the duration the metrics record', async () => {
+  let totalMs = -1;
+  const onRequest = (e: unknown) => {
+    totalMs = (e as HttpRequestEvent).durations.totalMs;
+  };
+  subscribe(REQUEST_CHANNEL, onRequest);
+  try {
+    const res = await svc.mesh.fetch('http://reviews:9080/reviews/7');
+    await res.text();
+  } finally {
+    unsubscribe(REQUEST_CHANNEL, onRequest);
+  }
+  const request = spans.getFinishedSpans().find((s) => s.parentSpanContext === undefined)!;
+  const spanMs = request.duration[0] * 1000 + request.duration[1] / 1e6;
+  assert.ok(totalMs > 0);
+  assert.ok(Math.abs(spanMs - totalMs) < 0.005, `span ${spanMs} ms, metrics ${totalMs} ms`);
 });
 
 test('the request span is a child of the caller’s active span', async () => {

@@ -28,6 +28,11 @@ export interface RequestStartEvent {
   readonly scheme: string;
   /** the request headers (lower-case names) that go upstream: subscribers may add to them */
   readonly headers: Record<string, string | string[]>;
+  /**
+   * performance.now() at dispatch, the origin of the end event's durations (so a span can start
+   * and end exactly where the metrics do); -1 when nobody listens for the end event
+   */
+  readonly startedAt: number;
   /** free for subscribers (e.g. a span); returned with the attempt and end events */
   context: unknown;
 }

@@ -213,6 +213,7 @@ export class Exchange extends MeshController implements RouteRequest, HashReques
       path: this.path,
       scheme: this.scheme,
       headers: this.record,
+      startedAt: this.startedAt,
       context: undefined,
     };
     this.start = start;
