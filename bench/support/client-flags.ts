@@ -12,9 +12,12 @@
 // timing, not of its per-request code, so by default every client of a comparison runs with
 // pretenuring off; `--v8-defaults` runs them with V8's defaults instead.
 export const V8_DEFAULTS_OPTION = '--v8-defaults';
+/** run the clients on the TypeScript sources (Node's type stripping) instead of the built dist */
+export const FROM_SOURCE_OPTION = '--from-source';
 
 export function clientNodeFlags(argv: readonly string[] = process.argv): string[] {
   const flags = argv.includes(V8_DEFAULTS_OPTION) ? [] : ['--no-allocation-site-pretenuring'];
+  if (argv.includes(FROM_SOURCE_OPTION)) flags.push('--conditions=inboard-source');
   // BENCH_CLIENT_FLAGS: extra node flags for every client (e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`)
   flags.push(...(process.env.BENCH_CLIENT_FLAGS?.split(' ').filter(Boolean) ?? []));
   return flags;

@@ -5,10 +5,11 @@
 // a raw undici Pool in one process, loaded in turns (command target 'raw' / 'mesh'), so both
 // run with the same heap, garbage collector and JIT state. The parent sends load commands over
 // IPC; the client answers with wall time, latency quantiles and its own CPU time.
+
+import { OutboundMesh } from '@inboard/http';
 import { parseBootstrap, Xds } from '@inboard/xds';
 import { type Dispatcher, Pool } from 'undici';
 import { closedLoop, serveLoadCommands } from '../../../bench/support/closed-loop.ts';
-import { OutboundMesh } from '../src/index.ts';
 
 export type { LoadCommand, LoadResult } from '../../../bench/support/closed-loop.ts';
 

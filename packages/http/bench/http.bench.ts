@@ -156,11 +156,7 @@ const adsPort = await server.start();
 
 const clientFile = fileURLToPath(new URL('./bench-client.ts', import.meta.url));
 const semiSpace = process.argv.find((a) => a.startsWith('--semi-space='))?.slice('--semi-space='.length);
-const clientArgs = [
-  '--conditions=inboard-source',
-  ...(semiSpace === undefined ? [] : [`--max-semi-space-size=${semiSpace}`]),
-  ...clientNodeFlags(),
-];
+const clientArgs = [...(semiSpace === undefined ? [] : [`--max-semi-space-size=${semiSpace}`]), ...clientNodeFlags()];
 
 async function startClient(kind: 'raw' | 'mesh' | 'passthrough' | 'shared'): Promise<ChildProcess> {
   const c = await startLoadClient(clientFile, [kind, ports.join(','), String(adsPort), NODE_ID], clientArgs);

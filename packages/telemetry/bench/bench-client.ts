@@ -15,6 +15,7 @@
 // Each runs in its own process so no path's JIT state slows another. The parent sends load
 // commands over IPC; the client answers with wall time, latency quantiles and its CPU time.
 import { OutboundMesh } from '@inboard/http';
+import { HttpStats, IstioStats, installMeshTelemetry } from '@inboard/telemetry';
 import { parseBootstrap, Xds } from '@inboard/xds';
 import { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
 import { resourceFromAttributes } from '@opentelemetry/resources';
@@ -27,7 +28,6 @@ import {
   type LoadCommand,
   serveLoadCommands,
 } from '../../../bench/support/closed-loop.ts';
-import { HttpStats, IstioStats, installMeshTelemetry } from '../src/index.ts';
 
 export type { LoadCommand } from '../../../bench/support/closed-loop.ts';
 

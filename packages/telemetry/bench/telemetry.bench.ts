@@ -112,11 +112,7 @@ const adsPort = await server.start();
 
 const clientFile = fileURLToPath(new URL('./bench-client.ts', import.meta.url));
 const startClient = (kind: string) =>
-  startLoadClient(
-    clientFile,
-    [kind, String(port), String(adsPort), NODE_ID],
-    ['--conditions=inboard-source', ...clientNodeFlags()],
-  );
+  startLoadClient(clientFile, [kind, String(port), String(adsPort), NODE_ID], clientNodeFlags());
 const run = (c: ChildProcess, total: number, concurrency: number) => runLoad<LoadResult>(c, { total, concurrency });
 
 const clients: [string, ChildProcess][] = [

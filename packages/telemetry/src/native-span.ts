@@ -179,9 +179,15 @@ export class NativeSpan implements Span, ReadableSpan {
 
   // --- Span ---------------------------------------------------------------------------------------
 
-  /** The mesh's own attributes: no checks, the caller guarantees a valid value. */
+  /** The mesh's own attributes: no value check, the caller guarantees a valid one. */
   setKnownAttribute(key: string, value: AttributeValue): void {
-    if (!this.#ended) this.attributes[key] = value;
+    if (this.#ended) return;
+    if (--this.#room < 0) {
+      this.#room++;
+      this.setAttribute(key, value);
+      return;
+    }
+    this.attributes[key] = value;
   }
 
   setAttribute(key: string, value: AttributeValue): this {

@@ -13,6 +13,7 @@ import {
   type Attributes,
   type Context,
   context,
+  INVALID_SPAN_CONTEXT,
   isSpanContextValid,
   ROOT_CONTEXT,
   type Span,
@@ -25,6 +26,7 @@ import type { AttemptEvent, RequestStartEvent } from './dispatch-hooks.ts';
 import { semconvMethod, splitAuthority } from './http-method.ts';
 import { errorType } from './http-metrics.ts';
 import type { LocalWorkload } from './local-workload.ts';
+import { NativeSpan } from './native-span.ts';
 import { NativeTracer } from './native-tracer.ts';
 import { flagsText } from './outbound-labels.ts';
 import { type Injected, injectTraceHeaders } from './trace-headers.ts';
@@ -62,18 +64,24 @@ class RequestTrace implements Injected {
   }
 }
 
+/** Sets one of the mesh's own attributes (a valid value): native spans skip the checks. */
+function set(span: Span, key: string, value: string | number): void {
+  if (span instanceof NativeSpan) span.setKnownAttribute(key, value);
+  else span.setAttribute(key, value);
+}
+
 // Attributes known at the end are set one by one: no intermediate object per span.
 function endAttempt(span: Span, a: AttemptEvent | undefined): void {
   if (a !== undefined) {
     if (a.endpoint !== undefined) {
       const [addr, port] = splitAuthority(a.endpoint);
-      span.setAttribute('network.peer.address', addr);
-      if (port !== undefined) span.setAttribute('network.peer.port', port);
+      set(span, 'network.peer.address', addr);
+      if (port !== undefined) set(span, 'network.peer.port', port);
     }
-    if (a.status > 0) span.setAttribute('http.response.status_code', a.status);
+    if (a.status > 0) set(span, 'http.response.status_code', a.status);
     const err = a.status >= 400 || a.status === 0 ? errorType(a.status, a.error, 400) : undefined;
     if (err !== undefined) {
-      span.setAttribute('error.type', err);
+      set(span, 'error.type', err);
       span.setStatus({ code: SpanStatusCode.ERROR });
     }
   }
@@ -115,7 +123,7 @@ export class OutboundTracing {
       const sc = trace.getSpanContext(parent);
       const valid = sc !== undefined && isSpanContextValid(sc) ? sc : undefined;
       const span = native.startChild(name, SpanKind.CLIENT, valid, { ...attrs }, startedAt, parent);
-      if (isSpanContextValid(span.spanContext())) ev.context = new RequestTrace(span, parent, attrs);
+      if (span.spanContext() !== INVALID_SPAN_CONTEXT) ev.context = new RequestTrace(span, parent, attrs);
       return;
     }
     const span = this.#tracer.startSpan(
@@ -124,7 +132,7 @@ export class OutboundTracing {
       parent,
     );
     // an invalid context: tracing is suppressed here (an exporter's own request), so no attempt spans either
-    if (isSpanContextValid(span.spanContext()))
+    if (span.spanContext() !== INVALID_SPAN_CONTEXT)
       ev.context = new RequestTrace(span, trace.setSpan(ROOT_CONTEXT, span), attrs);
   }
 
@@ -168,15 +176,15 @@ export class OutboundTracing {
       rt.attempt = undefined;
     }
     const span = rt.span;
-    span.setAttribute('response_flags', flagsText(e.flags));
-    span.setAttribute('istio.canonical_service', this.#local.canonicalService);
-    span.setAttribute('istio.namespace', this.#local.namespace);
-    if (e.cluster !== undefined) span.setAttribute('upstream_cluster', e.cluster);
-    if (this.#local.meshId !== undefined) span.setAttribute('istio.mesh_id', this.#local.meshId);
-    if (e.status > 0) span.setAttribute('http.response.status_code', e.status);
+    set(span, 'response_flags', flagsText(e.flags));
+    set(span, 'istio.canonical_service', this.#local.canonicalService);
+    set(span, 'istio.namespace', this.#local.namespace);
+    if (e.cluster !== undefined) set(span, 'upstream_cluster', e.cluster);
+    if (this.#local.meshId !== undefined) set(span, 'istio.mesh_id', this.#local.meshId);
+    if (e.status > 0) set(span, 'http.response.status_code', e.status);
     const err = e.status >= 400 || e.status === 0 ? errorType(e.status, e.error, 400) : undefined;
     if (err !== undefined) {
-      span.setAttribute('error.type', err);
+      set(span, 'error.type', err);
       span.setStatus({ code: SpanStatusCode.ERROR, message: e.details });
     }
     span.end(start!.startedAt >= 0 ? start!.startedAt + e.durations.totalMs : undefined);

@@ -8,6 +8,7 @@
 import type {
   ClusterWeight,
   FilterOverrides,
+  HeaderMatcher,
   HeaderMutations,
   Route,
   RouteConfiguration,
@@ -32,7 +33,7 @@ import { compilePathRewrite, type PathRewriter } from './path-rewrite.ts';
 import { compileQueryParameterMatcher } from './query-matcher.ts';
 import { defaultRandom, type RandomSource } from './random.ts';
 import { RouteCompileError } from './route-compile-error.ts';
-import type { RouteRequest } from './route-request.ts';
+import { joinedHeaderValue, type RouteRequest } from './route-request.ts';
 import { VirtualHostIndex } from './vhost-index.ts';
 
 export interface RouteTableOptions {
@@ -87,6 +88,20 @@ export interface CompiledVirtualHost {
   readonly screen: PathScreen;
   /** @internal each route's conditions beyond its screen */
   readonly rest: readonly ((ctx: MatchContext) => boolean)[];
+  /**
+   * @internal a header each route needs present (index into requiredHeaders, -1: none): a lookup
+   * reads each such header once, and skips the routes whose header is missing without calling them
+   */
+  readonly requiredSlot: Int8Array;
+  /** @internal the headers of requiredSlot (at most 31 per virtual host) */
+  readonly requiredHeaders: readonly string[];
+}
+
+/** A header the matcher cannot match without (none for pseudo headers, which are always there). */
+function requiredHeaderOf(h: HeaderMatcher): string | undefined {
+  if (h.treatMissingHeaderAsEmpty || h.name.startsWith(':')) return undefined;
+  if (h.match.kind === 'present') return h.match.present !== h.invert ? h.name : undefined;
+  return h.name;
 }
 
 /** Start of the port in a host (HeaderUtility::getPortStart): after the last ':' outside `[...]`. */
@@ -106,6 +121,8 @@ export class RouteTable {
   readonly #stripPathParameters: boolean;
   /** the lookup context, reused (taken while a lookup runs, so a nested lookup gets its own) */
   #spare: MatchContext | undefined;
+  #lastAuthority: string | undefined = undefined;
+  #lastVirtualHost: CompiledVirtualHost | undefined = undefined;
 
   /** @internal use compileRouteTable */
   constructor(
@@ -124,6 +141,15 @@ export class RouteTable {
 
   /** The virtual host for an :authority (lower-cased here; its port dropped if the config says so). */
   findVirtualHost(authority: string): CompiledVirtualHost | undefined {
+    // the last answer first: callers mostly repeat a host, and the index is a large hash table
+    if (authority === this.#lastAuthority) return this.#lastVirtualHost;
+    const vh = this.#find(authority);
+    this.#lastAuthority = authority;
+    this.#lastVirtualHost = vh;
+    return vh;
+  }
+
+  #find(authority: string): CompiledVirtualHost | undefined {
     let host = asciiLower(authority);
     if (this.#ignorePort) {
       const p = portStart(host);
@@ -145,10 +171,23 @@ export class RouteTable {
     const path = req.path;
     const pathEnd = this.#stripPathParameters ? pathEndWithoutParameters(path) : pathEndOf(path);
     const screen = vh.screen;
+    const requiredSlot = vh.requiredSlot;
+    // bit k of `read`: requiredHeaders[k] was looked up; of `present`: it is there
+    let read = 0;
+    let present = 0;
     let ctx: MatchContext | undefined;
     let found: RouteEntry | undefined;
     for (let i = 0; i < routes.length; i++) {
       if (!screen.passes(i, path, pathEnd)) continue;
+      const slot = requiredSlot[i]!;
+      if (slot >= 0) {
+        const bit = 1 << slot;
+        if ((read & bit) === 0) {
+          read |= bit;
+          if (joinedHeaderValue(req.headers(vh.requiredHeaders[slot]!)) !== undefined) present |= bit;
+        }
+        if ((present & bit) === 0) continue;
+      }
       if (ctx === undefined) {
         ctx = this.#spare;
         this.#spare = undefined;
@@ -248,6 +287,8 @@ export function compileRouteTable(rc: RouteConfiguration, options?: RouteTableOp
     const routes: RouteEntry[] = [];
     const screens: PathScreenSpec[] = [];
     const rests: CtxPredicate[] = [];
+    const requiredHeaders: string[] = [];
+    const requiredSlot = new Int8Array(vhost.routes.length).fill(-1);
     vhost.routes.forEach((route, routeIndex) => {
       const at = (field: string, fn: () => unknown) => attempt(vhost.name, routeIndex, field, fn);
       const m = route.match;
@@ -273,6 +314,12 @@ export function compileRouteTable(rc: RouteConfiguration, options?: RouteTableOp
         (q.matcher?.kind === 'regex' ? costly : cheap).push(pred);
       });
       const rest = [...cheap, ...costly];
+      const required = m.headers.map(requiredHeaderOf).find((name) => name !== undefined);
+      if (required !== undefined) {
+        let slot = requiredHeaders.indexOf(required);
+        if (slot < 0 && requiredHeaders.length < 31) slot = requiredHeaders.push(required) - 1;
+        requiredSlot[routeIndex] = slot;
+      }
       screens.push(pathMatch.screen);
       rests.push(allOfCtx(rest));
 
@@ -346,7 +393,14 @@ export function compileRouteTable(rc: RouteConfiguration, options?: RouteTableOp
       });
     });
 
-    const entry: CompiledVirtualHost = { vhost, routes, screen: new PathScreen(screens), rest: rests };
+    const entry: CompiledVirtualHost = {
+      vhost,
+      routes,
+      screen: new PathScreen(screens),
+      rest: rests,
+      requiredSlot,
+      requiredHeaders,
+    };
     compiled.push(entry);
     vhost.domains.forEach((d, i) => {
       const domain = asciiLower(d);
