@@ -4,14 +4,31 @@
 import { type ChildProcess, fork, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
+import { FROM_SOURCE_OPTION } from './client-flags.ts';
 import type { LoadCommand, LoadResult } from './closed-loop.ts';
 
 /**
+ * The clients run the packages' built dist (unless --from-source): builds them first (turbo's
+ * cache makes that quick when nothing changed), so a benchmark never measures stale code.
+ */
+function ensureBuilt(): void {
+  if (process.argv.includes(FROM_SOURCE_OPTION)) return;
+  const root = fileURLToPath(new URL('../../', import.meta.url));
+  const r = spawnSync('npm', ['run', 'build', '--silent', '--', '--output-logs=errors-only'], {
+    cwd: root,
+    stdio: 'inherit',
+  });
+  if (r.status !== 0) process.exit(r.status ?? 1);
+}
+
+/**
  * Re-runs the benchmark file with `--conditions=inboard-source --expose-gc` unless this process
- * already has them (npm runs it with plain flags), and exits with its status.
+ * already has them (npm runs it with plain flags), and exits with its status. Builds the packages
+ * first when their dist is stale.
  */
 export function ensureSourceConditions(benchmarkUrl: string): void {
   if (process.execArgv.includes('--conditions=inboard-source') && typeof globalThis.gc === 'function') return;
+  ensureBuilt();
   const r = spawnSync(
     process.execPath,
     ['--conditions=inboard-source', '--expose-gc', fileURLToPath(benchmarkUrl), ...process.argv.slice(2)],
