@@ -1,38 +1,53 @@
-// Trace and span ids for native spans. Random 32-bit words (Math.random, as the SDK's
-// RandomIdGenerator draws them) fill a 4 KiB pool that is hex-encoded at once, and ids are slices of
-// that string: V8 makes a slice of 13 characters or more a view on its parent, so an id costs
-// neither a buffer nor an encoding call. (crypto.randomFillSync for the pool measured several
-// times slower per id in a loaded process.)
-const POOL_BYTES = 4096;
-const ZERO_SPAN_ID = '0000000000000000';
-const ZERO_TRACE_ID = '00000000000000000000000000000000';
+// Trace and span ids for native spans: random 32-bit words (Math.random, as the SDK's
+// RandomIdGenerator draws them) written as lowercase hex by one String.fromCharCode call per id —
+// a flat 16- or 32-character string and nothing else allocated. (Slicing ids off a pooled hex
+// string of a few KiB cost less in a tight loop but several times more per id in a loaded process,
+// where each refill writes a fresh 8 KiB string.)
 
-const words = new Uint32Array(POOL_BYTES / 4);
-const bytes = Buffer.from(words.buffer);
-let pool = '';
-let next = 0;
+const HEX = Uint8Array.from('0123456789abcdef', (c) => c.charCodeAt(0));
 
-function take(chars: number): string {
-  if (next + chars > pool.length) {
-    for (let i = 0; i < words.length; i++) words[i] = Math.random() * 0x1_0000_0000;
-    pool = bytes.toString('hex');
-    next = 0;
-  }
-  const id = pool.slice(next, next + chars);
-  next += chars;
-  return id;
+function word(): number {
+  return (Math.random() * 0x1_0000_0000) >>> 0;
+}
+
+function hex(w: number, shift: number): number {
+  return HEX[(w >>> shift) & 15]!;
+}
+
+function hex16(a: number, b: number): string {
+  return String.fromCharCode(
+    hex(a, 28),
+    hex(a, 24),
+    hex(a, 20),
+    hex(a, 16),
+    hex(a, 12),
+    hex(a, 8),
+    hex(a, 4),
+    hex(a, 0),
+    hex(b, 28),
+    hex(b, 24),
+    hex(b, 20),
+    hex(b, 16),
+    hex(b, 12),
+    hex(b, 8),
+    hex(b, 4),
+    hex(b, 0),
+  );
 }
 
 /** 8 random bytes as 16 lowercase hex characters, never all zero (an invalid span id). */
 export function newSpanId(): string {
-  let id = take(16);
-  while (id === ZERO_SPAN_ID) id = take(16);
-  return id;
+  let a = word();
+  let b = word();
+  while (a === 0 && b === 0) {
+    a = word();
+    b = word();
+  }
+  return hex16(a, b);
 }
 
 /** 16 random bytes as 32 lowercase hex characters, never all zero (an invalid trace id). */
 export function newTraceId(): string {
-  let id = take(32);
-  while (id === ZERO_TRACE_ID) id = take(32);
-  return id;
+  const high = newSpanId(); // never zero, so neither is the whole id
+  return high + hex16(word(), word());
 }
