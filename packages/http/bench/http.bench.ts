@@ -11,8 +11,10 @@
 // (sequential requests: the client-side cost a caller waits for), client CPU per request, and ns
 // per route match for tables of 10, 1,000 and 10,000 routes. The last line is `RESULT {...}`.
 //
-//   npm run bench -w @inboard/http        (re-runs itself with --conditions=inboard-source)
-//   options: --quick (fewer requests), --pin (server on CPU 1, clients on CPU 0),
+//   npm run bench -w @inboard/http        (builds the packages; the clients run their dist)
+//   options: --quick (fewer requests), --processes=N (raw and mesh client processes each, default
+//   2), --from-source (clients on the TypeScript sources instead of the built dist),
+//   --pin (server on CPU 1, clients on CPU 0),
 //   --semi-space=MB (V8 young generation size for every client), --v8-defaults (see
 //   bench/support/client-flags.ts: clients run without allocation-site pretenuring unless given);
 //   BENCH_VHOSTS=n (route table size), BENCH_CLIENT_FLAGS='--cpu-prof ...' (node flags for clients)
@@ -36,6 +38,10 @@ const CONCURRENCY = 32;
 const THROUGHPUT_REQUESTS = QUICK ? 5_000 : 20_000;
 const LATENCY_REQUESTS = QUICK ? 2_000 : 5_000;
 const ROUNDS = QUICK ? 3 : 9;
+// Processes of the raw and the mesh client each: how fast a Node process runs the same code varies
+// by a few percent from one process start to the next (memory layout, JIT decisions), so each
+// round's ratio compares the mean throughput of several of each.
+const PROCESSES = Number(process.argv.find((a) => a.startsWith('--processes='))?.slice('--processes='.length) ?? 2);
 const VHOSTS = Number(process.env.BENCH_VHOSTS ?? 1_000);
 const ROUTES_PER_VHOST = 10;
 const TARGET_VHOST = Math.floor(VHOSTS / 2);
@@ -170,14 +176,27 @@ const run = (c: ChildProcess, total: number, concurrency: number, target?: strin
 if (process.argv.includes('--pin')) spawnSync('taskset', ['-a', '-p', '-c', '1', String(child.pid)]);
 const shared = await startClient('shared');
 // [row, process, target within the process]
-const clients: [string, ChildProcess, string | undefined][] = [
-  ['raw undici Pool', await startClient('raw'), undefined],
-  ['inboard dispatcher', await startClient('mesh'), undefined],
+const clients: [string, ChildProcess, string | undefined][] = [];
+const RAW: string[] = [];
+const MESH: string[] = [];
+for (let i = 1; i <= PROCESSES; i++) {
+  const suffix = PROCESSES > 1 ? ` (process ${i})` : '';
+  RAW.push(`raw undici Pool${suffix}`);
+  MESH.push(`inboard dispatcher${suffix}`);
+  clients.push(
+    [RAW.at(-1)!, await startClient('raw'), undefined],
+    [MESH.at(-1)!, await startClient('mesh'), undefined],
+  );
+}
+const SHARED_RAW = 'raw undici Pool, in a process with the mesh';
+const SHARED_MESH = 'inboard dispatcher, in that same process';
+clients.push(
   ['inboard, host outside the mesh', await startClient('passthrough'), undefined],
-  ['raw undici Pool, in a process with the mesh', shared, 'raw'],
-  ['inboard dispatcher, in that same process', shared, 'mesh'],
-];
-const [RAW, MESH, , SHARED_RAW, SHARED_MESH] = clients.map(([n]) => n) as [string, string, string, string, string];
+  [SHARED_RAW, shared, 'raw'],
+  [SHARED_MESH, shared, 'mesh'],
+);
+const last = (xs: Record<string, number[]>, names: readonly string[]) =>
+  names.reduce((sum, n) => sum + xs[n]!.at(-1)!, 0) / names.length;
 
 // warm up (JIT, connections)
 for (const [, c, target] of clients) await run(c, QUICK ? 3_000 : 10_000, CONCURRENCY, target);
@@ -208,17 +227,20 @@ for (let round = 0; round < ROUNDS; round++) {
     (p50[name] ??= []).push(t.p50Us);
     (p99[name] ??= []).push(t.p99Us);
   }
-  ratios.push(rps[MESH]!.at(-1)! / rps[RAW]!.at(-1)!);
+  ratios.push(last(rps, MESH) / last(rps, RAW));
   sharedRatios.push(rps[SHARED_MESH]!.at(-1)! / rps[SHARED_RAW]!.at(-1)!);
-  addedP50.push(p50[MESH]!.at(-1)! - p50[RAW]!.at(-1)!);
-  addedP99.push(p99[MESH]!.at(-1)! - p99[RAW]!.at(-1)!);
+  addedP50.push(last(p50, MESH) - last(p50, RAW));
+  addedP99.push(last(p99, MESH) - last(p99, RAW));
 }
 
 console.log(`\nthroughput: concurrency ${CONCURRENCY}, ${THROUGHPUT_REQUESTS} requests per round; latency: sequential`);
 console.log(
-  `requests (concurrency 1), ${LATENCY_REQUESTS} per round; ${ROUNDS} paired rounds, medians; one process per client,`,
+  `requests (concurrency 1), ${LATENCY_REQUESTS} per round; ${ROUNDS} paired rounds, medians; one process per row,`,
 );
-console.log('except the last two rows: one process holding both (the mesh, its xDS client and config, and a raw Pool)');
+console.log(
+  'except the last two rows: one process holding both (the mesh, its xDS client and config, and a raw Pool);',
+);
+console.log(`a round's ratio compares the mean of the ${PROCESSES} raw and ${PROCESSES} mesh processes`);
 console.log(`route table: ${VHOSTS} virtual hosts × ${ROUTES_PER_VHOST} routes; cluster: 3 endpoints, round robin`);
 console.log(
   `V8 young generation: ${semiSpace === undefined ? 'default' : `--max-semi-space-size=${semiSpace}`} (all clients); ${describeClientFlags()}\n`,

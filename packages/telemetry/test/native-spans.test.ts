@@ -19,6 +19,7 @@ import {
   TraceIdRatioBasedSampler,
   TracerProvider,
 } from '@opentelemetry/sdk-trace';
+import { installMeshTelemetry, TelemetryOptionsError } from '../src/index.ts';
 import { NativeTracer } from '../src/native-tracer.ts';
 
 const resource = resourceFromAttributes({ 'service.name': 'productpage', 'service.namespace': 'default' });
@@ -271,4 +272,20 @@ test('OTLP: the SDK exporters’ serializer encodes native spans like the SDK’
   assert.deepEqual(native, decode(sdkExporter.getFinishedSpans()[0]!));
   assert.equal(native.span.startTimeUnixNano, '1700000000000000000');
   assert.equal(native.span.endTimeUnixNano, '1700000000250000000');
+});
+
+test('native spans without the Resource they describe: a clear error, nothing installed', () => {
+  const processor = new SimpleSpanProcessor({ exporter: new InMemorySpanExporter() });
+  assert.throws(
+    () =>
+      installMeshTelemetry({
+        node: { id: 'sidecar~10.0.0.1~productpage-v1.default~default.svc.cluster.local', metadata: {} } as never,
+        tracing: { spanProcessors: [processor] },
+      }),
+    (err: unknown) =>
+      err instanceof TelemetryOptionsError &&
+      err.code === 'TELEMETRY_OPTIONS' &&
+      err.option === 'tracing.resource' &&
+      /Resource/.test(err.message),
+  );
 });
