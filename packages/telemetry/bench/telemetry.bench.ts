@@ -7,8 +7,10 @@
 // alternating order, medians reported. Throughput at fixed concurrency with a bounded request
 // count; latency from sequential requests. The last line is `RESULT {...}`.
 //
-//   npm run bench -w @inboard/telemetry        (re-runs itself with --conditions=inboard-source)
-//   options: --quick (fewer requests and rounds), --v8-defaults (see bench/support/client-flags.ts:
+//   npm run bench -w @inboard/telemetry        (builds the packages; the clients run their dist)
+//   options: --quick (fewer requests and rounds), --processes=N (processes each for raw undici,
+//   the mesh and the mesh with telemetry; default 2), --from-source (clients on the TypeScript
+//   sources instead of the built dist), --v8-defaults (see bench/support/client-flags.ts:
 //   clients run without allocation-site pretenuring unless given)
 import { type ChildProcess, fork } from 'node:child_process';
 import { once } from 'node:events';
@@ -30,7 +32,7 @@ const LATENCY_REQUESTS = QUICK ? 1_000 : 4_000;
 const ROUNDS = QUICK ? 3 : 7;
 const NODE_ID = 'sidecar~127.0.0.1~productpage-v1-bench.default~default.svc.cluster.local';
 const CLUSTER = 'outbound|9080||reviews.default.svc.cluster.local';
-const deadline = Date.now() + (QUICK ? 120_000 : 480_000);
+const deadline = Date.now() + (QUICK ? 120_000 : 900_000);
 
 const upstream = fork(fileURLToPath(new URL('../../../bench/support/upstream-server.ts', import.meta.url)), ['1'], {
   stdio: 'inherit',
@@ -115,13 +117,22 @@ const startClient = (kind: string) =>
   startLoadClient(clientFile, [kind, String(port), String(adsPort), NODE_ID], clientNodeFlags());
 const run = (c: ChildProcess, total: number, concurrency: number) => runLoad<LoadResult>(c, { total, concurrency });
 
-const clients: [string, ChildProcess][] = [
-  ['raw undici Pool', await startClient('raw')],
-  ['inboard, no telemetry', await startClient('mesh')],
-  ['inboard + metrics + tracing', await startClient('telemetry')],
-  ['(inboard + metrics, no tracing)', await startClient('metrics')],
-  ['(inboard + metrics + tracing, spans by the SDK Tracer)', await startClient('sdk-tracer')],
-  ['(inboard + tracing + all metrics via the OTel SDK meter)', await startClient('meter')],
+// Raw undici, the mesh and the mesh with telemetry run in PROCESSES processes each (a row is their
+// mean): how fast one Node process runs the same code varies by a few percent from one start to
+// the next.
+const PROCESSES = Number(process.argv.find((a) => a.startsWith('--processes='))?.slice('--processes='.length) ?? 2);
+const startClients = async (kind: string, n: number) => {
+  const started: ChildProcess[] = [];
+  for (let i = 0; i < n; i++) started.push(await startClient(kind));
+  return started;
+};
+const clients: [string, ChildProcess[]][] = [
+  ['raw undici Pool', await startClients('raw', PROCESSES)],
+  ['inboard, no telemetry', await startClients('mesh', PROCESSES)],
+  ['inboard + metrics + tracing', await startClients('telemetry', PROCESSES)],
+  ['(inboard + metrics, no tracing)', await startClients('metrics', 1)],
+  ['(inboard + metrics + tracing, spans by the SDK Tracer)', await startClients('sdk-tracer', 1)],
+  ['(inboard + tracing + all metrics via the OTel SDK meter)', await startClients('meter', 1)],
 ];
 const [RAW, MESH, TEL, METRICS, SDK_TRACER, METER] = clients.map(([n]) => n) as [
   string,
@@ -131,8 +142,24 @@ const [RAW, MESH, TEL, METRICS, SDK_TRACER, METER] = clients.map(([n]) => n) as 
   string,
   string,
 ];
+const mean = (xs: readonly number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+/** One load on every process of a row; the row's figures are their means. */
+async function runRow(ps: readonly ChildProcess[], total: number, concurrency: number): Promise<LoadResult> {
+  const results: LoadResult[] = [];
+  for (const c of ps) results.push(await run(c, total, concurrency));
+  return {
+    ms: mean(results.map((r) => r.ms)),
+    cpuUs: mean(results.map((r) => r.cpuUs)),
+    userUs: mean(results.map((r) => r.userUs)),
+    sysUs: mean(results.map((r) => r.sysUs)),
+    gcUs: mean(results.map((r) => r.gcUs)),
+    p50Us: mean(results.map((r) => r.p50Us)),
+    p99Us: mean(results.map((r) => r.p99Us)),
+    spans: Math.min(...results.map((r) => r.spans)),
+  };
+}
 
-for (const [, c] of clients) await run(c, QUICK ? 3_000 : 10_000, CONCURRENCY);
+for (const [, ps] of clients) await runRow(ps, QUICK ? 3_000 : 10_000, CONCURRENCY);
 
 const rps: Record<string, number[]> = {};
 const cpu: Record<string, number[]> = {};
@@ -145,15 +172,15 @@ const added: Record<string, number[]> = {};
 let rounds = 0;
 for (let round = 0; round < ROUNDS && Date.now() < deadline; round++) {
   const order = round % 2 === 0 ? clients : [...clients].reverse();
-  for (const [name, c] of order) {
-    const t = await run(c, THROUGHPUT_REQUESTS, CONCURRENCY);
+  for (const [name, ps] of order) {
+    const t = await runRow(ps, THROUGHPUT_REQUESTS, CONCURRENCY);
     (rps[name] ??= []).push((THROUGHPUT_REQUESTS / t.ms) * 1000);
     (cpu[name] ??= []).push(t.cpuUs);
     (gc[name] ??= []).push(t.gcUs);
     (spanCounts[name] ??= []).push(t.spans);
   }
-  for (const [name, c] of order) {
-    const t = await run(c, LATENCY_REQUESTS, 1);
+  for (const [name, ps] of order) {
+    const t = await runRow(ps, LATENCY_REQUESTS, 1);
     (p50[name] ??= []).push(t.p50Us);
     (p99[name] ??= []).push(t.p99Us);
   }
@@ -168,7 +195,7 @@ console.log(
   `\nthroughput: concurrency ${CONCURRENCY}, ${THROUGHPUT_REQUESTS} requests per round; latency: sequential requests,`,
 );
 console.log(
-  `${LATENCY_REQUESTS} per round; ${rounds} paired rounds, medians; one process per client, one upstream process;`,
+  `${LATENCY_REQUESTS} per round; ${rounds} paired rounds, medians; one upstream process; the first three rows are each the mean of ${PROCESSES} client processes, the others one;`,
 );
 console.log(`${describeClientFlags()}\n`);
 console.log(
@@ -189,7 +216,7 @@ for (const name of [TEL, SDK_TRACER, METER]) {
     console.log(`\nWARNING: ${name} exported ${median(spanCounts[name]!)} spans for ${THROUGHPUT_REQUESTS} requests`);
 }
 
-for (const [, c] of clients) {
+for (const c of clients.flatMap(([, ps]) => ps)) {
   c.send('exit');
   await once(c, 'exit');
 }
