@@ -70,12 +70,18 @@ function isHrTime(t: unknown): t is HrTime {
   return Array.isArray(t) && t.length === 2 && typeof t[0] === 'number' && typeof t[1] === 'number';
 }
 
-/** A TimeInput as milliseconds relative to `o` (numbers as the SDK reads them: performance time if not after now, else epoch ms). */
-function relativeMs(t: TimeInput, o: ClockOrigin, now: number): number {
-  if (typeof t === 'number') return t <= now ? t : t - o.ms;
+// Numbers below this are performance time, above it epoch milliseconds (1e11 ms: three years of
+// uptime, or March 1973). The SDK asks whether a number is at most performance.now(); for any
+// process younger than three years and any epoch time after 1973 the answers agree, without a
+// clock read.
+const PERFORMANCE_TIME_BOUND = 1e11;
+
+/** A TimeInput as milliseconds relative to `o`. */
+function relativeMs(t: TimeInput, o: ClockOrigin): number {
+  if (typeof t === 'number') return t < PERFORMANCE_TIME_BOUND ? t : t - o.ms;
   if (t instanceof Date) return t.getTime() - o.ms;
   if (isHrTime(t)) return t[0] * 1000 + t[1] / 1e6 - o.ms;
-  return now;
+  return performance.now();
 }
 
 function isAttributeValue(v: unknown): v is AttributeValue {
@@ -126,9 +132,14 @@ export class NativeSpan implements Span, ReadableSpan {
     this.kind = kind;
     this.attributes = attributes;
     this.#room = ATTRIBUTE_COUNT_LIMIT - maxAttributes;
-    const now = performance.now();
-    this.#origin = originAt(now);
-    this.#start = startTime === undefined ? now : relativeMs(startTime, this.#origin, now);
+    if (startTime === undefined) {
+      const now = performance.now();
+      this.#origin = originAt(now);
+      this.#start = now;
+    } else {
+      this.#origin = origin;
+      this.#start = relativeMs(startTime, origin);
+    }
     if (startTime !== undefined && isHrTime(startTime)) this.#exactStart = [startTime[0], startTime[1]];
   }
 
@@ -220,8 +231,7 @@ export class NativeSpan implements Span, ReadableSpan {
     } else {
       attributes = attributesOrTime;
     }
-    const now = performance.now();
-    const at = time === undefined ? now : relativeMs(time, this.#origin, now);
+    const at = time === undefined ? performance.now() : relativeMs(time, this.#origin);
     const event: TimedEvent = { name, time: hrTimeAt(this.#origin, at), droppedAttributesCount: 0 };
     if (attributes !== undefined) event.attributes = { ...attributes };
     (this.#events ??= []).push(event);
@@ -255,8 +265,7 @@ export class NativeSpan implements Span, ReadableSpan {
 
   end(endTime?: TimeInput): void {
     if (this.#ended) return;
-    const now = performance.now();
-    const end = endTime === undefined ? now : relativeMs(endTime, this.#origin, now);
+    const end = endTime === undefined ? performance.now() : relativeMs(endTime, this.#origin);
     if (end < this.#start) {
       this.#end = this.#start; // as the SDK: an end before the start is a zero duration
       this.#exactEnd = this.#exactStart;
