@@ -74,8 +74,12 @@ export function inboardNode(options: InboardNodeOptions = {}, env: Env = process
   const ip = options.ip ?? envValue(env, 'INBOARD_IP');
   const locality = options.locality ?? envValue(env, 'INBOARD_LOCALITY');
   const namespace = options.namespace ?? envValue(env, 'INBOARD_NAMESPACE');
+  // Istio's sidecar injection sets CLUSTER_ID to "Kubernetes" unless the mesh names its cluster;
+  // the embedded control plane labels endpoints the same way, so both ends of a request agree.
+  const clusterId = options.identity?.clusterId ?? envValue(env, 'ISTIO_META_CLUSTER_ID', 'CLUSTER_ID') ?? 'Kubernetes';
   const identity: NodeIdentityOptions = {
     ...options.identity,
+    clusterId,
     ...(podName === undefined ? {} : { podName }),
     ...(namespace === undefined ? {} : { namespace }),
     ...(ip === undefined ? {} : { instanceIps: [ip] }),
