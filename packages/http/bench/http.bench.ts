@@ -17,7 +17,8 @@
 //   --pin (server on CPU 1, clients on CPU 0),
 //   --semi-space=MB (V8 young generation size for every client), --v8-defaults (see
 //   bench/support/client-flags.ts: clients run without allocation-site pretenuring unless given);
-//   BENCH_VHOSTS=n (route table size), BENCH_CLIENT_FLAGS='--cpu-prof ...' (node flags for clients)
+//   BENCH_VHOSTS=n (route table size), BENCH_WARMUP=n (warm-up requests per client, default 50,000),
+//   BENCH_CLIENT_FLAGS='--cpu-prof ...' (node flags for clients)
 import { type ChildProcess, fork, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
@@ -198,8 +199,11 @@ clients.push(
 const last = (xs: Record<string, number[]>, names: readonly string[]) =>
   names.reduce((sum, n) => sum + xs[n]!.at(-1)!, 0) / names.length;
 
-// warm up (JIT, connections)
-for (const [, c, target] of clients) await run(c, QUICK ? 3_000 : 10_000, CONCURRENCY, target);
+// Warm up (JIT, connections) to the steady state: 50,000 requests (about a second) per client. The
+// mesh's longer request path takes more of them than raw undici before V8 has optimized all of it
+// (with 10,000 the mesh processes still ran 3–5% slower than later on).
+const WARMUP = Number(process.env.BENCH_WARMUP ?? (QUICK ? 3_000 : 50_000));
+for (const [, c, target] of clients) await run(c, WARMUP, CONCURRENCY, target);
 
 // Paired rounds: each round yields one throughput ratio and one latency difference; the reported
 // values are their medians, which keeps background load from landing on one side only.

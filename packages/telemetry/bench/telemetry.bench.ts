@@ -159,7 +159,9 @@ async function runRow(ps: readonly ChildProcess[], total: number, concurrency: n
   };
 }
 
-for (const [, ps] of clients) await runRow(ps, QUICK ? 3_000 : 10_000, CONCURRENCY);
+// warm up to the steady state (50,000 requests, about a second, per client: see the http bench)
+for (const [, ps] of clients)
+  await runRow(ps, Number(process.env.BENCH_WARMUP ?? (QUICK ? 3_000 : 50_000)), CONCURRENCY);
 
 const rps: Record<string, number[]> = {};
 const cpu: Record<string, number[]> = {};
