@@ -14,13 +14,12 @@
 // The last line is `RESULT {"scenarios_passed":N,"scenarios_total":M}`; the exit code is 0 only
 // when every scenario passed.
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { ConfigDir, readObjects, readObjectsOfDir } from './demo/config-dir.ts';
-import { Child } from './demo/processes.ts';
+import { Child, stopAndCheck } from './demo/processes.ts';
 import { type RegistryInstance, registryYaml } from './demo/registry.ts';
 import { type Check, renderTable } from './demo/report.ts';
 import { type InstanceStats, type MeshView, SCENARIOS, type Sizes, type TourContext } from './demo/scenarios.ts';
@@ -96,36 +95,11 @@ const ports: number[] = [];
 let tmp: string | undefined;
 let cleaning: Promise<{ alive: number[]; listening: number[] }> | undefined;
 
-function portOpen(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = connect({ port, host: '127.0.0.1' });
-    s.once('connect', () => {
-      s.destroy();
-      resolve(true);
-    });
-    s.once('error', () => resolve(false));
-  });
-}
-
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code !== 'ESRCH';
-  }
-}
-
 /** Stops every child (in parallel), checks that their processes and ports are gone, removes the temp dir. */
 function cleanup(): Promise<{ alive: number[]; listening: number[] }> {
-  cleaning ??= (async () => {
-    await Promise.all(children.map((c) => c.stop()));
+  cleaning ??= stopAndCheck(children, ports).finally(() => {
     if (tmp !== undefined) rmSync(tmp, { recursive: true, force: true });
-    const alive = children.map((c) => c.pid).filter(pidAlive);
-    const listening: number[] = [];
-    for (const p of ports) if (await portOpen(p)) listening.push(p);
-    return { alive, listening };
-  })();
+  });
   return cleaning;
 }
 

@@ -12,12 +12,11 @@
 //
 // Every process and port is released at the end, on failure and on Ctrl-C.
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { Child } from '../../scripts/demo/processes.ts';
+import { Child, stopAndCheck } from '../../scripts/demo/processes.ts';
 import { ConsoleSpans, type PrintedSpan } from './console-spans.ts';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -117,37 +116,12 @@ function registryYaml(services: readonly { readonly name: string; readonly port?
   return `${lines.join('\n')}\n`;
 }
 
-function portOpen(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = connect({ port, host: '127.0.0.1' });
-    s.once('connect', () => {
-      s.destroy();
-      resolve(true);
-    });
-    s.once('error', () => resolve(false));
-  });
-}
-
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code !== 'ESRCH';
-  }
-}
-
 let cleaning: Promise<{ alive: number[]; listening: number[] }> | undefined;
 /** Stops every child (their telemetry prints what it still holds), checks processes and ports are gone. */
 function cleanup(): Promise<{ alive: number[]; listening: number[] }> {
-  cleaning ??= (async () => {
-    await Promise.all(children.map((c) => c.stop()));
+  cleaning ??= stopAndCheck(children, ports).finally(() => {
     if (tmp !== undefined) rmSync(tmp, { recursive: true, force: true });
-    const alive = children.map((c) => c.pid).filter(pidAlive);
-    const listening: number[] = [];
-    for (const p of ports) if (await portOpen(p)) listening.push(p);
-    return { alive, listening };
-  })();
+  });
   return cleaning;
 }
 

@@ -4,6 +4,7 @@
 // every child ends it if the demo itself disappears without cleaning up.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
+import { connect } from 'node:net';
 import { fileURLToPath } from 'node:url';
 
 const GUARD = fileURLToPath(new URL('./parent-guard.ts', import.meta.url));
@@ -115,4 +116,38 @@ export class Child {
     await this.exited;
     clearTimeout(timer);
   }
+}
+
+/** Whether something on 127.0.0.1 still accepts connections on `port`. */
+export function portOpen(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = connect({ port, host: '127.0.0.1' });
+    s.once('connect', () => {
+      s.destroy();
+      resolve(true);
+    });
+    s.once('error', () => resolve(false));
+  });
+}
+
+/** Whether a process with this pid still exists. */
+export function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code !== 'ESRCH';
+  }
+}
+
+/** Stops the children (in parallel); then which of them are still alive, which ports still listen. */
+export async function stopAndCheck(
+  children: readonly Child[],
+  ports: readonly number[],
+): Promise<{ alive: number[]; listening: number[] }> {
+  await Promise.all(children.map((c) => c.stop()));
+  const alive = children.map((c) => c.pid).filter(pidAlive);
+  const listening: number[] = [];
+  for (const p of ports) if (await portOpen(p)) listening.push(p);
+  return { alive, listening };
 }

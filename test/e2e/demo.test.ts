@@ -2,11 +2,9 @@
 // every bookinfo scenario passing, and which must leave no process and no port behind — after
 // the tour, and when interrupted with Ctrl-C in the middle of it.
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
-import { once } from 'node:events';
-import { connect } from 'node:net';
 import { describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { assertNothingLeft, json, type LaunchedProcess, launch } from '../support/launched-process.ts';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const DEMO = fileURLToPath(new URL('../../scripts/demo.ts', import.meta.url));
@@ -36,75 +34,8 @@ interface ScenarioLine {
   readonly error?: string;
 }
 
-interface Demo {
-  readonly child: ChildProcess;
-  readonly lines: string[];
-  /** resolves with the first line starting with `prefix` */
-  line(prefix: string): Promise<string>;
-  readonly exit: Promise<number | null>;
-}
-
-function runDemo(args: readonly string[]): Demo {
-  const child = spawn(process.execPath, [DEMO, ...args], {
-    cwd: ROOT,
-    env: { ...process.env, INBOARD_DEMO_FAST: '1', NODE_OPTIONS: '' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const lines: string[] = [];
-  const waiters: { prefix: string; resolve: (l: string) => void }[] = [];
-  let pending = '';
-  child.stdout!.setEncoding('utf8');
-  child.stdout!.on('data', (chunk: string) => {
-    pending += chunk;
-    const parts = pending.split('\n');
-    pending = parts.pop()!;
-    for (const l of parts) {
-      lines.push(l);
-      for (const w of waiters.filter((x) => l.startsWith(x.prefix))) {
-        waiters.splice(waiters.indexOf(w), 1);
-        w.resolve(l);
-      }
-    }
-  });
-  child.stderr!.resume();
-  const exit = once(child, 'exit').then(([code]) => code as number | null);
-  return {
-    child,
-    lines,
-    exit,
-    line(prefix) {
-      const seen = lines.find((l) => l.startsWith(prefix));
-      if (seen !== undefined) return Promise.resolve(seen);
-      return new Promise((resolve, reject) => {
-        waiters.push({ prefix, resolve });
-        void exit.then(() => reject(new Error(`the demo ended without a ${prefix} line:\n${lines.join('\n')}`)));
-      });
-    },
-  };
-}
-
-function json<T>(line: string): T {
-  return JSON.parse(line.slice(line.indexOf(' ') + 1)) as T;
-}
-
-function assertGone(pid: number): void {
-  assert.throws(
-    () => process.kill(pid, 0),
-    (err: NodeJS.ErrnoException) => err.code === 'ESRCH',
-    `process ${pid} is still running`,
-  );
-}
-
-async function assertRefused(port: number): Promise<void> {
-  const code = await new Promise<string>((resolve) => {
-    const s = connect({ port, host: '127.0.0.1' });
-    s.once('connect', () => {
-      s.destroy();
-      resolve('connected');
-    });
-    s.once('error', (err: NodeJS.ErrnoException) => resolve(err.code ?? 'error'));
-  });
-  assert.equal(code, 'ECONNREFUSED', `port ${port} still accepts connections`);
+function runDemo(args: readonly string[]): LaunchedProcess {
+  return launch(DEMO, args, { cwd: ROOT, env: { INBOARD_DEMO_FAST: '1' } });
 }
 
 describe('npm run demo (CI mode)', () => {
@@ -141,29 +72,23 @@ describe('npm run demo (CI mode)', () => {
     assert.match(output, /pushed live: all 10 processes kept running, no restarts/);
 
     // no process, no port left behind
-    const started = json<{ pids: number[]; ports: number[] }>(await demo.line('PROCESSES '));
+    const started = await assertNothingLeft(demo);
     assert.equal(started.pids.length, 10);
     // the control plane, eight services, the gateway, and the services' admin servers if any
     assert.ok(started.ports.length >= 10);
-    const cleanup = json<{ alive: number[]; listening: number[] }>(await demo.line('CLEANUP '));
-    assert.deepEqual(cleanup.alive, []);
-    assert.deepEqual(cleanup.listening, []);
-    for (const pid of started.pids) assertGone(pid);
-    for (const port of started.ports) await assertRefused(port);
   });
 
   test('Ctrl-C in the middle of the tour stops every process and frees every port', { timeout: 60_000 }, async () => {
     const demo = runDemo(['--ci']);
-    const started = json<{ pids: number[]; ports: number[] }>(await demo.line('PROCESSES '));
+    await demo.line(/^PROCESSES /);
     // interrupt while traffic flows through the gateway
-    await demo.line('SCENARIO ');
+    await demo.line(/^SCENARIO /);
     demo.child.kill('SIGINT');
     const code = await demo.exit;
     assert.equal(code, 130);
     const last = demo.lines.filter((l) => l !== '').at(-1) ?? '';
     assert.match(last, /^RESULT /);
     assert.equal(json<{ scenarios_total: number }>(last).scenarios_total, 8);
-    for (const pid of started.pids) assertGone(pid);
-    for (const port of started.ports) await assertRefused(port);
+    await assertNothingLeft(demo);
   });
 });

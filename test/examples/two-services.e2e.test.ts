@@ -3,103 +3,29 @@
 // the spans both consoles printed as one trace; without it, it must keep serving until Ctrl-C.
 // Either way no process and no port may outlive it.
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
-import { once } from 'node:events';
-import { connect } from 'node:net';
 import { after, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { pidAlive } from '../../scripts/demo/processes.ts';
+import { assertNothingLeft, json, type LaunchedProcess, launch } from '../support/launched-process.ts';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const RUN = fileURLToPath(new URL('../../examples/two-services/run.ts', import.meta.url));
 /** page loads the launcher makes */
 const REQUESTS = 3;
 
-interface Launcher {
-  readonly child: ChildProcess;
-  readonly lines: string[];
-  /** resolves with the first line (already printed or to come) matching `re` */
-  line(re: RegExp): Promise<string>;
-  readonly exit: Promise<number | null>;
-}
+const launched: LaunchedProcess[] = [];
 
-const launched: Launcher[] = [];
-
-function launch(args: readonly string[]): Launcher {
-  const child = spawn(process.execPath, [RUN, ...args], {
-    cwd: ROOT,
-    env: { ...process.env, NODE_OPTIONS: '' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const lines: string[] = [];
-  const waiters: { re: RegExp; resolve: (l: string) => void }[] = [];
-  let pending = '';
-  child.stdout!.setEncoding('utf8');
-  child.stdout!.on('data', (chunk: string) => {
-    pending += chunk;
-    const parts = pending.split('\n');
-    pending = parts.pop()!;
-    for (const l of parts) {
-      lines.push(l);
-      for (const w of waiters.filter((x) => x.re.test(l))) {
-        waiters.splice(waiters.indexOf(w), 1);
-        w.resolve(l);
-      }
-    }
-  });
-  child.stderr!.resume();
-  const exit = once(child, 'exit').then(([code]) => code as number | null);
-  const l: Launcher = {
-    child,
-    lines,
-    exit,
-    line(re) {
-      const seen = lines.find((x) => re.test(x));
-      if (seen !== undefined) return Promise.resolve(seen);
-      return new Promise((resolve, reject) => {
-        waiters.push({ re, resolve });
-        void exit.then(() => reject(new Error(`the launcher ended without printing ${re}:\n${lines.join('\n')}`)));
-      });
-    },
-  };
+function run(args: readonly string[]): LaunchedProcess {
+  const l = launch(RUN, args, { cwd: ROOT });
   launched.push(l);
   return l;
 }
 
-function json<T>(line: string): T {
-  return JSON.parse(line.slice(line.indexOf(' ') + 1)) as T;
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code !== 'ESRCH';
-  }
-}
-
-async function assertRefused(port: number): Promise<void> {
-  const code = await new Promise<string>((resolve) => {
-    const s = connect({ port, host: '127.0.0.1' });
-    s.once('connect', () => {
-      s.destroy();
-      resolve('connected');
-    });
-    s.once('error', (err: NodeJS.ErrnoException) => resolve(err.code ?? 'error'));
-  });
-  assert.equal(code, 'ECONNREFUSED', `port ${port} still accepts connections`);
-}
-
-async function assertNothingLeft(l: Launcher): Promise<void> {
-  const started = json<{ pids: number[]; ports: number[] }>(await l.line(/^PROCESSES /));
-  // the control plane, reviews, productpage; their ports and both scrape ports
+/** The control plane, reviews and productpage; their ports and both scrape ports. */
+async function assertAllStopped(l: LaunchedProcess): Promise<void> {
+  const started = await assertNothingLeft(l);
   assert.equal(started.pids.length, 3);
   assert.equal(started.ports.length, 5);
-  const cleanup = json<{ alive: number[]; listening: number[] }>(await l.line(/^CLEANUP /));
-  assert.deepEqual(cleanup.alive, []);
-  assert.deepEqual(cleanup.listening, []);
-  for (const pid of started.pids) assert.equal(alive(pid), false, `process ${pid} is still running`);
-  for (const port of started.ports) await assertRefused(port);
 }
 
 // A failed assertion must not leave the launcher or its children running: Ctrl-C first (the
@@ -115,7 +41,7 @@ after(async () => {
     const started = l.lines.find((x) => x.startsWith('PROCESSES '));
     if (started === undefined) continue;
     for (const pid of json<{ pids: number[] }>(started).pids) {
-      if (alive(pid)) process.kill(pid, 'SIGKILL');
+      if (pidAlive(pid)) process.kill(pid, 'SIGKILL');
     }
   }
 });
@@ -124,7 +50,7 @@ describe('examples/two-services: npm run example:telemetry', () => {
   test('--ci: both scrape URLs count the requests, both consoles print the spans of one trace', {
     timeout: 60_000,
   }, async () => {
-    const l = launch(['--ci']);
+    const l = run(['--ci']);
     const code = await l.exit;
     const output = l.lines.join('\n');
     assert.equal(code, 0, output);
@@ -175,13 +101,13 @@ describe('examples/two-services: npm run example:telemetry', () => {
       /\n {4}productpage SERVER "GET \/productpage".*\n {6}productpage CLIENT "GET".*\n {8}productpage CLIENT "GET".*\n {10}reviews SERVER "GET \/reviews\/:id".*\n {12}reviews INTERNAL "load reviews"/,
     );
 
-    await assertNothingLeft(l);
+    await assertAllStopped(l);
   });
 
   test('without --ci it keeps serving the page until Ctrl-C, then frees every process and port', {
     timeout: 60_000,
   }, async () => {
-    const l = launch([]);
+    const l = run([]);
     await l.line(/^Running — press Ctrl-C to stop$/);
     const page = /page +(http:\S+)/.exec(await l.line(/^ {2}page +http:/))![1]!;
 
@@ -193,6 +119,6 @@ describe('examples/two-services: npm run example:telemetry', () => {
 
     l.child.kill('SIGINT');
     assert.equal(await l.exit, 130);
-    await assertNothingLeft(l);
+    await assertAllStopped(l);
   });
 });
