@@ -84,10 +84,14 @@ function relativeMs(t: TimeInput, o: ClockOrigin): number {
   return performance.now();
 }
 
-function isAttributeValue(v: unknown): v is AttributeValue {
+function isPrimitive(v: unknown): boolean {
   const t = typeof v;
-  if (t === 'string' || t === 'number' || t === 'boolean') return true;
-  return Array.isArray(v) && v.every((x) => x == null || ['string', 'number', 'boolean'].includes(typeof x));
+  return t === 'string' || t === 'number' || t === 'boolean';
+}
+
+/** A primitive, or an array of primitives (nulls allowed), as the API's AttributeValue. */
+function isAttributeValue(v: unknown): v is AttributeValue {
+  return isPrimitive(v) || (Array.isArray(v) && v.every((x) => x === null || x === undefined || isPrimitive(x)));
 }
 
 export class NativeSpan implements Span, ReadableSpan {

@@ -10,6 +10,7 @@ import {
   createContextKey,
   INVALID_SPAN_CONTEXT,
   isSpanContextValid,
+  type Link,
   ROOT_CONTEXT,
   type Span,
   type SpanContext,
@@ -35,9 +36,10 @@ export interface NativeTracerOptions {
 const SUPPRESS_TRACING = createContextKey('OpenTelemetry SDK Context Key SUPPRESS_TRACING');
 // SamplingDecision of sdk-trace (a type-only import here: the SDK is an optional peer)
 const NOT_RECORD = 0;
+const RECORD_AND_SAMPLED = 2;
 /** an upper bound of the attributes the mesh's spans start with (the attribute limit's count starts there) */
 const MESH_ATTRIBUTES_MAX = 16;
-const RECORD_AND_SAMPLED = 2;
+const NO_LINKS = Object.freeze([]) as unknown as Link[];
 
 export class NativeTracer implements Tracer {
   readonly #sink: SpanSink;
@@ -63,8 +65,9 @@ export class NativeTracer implements Tracer {
       }
     }
     const kind = options.kind ?? SpanKind.INTERNAL;
-    const span = this.#start(name, kind, parent, attributes, count, options.startTime, ctx);
-    if (span instanceof NativeSpan && options.links !== undefined) span.addLinks(options.links);
+    const links = options.links ?? NO_LINKS;
+    const span = this.#start(name, kind, parent, attributes, count, options.startTime, ctx, links);
+    if (span instanceof NativeSpan && links.length > 0) span.addLinks(links);
     return span;
   }
 
@@ -104,7 +107,7 @@ export class NativeTracer implements Tracer {
     startTime?: number,
     ctx?: Context,
   ): Span {
-    return this.#start(name, kind, parent, attributes, MESH_ATTRIBUTES_MAX, startTime, ctx);
+    return this.#start(name, kind, parent, attributes, MESH_ATTRIBUTES_MAX, startTime, ctx, NO_LINKS);
   }
 
   #start(
@@ -115,6 +118,7 @@ export class NativeTracer implements Tracer {
     maxAttributes: number,
     startTime: SpanOptions['startTime'],
     ctx: Context | undefined,
+    links: Link[],
   ): Span {
     if (ctx !== undefined && ctx.getValue(SUPPRESS_TRACING) === true)
       return trace.wrapSpanContext(INVALID_SPAN_CONTEXT);
@@ -128,7 +132,7 @@ export class NativeTracer implements Tracer {
       // the sampler sees the parent the span really has, whatever else `ctx` holds
       const base = ctx ?? ROOT_CONTEXT;
       const samplingCtx = parent === undefined ? trace.deleteSpan(base) : trace.setSpanContext(base, parent);
-      const result = this.#sampler.shouldSample(samplingCtx, traceId, name, kind, attributes, []);
+      const result = this.#sampler.shouldSample(samplingCtx, traceId, name, kind, attributes, links);
       traceState = result.traceState ?? traceState;
       if (result.decision === NOT_RECORD)
         return trace.wrapSpanContext({ traceId, spanId: newSpanId(), traceFlags: 0, traceState });
