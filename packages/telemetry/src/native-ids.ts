@@ -48,6 +48,47 @@ export function newSpanId(): string {
 
 /** 16 random bytes as 32 lowercase hex characters, never all zero (an invalid trace id). */
 export function newTraceId(): string {
-  const high = newSpanId(); // never zero, so neither is the whole id
-  return high + hex16(word(), word());
+  let a = word();
+  let b = word();
+  while (a === 0 && b === 0) {
+    a = word();
+    b = word();
+  }
+  const c = word();
+  const d = word();
+  // one flat string (a concatenation would be a cons string, flattened again by every reader)
+  return String.fromCharCode(
+    hex(a, 28),
+    hex(a, 24),
+    hex(a, 20),
+    hex(a, 16),
+    hex(a, 12),
+    hex(a, 8),
+    hex(a, 4),
+    hex(a, 0),
+    hex(b, 28),
+    hex(b, 24),
+    hex(b, 20),
+    hex(b, 16),
+    hex(b, 12),
+    hex(b, 8),
+    hex(b, 4),
+    hex(b, 0),
+    hex(c, 28),
+    hex(c, 24),
+    hex(c, 20),
+    hex(c, 16),
+    hex(c, 12),
+    hex(c, 8),
+    hex(c, 4),
+    hex(c, 0),
+    hex(d, 28),
+    hex(d, 24),
+    hex(d, 20),
+    hex(d, 16),
+    hex(d, 12),
+    hex(d, 8),
+    hex(d, 4),
+    hex(d, 0),
+  );
 }

@@ -65,11 +65,19 @@ test('a root span reaches the exporter with its ids, resource, scope, attributes
   assert.ok(Math.abs(s.duration[0] * 1000 + s.duration[1] / 1e6 - (endMs - startMs)) < 0.01);
 });
 
-test('ids differ from span to span and from pool refill to refill', () => {
+test('ids are lowercase hex of their W3C length and differ from span to span and trace to trace', () => {
   const { tracer } = setup();
-  const ids = new Set<string>();
-  for (let i = 0; i < 2000; i++) ids.add(tracer.startSpan('x').spanContext().spanId);
-  assert.equal(ids.size, 2000);
+  const spanIds = new Set<string>();
+  const traceIds = new Set<string>();
+  for (let i = 0; i < 2000; i++) {
+    const sc = tracer.startSpan('x').spanContext();
+    assert.match(sc.spanId, /^[0-9a-f]{16}$/);
+    assert.match(sc.traceId, /^[0-9a-f]{32}$/);
+    spanIds.add(sc.spanId);
+    traceIds.add(sc.traceId);
+  }
+  assert.equal(spanIds.size, 2000);
+  assert.equal(traceIds.size, 2000);
 });
 
 test('parent-based by default: a sampled parent’s child is recorded, an unsampled one’s propagates only', () => {
