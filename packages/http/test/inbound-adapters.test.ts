@@ -14,6 +14,7 @@ import express from 'express';
 import fastify from 'fastify';
 import fp from 'fastify-plugin';
 import { nextInboundEvent, scriptedEngine } from '../../../test/support/inbound-engine.ts';
+import { plainRequest } from '../../../test/support/plain-request.ts';
 import { type InboundEngine, type MeshRequestInfo, meshExpress, meshFastify, meshRewriteUrl } from '../src/index.ts';
 
 const FIXTURES = fileURLToPath(new URL('./fixtures/', import.meta.url));
@@ -96,34 +97,15 @@ const serverTls = {
   rejectUnauthorized: true,
 };
 
-interface Reply {
-  status: number;
-  body: string;
-}
-
-function call(port: number, path: string, client: string): Promise<Reply> {
-  return new Promise((resolve, reject) => {
-    const req = https.request(
-      {
-        host: '127.0.0.1',
-        port,
-        path,
-        agent: false,
-        ca: fixture('root-cert.pem'),
-        cert: fixture(`${client}-cert.pem`),
-        key: fixture(`${client}-key.pem`),
-        checkServerIdentity: () => undefined,
-      },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString() }));
-        res.on('error', reject);
-      },
-    );
-    req.on('error', reject);
-    req.end();
-  });
+async function call(port: number, path: string, client: string): Promise<{ status: number; body: string }> {
+  const tls = {
+    ca: fixture('root-cert.pem'),
+    cert: fixture(`${client}-cert.pem`),
+    key: fixture(`${client}-key.pem`),
+    checkServerIdentity: () => undefined,
+  };
+  const { status, body } = await plainRequest({ port, path, ...tls }, undefined, true);
+  return { status, body };
 }
 
 const nextEvent = (port: number) => nextInboundEvent((e) => e.destinationPort === port);

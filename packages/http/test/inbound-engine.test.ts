@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
-import http, { type IncomingMessage, type ServerResponse } from 'node:http';
+import http, { type ServerResponse } from 'node:http';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
@@ -15,6 +15,7 @@ import { fileURLToPath } from 'node:url';
 import { AdsServer, Snapshot } from '@inboard/control-plane';
 import { ManualClock, parseBootstrap, Xds } from '@inboard/xds';
 import { type ListenerIn, packAny } from '@inboard/xds/codec';
+import { type PlainReply, plainRequest } from '../../../test/support/plain-request.ts';
 import {
   attachInbound,
   createInboundEngine,
@@ -160,31 +161,8 @@ function nextEvent(port: number, pred: (e: InboundRequestEvent) => boolean = () 
   });
 }
 
-interface Reply {
-  status: number;
-  body: string;
-  headers: http.IncomingHttpHeaders;
-}
-
-function collect(res: IncomingMessage): Promise<Reply> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    res.on('data', (c: Buffer) => chunks.push(c));
-    res.on('end', () =>
-      resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString(), headers: res.headers }),
-    );
-    res.on('error', reject);
-  });
-}
-
-function get(port: number, path: string, options: http.RequestOptions = {}, body?: string): Promise<Reply> {
-  return new Promise((resolve, reject) => {
-    const req = http.request({ host: '127.0.0.1', port, path, agent: false, ...options }, (res) =>
-      collect(res).then(resolve, reject),
-    );
-    req.on('error', reject);
-    req.end(body);
-  });
+function get(port: number, path: string, options: http.RequestOptions = {}, body?: string): Promise<PlainReply> {
+  return plainRequest({ port, path, ...options }, body);
 }
 
 function tlsClient(name: string | undefined): https.RequestOptions {
@@ -201,14 +179,8 @@ function httpsGet(
   path: string,
   client: string | undefined,
   headers: Record<string, string> = {},
-): Promise<Reply> {
-  return new Promise((resolve, reject) => {
-    const req = https.request({ host: '127.0.0.1', port, path, agent: false, headers, ...tlsClient(client) }, (res) =>
-      collect(res).then(resolve, reject),
-    );
-    req.on('error', reject);
-    req.end();
-  });
+): Promise<PlainReply> {
+  return plainRequest({ port, path, headers, ...tlsClient(client) }, undefined, true);
 }
 
 async function listen(server: http.Server | https.Server): Promise<number> {

@@ -10,6 +10,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, afterEach, before, test } from 'node:test';
 import { plaintextListenerDenying, scriptedEngine } from '../../../test/support/inbound-engine.ts';
+import { plainRequest } from '../../../test/support/plain-request.ts';
 import {
   INBOUND_CHANNEL,
   type InboundRequestEvent,
@@ -85,30 +86,13 @@ function nextEvent(): Promise<InboundRequestEvent> {
   });
 }
 
-function send(
+async function send(
   path: string,
   body?: string,
   headers: Record<string, string> = {},
 ): Promise<{ status: number; seen: Seen | undefined }> {
-  return new Promise((resolve, reject) => {
-    const req = http.request(
-      { host: '127.0.0.1', port, path, method: body === undefined ? 'GET' : 'POST', headers, agent: false },
-      (res) => {
-        let text = '';
-        res.setEncoding('utf8');
-        res.on('data', (c: string) => (text += c));
-        res.on('end', () =>
-          resolve({
-            status: res.statusCode ?? 0,
-            seen: res.statusCode === 200 ? (JSON.parse(text) as Seen) : undefined,
-          }),
-        );
-        res.on('error', reject);
-      },
-    );
-    req.on('error', reject);
-    req.end(body);
-  });
+  const r = await plainRequest({ port, path, method: body === undefined ? 'GET' : 'POST', headers }, body);
+  return { status: r.status, seen: r.status === 200 ? (JSON.parse(r.body) as Seen) : undefined };
 }
 
 test('the handler and its body events run inside the scopes, outermost first; the end event carries the same start', async () => {

@@ -15,6 +15,7 @@ import { resourceFromAttributes } from '@opentelemetry/resources';
 import type { SpanProcessor } from '@opentelemetry/sdk-trace';
 import { plaintextInboundListener } from '../../../test/support/inbound-engine.ts';
 import { outboundHcm, ROUTER_FILTER } from '../../../test/support/istio-shaped.ts';
+import { type PlainReply, plainRequest } from '../../../test/support/plain-request.ts';
 import type { TracingOptions } from '../src/index.ts';
 
 export const CLIENT_NODE = 'sidecar~127.0.0.1~productpage-v1-7d4f8.default~default.svc.cluster.local';
@@ -270,21 +271,9 @@ export function parsePrometheus(text: string): Sample[] {
   return out;
 }
 
-export async function httpGet(
-  url: string,
-): Promise<{ status: number; body: string; headers: http.IncomingHttpHeaders }> {
-  return new Promise((resolve, reject) => {
-    http
-      .get(url, { agent: false }, (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () =>
-          resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8'), headers: res.headers }),
-        );
-        res.on('error', reject);
-      })
-      .on('error', reject);
-  });
+export function httpGet(url: string): Promise<PlainReply> {
+  const u = new URL(url);
+  return plainRequest({ host: u.hostname, port: u.port, path: `${u.pathname}${u.search}` });
 }
 
 /**

@@ -23,6 +23,7 @@ import {
   ScriptedClient,
   scriptedEngine,
 } from '../../../test/support/inbound-engine.ts';
+import { plainRequest } from '../../../test/support/plain-request.ts';
 import { installMeshTelemetry, type MeshTelemetry } from '../src/index.ts';
 import { meshTracing, TwoServices } from './mesh-fixtures.ts';
 
@@ -151,20 +152,7 @@ async function send(
   const headers: Record<string, string> = {};
   if (caller !== undefined) headers.traceparent = `00-${caller.traceId}-${caller.spanId}-01`;
   if (body !== undefined) headers['content-type'] = 'text/plain';
-  return new Promise((resolve, reject) => {
-    const req = http.request(
-      { host: '127.0.0.1', port, path, method: body === undefined ? 'GET' : 'POST', headers, agent: false },
-      (res) => {
-        let text = '';
-        res.setEncoding('utf8');
-        res.on('data', (c: string) => (text += c));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text }));
-        res.on('error', reject);
-      },
-    );
-    req.on('error', reject);
-    req.end(body);
-  });
+  return plainRequest({ port, path, method: body === undefined ? 'GET' : 'POST', headers }, body);
 }
 
 function serverSpans(traceId: string, port: number): ReadableSpan[] {
