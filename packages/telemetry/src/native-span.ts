@@ -98,7 +98,8 @@ export class NativeSpan implements Span, ReadableSpan {
   name: string;
   readonly kind: SpanKind;
   readonly parentSpanContext: SpanContext | undefined;
-  readonly attributes: Attributes;
+  /** replaced once by endWith() when nothing was set since the start */
+  attributes: Attributes;
   status: SpanStatus = UNSET;
   readonly #context: SpanContext;
   readonly #sink: SpanSink;
@@ -111,6 +112,8 @@ export class NativeSpan implements Span, ReadableSpan {
   #ended = false;
   // attributes that may still be added before the limit: counted exactly only when it runs out
   #room: number;
+  /** an attribute was set after the start (endWith() then merges instead of replacing) */
+  #attributesSet = false;
   #droppedAttributes = 0;
   #events: TimedEvent[] | undefined = undefined;
   #links: Link[] | undefined = undefined;
@@ -197,6 +200,7 @@ export class NativeSpan implements Span, ReadableSpan {
   /** The mesh's own attributes: no value check, the caller guarantees a valid one. */
   setKnownAttribute(key: string, value: AttributeValue): void {
     if (this.#ended) return;
+    this.#attributesSet = true;
     if (--this.#room < 0) {
       this.#room++;
       this.setAttribute(key, value);
@@ -215,6 +219,7 @@ export class NativeSpan implements Span, ReadableSpan {
       }
     }
     this.#room--;
+    this.#attributesSet = true;
     this.attributes[key] = value;
     return this;
   }
@@ -265,6 +270,19 @@ export class NativeSpan implements Span, ReadableSpan {
   updateName(name: string): this {
     if (!this.#ended) this.name = name;
     return this;
+  }
+
+  /**
+   * The mesh's own spans: ends the span with `attributes` (the ones it started with plus its
+   * outcome; valid values, at most as many keys as it was started for) as its attributes, one
+   * object built at once instead of keys added one by one. Anything set on the span since its
+   * start (a span processor's onStart, say) is kept: the outcome is then merged in.
+   */
+  endWith(attributes: Attributes, endTime?: TimeInput): void {
+    if (this.#ended) return;
+    if (!this.#attributesSet) this.attributes = attributes;
+    else for (const key of Object.keys(attributes)) this.setKnownAttribute(key, attributes[key]!);
+    this.end(endTime);
   }
 
   end(endTime?: TimeInput): void {

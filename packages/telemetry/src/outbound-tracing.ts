@@ -52,40 +52,86 @@ class RequestTrace implements Injected {
    * given as a span context): the caller's context, for span processors and samplers
    */
   readonly ctx: Context;
-  readonly attrs: Attributes;
+  // what the request and each attempt span start with (see startAttributes)
+  readonly method: string;
+  /** the caller's method when semconv calls it _OTHER */
+  readonly methodOriginal: string | undefined;
+  readonly host: string;
+  readonly port: number;
+  readonly url: string;
   traceparent: string | undefined = undefined;
   b3TraceId: string | undefined = undefined;
   attempt: Span | undefined = undefined;
 
-  constructor(span: Span, ctx: Context, attrs: Attributes) {
+  constructor(
+    span: Span,
+    ctx: Context,
+    method: string,
+    methodOriginal: string | undefined,
+    host: string,
+    port: number,
+    url: string,
+  ) {
     this.span = span;
     this.ctx = ctx;
-    this.attrs = attrs;
+    this.method = method;
+    this.methodOriginal = methodOriginal;
+    this.host = host;
+    this.port = port;
+    this.url = url;
   }
 }
 
-/** Sets one of the mesh's own attributes (a valid value): native spans skip the checks. */
-function set(span: Span, key: string, value: string | number): void {
-  if (span instanceof NativeSpan) span.setKnownAttribute(key, value);
-  else span.setAttribute(key, value);
+// Every attribute object below is one literal plus the keys that only some spans have: native
+// spans take it as it is (NativeSpan.endWith), SDK spans have it set.
+
+/** The attributes the request span and each attempt span start with (what samplers see). */
+function startAttributes(
+  method: string,
+  methodOriginal: string | undefined,
+  host: string,
+  port: number,
+  url: string,
+): Attributes {
+  const attrs: Attributes = {
+    'http.request.method': method,
+    'server.address': host,
+    'server.port': port,
+    'url.full': url,
+  };
+  if (methodOriginal !== undefined) attrs['http.request.method_original'] = methodOriginal;
+  return attrs;
 }
 
-// Attributes known at the end are set one by one: no intermediate object per span.
-function endAttempt(span: Span, a: AttemptEvent | undefined): void {
-  if (a !== undefined) {
-    if (a.endpoint !== undefined) {
-      const [addr, port] = splitAuthority(a.endpoint);
-      set(span, 'network.peer.address', addr);
-      if (port !== undefined) set(span, 'network.peer.port', port);
-    }
-    if (a.status > 0) set(span, 'http.response.status_code', a.status);
-    const err = a.status >= 400 || a.status === 0 ? errorType(a.status, a.error, 400) : undefined;
-    if (err !== undefined) {
-      set(span, 'error.type', err);
-      span.setStatus({ code: SpanStatusCode.ERROR });
-    }
+function attemptStartAttributes(rt: RequestTrace, attempt: number): Attributes {
+  const attrs = startAttributes(rt.method, rt.methodOriginal, rt.host, rt.port, rt.url);
+  if (attempt > 1) attrs['http.request.resend_count'] = attempt - 1;
+  return attrs;
+}
+
+/** Ends an attempt span: with its outcome when the attempt event tells it. */
+function endAttempt(span: Span, rt: RequestTrace, a: AttemptEvent | undefined): void {
+  if (a === undefined) {
+    span.end();
+    return;
   }
-  span.end();
+  const attrs = attemptStartAttributes(rt, a.attempt);
+  if (a.endpoint !== undefined) {
+    const [addr, port] = splitAuthority(a.endpoint);
+    attrs['network.peer.address'] = addr;
+    if (port !== undefined) attrs['network.peer.port'] = port;
+  }
+  if (a.status > 0) attrs['http.response.status_code'] = a.status;
+  const err = a.status >= 400 || a.status === 0 ? errorType(a.status, a.error, 400) : undefined;
+  if (err !== undefined) {
+    attrs['error.type'] = err;
+    span.setStatus({ code: SpanStatusCode.ERROR });
+  }
+  if (span instanceof NativeSpan) span.endWith(attrs);
+  else {
+    span.setAttributes(attrs);
+    span.end();
+  }
 }
 
 export class OutboundTracing {
@@ -105,54 +151,47 @@ export class OutboundTracing {
 
   onRequestStart(ev: RequestStartEvent): void {
     const method = semconvMethod(ev.method);
-    const [host, port] = splitAuthority(ev.authority);
-    const attrs: Attributes = {
-      'http.request.method': method,
-      'server.address': host,
-      'server.port': port ?? splitAuthority(ev.target)[1] ?? (ev.scheme === 'https' ? 443 : 80),
-      'url.full': `${ev.scheme}://${ev.authority}${ev.path}`,
-    };
-    if (method === '_OTHER') attrs['http.request.method_original'] = ev.method;
+    const methodOriginal = method === '_OTHER' ? ev.method : undefined;
+    const [host, authorityPort] = splitAuthority(ev.authority);
+    const port = authorityPort ?? splitAuthority(ev.target)[1] ?? (ev.scheme === 'https' ? 443 : 80);
+    const url = `${ev.scheme}://${ev.authority}${ev.path}`;
+    const attrs = startAttributes(method, methodOriginal, host, port, url);
     const parent = context.active();
     const name = method === '_OTHER' ? 'HTTP' : method;
     // the mesh's own reading at dispatch: the span covers what the duration metrics measure
     const startedAt = ev.startedAt >= 0 ? ev.startedAt : undefined;
     const native = this.#native;
+    let span: Span;
+    let ctx: Context;
     if (native !== undefined) {
-      // native spans own the attribute object they are given: the request span and each attempt get copies
+      // native spans own the attribute object they are given
       const sc = trace.getSpanContext(parent);
       const valid = sc !== undefined && isSpanContextValid(sc) ? sc : undefined;
-      const span = native.startChild(name, SpanKind.CLIENT, valid, { ...attrs }, startedAt, parent);
-      if (span.spanContext() !== INVALID_SPAN_CONTEXT) ev.context = new RequestTrace(span, parent, attrs);
-      return;
+      span = native.startChild(name, SpanKind.CLIENT, valid, attrs, startedAt, parent);
+      ctx = parent;
+    } else {
+      span = this.#tracer.startSpan(name, { kind: SpanKind.CLIENT, attributes: attrs, startTime: startedAt }, parent);
+      ctx = trace.setSpan(ROOT_CONTEXT, span);
     }
-    const span = this.#tracer.startSpan(
-      name,
-      { kind: SpanKind.CLIENT, attributes: attrs, startTime: startedAt },
-      parent,
-    );
     // an invalid context: tracing is suppressed here (an exporter's own request), so no attempt spans either
     if (span.spanContext() !== INVALID_SPAN_CONTEXT)
-      ev.context = new RequestTrace(span, trace.setSpan(ROOT_CONTEXT, span), attrs);
+      ev.context = new RequestTrace(span, ctx, method, methodOriginal, host, port, url);
   }
 
   onAttemptStart(a: AttemptEvent): void {
     const rt = a.request.context;
     if (!(rt instanceof RequestTrace)) return;
-    if (rt.attempt !== undefined) endAttempt(rt.attempt, undefined);
-    const method = rt.attrs['http.request.method'] as string;
-    const name = method === '_OTHER' ? 'HTTP' : method;
+    if (rt.attempt !== undefined) endAttempt(rt.attempt, rt, undefined);
+    const name = rt.method === '_OTHER' ? 'HTTP' : rt.method;
     let span: Span;
     if (this.#native !== undefined) {
-      const attrs = { ...rt.attrs };
-      if (a.attempt > 1) attrs['http.request.resend_count'] = a.attempt - 1;
+      const attrs = attemptStartAttributes(rt, a.attempt);
       span = this.#native.startChild(name, SpanKind.CLIENT, rt.span.spanContext(), attrs, undefined, rt.ctx);
     } else {
       span = this.#tracer.startSpan(name, { kind: SpanKind.CLIENT }, rt.ctx);
       // Set after creation: an attempt span is a child, sampled with its request span (whose start
       // attributes samplers see), and sdk-trace validates start attributes twice.
-      span.setAttributes(rt.attrs);
-      if (a.attempt > 1) span.setAttribute('http.request.resend_count', a.attempt - 1);
+      span.setAttributes(attemptStartAttributes(rt, a.attempt));
     }
     rt.attempt = span;
     a.context = span;
@@ -165,28 +204,40 @@ export class OutboundTracing {
     const span = a.context as Span | undefined;
     if (!(rt instanceof RequestTrace) || span === undefined || rt.attempt !== span) return;
     rt.attempt = undefined;
-    endAttempt(span, a);
+    endAttempt(span, rt, a);
   }
 
   onRequestEnd(e: HttpRequestEvent, start: RequestStartEvent | undefined): void {
     const rt = start?.context;
     if (!(rt instanceof RequestTrace)) return;
     if (rt.attempt !== undefined) {
-      endAttempt(rt.attempt, undefined);
+      endAttempt(rt.attempt, rt, undefined);
       rt.attempt = undefined;
     }
     const span = rt.span;
-    set(span, 'response_flags', flagsText(e.flags));
-    set(span, 'istio.canonical_service', this.#local.canonicalService);
-    set(span, 'istio.namespace', this.#local.namespace);
-    if (e.cluster !== undefined) set(span, 'upstream_cluster', e.cluster);
-    if (this.#local.meshId !== undefined) set(span, 'istio.mesh_id', this.#local.meshId);
-    if (e.status > 0) set(span, 'http.response.status_code', e.status);
+    const attrs: Attributes = {
+      'http.request.method': rt.method,
+      'server.address': rt.host,
+      'server.port': rt.port,
+      'url.full': rt.url,
+      response_flags: flagsText(e.flags),
+      'istio.canonical_service': this.#local.canonicalService,
+      'istio.namespace': this.#local.namespace,
+    };
+    if (rt.methodOriginal !== undefined) attrs['http.request.method_original'] = rt.methodOriginal;
+    if (e.cluster !== undefined) attrs.upstream_cluster = e.cluster;
+    if (this.#local.meshId !== undefined) attrs['istio.mesh_id'] = this.#local.meshId;
+    if (e.status > 0) attrs['http.response.status_code'] = e.status;
     const err = e.status >= 400 || e.status === 0 ? errorType(e.status, e.error, 400) : undefined;
     if (err !== undefined) {
-      set(span, 'error.type', err);
+      attrs['error.type'] = err;
       span.setStatus({ code: SpanStatusCode.ERROR, message: e.details });
     }
-    span.end(start!.startedAt >= 0 ? start!.startedAt + e.durations.totalMs : undefined);
+    const end = start!.startedAt >= 0 ? start!.startedAt + e.durations.totalMs : undefined;
+    if (span instanceof NativeSpan) span.endWith(attrs, end);
+    else {
+      span.setAttributes(attrs);
+      span.end(end);
+    }
   }
 }

@@ -20,6 +20,7 @@ import {
   TracerProvider,
 } from '@opentelemetry/sdk-trace';
 import { installMeshTelemetry, TelemetryOptionsError } from '../src/index.ts';
+import { NativeSpan } from '../src/native-span.ts';
 import { NativeTracer } from '../src/native-tracer.ts';
 
 const resource = resourceFromAttributes({ 'service.name': 'productpage', 'service.namespace': 'default' });
@@ -229,6 +230,44 @@ test('the Span API’s rules: status, events, exceptions, names, attribute limit
   assert.equal(s.attributes.late, undefined);
 });
 
+
+test('a mesh span ends with its outcome and keeps what a span processor set as it started', () => {
+  const exporter = new InMemorySpanExporter();
+  // a processor that tags spans as they start, as baggage span processors do
+  const tagging: SpanProcessor = {
+    onStart: (span) => {
+      if (span.name === 'tagged') span.setAttribute('enduser.id', 'alice');
+    },
+    onEnd: () => {},
+    forceFlush: async () => {},
+    shutdown: async () => {},
+  };
+  const tracer = new NativeTracer({
+    spanProcessors: [tagging, new SimpleSpanProcessor({ exporter })],
+    resource,
+    scope,
+  });
+  for (const name of ['plain', 'tagged']) {
+    const start = () => ({ 'http.request.method': 'GET', 'url.full': 'http://reviews:9080/' });
+    const span = tracer.startChild(name, SpanKind.CLIENT, undefined, start());
+    assert.ok(span instanceof NativeSpan);
+    span.endWith({ ...start(), 'http.response.status_code': 503, response_flags: 'UF' });
+  }
+  const [plain, tagged] = exporter.getFinishedSpans();
+  assert.deepEqual(plain?.attributes, {
+    'http.request.method': 'GET',
+    'url.full': 'http://reviews:9080/',
+    'http.response.status_code': 503,
+    response_flags: 'UF',
+  });
+  assert.deepEqual(tagged?.attributes, {
+    'http.request.method': 'GET',
+    'url.full': 'http://reviews:9080/',
+    'enduser.id': 'alice',
+    'http.response.status_code': 503,
+    response_flags: 'UF',
+  });
+});
 test('the application’s SDK spans started inside a native span are its children', async () => {
   const manager = new AsyncLocalStorageContextManager().enable();
   context.setGlobalContextManager(manager);
