@@ -230,7 +230,6 @@ test('the Span API’s rules: status, events, exceptions, names, attribute limit
   assert.equal(s.attributes.late, undefined);
 });
 
-
 test('a mesh span ends with its outcome and keeps what a span processor set as it started', () => {
   const exporter = new InMemorySpanExporter();
   // a processor that tags spans as they start, as baggage span processors do
