@@ -41,6 +41,12 @@ export class HttpMetrics {
   readonly stats: HttpStats | undefined;
   readonly #clientAttrs = new Map<string, Map<string, Map<string, Map<number | string, Attributes>>>>();
   #clientCount = 0;
+  // the last request's key and attributes: consecutive requests mostly share them
+  #lastAuthority: string | undefined = undefined;
+  #lastTarget: string | undefined = undefined;
+  #lastMethod: string | undefined = undefined;
+  #lastKey: number | string | undefined = undefined;
+  #lastAttrs: Attributes | undefined = undefined;
   readonly #serverAttrs = new Map<string, Attributes>();
 
   constructor(meter: Meter, mode: HttpMetricsMode = 'meter', stats?: HttpStats) {
@@ -64,6 +70,28 @@ export class HttpMetrics {
   }
 
   recordClient(e: HttpRequestEvent): void {
+    const err = e.status >= 400 || e.status === 0 ? errorType(e.status, e.error, 400) : undefined;
+    const key = e.status > 0 ? e.status : `0|${err}`;
+    let a = this.#lastAttrs;
+    if (
+      a === undefined ||
+      key !== this.#lastKey ||
+      e.authority !== this.#lastAuthority ||
+      e.target !== this.#lastTarget ||
+      e.method !== this.#lastMethod
+    ) {
+      a = this.#clientAttributes(e, key, err);
+      this.#lastAuthority = e.authority;
+      this.#lastTarget = e.target;
+      this.#lastMethod = e.method;
+      this.#lastKey = key;
+      this.#lastAttrs = a;
+    }
+    if (this.stats !== undefined) this.stats.recordClient(a, e.durations.totalMs / 1000);
+    else this.#client!.record(e.durations.totalMs / 1000, a);
+  }
+
+  #clientAttributes(e: HttpRequestEvent, key: number | string, err: string | undefined): Attributes {
     // authority → target → method → status (or status + error type when none was sent): the
     // event's own strings key nested maps, so no key string is built per request
     let byTarget = this.#clientAttrs.get(e.authority);
@@ -72,8 +100,6 @@ export class HttpMetrics {
     if (byMethod === undefined) byTarget.set(e.target, (byMethod = new Map()));
     let byStatus = byMethod.get(e.method);
     if (byStatus === undefined) byMethod.set(e.method, (byStatus = new Map()));
-    const err = e.status >= 400 || e.status === 0 ? errorType(e.status, e.error, 400) : undefined;
-    const key = e.status > 0 ? e.status : `0|${err}`;
     let a = byStatus.get(key);
     if (a === undefined) {
       if (this.#clientCount >= MAX_CACHED) {
@@ -93,8 +119,7 @@ export class HttpMetrics {
       byStatus.set(key, a);
       this.#clientCount++;
     }
-    if (this.stats !== undefined) this.stats.recordClient(a, e.durations.totalMs / 1000);
-    else this.#client!.record(e.durations.totalMs / 1000, a);
+    return a;
   }
 
   recordServer(e: InboundRequestEvent): void {

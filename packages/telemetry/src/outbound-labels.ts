@@ -39,6 +39,20 @@ interface TargetCache {
   >;
 }
 
+/** Whether two requests get the same labels (under the same compiled snapshot and protocol). */
+function sameLabels(e: HttpRequestEvent, last: HttpRequestEvent): boolean {
+  return (
+    e.status === last.status &&
+    e.endpoint === last.endpoint &&
+    e.target === last.target &&
+    e.cluster === last.cluster &&
+    e.authority === last.authority &&
+    e.flags === last.flags &&
+    e.peerMetadata === last.peerMetadata &&
+    e.peerMetadataId === last.peerMetadataId
+  );
+}
+
 export class OutboundLabeler {
   readonly #local: LocalWorkload;
   readonly #mesh: OutboundMesh | undefined;
@@ -47,6 +61,11 @@ export class OutboundLabeler {
   // compiled snapshot changes: endpoint metadata and cluster TLS come from that snapshot.
   readonly #targets = new Map<string, TargetCache>();
   #size = 0;
+  // the last request labelled, under which snapshot, and its labels: consecutive requests mostly share them
+  #last: HttpRequestEvent | undefined = undefined;
+  #lastCompiled: unknown = undefined;
+  #lastGrpc = false;
+  #lastSet: LabelSet | undefined = undefined;
 
   constructor(local: LocalWorkload, mesh: OutboundMesh | undefined) {
     this.#local = local;
@@ -55,6 +74,18 @@ export class OutboundLabeler {
 
   labelSet(e: HttpRequestEvent, grpc: boolean): LabelSet {
     const compiled = this.#mesh === undefined ? undefined : compiledOf(this.#mesh, e.target);
+    const last = this.#last;
+    if (last !== undefined && compiled === this.#lastCompiled && grpc === this.#lastGrpc && sameLabels(e, last))
+      return this.#lastSet!;
+    const set = this.#lookup(e, grpc, compiled);
+    this.#last = e;
+    this.#lastCompiled = compiled;
+    this.#lastGrpc = grpc;
+    this.#lastSet = set;
+    return set;
+  }
+
+  #lookup(e: HttpRequestEvent, grpc: boolean, compiled: unknown): LabelSet {
     let t = this.#targets.get(e.target);
     if (t === undefined || t.compiled !== compiled) {
       t = { compiled, byCluster: new Map() };
@@ -77,7 +108,7 @@ export class OutboundLabeler {
       if (this.#size >= MAX_CACHED) {
         this.#targets.clear();
         this.#size = 0;
-        return this.labelSet(e, grpc);
+        return this.#lookup(e, grpc, compiled);
       }
       set = this.#build(e, grpc, flags, peerMx);
       byStatus.set(key, set);
