@@ -9,13 +9,12 @@ import type { IstioSeries } from './istio-stats.ts';
 import type { LocalWorkload } from './local-workload.ts';
 import { peerFromMetadata } from './peer-metadata.ts';
 import { destinationService, parseIstioWorkload } from './peer-workload.ts';
+import { compiledOf, lookupUpstream } from './upstream-lookup.ts';
 
 /** A label value the metadata exchange actually told (not its `unknown`). */
 function known(v: string | undefined): string | undefined {
   return v === undefined || v === UNKNOWN ? undefined : v;
 }
-
-import { compiledOf, lookupUpstream } from './upstream-lookup.ts';
 
 /** A label set and what recorders attach to it. */
 export interface LabelSet {
@@ -30,20 +29,22 @@ export function flagsText(flags: HttpRequestEvent['flags']): string {
   return flags.length === 0 ? '-' : formatResponseFlags(flags);
 }
 
-/** Label sets of one target under one compiled snapshot: cluster → endpoint → authority → status key. */
+/** Label sets by endpoint (the last level: requests to one service spread over its endpoints). */
+type ByEndpoint = Map<string | undefined, LabelSet>;
+
+/** Label sets of one target under one compiled snapshot: cluster → authority → peer → status key → endpoint. */
 interface TargetCache {
   readonly compiled: unknown;
   readonly byCluster: Map<
     string | undefined,
-    Map<string | undefined, Map<string, Map<LocalWorkload | undefined, Map<number | string, LabelSet>>>>
+    Map<string, Map<LocalWorkload | undefined, Map<number | string, ByEndpoint>>>
   >;
 }
 
-/** Whether two requests get the same labels (under the same compiled snapshot and protocol). */
-function sameLabels(e: HttpRequestEvent, last: HttpRequestEvent): boolean {
+/** Whether two requests share every label but the endpoint's (under one snapshot and protocol). */
+function sameLabelsButEndpoint(e: HttpRequestEvent, last: HttpRequestEvent): boolean {
   return (
     e.status === last.status &&
-    e.endpoint === last.endpoint &&
     e.target === last.target &&
     e.cluster === last.cluster &&
     e.authority === last.authority &&
@@ -57,15 +58,17 @@ export class OutboundLabeler {
   readonly #local: LocalWorkload;
   readonly #mesh: OutboundMesh | undefined;
   // Nested maps keyed by the event's own strings (their hashes are cached by the engine), so a
-  // request costs a few map lookups and no key string. A target's entries are dropped when its
+  // request costs a few map lookups and no key string, one when it differs from the request before
+  // in its endpoint at most. A target's entries are dropped when its
   // compiled snapshot changes: endpoint metadata and cluster TLS come from that snapshot.
   readonly #targets = new Map<string, TargetCache>();
   #size = 0;
-  // the last request labelled, under which snapshot, and its labels: consecutive requests mostly share them
+  // the last request labelled, under which snapshot and protocol, and the label sets of its
+  // endpoints: consecutive requests mostly differ in the endpoint at most
   #last: HttpRequestEvent | undefined = undefined;
   #lastCompiled: unknown = undefined;
   #lastGrpc = false;
-  #lastSet: LabelSet | undefined = undefined;
+  #lastByEndpoint: ByEndpoint | undefined = undefined;
 
   constructor(local: LocalWorkload, mesh: OutboundMesh | undefined) {
     this.#local = local;
@@ -75,26 +78,43 @@ export class OutboundLabeler {
   labelSet(e: HttpRequestEvent, grpc: boolean): LabelSet {
     const compiled = this.#mesh === undefined ? undefined : compiledOf(this.#mesh, e.target);
     const last = this.#last;
-    if (last !== undefined && compiled === this.#lastCompiled && grpc === this.#lastGrpc && sameLabels(e, last))
-      return this.#lastSet!;
-    const set = this.#lookup(e, grpc, compiled);
-    this.#last = e;
-    this.#lastCompiled = compiled;
-    this.#lastGrpc = grpc;
-    this.#lastSet = set;
+    let byEndpoint = this.#lastByEndpoint;
+    if (
+      byEndpoint === undefined ||
+      last === undefined ||
+      compiled !== this.#lastCompiled ||
+      grpc !== this.#lastGrpc ||
+      !sameLabelsButEndpoint(e, last)
+    ) {
+      byEndpoint = this.#byEndpoint(e, grpc, compiled);
+      this.#last = e;
+      this.#lastCompiled = compiled;
+      this.#lastGrpc = grpc;
+      this.#lastByEndpoint = byEndpoint;
+    }
+    let set = byEndpoint.get(e.endpoint);
+    if (set === undefined) {
+      if (this.#size >= MAX_CACHED) {
+        this.#targets.clear();
+        this.#size = 0;
+        this.#lastByEndpoint = undefined;
+        return this.labelSet(e, grpc);
+      }
+      set = this.#build(e, grpc, flagsText(e.flags), peerFromMetadata(e.peerMetadata, e.peerMetadataId));
+      byEndpoint.set(e.endpoint, set);
+      this.#size++;
+    }
     return set;
   }
 
-  #lookup(e: HttpRequestEvent, grpc: boolean, compiled: unknown): LabelSet {
+  #byEndpoint(e: HttpRequestEvent, grpc: boolean, compiled: unknown): ByEndpoint {
     let t = this.#targets.get(e.target);
     if (t === undefined || t.compiled !== compiled) {
       t = { compiled, byCluster: new Map() };
       this.#targets.set(e.target, t);
     }
-    let byEndpoint = t.byCluster.get(e.cluster);
-    if (byEndpoint === undefined) t.byCluster.set(e.cluster, (byEndpoint = new Map()));
-    let byAuthority = byEndpoint.get(e.endpoint);
-    if (byAuthority === undefined) byEndpoint.set(e.endpoint, (byAuthority = new Map()));
+    let byAuthority = t.byCluster.get(e.cluster);
+    if (byAuthority === undefined) t.byCluster.set(e.cluster, (byAuthority = new Map()));
     let byPeer = byAuthority.get(e.authority);
     if (byPeer === undefined) byAuthority.set(e.authority, (byPeer = new Map()));
     // the upstream's own account of itself (Istio's metadata exchange), when it gave one
@@ -103,18 +123,9 @@ export class OutboundLabeler {
     if (byStatus === undefined) byPeer.set(peerMx, (byStatus = new Map()));
     const flags = flagsText(e.flags);
     const key = flags === '-' ? e.status * 2 + (grpc ? 1 : 0) : `${e.status}|${flags}|${grpc ? 1 : 0}`;
-    let set = byStatus.get(key);
-    if (set === undefined) {
-      if (this.#size >= MAX_CACHED) {
-        this.#targets.clear();
-        this.#size = 0;
-        return this.#lookup(e, grpc, compiled);
-      }
-      set = this.#build(e, grpc, flags, peerMx);
-      byStatus.set(key, set);
-      this.#size++;
-    }
-    return set;
+    let byEndpoint = byStatus.get(key);
+    if (byEndpoint === undefined) byStatus.set(key, (byEndpoint = new Map()));
+    return byEndpoint;
   }
 
   #build(e: HttpRequestEvent, grpc: boolean, flags: string, mx: LocalWorkload | undefined): LabelSet {

@@ -45,7 +45,32 @@ const retryPolicy = (numRetries: number) => ({
   host_selection_retry_max_attempts: 5,
 });
 
-function clientResources(version: string, serverPort: number, extraRoutes: readonly RouteIn[], workload: string) {
+/** Another reviews endpoint in EDS: its port on 127.0.0.1 and its istio workload metadata. */
+export interface ExtraEndpoint {
+  readonly port: number;
+  readonly workload: string;
+}
+
+function reviewsEndpoint(port: number, workload: string) {
+  return {
+    endpoint: { address: { socket_address: { address: '127.0.0.1', port_value: port } } },
+    health_status: 1,
+    metadata: {
+      filter_metadata: {
+        'envoy.transport_socket_match': jsToStruct({ tlsMode: 'istio' }),
+        istio: jsToStruct({ workload }),
+      },
+    },
+  };
+}
+
+function clientResources(
+  version: string,
+  serverPort: number,
+  extraRoutes: readonly RouteIn[],
+  workload: string,
+  extraEndpoints: readonly ExtraEndpoint[],
+) {
   const routeName = 'outbound|9080||reviews.default.svc.cluster.local';
   const hcm = outboundHcm(routeName);
   const fqdn = 'reviews.default.svc.cluster.local';
@@ -96,16 +121,8 @@ function clientResources(version: string, serverPort: number, extraRoutes: reado
           {
             locality: { region: 'local', zone: 'a', sub_zone: '' },
             lb_endpoints: [
-              {
-                endpoint: { address: { socket_address: { address: '127.0.0.1', port_value: serverPort } } },
-                health_status: 1,
-                metadata: {
-                  filter_metadata: {
-                    'envoy.transport_socket_match': jsToStruct({ tlsMode: 'istio' }),
-                    istio: jsToStruct({ workload }),
-                  },
-                },
-              },
+              reviewsEndpoint(serverPort, workload),
+              ...extraEndpoints.map((e) => reviewsEndpoint(e.port, e.workload)),
             ],
           },
         ],
@@ -163,6 +180,8 @@ export class TwoServices {
   #extraRoutes: readonly RouteIn[] = [];
   /** the istio workload metadata of the reviews endpoint in EDS */
   endpointWorkload = REVIEWS_WORKLOAD;
+  /** more reviews endpoints in EDS, after the server's own */
+  extraEndpoints: readonly ExtraEndpoint[] = [];
 
   constructor() {
     this.server = http.createServer((req, res) => {
@@ -226,7 +245,9 @@ export class TwoServices {
     const v = String(++this.#version);
     this.ads.cache.setSnapshot(
       CLIENT_NODE,
-      Snapshot.fromMessages(clientResources(v, this.port, this.#extraRoutes, this.endpointWorkload)),
+      Snapshot.fromMessages(
+        clientResources(v, this.port, this.#extraRoutes, this.endpointWorkload, this.extraEndpoints),
+      ),
     );
     this.ads.cache.setSnapshot(SERVER_NODE, Snapshot.fromMessages(serverResources(v, this.port)));
   }
