@@ -23,14 +23,29 @@ export class HistogramCell {
   count = 0;
   min = Number.POSITIVE_INFINITY;
   max = Number.NEGATIVE_INFINITY;
+  // The bucket of the last value, (above, atMost]: a request's durations and sizes mostly fall
+  // where the one before did, and two comparisons are cheaper than a search (≈ 20 ns of
+  // mispredicted branches).
+  #lastIndex = 0;
+  #lastAbove = Number.NEGATIVE_INFINITY;
+  #lastAtMost: number;
 
   constructor(bounds: readonly number[]) {
     this.bounds = bounds;
     this.counts = new Float64Array(bounds.length + 1);
+    this.#lastAtMost = bounds.length === 0 ? Number.POSITIVE_INFINITY : bounds[0]!;
   }
 
   record(v: number): void {
-    this.counts[bucketIndex(this.bounds, v)]!++;
+    let i = this.#lastIndex;
+    if (!(v > this.#lastAbove && v <= this.#lastAtMost)) {
+      const b = this.bounds;
+      i = bucketIndex(b, v);
+      this.#lastIndex = i;
+      this.#lastAbove = i === 0 ? Number.NEGATIVE_INFINITY : b[i - 1]!;
+      this.#lastAtMost = i === b.length ? Number.POSITIVE_INFINITY : b[i]!;
+    }
+    this.counts[i]!++;
     this.sum += v;
     this.count++;
     if (v < this.min) this.min = v;

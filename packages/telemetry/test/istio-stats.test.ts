@@ -42,6 +42,24 @@ test('durations are recorded in whole milliseconds into Envoy’s buckets', () =
   assert.equal(samples.find((s) => s.name === 'istio_request_bytes_sum')?.value, 50);
 });
 
+test('sizes on, just above and just below the bounds, in any order, land in the `le` buckets', () => {
+  const stats = new IstioStats();
+  const rec = new IstioRecorder('native', metrics.getMeter('x'), stats);
+  const set = new OutboundLabeler(local, undefined).labelSet(httpRequestEvent({}), false);
+  const sizes = [
+    5, 5, 4.999, 5.001, 5, 0.5, 0.5, 0, 10, 9.99, 3_600_000, 3_600_001, 3_600_000, 1, 0.6, 250, 251, 250, 249, 0, 7e9,
+    1,
+  ];
+  for (const bytes of sizes) rec.record(set, 0, bytes, 0);
+  const samples = parsePrometheus(stats.prometheusText());
+  const buckets = samples.filter((s) => s.name === 'istio_request_bytes_bucket');
+  assert.equal(buckets.length, 20);
+  for (const b of buckets) {
+    const le = b.labels.le === '+Inf' ? Number.POSITIVE_INFINITY : Number(b.labels.le);
+    assert.equal(b.value, sizes.filter((v) => v <= le).length, `le="${b.labels.le}"`);
+  }
+});
+
 test('one series per distinct label set; the subset and the flags tell series apart', () => {
   const stats = new IstioStats();
   const rec = new IstioRecorder('native', metrics.getMeter('x'), stats);
