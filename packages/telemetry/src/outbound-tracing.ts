@@ -127,10 +127,12 @@ function endAttempt(span: Span, rt: RequestTrace, a: AttemptEvent | undefined): 
     attrs['error.type'] = err;
     span.setStatus({ code: SpanStatusCode.ERROR });
   }
-  if (span instanceof NativeSpan) span.endWith(attrs);
+  // the data plane's reading as the attempt ended (the request's end too, when it was the last)
+  const end = a.endedAt >= 0 ? a.endedAt : undefined;
+  if (span instanceof NativeSpan) span.endWith(attrs, end);
   else {
     span.setAttributes(attrs);
-    span.end();
+    span.end(end);
   }
 }
 

@@ -54,6 +54,8 @@ export interface AttemptEvent {
   /** response status, 0 when none arrived */
   status: number;
   error: Error | undefined;
+  /** performance.now() as the attempt ended (-1 until then) */
+  endedAt: number;
 }
 
 export interface HttpRequestEvent {

@@ -167,6 +167,11 @@ export class Exchange extends MeshController implements RouteRequest, HashReques
   #peerMetadata: string | undefined;
   #peerMetadataId: string | undefined;
   #error: Error | undefined;
+  /**
+   * performance.now() as the committed attempt ended, set by the retry layer just before it
+   * delivers the end of the response: the request's end, without a second clock reading
+   */
+  endedAt = -1;
 
   constructor(
     target: CompiledTarget,
@@ -530,7 +535,7 @@ export class Exchange extends MeshController implements RouteRequest, HashReques
     this.fault?.release();
     if (!requestChannel.hasSubscribers) return;
     const entry = this.entry;
-    const now = performance.now();
+    const now = this.endedAt >= 0 ? this.endedAt : performance.now();
     const started = this.startedAt >= 0 ? this.startedAt : now;
     const event: HttpRequestEvent = {
       kind: 'request',

@@ -92,15 +92,20 @@ class Attempt implements DispatchHandler {
     return this.#state === COMMITTED;
   }
 
-  /** Publishes the end of this attempt on the attempt-end channel (once). */
-  endEvent(status: number, error: Error | undefined): void {
+  /**
+   * Publishes the end of this attempt on the attempt-end channel (once); returns the
+   * performance.now() reading it carries (-1 when there was no event).
+   */
+  endEvent(status: number, error: Error | undefined): number {
     const e = this.event;
-    if (e === undefined) return;
+    if (e === undefined) return -1;
     this.event = undefined;
+    e.endedAt = performance.now();
     e.endpoint = this.#driver.ex.host?.key;
     e.status = status;
     e.error = error;
     if (attemptEndChannel.hasSubscribers) attemptEndChannel.publish(e);
+    return e.endedAt;
   }
 
   abort(reason: Error): void {
@@ -192,8 +197,12 @@ class Attempt implements DispatchHandler {
   onResponseEnd(controller: DispatchController, trailers: Record<string, unknown>): void {
     const st = this.#state;
     this.#state = FINISHED;
-    if (this.event !== undefined) this.endEvent(this.event.status, undefined);
-    if (st === COMMITTED) this.#driver.ex.onResponseEnd(controller, trailers);
+    const endedAt = this.event !== undefined ? this.endEvent(this.event.status, undefined) : -1;
+    if (st !== COMMITTED) return;
+    // the request ends with its committed attempt: one clock reading for both
+    const ex = this.#driver.ex;
+    if (endedAt >= 0) ex.endedAt = endedAt;
+    ex.onResponseEnd(controller, trailers);
   }
 
   onResponseError(controller: DispatchController | undefined, err: Error): void {
@@ -311,6 +320,7 @@ class RetryDriver extends Attempt implements UpstreamCanceller {
         endpoint: undefined,
         status: 0,
         error: undefined,
+        endedAt: -1,
       };
       a.event = e;
       attemptStartChannel.publish(e);
