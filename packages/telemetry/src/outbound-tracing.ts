@@ -82,8 +82,8 @@ class RequestTrace implements Injected {
   }
 }
 
-// Every attribute object below is one literal plus the keys that only some spans have: native
-// spans take it as it is (NativeSpan.endWith), SDK spans have it set.
+// A span's attributes are built as one object when it ends, its start attributes and its outcome:
+// native spans take it as it is (NativeSpan.endWith), SDK spans have it set.
 
 /** The attributes the request span and each attempt span start with (what samplers see). */
 function startAttributes(
@@ -217,16 +217,10 @@ export class OutboundTracing {
       rt.attempt = undefined;
     }
     const span = rt.span;
-    const attrs: Attributes = {
-      'http.request.method': rt.method,
-      'server.address': rt.host,
-      'server.port': rt.port,
-      'url.full': rt.url,
-      response_flags: flagsText(e.flags),
-      'istio.canonical_service': this.#local.canonicalService,
-      'istio.namespace': this.#local.namespace,
-    };
-    if (rt.methodOriginal !== undefined) attrs['http.request.method_original'] = rt.methodOriginal;
+    const attrs = startAttributes(rt.method, rt.methodOriginal, rt.host, rt.port, rt.url);
+    attrs.response_flags = flagsText(e.flags);
+    attrs['istio.canonical_service'] = this.#local.canonicalService;
+    attrs['istio.namespace'] = this.#local.namespace;
     if (e.cluster !== undefined) attrs.upstream_cluster = e.cluster;
     if (this.#local.meshId !== undefined) attrs['istio.mesh_id'] = this.#local.meshId;
     if (e.status > 0) attrs['http.response.status_code'] = e.status;
