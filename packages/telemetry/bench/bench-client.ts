@@ -12,9 +12,21 @@
 //   sdk-tracer like telemetry, but the spans made by the SDK's Tracer (TracerProvider)
 //   metrics    the Inboard dispatcher with metrics only ('native', as above)
 //   meter      like telemetry, but every metric recorded through the OTel SDK meter ('meter')
+//   headers    the Inboard dispatcher sending what the telemetry row adds on the wire and nothing
+//              else: Istio's two metadata exchange headers and a traceparent per attempt (one
+//              fixed value), no metric, no span: the floor the headers alone set
 // Each runs in its own process so no path's JIT state slows another. The parent sends load
 // commands over IPC; the client answers with wall time, latency quantiles and its CPU time.
-import { OutboundMesh } from '@inboard/http';
+import { subscribe } from 'node:diagnostics_channel';
+import {
+  ATTEMPT_START_CHANNEL,
+  type AttemptEvent,
+  OutboundMesh,
+  PEER_METADATA_HEADER,
+  PEER_METADATA_ID_HEADER,
+  REQUEST_START_CHANNEL,
+  type RequestStartEvent,
+} from '@inboard/http';
 import { HttpStats, IstioStats, installMeshTelemetry } from '@inboard/telemetry';
 import { parseBootstrap, Xds } from '@inboard/xds';
 import { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
@@ -28,6 +40,7 @@ import {
   type LoadCommand,
   serveLoadCommands,
 } from '../../../bench/support/closed-loop.ts';
+import { peerMetadataHeaders } from '../src/peer-metadata.ts';
 
 export type { LoadCommand } from '../../../bench/support/closed-loop.ts';
 
@@ -82,6 +95,19 @@ if (kind === 'raw') {
   const mesh = new OutboundMesh({ xds });
   if ((await mesh.ready('reviews:9080')) === undefined) throw new Error('reviews:9080 did not resolve');
   let shutdown = async () => {};
+  if (kind === 'headers') {
+    const mx = peerMetadataHeaders(xds.bootstrap.node);
+    if (mx === undefined) throw new Error('the bench node has metadata to exchange');
+    const traceparent = '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01';
+    subscribe(REQUEST_START_CHANNEL, (m) => {
+      const e = m as RequestStartEvent;
+      e.headers[PEER_METADATA_ID_HEADER] = mx.id;
+      e.headers[PEER_METADATA_HEADER] = mx.metadata;
+    });
+    subscribe(ATTEMPT_START_CHANNEL, (m) => {
+      (m as AttemptEvent).headers.traceparent = traceparent;
+    });
+  }
   if (kind === 'telemetry' || kind === 'meter' || kind === 'metrics' || kind === 'sdk-tracer') {
     const istioStats = new IstioStats();
     const httpStats = new HttpStats();

@@ -2,7 +2,8 @@
 // server (its own process):
 //   raw undici Pool  |  Inboard, no telemetry  |  Inboard + metrics + always-on tracing
 // (and, for reference: metrics without tracing, spans made by the SDK's Tracer instead of natively,
-// and Istio metrics recorded through the OTel SDK meter instead of in-process).
+// Istio metrics recorded through the OTel SDK meter instead of in-process, and the headers the
+// telemetry row sends upstream with nothing recorded: what undici and the wire cost for them).
 // Each client is its own process, fed by this process's ADS server; paired rounds with
 // alternating order, medians reported. Throughput at fixed concurrency with a bounded request
 // count; latency from sequential requests. The last line is `RESULT {...}`.
@@ -133,8 +134,13 @@ const clients: [string, ChildProcess[]][] = [
   ['(inboard + metrics, no tracing)', await startClients('metrics', 1)],
   ['(inboard + metrics + tracing, spans by the SDK Tracer)', await startClients('sdk-tracer', 1)],
   ['(inboard + tracing + all metrics via the OTel SDK meter)', await startClients('meter', 1)],
+  [
+    '(inboard + the metadata exchange and traceparent headers only, nothing recorded)',
+    await startClients('headers', 1),
+  ],
 ];
-const [RAW, MESH, TEL, METRICS, SDK_TRACER, METER] = clients.map(([n]) => n) as [
+const [RAW, MESH, TEL, METRICS, SDK_TRACER, METER, HEADERS] = clients.map(([n]) => n) as [
+  string,
   string,
   string,
   string,
@@ -233,6 +239,7 @@ const result = {
   throughput_ratio_metrics_only: Number(median(ratio[METRICS]!).toFixed(3)),
   throughput_ratio_telemetry_sdk_tracer: Number(median(ratio[SDK_TRACER]!).toFixed(3)),
   throughput_ratio_telemetry_sdk_meter: Number(median(ratio[METER]!).toFixed(3)),
+  throughput_ratio_headers_only: Number(median(ratio[HEADERS]!).toFixed(3)),
   client_cpu_us_raw: Number(median(cpu[RAW]!).toFixed(1)),
   client_cpu_us_no_telemetry: Number(median(cpu[MESH]!).toFixed(1)),
   client_cpu_us_telemetry: Number(median(cpu[TEL]!).toFixed(1)),

@@ -82,9 +82,6 @@ class RequestTrace implements Injected {
   }
 }
 
-// A span's attributes are built as one object when it ends, its start attributes and its outcome:
-// native spans take it as it is (NativeSpan.endWith), SDK spans have it set.
-
 /** The attributes the request span and each attempt span start with (what samplers see). */
 function startAttributes(
   method: string,
@@ -109,13 +106,25 @@ function attemptStartAttributes(rt: RequestTrace, attempt: number): Attributes {
   return attrs;
 }
 
+/**
+ * Ends a span with `attrs`: a native span's whole attributes, its start attributes and its outcome
+ * in one object (NativeSpan.endWith); an SDK span's outcome, set on the attributes it has.
+ */
+function finish(span: Span, attrs: Attributes, end: number | undefined): void {
+  if (span instanceof NativeSpan) span.endWith(attrs, end);
+  else {
+    span.setAttributes(attrs);
+    span.end(end);
+  }
+}
+
 /** Ends an attempt span: with its outcome when the attempt event tells it. */
 function endAttempt(span: Span, rt: RequestTrace, a: AttemptEvent | undefined): void {
   if (a === undefined) {
     span.end();
     return;
   }
-  const attrs = attemptStartAttributes(rt, a.attempt);
+  const attrs = span instanceof NativeSpan ? attemptStartAttributes(rt, a.attempt) : {};
   if (a.endpoint !== undefined) {
     const [addr, port] = splitAuthority(a.endpoint);
     attrs['network.peer.address'] = addr;
@@ -128,12 +137,7 @@ function endAttempt(span: Span, rt: RequestTrace, a: AttemptEvent | undefined): 
     span.setStatus({ code: SpanStatusCode.ERROR });
   }
   // the data plane's reading as the attempt ended (the request's end too, when it was the last)
-  const end = a.endedAt >= 0 ? a.endedAt : undefined;
-  if (span instanceof NativeSpan) span.endWith(attrs, end);
-  else {
-    span.setAttributes(attrs);
-    span.end(end);
-  }
+  finish(span, attrs, a.endedAt >= 0 ? a.endedAt : undefined);
 }
 
 export class OutboundTracing {
@@ -217,7 +221,8 @@ export class OutboundTracing {
       rt.attempt = undefined;
     }
     const span = rt.span;
-    const attrs = startAttributes(rt.method, rt.methodOriginal, rt.host, rt.port, rt.url);
+    const attrs =
+      span instanceof NativeSpan ? startAttributes(rt.method, rt.methodOriginal, rt.host, rt.port, rt.url) : {};
     attrs.response_flags = flagsText(e.flags);
     attrs['istio.canonical_service'] = this.#local.canonicalService;
     attrs['istio.namespace'] = this.#local.namespace;
@@ -229,11 +234,6 @@ export class OutboundTracing {
       attrs['error.type'] = err;
       span.setStatus({ code: SpanStatusCode.ERROR, message: e.details });
     }
-    const end = start!.startedAt >= 0 ? start!.startedAt + e.durations.totalMs : undefined;
-    if (span instanceof NativeSpan) span.endWith(attrs, end);
-    else {
-      span.setAttributes(attrs);
-      span.end(end);
-    }
+    finish(span, attrs, start!.startedAt >= 0 ? start!.startedAt + e.durations.totalMs : undefined);
   }
 }
