@@ -12,6 +12,8 @@
 //   sdk-tracer like telemetry, but the spans made by the SDK's Tracer (TracerProvider)
 //   metrics    the Inboard dispatcher with metrics only ('native', as above)
 //   meter      like telemetry, but every metric recorded through the OTel SDK meter ('meter')
+//   raw-headers  the raw undici Pool sending those same headers (the same values on every
+//              request, added by a dispatch interceptor): what they cost without the mesh
 //   headers    the Inboard dispatcher sending what the telemetry row adds on the wire and nothing
 //              else: Istio's two metadata exchange headers and a traceparent per attempt (one
 //              fixed value), no metric, no span: the floor the headers alone set
@@ -60,6 +62,21 @@ class CountingSpanExporter implements SpanExporter {
 }
 
 const [kind, port, adsPort, nodeId] = process.argv.slice(2) as [string, string, string, string];
+const NODE_METADATA = {
+  GENERATOR: 'grpc',
+  NAMESPACE: 'default',
+  WORKLOAD_NAME: 'productpage-v1',
+  LABELS: { app: 'productpage', version: 'v1' },
+};
+/** the headers-only rows' traceparent: one fixed value (what undici checks and writes is the same) */
+const FIXED_TRACEPARENT = '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01';
+
+/** This client's metadata exchange headers, as installMeshTelemetry sends them. */
+function benchPeerMetadata(id: string) {
+  const mx = peerMetadataHeaders({ id, metadata: NODE_METADATA } as never);
+  if (mx === undefined) throw new Error('the bench node has metadata to exchange');
+  return mx;
+}
 const PATH = '/reviews/1';
 
 let dispatcher: Dispatcher;
@@ -67,10 +84,18 @@ let origin: string;
 let close: () => Promise<void>;
 let spans: CountingSpanExporter | undefined;
 let flush: () => Promise<void> = async () => {};
-if (kind === 'raw') {
+if (kind === 'raw' || kind === 'raw-headers') {
   origin = `http://127.0.0.1:${port}`;
   const pool = new Pool(origin);
   dispatcher = pool;
+  if (kind === 'raw-headers') {
+    const headers = {
+      [PEER_METADATA_ID_HEADER]: nodeId,
+      [PEER_METADATA_HEADER]: benchPeerMetadata(nodeId).metadata,
+      traceparent: FIXED_TRACEPARENT,
+    };
+    dispatcher = pool.compose((dispatch) => (opts, handler) => dispatch({ ...opts, headers }, handler));
+  }
   close = () => pool.close();
 } else {
   const xds = new Xds({
@@ -79,15 +104,7 @@ if (kind === 'raw') {
         xds_servers: [
           { server_uri: `127.0.0.1:${adsPort}`, channel_creds: [{ type: 'insecure' }], server_features: ['xds_v3'] },
         ],
-        node: {
-          id: nodeId,
-          metadata: {
-            GENERATOR: 'grpc',
-            NAMESPACE: 'default',
-            WORKLOAD_NAME: 'productpage-v1',
-            LABELS: { app: 'productpage', version: 'v1' },
-          },
-        },
+        node: { id: nodeId, metadata: NODE_METADATA },
       },
       'bench',
     ),
@@ -96,16 +113,14 @@ if (kind === 'raw') {
   if ((await mesh.ready('reviews:9080')) === undefined) throw new Error('reviews:9080 did not resolve');
   let shutdown = async () => {};
   if (kind === 'headers') {
-    const mx = peerMetadataHeaders(xds.bootstrap.node);
-    if (mx === undefined) throw new Error('the bench node has metadata to exchange');
-    const traceparent = '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01';
+    const mx = benchPeerMetadata(nodeId);
     subscribe(REQUEST_START_CHANNEL, (m) => {
       const e = m as RequestStartEvent;
       e.headers[PEER_METADATA_ID_HEADER] = mx.id;
       e.headers[PEER_METADATA_HEADER] = mx.metadata;
     });
     subscribe(ATTEMPT_START_CHANNEL, (m) => {
-      (m as AttemptEvent).headers.traceparent = traceparent;
+      (m as AttemptEvent).headers.traceparent = FIXED_TRACEPARENT;
     });
   }
   if (kind === 'telemetry' || kind === 'meter' || kind === 'metrics' || kind === 'sdk-tracer') {

@@ -3,7 +3,8 @@
 //   raw undici Pool  |  Inboard, no telemetry  |  Inboard + metrics + always-on tracing
 // (and, for reference: metrics without tracing, spans made by the SDK's Tracer instead of natively,
 // Istio metrics recorded through the OTel SDK meter instead of in-process, and the headers the
-// telemetry row sends upstream with nothing recorded: what undici and the wire cost for them).
+// telemetry row sends upstream with nothing recorded, through the mesh and through a raw undici
+// Pool: what undici and the wire cost for them).
 // Each client is its own process, fed by this process's ADS server; paired rounds with
 // alternating order, medians reported. Throughput at fixed concurrency with a bounded request
 // count; latency from sequential requests. The last line is `RESULT {...}`.
@@ -138,8 +139,10 @@ const clients: [string, ChildProcess[]][] = [
     '(inboard + the metadata exchange and traceparent headers only, nothing recorded)',
     await startClients('headers', 1),
   ],
+  ['(raw undici Pool + those same headers)', await startClients('raw-headers', 1)],
 ];
-const [RAW, MESH, TEL, METRICS, SDK_TRACER, METER, HEADERS] = clients.map(([n]) => n) as [
+const [RAW, MESH, TEL, METRICS, SDK_TRACER, METER, HEADERS, RAW_HEADERS] = clients.map(([n]) => n) as [
+  string,
   string,
   string,
   string,
@@ -240,6 +243,7 @@ const result = {
   throughput_ratio_telemetry_sdk_tracer: Number(median(ratio[SDK_TRACER]!).toFixed(3)),
   throughput_ratio_telemetry_sdk_meter: Number(median(ratio[METER]!).toFixed(3)),
   throughput_ratio_headers_only: Number(median(ratio[HEADERS]!).toFixed(3)),
+  throughput_ratio_raw_with_headers: Number(median(ratio[RAW_HEADERS]!).toFixed(3)),
   client_cpu_us_raw: Number(median(cpu[RAW]!).toFixed(1)),
   client_cpu_us_no_telemetry: Number(median(cpu[MESH]!).toFixed(1)),
   client_cpu_us_telemetry: Number(median(cpu[TEL]!).toFixed(1)),
