@@ -5,15 +5,12 @@
 //   metrics    + Istio and HTTP metrics aggregated in-process ('native')
 //   telemetry  + always-on tracing, the mesh's spans recorded natively into a BatchSpanProcessor
 //   sdk-tracer + always-on tracing, the spans made by the SDK's Tracer
+// (the telemetry benchmark's client kinds of the same names: bench-mesh.ts)
 // The parent sends { total } over IPC; the answer is the CPU time per request in ns.
 import { OutboundMesh } from '@inboard/http';
-import { HttpStats, IstioStats, installMeshTelemetry } from '@inboard/telemetry';
-import { parseBootstrap, Xds } from '@inboard/xds';
-import { resourceFromAttributes } from '@opentelemetry/resources';
-import { MeterProvider } from '@opentelemetry/sdk-metrics';
-import { BatchSpanProcessor, type ReadableSpan, type SpanExporter, TracerProvider } from '@opentelemetry/sdk-trace';
 import { Dispatcher } from 'undici';
 import { type LoadCommand, serveLoadCommands } from '../../../bench/support/closed-loop.ts';
+import { type BenchTelemetry, benchXds, installBenchTelemetry } from './bench-mesh.ts';
 
 export interface PerRequestResult {
   /** CPU time per request, ns */
@@ -54,71 +51,13 @@ class StubUpstream extends Dispatcher {
   override async destroy(): Promise<void> {}
 }
 
-class CountingSpanExporter implements SpanExporter {
-  count = 0;
-  export(spans: ReadableSpan[], done: Parameters<SpanExporter['export']>[1]): void {
-    this.count += spans.length;
-    done({ code: 0 });
-  }
-  async shutdown(): Promise<void> {}
-  async forceFlush(): Promise<void> {}
-}
-
 const stub = new StubUpstream();
-const xds = new Xds({
-  bootstrap: parseBootstrap(
-    {
-      xds_servers: [
-        { server_uri: `127.0.0.1:${adsPort}`, channel_creds: [{ type: 'insecure' }], server_features: ['xds_v3'] },
-      ],
-      node: {
-        id: nodeId,
-        metadata: {
-          GENERATOR: 'grpc',
-          NAMESPACE: 'default',
-          WORKLOAD_NAME: 'productpage-v1',
-          LABELS: { app: 'productpage', version: 'v1' },
-        },
-      },
-    },
-    'bench',
-  ),
-});
+const xds = benchXds(adsPort, nodeId);
 const mesh = new OutboundMesh({ xds, upstream: stub });
 if ((await mesh.ready('reviews:9080')) === undefined) throw new Error('reviews:9080 did not resolve');
 
-const exporter = new CountingSpanExporter();
-let flush = async () => {};
-let shutdown = async () => {};
-if (mode !== 'stub' && mode !== 'mesh') {
-  const istioStats = new IstioStats();
-  const httpStats = new HttpStats();
-  const meterProvider = new MeterProvider();
-  const processor = new BatchSpanProcessor({
-    exporter,
-    maxQueueSize: 8192,
-    maxExportBatchSize: 512,
-    scheduledDelayMillis: 200,
-  });
-  const resource = resourceFromAttributes({ 'service.name': 'productpage' });
-  const tracerProvider = new TracerProvider({ resource, spanProcessors: [processor] });
-  const telemetry = installMeshTelemetry({
-    mesh,
-    meterProvider,
-    tracerProvider,
-    istioMetrics: 'native',
-    istioStats,
-    httpMetrics: 'native',
-    httpStats,
-    tracing: mode === 'metrics' ? false : mode === 'sdk-tracer' ? true : { spanProcessors: [processor], resource },
-  });
-  flush = () => processor.forceFlush();
-  shutdown = async () => {
-    telemetry.close();
-    await tracerProvider.shutdown();
-    await meterProvider.shutdown();
-  };
-}
+const telemetry: BenchTelemetry | undefined =
+  mode === 'stub' || mode === 'mesh' ? undefined : installBenchTelemetry(mesh, mode);
 
 const dispatcher: Dispatcher = mode === 'stub' ? stub : mesh.dispatcher;
 const origin = mode === 'stub' ? 'http://127.0.0.1:1001' : 'http://reviews:9080';
@@ -148,14 +87,14 @@ async function run(total: number): Promise<number> {
 
 serveLoadCommands(
   async (cmd: LoadCommand): Promise<PerRequestResult> => {
-    await flush();
-    const spans = exporter.count;
+    await telemetry?.flush();
+    const spans = telemetry?.spans.count ?? 0;
     const ns = await run(cmd.total);
-    await flush();
-    return { ns, spans: exporter.count - spans };
+    await telemetry?.flush();
+    return { ns, spans: (telemetry?.spans.count ?? 0) - spans };
   },
   async () => {
-    await shutdown();
+    await telemetry?.shutdown();
     await mesh.close();
     xds.close();
   },

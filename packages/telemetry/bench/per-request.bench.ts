@@ -17,82 +17,16 @@ import { ensureSourceConditions, median, startLoadClient } from '../../../bench/
 ensureSourceConditions(import.meta.url);
 
 const { AdsServer, Snapshot } = await import('@inboard/control-plane');
-const { outboundHcm } = await import('../../../test/support/istio-shaped.ts');
-const { jsToStruct } = await import('@inboard/xds/codec');
+const { benchResources, NODE_ID } = await import('./bench-mesh.ts');
 type PerRequestResult = import('./per-request-client.ts').PerRequestResult;
 
 const QUICK = process.argv.includes('--quick');
 const REQUESTS = QUICK ? 20_000 : 100_000;
 const WARMUP = QUICK ? 50_000 : 300_000;
 const ROUNDS = QUICK ? 3 : 9;
-const NODE_ID = 'sidecar~127.0.0.1~productpage-v1-bench.default~default.svc.cluster.local';
-const CLUSTER = 'outbound|9080||reviews.default.svc.cluster.local';
 
-const domains: string[] = [];
-for (const d of ['reviews.default.svc.cluster.local', 'reviews.default.svc', 'reviews.default', 'reviews'])
-  domains.push(d, `${d}:9080`);
 const server = new AdsServer();
-server.cache.setSnapshot(
-  NODE_ID,
-  Snapshot.fromMessages({
-    version: '1',
-    listeners: [{ name: 'reviews:9080', api_listener: { api_listener: outboundHcm('9080') } }],
-    routes: [
-      {
-        name: '9080',
-        virtual_hosts: [
-          {
-            name: 'reviews.default.svc.cluster.local:9080',
-            domains,
-            routes: [
-              {
-                name: 'default',
-                match: { prefix: '/' },
-                route: {
-                  cluster: CLUSTER,
-                  timeout: { seconds: 0, nanos: 0 },
-                  // Istio's default retry policy
-                  retry_policy: {
-                    num_retries: { value: 2 },
-                    retry_on: 'connect-failure,refused-stream,unavailable,cancelled,retriable-status-codes',
-                    host_selection_retry_max_attempts: 5,
-                  },
-                },
-              },
-            ],
-          },
-        ],
-      },
-    ],
-    clusters: [
-      {
-        name: CLUSTER,
-        type: 3,
-        eds_cluster_config: { service_name: CLUSTER, eds_config: { ads: {} } },
-        connect_timeout: { seconds: 10, nanos: 0 },
-        lb_policy: 0,
-      },
-    ],
-    endpoints: [
-      {
-        cluster_name: CLUSTER,
-        endpoints: [
-          {
-            locality: { region: 'local', zone: 'a', sub_zone: '' },
-            // three endpoints taking turns (the stub answers for all of them)
-            lb_endpoints: [1, 2, 3].map((i) => ({
-              endpoint: { address: { socket_address: { address: '127.0.0.1', port_value: 1000 + i } } },
-              health_status: 1,
-              metadata: {
-                filter_metadata: { istio: jsToStruct({ workload: 'reviews-v1;default;reviews;v1;Kubernetes' }) },
-              },
-            })),
-          },
-        ],
-      },
-    ],
-  }),
-);
+server.cache.setSnapshot(NODE_ID, Snapshot.fromMessages(benchResources([1001, 1002, 1003])));
 const adsPort = await server.start();
 
 const MODES: [string, string][] = [

@@ -23,8 +23,7 @@ import { ensureSourceConditions, median, runLoad, startLoadClient } from '../../
 ensureSourceConditions(import.meta.url);
 
 const { AdsServer, Snapshot } = await import('@inboard/control-plane');
-const { outboundHcm } = await import('../../../test/support/istio-shaped.ts');
-const { jsToStruct } = await import('@inboard/xds/codec');
+const { benchResources, NODE_ID } = await import('./bench-mesh.ts');
 type LoadResult = import('./bench-client.ts').LoadResult;
 
 const QUICK = process.argv.includes('--quick');
@@ -32,8 +31,6 @@ const CONCURRENCY = 32;
 const THROUGHPUT_REQUESTS = QUICK ? 5_000 : 20_000;
 const LATENCY_REQUESTS = QUICK ? 1_000 : 4_000;
 const ROUNDS = QUICK ? 3 : 7;
-const NODE_ID = 'sidecar~127.0.0.1~productpage-v1-bench.default~default.svc.cluster.local';
-const CLUSTER = 'outbound|9080||reviews.default.svc.cluster.local';
 const deadline = Date.now() + (QUICK ? 120_000 : 900_000);
 
 const upstream = fork(fileURLToPath(new URL('../../../bench/support/upstream-server.ts', import.meta.url)), ['1'], {
@@ -45,73 +42,8 @@ const [
   },
 ] = (await once(upstream, 'message')) as [{ ports: [number] }];
 
-const hcm = outboundHcm('9080');
-const domains: string[] = [];
-for (const d of ['reviews.default.svc.cluster.local', 'reviews.default.svc', 'reviews.default', 'reviews'])
-  domains.push(d, `${d}:9080`);
 const server = new AdsServer();
-server.cache.setSnapshot(
-  NODE_ID,
-  Snapshot.fromMessages({
-    version: '1',
-    listeners: [{ name: 'reviews:9080', api_listener: { api_listener: hcm } }],
-    routes: [
-      {
-        name: '9080',
-        virtual_hosts: [
-          {
-            name: 'reviews.default.svc.cluster.local:9080',
-            domains,
-            routes: [
-              {
-                name: 'default',
-                match: { prefix: '/' },
-                route: {
-                  cluster: CLUSTER,
-                  timeout: { seconds: 0, nanos: 0 },
-                  // Istio's default retry policy
-                  retry_policy: {
-                    num_retries: { value: 2 },
-                    retry_on: 'connect-failure,refused-stream,unavailable,cancelled,retriable-status-codes',
-                    host_selection_retry_max_attempts: 5,
-                  },
-                },
-              },
-            ],
-          },
-        ],
-      },
-    ],
-    clusters: [
-      {
-        name: CLUSTER,
-        type: 3,
-        eds_cluster_config: { service_name: CLUSTER, eds_config: { ads: {} } },
-        connect_timeout: { seconds: 10, nanos: 0 },
-        lb_policy: 0,
-      },
-    ],
-    endpoints: [
-      {
-        cluster_name: CLUSTER,
-        endpoints: [
-          {
-            locality: { region: 'local', zone: 'a', sub_zone: '' },
-            lb_endpoints: [
-              {
-                endpoint: { address: { socket_address: { address: '127.0.0.1', port_value: port } } },
-                health_status: 1,
-                metadata: {
-                  filter_metadata: { istio: jsToStruct({ workload: 'reviews-v1;default;reviews;v1;Kubernetes' }) },
-                },
-              },
-            ],
-          },
-        ],
-      },
-    ],
-  }),
-);
+server.cache.setSnapshot(NODE_ID, Snapshot.fromMessages(benchResources([port])));
 const adsPort = await server.start();
 
 const clientFile = fileURLToPath(new URL('./bench-client.ts', import.meta.url));
