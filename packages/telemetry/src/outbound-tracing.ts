@@ -170,9 +170,11 @@ export class OutboundTracing {
     let span: Span;
     let ctx: Context;
     if (native !== undefined) {
-      // native spans own the attribute object they are given
-      const sc = trace.getSpanContext(parent);
-      const valid = sc !== undefined && isSpanContextValid(sc) ? sc : undefined;
+      // native spans own the attribute object they are given; a native parent (the inbound
+      // request's SERVER span) has valid ids by construction, others are checked
+      const active = trace.getSpan(parent);
+      const sc = active?.spanContext();
+      const valid = sc !== undefined && (active instanceof NativeSpan || isSpanContextValid(sc)) ? sc : undefined;
       span = native.startChild(name, SpanKind.CLIENT, valid, attrs, startedAt, parent);
       ctx = parent;
     } else {
