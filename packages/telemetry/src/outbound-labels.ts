@@ -58,9 +58,9 @@ export class OutboundLabeler {
   readonly #local: LocalWorkload;
   readonly #mesh: OutboundMesh | undefined;
   // Nested maps keyed by the event's own strings (their hashes are cached by the engine), so a
-  // request costs a few map lookups and no key string, one when it differs from the request before
-  // in its endpoint at most. A target's entries are dropped when its
-  // compiled snapshot changes: endpoint metadata and cluster TLS come from that snapshot.
+  // request costs a few map lookups and no key string, and one lookup when it differs from the
+  // request before in its endpoint at most. A target's entries are dropped when its compiled
+  // snapshot changes: endpoint metadata and cluster TLS come from that snapshot.
   readonly #targets = new Map<string, TargetCache>();
   #size = 0;
   // the last request labelled, under which snapshot and protocol, and the label sets of its
