@@ -2,9 +2,17 @@
 // accessLogFile with no custom format) and the JSON object (EnvoyJSONLogFormatIstio), one per
 // finished request, outbound and inbound. Envoy prints `-` for a missing text value; in JSON a
 // missing value is null and numeric operators are numbers.
+//
+// They go to a stream (as Envoy's file access log) and/or, as OpenTelemetry log records, to a
+// LoggerProvider (as Envoy's envoy.access_loggers.open_telemetry under Istio's envoyOtelAls
+// provider): the record's time is the request's start, its body the text line (or, for 'json',
+// the record's fields as a map), and it carries the request's span context when there is one.
 import type { HttpRequestEvent, InboundRequestEvent } from '@inboard/http';
+import { type Logger, type LoggerProvider, logs, ROOT_CONTEXT, type Span, trace } from '@opentelemetry/api';
 import type { HeaderRecord, RequestStartEvent } from './dispatch-hooks.ts';
 import { flagsText } from './outbound-labels.ts';
+import { TelemetryOptionsError } from './telemetry-errors.ts';
+import { TELEMETRY_SCOPE, TELEMETRY_VERSION } from './version.ts';
 
 /** The fields of Istio's JSON access log (keys as EnvoyJSONLogFormatIstio names them). */
 export interface AccessLogRecord {
@@ -43,7 +51,13 @@ export interface AccessLogSink {
 }
 
 export interface AccessLogOptions {
-  readonly stream: AccessLogSink;
+  /** where the lines go (a file stream, process.stdout, …) */
+  readonly stream?: AccessLogSink;
+  /**
+   * emit each record as an OpenTelemetry log record through this LoggerProvider (`true`: the
+   * global one of @opentelemetry/api, e.g. a NodeSDK's with log record processors)
+   */
+  readonly logs?: LoggerProvider | true;
   /** default 'text' */
   readonly format?: AccessLogFormat;
   /** log requests the application sends through the mesh (default true) */
@@ -163,19 +177,36 @@ export function formatAccessLogJson(r: AccessLogRecord): string {
 }
 
 export class AccessLogWriter {
-  readonly #sink: AccessLogSink;
-  readonly #format: (r: AccessLogRecord) => string;
+  readonly #sink: AccessLogSink | undefined;
+  readonly #logger: Logger | undefined;
+  readonly #json: boolean;
   readonly outbound: boolean;
   readonly inbound: boolean;
 
   constructor(o: AccessLogOptions) {
+    if (o.stream === undefined && o.logs === undefined)
+      throw new TelemetryOptionsError(
+        'accessLog',
+        'nowhere to write: give a stream, or logs (a LoggerProvider, or true for the global one)',
+      );
     this.#sink = o.stream;
-    this.#format = o.format === 'json' ? formatAccessLogJson : formatAccessLogText;
+    this.#logger =
+      o.logs === undefined
+        ? undefined
+        : (o.logs === true ? logs.getLoggerProvider() : o.logs).getLogger(TELEMETRY_SCOPE, TELEMETRY_VERSION);
+    this.#json = o.format === 'json';
     this.outbound = o.outbound ?? true;
     this.inbound = o.inbound ?? true;
   }
 
-  write(r: AccessLogRecord): void {
-    this.#sink.write(this.#format(r));
+  /** One request's record; `span` is its span (the request's CLIENT span or the SERVER span), if traced. */
+  write(r: AccessLogRecord, span?: Span): void {
+    const text = this.#json ? undefined : formatAccessLogText(r);
+    this.#sink?.write(text ?? formatAccessLogJson(r));
+    this.#logger?.emit({
+      timestamp: new Date(r.start_time),
+      body: text === undefined ? { ...r } : text.slice(0, -1),
+      context: span === undefined ? undefined : trace.setSpan(ROOT_CONTEXT, span),
+    });
   }
 }

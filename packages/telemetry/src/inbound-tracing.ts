@@ -107,8 +107,8 @@ export class InboundTracing {
     context.with(trace.setSpan(parent, span), run);
   };
 
-  /** Ends the request's span: the one its scope started, else (a policy answer) a whole new one. */
-  record(e: InboundRequestEvent): void {
+  /** Ends the request's span: the one its scope started, else (a policy answer) a whole new one; returns it. */
+  record(e: InboundRequestEvent): Span {
     const started = e.start === undefined ? undefined : this.#open.get(e.start);
     let span: Span;
     if (started !== undefined) {
@@ -133,6 +133,7 @@ export class InboundTracing {
     if (e.status >= 500 || e.status === 0)
       span.setStatus({ code: SpanStatusCode.ERROR, message: e.responseCodeDetails });
     span.end(e.startTime + e.durationMs);
+    return span;
   }
 
   /** What is known when the request arrives (and what samplers see). */

@@ -107,7 +107,7 @@ export interface MeshTelemetryOptions {
   readonly httpStats?: HttpStats;
   /** spans and trace propagation (default true); false: no spans */
   readonly tracing?: boolean | TracingOptions;
-  /** access log lines in Istio's format; off unless given */
+  /** access logs in Istio's formats, to a stream and/or as OpenTelemetry log records; off unless given */
   readonly accessLog?: AccessLogOptions;
   /**
    * Istio's HTTP metadata exchange (default true): requests through the mesh carry
@@ -245,8 +245,8 @@ export function installMeshTelemetry(options: MeshTelemetryOptions = {}): MeshTe
         if (istio !== undefined)
           istio.record(labeler.labelSet(e, isGrpc(start)), e.durations.totalMs, e.bytes.sent ?? 0, e.bytes.received);
         http?.recordClient(e);
-        tracing?.onRequestEnd(e, start);
-        logOut?.write(outboundAccessLogRecord(e, start, Date.now()));
+        const span = tracing?.onRequestEnd(e, start);
+        logOut?.write(outboundAccessLogRecord(e, start, Date.now()), span);
       }),
     );
   }
@@ -267,8 +267,8 @@ export function installMeshTelemetry(options: MeshTelemetryOptions = {}): MeshTe
       guarded<InboundRequestEvent>('inbound', (e) => {
         if (istio !== undefined) istio.record(labeler.labelSet(e), e.durationMs, e.requestBytes, e.responseBytes);
         http?.recordServer(e);
-        tracing?.record(e);
-        logIn?.write(inboundAccessLogRecord(e));
+        const span = tracing?.record(e);
+        logIn?.write(inboundAccessLogRecord(e), span);
       }),
     );
   }

@@ -215,9 +215,10 @@ export class OutboundTracing {
     endAttempt(span, rt, a);
   }
 
-  onRequestEnd(e: HttpRequestEvent, start: RequestStartEvent | undefined): void {
+  /** Ends the request's span; returns it (for the access log record's span context), if there was one. */
+  onRequestEnd(e: HttpRequestEvent, start: RequestStartEvent | undefined): Span | undefined {
     const rt = start?.context;
-    if (!(rt instanceof RequestTrace)) return;
+    if (!(rt instanceof RequestTrace)) return undefined;
     if (rt.attempt !== undefined) {
       endAttempt(rt.attempt, rt, undefined);
       rt.attempt = undefined;
@@ -237,5 +238,6 @@ export class OutboundTracing {
       span.setStatus({ code: SpanStatusCode.ERROR, message: e.details });
     }
     finish(span, attrs, start!.startedAt >= 0 ? start!.startedAt + e.durations.totalMs : undefined);
+    return span;
   }
 }

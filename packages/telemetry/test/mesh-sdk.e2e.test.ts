@@ -11,8 +11,9 @@ import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { type MeshSdk, samplerFromEnv, startMeshSdk } from '@inboard/telemetry/sdk';
 import type { BootstrapNode } from '@inboard/xds';
-import { context, metrics, propagation, ROOT_CONTEXT, SpanKind, TraceFlags, trace } from '@opentelemetry/api';
+import { context, logs, metrics, propagation, ROOT_CONTEXT, SpanKind, TraceFlags, trace } from '@opentelemetry/api';
 import { PrometheusExporter, PrometheusSerializer } from '@opentelemetry/exporter-prometheus';
+import { InMemoryLogRecordExporter, SimpleLogRecordProcessor } from '@opentelemetry/sdk-logs';
 import {
   BatchSpanProcessor,
   type IdGenerator,
@@ -70,6 +71,7 @@ function withEnv(vars: Readonly<Record<string, string>>): () => void {
 function resetGlobals(): void {
   trace.disable();
   metrics.disable();
+  logs.disable();
   propagation.disable();
   context.disable();
 }
@@ -219,6 +221,39 @@ describe('a workload started with startMeshSdk’s defaults', () => {
       assert.equal(meshSdk.spanProcessors.length, 1);
       assert.ok(meshSdk.spanProcessors[0] instanceof BatchSpanProcessor);
     });
+  });
+});
+
+describe('access logs as log records through the SDK’s LoggerProvider (accessLog.logs: true)', () => {
+  const records = new InMemoryLogRecordExporter();
+  let restoreEnv: () => void;
+  let meshSdk: MeshSdk;
+
+  before(async () => {
+    restoreEnv = withEnv({ OTEL_TRACES_EXPORTER: 'none' });
+    meshSdk = await startMeshSdk({
+      mesh: svc.mesh,
+      inbound: false,
+      resourceDetectors: [],
+      prometheus: false,
+      logRecordProcessors: [new SimpleLogRecordProcessor({ exporter: records })],
+      accessLog: { logs: true },
+    });
+  });
+
+  after(async () => {
+    await meshSdk?.shutdown();
+    resetGlobals();
+    restoreEnv();
+  });
+
+  test('one record per request, Istio’s text line as its body, the workload’s Resource', async () => {
+    const res = await svc.mesh.fetch('http://reviews:9080/reviews/41');
+    await res.text();
+    const out = records.getFinishedLogRecords();
+    assert.equal(out.length, 1);
+    assert.match(String(out[0]!.body), /^\[[^\]]+\] "GET \/reviews\/41 HTTP\/1\.1" 200 - via_upstream /);
+    assert.equal(out[0]!.resource.attributes['service.name'], meshSdk.resource.attributes['service.name']);
   });
 });
 

@@ -1,15 +1,17 @@
 // Trace propagation through the mesh on loopback: one span per attempt with its own traceparent
 // (written once per attempt, replaced on a retry), a caller's own traceparent left alone, no
 // header at all while another instrumentation injects into undici requests ('auto'), and the
-// access log written for requests in both directions.
+// access log written for requests in both directions, to a stream and as OpenTelemetry log
+// records (real sdk-logs LoggerProvider, in-memory exporter).
 import assert from 'node:assert/strict';
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import { after, afterEach, before, test } from 'node:test';
 import { type HttpRequestEvent, INBOUND_CHANNEL, REQUEST_CHANNEL } from '@inboard/http';
 import { context, SpanKind } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
+import { InMemoryLogRecordExporter, LoggerProvider, SimpleLogRecordProcessor } from '@opentelemetry/sdk-logs';
 import { InMemorySpanExporter, SimpleSpanProcessor, TracerProvider } from '@opentelemetry/sdk-trace';
-import { installMeshTelemetry, type MeshTelemetry } from '../src/index.ts';
+import { installMeshTelemetry, type MeshTelemetry, TelemetryOptionsError } from '../src/index.ts';
 import { meshTracing, TwoServices } from './mesh-fixtures.ts';
 
 const svc = new TwoServices();
@@ -18,6 +20,8 @@ const processor = new SimpleSpanProcessor({ exporter: spans });
 const tracerProvider = new TracerProvider({ spanProcessors: [processor] });
 const contextManager = new AsyncLocalStorageContextManager();
 const lines: string[] = [];
+const logRecords = new InMemoryLogRecordExporter();
+const loggerProvider = new LoggerProvider({ processors: [new SimpleLogRecordProcessor({ exporter: logRecords })] });
 let telemetry: MeshTelemetry;
 
 before(async () => {
@@ -30,13 +34,14 @@ before(async () => {
     httpMetrics: false,
     tracerProvider,
     tracing: meshTracing(processor, { b3: true }),
-    accessLog: { stream: { write: (l: string) => lines.push(l) } },
+    accessLog: { stream: { write: (l: string) => lines.push(l) }, logs: loggerProvider },
   });
 });
 
 afterEach(() => {
   spans.reset();
   lines.length = 0;
+  logRecords.reset();
   svc.handler = (_req, res) => {
     res.writeHead(200, { 'content-type': 'text/plain' });
     res.end('ok');
@@ -47,6 +52,7 @@ after(async () => {
   telemetry?.close();
   await svc.stop();
   await tracerProvider.shutdown();
+  await loggerProvider.shutdown();
   context.disable();
 });
 
@@ -164,6 +170,16 @@ test('an outbound access log line in Istio’s text format', async () => {
     `^\\[\\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\d\\.\\d{3}Z\\] "GET /reviews/6 HTTP/1\\.1" 200 - via_upstream - "-" 0 2 \\d+ \\d+ "-" "bench/1" "req-6" "reviews:9080" "127\\.0\\.0\\.1:${svc.port}" outbound\\|9080\\|\\|reviews\\.default\\.svc\\.cluster\\.local - - - - reviews-route\\n$`,
   );
   assert.match(lines[0]!, re);
+  // the same line as an OpenTelemetry log record, at the request's start, in the request's trace
+  const [record] = logRecords.getFinishedLogRecords();
+  assert.ok(record);
+  assert.equal(record.body, lines[0]!.slice(0, -1));
+  const startTime = Date.parse(lines[0]!.slice(1, lines[0]!.indexOf(']')));
+  assert.equal(record.hrTime[0] * 1000 + Math.round(record.hrTime[1] / 1e6), startTime);
+  const request = spans.getFinishedSpans().find((s) => s.parentSpanContext === undefined)!;
+  assert.equal(record.spanContext?.traceId, request.spanContext().traceId);
+  assert.equal(record.spanContext?.spanId, request.spanContext().spanId);
+  assert.equal(record.instrumentationScope.name, '@inboard/telemetry');
 });
 
 test('an inbound access log line, JSON, from a separate install', async () => {
@@ -174,7 +190,7 @@ test('an inbound access log line, JSON, from a separate install', async () => {
     istioMetrics: false,
     httpMetrics: false,
     tracing: false,
-    accessLog: { stream: { write: (l: string) => json.push(l) }, format: 'json' },
+    accessLog: { stream: { write: (l: string) => json.push(l) }, format: 'json', logs: loggerProvider },
   });
   try {
     const served = new Promise<void>((resolve) => {
@@ -192,7 +208,23 @@ test('an inbound access log line, JSON, from a separate install', async () => {
     assert.equal(inbound[0]!.response_code, 403);
     assert.equal(inbound[0]!.response_code_details, 'rbac_access_denied_matched_policy[default-deny-admin-0]');
     assert.equal(inbound[0]!.upstream_cluster, `inbound|${svc.port}||`);
+    // as a log record, the JSON format's body is the record's fields as a map
+    const records = logRecords.getFinishedLogRecords().filter((r) => typeof r.body === 'object');
+    assert.equal(records.length, 1);
+    assert.deepEqual(records[0]!.body, inbound[0]);
   } finally {
     server.close();
   }
+});
+
+test('an access log with nowhere to write: a clear error naming the option', () => {
+  assert.throws(
+    () => installMeshTelemetry({ mesh: svc.mesh, accessLog: { format: 'json' } }),
+    (err: unknown) =>
+      err instanceof TelemetryOptionsError &&
+      err.code === 'TELEMETRY_OPTIONS' &&
+      err.option === 'accessLog' &&
+      /stream/.test(err.message) &&
+      /logs/.test(err.message),
+  );
 });

@@ -95,6 +95,7 @@ export interface MeshSdkOptions {
   /** observe outbound / inbound requests (installMeshTelemetry's; default true / true) */
   readonly outbound?: boolean;
   readonly inbound?: boolean;
+  /** installMeshTelemetry's; `logs: true` emits the records through this SDK's LoggerProvider */
   readonly accessLog?: AccessLogOptions;
   readonly metadataExchange?: boolean;
   readonly trustDomain?: string;
