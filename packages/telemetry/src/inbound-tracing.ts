@@ -4,7 +4,13 @@
 // the active context while the handler runs, so the application's spans and its calls through
 // the mesh are its children; the inbound event ends it. A request the policy answers never
 // reaches a handler: its span is recorded whole from the event.
-import type { InboundRequestEvent, InboundScope, InboundStartEvent, TraceContext } from '@inboard/http';
+import type {
+  InboundRequestEvent,
+  InboundRequestHeaders,
+  InboundScope,
+  InboundStartEvent,
+  TraceContext,
+} from '@inboard/http';
 import {
   type Attributes,
   type Context,
@@ -22,6 +28,7 @@ import {
 import { semconvMethod, splitAuthority } from './http-method.ts';
 import type { LocalWorkload } from './local-workload.ts';
 import { NativeTracer } from './native-tracer.ts';
+import { traceparentOf } from './trace-headers.ts';
 
 /** The caller's span context from the inbound trace headers (W3C, else B3), if any and valid. */
 export function parentSpanContextOf(e: { readonly trace: TraceContext }): SpanContext | undefined {
@@ -58,6 +65,48 @@ export function parentContextOf(e: { readonly trace: TraceContext }): Context {
   return sc === undefined ? ROOT_CONTEXT : trace.setSpanContext(ROOT_CONTEXT, sc);
 }
 
+/**
+ * The SERVER span an HTTP server instrumentation running too (@opentelemetry/instrumentation-http)
+ * already started for this request: the active span, recording, of kind SERVER, in the caller's
+ * trace. The mesh's SERVER span becomes its child, so the request stays one chain of spans
+ * instead of two siblings. (A span merely active where the server was started — a startup span —
+ * is not a SERVER span of this request and is ignored.)
+ */
+function instrumentationServerSpan(caller: SpanContext | undefined): Span | undefined {
+  const span = trace.getActiveSpan();
+  if (span === undefined || !span.isRecording() || (span as { kind?: unknown }).kind !== SpanKind.SERVER)
+    return undefined;
+  const sc = span.spanContext();
+  if (!isSpanContextValid(sc) || (caller !== undefined && caller.traceId !== sc.traceId)) return undefined;
+  return span;
+}
+
+/**
+ * The mesh's SERVER span as the parent the application sees, as an Envoy sidecar forwards its own
+ * span's context to the application it fronts: `traceparent` (and `tracestate`) always, the B3
+ * headers when the caller sent B3. Whatever reads the headers next (an HTTP server
+ * instrumentation, the application's own propagator) continues from the mesh's span.
+ */
+function forwardTraceHeaders(
+  headers: InboundRequestHeaders,
+  sc: SpanContext,
+  parent: SpanContext | undefined,
+  start: InboundStartEvent,
+): void {
+  if (!isSpanContextValid(sc)) return;
+  headers.traceparent = traceparentOf(sc);
+  const ts = sc.traceState?.serialize();
+  if (ts !== undefined && ts !== '') headers.tracestate = ts;
+  else delete headers.tracestate;
+  if (start.trace.b3 !== undefined) {
+    headers['x-b3-traceid'] = sc.traceId;
+    headers['x-b3-spanid'] = sc.spanId;
+    if (parent !== undefined) headers['x-b3-parentspanid'] = parent.spanId;
+    else delete headers['x-b3-parentspanid'];
+    headers['x-b3-sampled'] = (sc.traceFlags & 1) === 1 ? '1' : '0';
+  }
+}
+
 function spanName(method: string, route: string | undefined): string {
   const m = method === '_OTHER' ? 'HTTP' : method;
   return route === undefined ? m : `${m} ${route}`;
@@ -87,24 +136,25 @@ export class InboundTracing {
   }
 
   /** For registerInboundScope: the request's SERVER span is the active context while it is handled. */
-  readonly scope: InboundScope = (start, run) => {
+  readonly scope: InboundScope = (start, run, headers) => {
     const native = this.#native;
+    const caller = parentSpanContextOf(start);
+    const outer = instrumentationServerSpan(caller);
+    const parentSc = outer?.spanContext() ?? caller;
+    let span: Span;
     if (native !== undefined) {
       const name = spanName(semconvMethod(start.method), undefined);
-      const attrs = this.#requestAttributes(start);
-      const span = native.startChild(name, SpanKind.SERVER, parentSpanContextOf(start), attrs, start.startTime);
-      this.#open.set(start, span);
-      context.with(trace.setSpan(ROOT_CONTEXT, span), run);
-      return;
+      span = native.startChild(name, SpanKind.SERVER, parentSc, this.#requestAttributes(start), start.startTime);
+    } else {
+      span = this.#tracer.startSpan(
+        spanName(semconvMethod(start.method), undefined),
+        { kind: SpanKind.SERVER, attributes: this.#requestAttributes(start), startTime: start.startTime },
+        outer !== undefined ? trace.setSpan(ROOT_CONTEXT, outer) : parentContextOf(start),
+      );
     }
-    const parent = parentContextOf(start);
-    const span = this.#tracer.startSpan(
-      spanName(semconvMethod(start.method), undefined),
-      { kind: SpanKind.SERVER, attributes: this.#requestAttributes(start), startTime: start.startTime },
-      parent,
-    );
     this.#open.set(start, span);
-    context.with(trace.setSpan(parent, span), run);
+    forwardTraceHeaders(headers, span.spanContext(), parentSc, start);
+    context.with(trace.setSpan(ROOT_CONTEXT, span), run);
   };
 
   /** Ends the request's span: the one its scope started, else (a policy answer) a whole new one; returns it. */
@@ -122,12 +172,14 @@ export class InboundTracing {
       const attrs = this.#requestAttributes(e);
       addOutcome(e, attrs);
       const name = spanName(semconvMethod(e.method), e.route);
+      const caller = parentSpanContextOf(e);
+      const outer = instrumentationServerSpan(caller);
       span =
-        this.#native?.startChild(name, SpanKind.SERVER, parentSpanContextOf(e), attrs, e.startTime) ??
+        this.#native?.startChild(name, SpanKind.SERVER, outer?.spanContext() ?? caller, attrs, e.startTime) ??
         this.#tracer.startSpan(
           name,
           { kind: SpanKind.SERVER, attributes: attrs, startTime: e.startTime },
-          parentContextOf(e),
+          outer !== undefined ? trace.setSpan(ROOT_CONTEXT, outer) : parentContextOf(e),
         );
     }
     if (e.status >= 500 || e.status === 0)

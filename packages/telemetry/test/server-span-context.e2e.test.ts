@@ -234,12 +234,14 @@ for (const [name, start] of adapters) {
         assert.ok(request, 'the mesh request span is a child of the server span');
         const [attempt] = childrenOf(request);
         assert.ok(attempt, 'one attempt span under the request span');
+        // the second server's own SERVER span continues the chain from the attempt, and its
+        // application sees that span as its parent, as behind an Envoy sidecar
+        const [reviews] = serverSpans(caller.traceId, svc.port);
+        assert.ok(reviews);
+        assert.equal(reviews.parentSpanContext?.spanId, attempt.spanContext().spanId);
         const upstream = svc.seen.slice(upstreamBefore);
         assert.equal(upstream.length, 1);
-        assert.equal(upstream[0]!.headers.traceparent, `00-${caller.traceId}-${attempt.spanContext().spanId}-01`);
-        // and the second server's own SERVER span continues the chain
-        const [reviews] = serverSpans(caller.traceId, svc.port);
-        assert.equal(reviews?.parentSpanContext?.spanId, attempt.spanContext().spanId);
+        assert.equal(upstream[0]!.headers.traceparent, `00-${caller.traceId}-${reviews.spanContext().spanId}-01`);
       });
     }
 
@@ -292,6 +294,40 @@ test('a request refused while the policy is pending (503): exactly one SERVER sp
     assert.equal(found.length, 1);
     assert.equal(found[0]!.parentSpanContext?.spanId, caller.spanId);
     assert.equal(found[0]!.status.message, 'inbound_policy_pending');
+  } finally {
+    await front.close();
+    engine.close();
+  }
+});
+
+test('the application is handed the mesh’s SERVER span as its parent, in W3C and in the B3 headers it was sent', async () => {
+  const engine = frontEngine();
+  const front = await listen(
+    http.createServer(meshRequestListener(engine, (req, res) => res.end(JSON.stringify(req.headers)))),
+  );
+  try {
+    for (const b3 of [false, true]) {
+      spans.reset();
+      const caller = newCaller();
+      const headers: Record<string, string> = b3
+        ? { 'x-b3-traceid': caller.traceId, 'x-b3-spanid': caller.spanId, 'x-b3-sampled': '1' }
+        : { traceparent: `00-${caller.traceId}-${caller.spanId}-01` };
+      const end = served(front.port);
+      const r = await plainRequest({ port: front.port, path: '/front', headers });
+      await end;
+      const seen = JSON.parse(r.body) as Record<string, string>;
+      const [server] = serverSpans(caller.traceId, front.port);
+      assert.ok(server);
+      assert.equal(server.parentSpanContext?.spanId, caller.spanId);
+      const own = server.spanContext().spanId;
+      assert.equal(seen.traceparent, `00-${caller.traceId}-${own}-01`);
+      if (b3) {
+        assert.deepEqual(
+          [seen['x-b3-traceid'], seen['x-b3-spanid'], seen['x-b3-parentspanid'], seen['x-b3-sampled']],
+          [caller.traceId, own, caller.spanId, '1'],
+        );
+      } else assert.equal(seen['x-b3-spanid'], undefined, 'no B3 headers the caller did not send');
+    }
   } finally {
     await front.close();
     engine.close();

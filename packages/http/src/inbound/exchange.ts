@@ -221,7 +221,7 @@ export class InboundExchange {
       peerMetadataId: this.#peerMetadataId,
     };
     this.#started = start;
-    runInScopes(scopes, start, () => {
+    runInScopes(scopes, start, this.req.headers, () => {
       emitInCurrentContext(this.req, this.res);
       handler();
     });

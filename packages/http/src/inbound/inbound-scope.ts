@@ -11,13 +11,24 @@
 // subscribers when the request arrives), so every start is matched by exactly one end. Requests
 // the policy answers never reach the application and no scope sees them. With no scope
 // registered the handler is called directly.
+//
+// A scope also gets the request headers the application will see, and may set trace headers there
+// (`traceparent` naming its own server span), as a sidecar forwards its span's context to the
+// application it fronts: whatever reads the headers after it (another HTTP instrumentation, the
+// application's own propagator) then continues from that span.
 import { createLogger } from '@inboard/xds';
 import type { InboundStartEvent } from './events.ts';
 
 const log = createLogger('inbound');
 
-/** Runs `run` (exactly once, before returning) inside whatever context it sets up for `start`. */
-export type InboundScope = (start: InboundStartEvent, run: () => void) => void;
+/** The request headers the application will see (node:http's `req.headers`: lower-case names). */
+export type InboundRequestHeaders = Record<string, string | string[] | undefined>;
+
+/**
+ * Runs `run` (exactly once, before returning) inside whatever context it sets up for `start`;
+ * may set trace headers in `headers` before it does.
+ */
+export type InboundScope = (start: InboundStartEvent, run: () => void, headers: InboundRequestHeaders) => void;
 
 // replaced, never mutated: a request runs through the scopes registered when it started
 let scopes: readonly InboundScope[] = [];
@@ -43,11 +54,22 @@ export function inboundScopes(): readonly InboundScope[] {
  * request: a scope that throws or returns before calling `run` is skipped, and a late call of
  * `run` does nothing.
  */
-export function runInScopes(list: readonly InboundScope[], start: InboundStartEvent, handler: () => void): void {
-  enter(list, 0, start, handler);
+export function runInScopes(
+  list: readonly InboundScope[],
+  start: InboundStartEvent,
+  headers: InboundRequestHeaders,
+  handler: () => void,
+): void {
+  enter(list, 0, start, headers, handler);
 }
 
-function enter(list: readonly InboundScope[], i: number, start: InboundStartEvent, handler: () => void): void {
+function enter(
+  list: readonly InboundScope[],
+  i: number,
+  start: InboundStartEvent,
+  headers: InboundRequestHeaders,
+  handler: () => void,
+): void {
   const scope = list[i];
   if (scope === undefined) {
     handler();
@@ -57,10 +79,10 @@ function enter(list: readonly InboundScope[], i: number, start: InboundStartEven
   const next = () => {
     if (entered) return;
     entered = true;
-    enter(list, i + 1, start, handler);
+    enter(list, i + 1, start, headers, handler);
   };
   try {
-    scope(start, next);
+    scope(start, next, headers);
   } catch (err) {
     // after `run`, the error may be the application's own: it propagates as without scopes
     if (entered) throw err;

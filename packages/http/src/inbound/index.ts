@@ -37,7 +37,7 @@ export {
   mtlsModeOf,
   NO_MESH_POLICY,
 } from './inbound-policy.ts';
-export { type InboundScope, registerInboundScope } from './inbound-scope.ts';
+export { type InboundRequestHeaders, type InboundScope, registerInboundScope } from './inbound-scope.ts';
 export {
   DEFAULT_SERVER_LISTENER_TEMPLATE,
   hostPort,
