@@ -31,7 +31,7 @@ import { NativeTracer } from './native-tracer.ts';
 import { traceparentOf } from './trace-headers.ts';
 
 /** The caller's span context from the inbound trace headers (W3C, else B3), if any and valid. */
-export function parentSpanContextOf(e: { readonly trace: TraceContext }): SpanContext | undefined {
+function parentSpanContextOf(e: { readonly trace: TraceContext }): SpanContext | undefined {
   const sc = headerSpanContext(e);
   return sc !== undefined && isSpanContextValid(sc) ? sc : undefined;
 }
@@ -59,12 +59,6 @@ function headerSpanContext(e: { readonly trace: TraceContext }): SpanContext | u
   return undefined;
 }
 
-/** The caller's span context as a parent context. */
-export function parentContextOf(e: { readonly trace: TraceContext }): Context {
-  const sc = parentSpanContextOf(e);
-  return sc === undefined ? ROOT_CONTEXT : trace.setSpanContext(ROOT_CONTEXT, sc);
-}
-
 /**
  * The SERVER span an HTTP server instrumentation running too (@opentelemetry/instrumentation-http)
  * already started for this request: the active span, recording, of kind SERVER, in the caller's
@@ -79,6 +73,13 @@ function instrumentationServerSpan(caller: SpanContext | undefined): Span | unde
   const sc = span.spanContext();
   if (!isSpanContextValid(sc) || (caller !== undefined && caller.traceId !== sc.traceId)) return undefined;
   return span;
+}
+
+/** The parent of the mesh's SERVER span: such an instrumentation's span, else the caller's. */
+function serverParent(caller: SpanContext | undefined): { sc: SpanContext | undefined; ctx: Context } {
+  const outer = instrumentationServerSpan(caller);
+  if (outer !== undefined) return { sc: outer.spanContext(), ctx: trace.setSpan(ROOT_CONTEXT, outer) };
+  return { sc: caller, ctx: caller === undefined ? ROOT_CONTEXT : trace.setSpanContext(ROOT_CONTEXT, caller) };
 }
 
 /**
@@ -137,23 +138,18 @@ export class InboundTracing {
 
   /** For registerInboundScope: the request's SERVER span is the active context while it is handled. */
   readonly scope: InboundScope = (start, run, headers) => {
-    const native = this.#native;
-    const caller = parentSpanContextOf(start);
-    const outer = instrumentationServerSpan(caller);
-    const parentSc = outer?.spanContext() ?? caller;
-    let span: Span;
-    if (native !== undefined) {
-      const name = spanName(semconvMethod(start.method), undefined);
-      span = native.startChild(name, SpanKind.SERVER, parentSc, this.#requestAttributes(start), start.startTime);
-    } else {
-      span = this.#tracer.startSpan(
-        spanName(semconvMethod(start.method), undefined),
-        { kind: SpanKind.SERVER, attributes: this.#requestAttributes(start), startTime: start.startTime },
-        outer !== undefined ? trace.setSpan(ROOT_CONTEXT, outer) : parentContextOf(start),
+    const parent = serverParent(parentSpanContextOf(start));
+    const name = spanName(semconvMethod(start.method), undefined);
+    const attrs = this.#requestAttributes(start);
+    const span =
+      this.#native?.startChild(name, SpanKind.SERVER, parent.sc, attrs, start.startTime) ??
+      this.#tracer.startSpan(
+        name,
+        { kind: SpanKind.SERVER, attributes: attrs, startTime: start.startTime },
+        parent.ctx,
       );
-    }
     this.#open.set(start, span);
-    forwardTraceHeaders(headers, span.spanContext(), parentSc, start);
+    forwardTraceHeaders(headers, span.spanContext(), parent.sc, start);
     context.with(trace.setSpan(ROOT_CONTEXT, span), run);
   };
 
@@ -172,15 +168,10 @@ export class InboundTracing {
       const attrs = this.#requestAttributes(e);
       addOutcome(e, attrs);
       const name = spanName(semconvMethod(e.method), e.route);
-      const caller = parentSpanContextOf(e);
-      const outer = instrumentationServerSpan(caller);
+      const parent = serverParent(parentSpanContextOf(e));
       span =
-        this.#native?.startChild(name, SpanKind.SERVER, outer?.spanContext() ?? caller, attrs, e.startTime) ??
-        this.#tracer.startSpan(
-          name,
-          { kind: SpanKind.SERVER, attributes: attrs, startTime: e.startTime },
-          outer !== undefined ? trace.setSpan(ROOT_CONTEXT, outer) : parentContextOf(e),
-        );
+        this.#native?.startChild(name, SpanKind.SERVER, parent.sc, attrs, e.startTime) ??
+        this.#tracer.startSpan(name, { kind: SpanKind.SERVER, attributes: attrs, startTime: e.startTime }, parent.ctx);
     }
     if (e.status >= 500 || e.status === 0)
       span.setStatus({ code: SpanStatusCode.ERROR, message: e.responseCodeDetails });
