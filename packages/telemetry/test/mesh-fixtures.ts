@@ -12,11 +12,11 @@ import { attachInbound, createInboundEngine, type InboundEngine, OutboundMesh } 
 import { type Bootstrap, parseBootstrap, Xds } from '@inboard/xds';
 import { type envoy, jsToStruct, packAny } from '@inboard/xds/codec';
 import { resourceFromAttributes } from '@opentelemetry/resources';
-import type { SpanProcessor } from '@opentelemetry/sdk-trace';
+import type { SpanProcessor, TracerProvider } from '@opentelemetry/sdk-trace';
 import { plaintextInboundListener } from '../../../test/support/inbound-engine.ts';
 import { outboundHcm, ROUTER_FILTER } from '../../../test/support/istio-shaped.ts';
 import { type PlainReply, plainRequest } from '../../../test/support/plain-request.ts';
-import type { TracingOptions } from '../src/index.ts';
+import { installMeshTelemetry, type MeshTelemetry, type TracingOptions } from '../src/index.ts';
 
 export const CLIENT_NODE = 'sidecar~127.0.0.1~productpage-v1-7d4f8.default~default.svc.cluster.local';
 export const SERVER_NODE = 'sidecar~127.0.0.1~reviews-v1-5c9b7.default~default.svc.cluster.local';
@@ -305,4 +305,19 @@ export function httpGet(url: string): Promise<PlainReply> {
 export function meshTracing(processor: SpanProcessor, extra: TracingOptions = {}): TracingOptions {
   if (process.env.INBOARD_MESH_SPANS !== 'native') return extra;
   return { ...extra, spanProcessors: [processor], resource: resourceFromAttributes({ 'service.name': 'productpage' }) };
+}
+
+/** The mesh's spans only (no metrics), made as meshTracing says, for the tracing tests. */
+export function installMeshSpans(
+  mesh: OutboundMesh,
+  tracerProvider: TracerProvider,
+  processor: SpanProcessor,
+): MeshTelemetry {
+  return installMeshTelemetry({
+    mesh,
+    istioMetrics: false,
+    httpMetrics: false,
+    tracerProvider,
+    tracing: meshTracing(processor),
+  });
 }

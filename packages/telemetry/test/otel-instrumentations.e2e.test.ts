@@ -28,8 +28,7 @@ for (const i of instrumentations) {
 }
 // nothing loads node:http before the instrumentations are enabled (as with `node --import` of an
 // instrumentation setup): instrumentation-http patches the module as it is loaded
-const { installMeshTelemetry } = await import('../src/index.ts');
-const { meshTracing, TwoServices } = await import('./mesh-fixtures.ts');
+const { installMeshSpans, TwoServices } = await import('./mesh-fixtures.ts');
 const { meshExpress } = await import('@inboard/http');
 const { default: express } = await import('express');
 const { createServer } = await import('node:http');
@@ -44,13 +43,7 @@ let handlerSpan: string | undefined;
 
 before(async () => {
   await svc.start();
-  telemetry = installMeshTelemetry({
-    mesh: svc.mesh,
-    istioMetrics: false,
-    httpMetrics: false,
-    tracerProvider,
-    tracing: meshTracing(processor),
-  });
+  telemetry = installMeshSpans(svc.mesh, tracerProvider, processor);
   svc.handler = (_req, res) => {
     handlerSpan = trace.getActiveSpan()?.spanContext().spanId;
     res.writeHead(200, { 'content-type': 'text/plain' });

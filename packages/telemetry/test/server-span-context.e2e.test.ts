@@ -24,8 +24,8 @@ import {
   scriptedEngine,
 } from '../../../test/support/inbound-engine.ts';
 import { plainRequest } from '../../../test/support/plain-request.ts';
-import { installMeshTelemetry, type MeshTelemetry } from '../src/index.ts';
-import { meshTracing, TwoServices } from './mesh-fixtures.ts';
+import type { MeshTelemetry } from '../src/index.ts';
+import { installMeshSpans, TwoServices } from './mesh-fixtures.ts';
 
 /** istiod's plaintext inbound listener with an AuthorizationPolicy denying /admin. */
 function frontEngine(): InboundEngine {
@@ -170,13 +170,7 @@ function childrenOf(parent: ReadableSpan): ReadableSpan[] {
 before(async () => {
   context.setGlobalContextManager(contextManager.enable());
   await svc.start();
-  telemetry = installMeshTelemetry({
-    mesh: svc.mesh,
-    istioMetrics: false,
-    httpMetrics: false,
-    tracerProvider,
-    tracing: meshTracing(processor),
-  });
+  telemetry = installMeshSpans(svc.mesh, tracerProvider, processor);
 });
 
 after(async () => {
