@@ -8,6 +8,7 @@
 //   telemetry.close();
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import {
+  firstHeaderValue,
   type HttpRequestEvent,
   INBOUND_CHANNEL,
   type InboundRequestEvent,
@@ -145,9 +146,7 @@ const UNKNOWN_WORKLOAD: LocalWorkload = {
 };
 
 function isGrpc(start: RequestStartEvent | undefined): boolean {
-  const ct = start?.headers['content-type'];
-  const v = Array.isArray(ct) ? ct[0] : ct;
-  return v?.startsWith('application/grpc') === true;
+  return firstHeaderValue(start?.headers['content-type'])?.startsWith('application/grpc') === true;
 }
 
 /** A subscriber that never throws into the data plane (diagnostics_channel rethrows asynchronously). */

@@ -3,6 +3,7 @@
 // google.protobuf.Struct holding its node metadata: NAMESPACE, WORKLOAD_NAME, LABELS, CLUSTER_ID,
 // …), so the server can label reporter=destination metrics with the caller's workload, app and
 // version. Encoded once per process; a peer's header is decoded once and cached.
+import type { MetadataExchangeHeaders } from '@inboard/http';
 import type { BootstrapNode } from '@inboard/xds';
 import { decodeMessage, encodeMessage, jsToStruct } from '@inboard/xds/codec';
 import { type LocalWorkload, localWorkload } from './local-workload.ts';
@@ -23,13 +24,8 @@ const EXCHANGED_KEYS = [
   'PLATFORM_METADATA',
 ] as const;
 
-export interface PeerMetadataHeaders {
-  readonly id: string;
-  readonly metadata: string;
-}
-
 /** This workload's exchange headers (undefined when the node has no metadata to tell). */
-export function peerMetadataHeaders(node: BootstrapNode): PeerMetadataHeaders | undefined {
+export function peerMetadataHeaders(node: BootstrapNode): MetadataExchangeHeaders | undefined {
   const md = node.metadata as Readonly<Record<string, unknown>>;
   const out: Record<string, unknown> = {};
   for (const k of EXCHANGED_KEYS) {

@@ -1,6 +1,7 @@
 // Writing a span context into request headers: W3C Trace Context (`traceparent`, `tracestate`)
 // and, optionally, B3 multi-header (what Envoy's Zipkin tracer under Istio propagates). Formatted
 // here rather than through a TextMapPropagator: one string per attempt, no carrier objects.
+import { firstHeaderValue } from '@inboard/http';
 import type { SpanContext } from '@opentelemetry/api';
 import type { HeaderRecord } from './dispatch-hooks.ts';
 
@@ -20,10 +21,6 @@ export function traceparentOf(sc: SpanContext): string {
   return `00-${sc.traceId}-${sc.spanId}-${FLAGS[sc.traceFlags & 0xff]}`;
 }
 
-function first(v: string | string[] | undefined): string | undefined {
-  return Array.isArray(v) ? v[0] : v;
-}
-
 /**
  * Sets the headers of one attempt (`sc` is a valid span context: the attempt's span). A header
  * already there that is not the one this request wrote for an earlier attempt belongs to someone
@@ -37,7 +34,7 @@ export function injectTraceHeaders(
   injected: Injected,
   options: InjectOptions,
 ): void {
-  const tp = first(headers.traceparent);
+  const tp = firstHeaderValue(headers.traceparent);
   if (tp === undefined || tp === injected.traceparent) {
     const value = traceparentOf(sc);
     headers.traceparent = value;
@@ -46,7 +43,7 @@ export function injectTraceHeaders(
     if (ts !== undefined && ts !== '') headers.tracestate = ts;
   }
   if (options.b3) {
-    const b3 = first(headers['x-b3-traceid']);
+    const b3 = firstHeaderValue(headers['x-b3-traceid']);
     if (b3 === undefined || b3 === injected.b3TraceId) {
       headers['x-b3-traceid'] = sc.traceId;
       headers['x-b3-spanid'] = sc.spanId;
