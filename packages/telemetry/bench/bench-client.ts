@@ -15,6 +15,10 @@
 //              fixed value), no metric, no span: the floor the headers alone set
 //   raw-headers  the raw undici Pool sending those same headers (the same values on every
 //              request, added by a dispatch interceptor): what they cost without the mesh
+//   raw-spin-N   the raw undici Pool doing N steps of integer arithmetic per request before it
+//              dispatches (compute that allocates nothing; load-cost.bench.ts)
+//   raw-alloc-N  the raw undici Pool allocating N small objects per request, dead by the next
+//              request (allocation with next to no compute; load-cost.bench.ts)
 // Each runs in its own process so no path's JIT state slows another. The parent sends load
 // commands over IPC; the client answers with wall time, latency quantiles and its CPU time.
 import { subscribe } from 'node:diagnostics_channel';
@@ -56,6 +60,35 @@ function benchPeerMetadata(id: string) {
   return mx;
 }
 
+/** A dispatch interceptor that does `work()` before every request. */
+function before(work: () => void): Parameters<Pool['compose']>[0] {
+  return (dispatch) => (opts, handler) => {
+    work();
+    return dispatch(opts, handler);
+  };
+}
+
+let sink = 0;
+/** N steps of a linear congruential generator: compute only, nothing allocated. */
+function spin(n: number): void {
+  let x = sink;
+  for (let i = 0; i < n; i++) x = (x * 1103515245 + 12345) | 0;
+  sink = x;
+}
+
+interface Link {
+  readonly a: number;
+  readonly b: number;
+  readonly next: Link | undefined;
+}
+/** N objects of three fields each, linked, held until the next request replaces them. */
+function allocate(n: number): void {
+  let o: Link | undefined;
+  for (let i = 0; i < n; i++) o = { a: i, b: i + 1, next: o };
+  held.last = o;
+}
+const held: { last: Link | undefined } = { last: undefined };
+
 let dispatcher: Dispatcher;
 let origin: string;
 let close: () => Promise<void>;
@@ -72,6 +105,12 @@ if (kind === 'raw' || kind === 'raw-headers') {
     };
     dispatcher = pool.compose((dispatch) => (opts, handler) => dispatch({ ...opts, headers }, handler));
   }
+  close = () => pool.close();
+} else if (kind.startsWith('raw-spin-') || kind.startsWith('raw-alloc-')) {
+  origin = `http://127.0.0.1:${port}`;
+  const pool = new Pool(origin);
+  const n = Number(kind.slice(kind.lastIndexOf('-') + 1));
+  dispatcher = pool.compose(before(kind.startsWith('raw-spin-') ? () => spin(n) : () => allocate(n)));
   close = () => pool.close();
 } else {
   const xds = benchXds(adsPort, nodeId);
