@@ -163,7 +163,11 @@ const adsPort = await server.start();
 
 const clientFile = fileURLToPath(new URL('./bench-client.ts', import.meta.url));
 const semiSpace = process.argv.find((a) => a.startsWith('--semi-space='))?.slice('--semi-space='.length);
-const clientArgs = [...(semiSpace === undefined ? [] : [`--max-semi-space-size=${semiSpace}`]), ...clientNodeFlags()];
+// given last, so it overrides the fixed size clientNodeFlags() sets
+const clientArgs = [
+  ...clientNodeFlags(),
+  ...(semiSpace === undefined ? [] : [`--min-semi-space-size=${semiSpace}`, `--max-semi-space-size=${semiSpace}`]),
+];
 
 async function startClient(kind: 'raw' | 'mesh' | 'passthrough' | 'shared'): Promise<ChildProcess> {
   const c = await startLoadClient(clientFile, [kind, ports.join(','), String(adsPort), NODE_ID], clientArgs);
@@ -247,7 +251,7 @@ console.log(
 console.log(`a round's ratio compares the mean of the ${PROCESSES} raw and ${PROCESSES} mesh processes`);
 console.log(`route table: ${VHOSTS} virtual hosts × ${ROUTES_PER_VHOST} routes; cluster: 3 endpoints, round robin`);
 console.log(
-  `V8 young generation: ${semiSpace === undefined ? 'default' : `--max-semi-space-size=${semiSpace}`} (all clients); ${describeClientFlags()}\n`,
+  `V8 young generation: ${semiSpace === undefined ? 'as client-flags.ts sets it' : `semi-spaces of ${semiSpace} MB`} (all clients); ${describeClientFlags()}\n`,
 );
 console.log('| client | req/s | client CPU µs/req | of which GC | p50 µs (c=1) | p99 µs (c=1) | p50 µs (c=32) |');
 console.log('|---|---:|---:|---:|---:|---:|---:|');
