@@ -5,11 +5,40 @@ import type {
   AnyIn,
   ClusterIn,
   ClusterLoadAssignmentIn,
+  envoy,
   HttpConnectionManagerIn,
   ListenerIn,
   RouteConfigurationIn,
 } from '@inboard/xds/codec';
 import { packAny } from '@inboard/xds/codec';
+
+export type RetryPolicyIn = envoy.config_route_v3_RetryPolicy$In;
+
+const PREVIOUS_HOSTS = 'envoy.retry_host_predicates.previous_hosts';
+const PREVIOUS_HOSTS_TYPE = 'type.googleapis.com/envoy.extensions.retry.host.previous_hosts.v3.PreviousHostsPredicate';
+
+/** Istio's default retry policy (retry.go), optionally with more retry_on conditions. */
+export function istioRetry(
+  extraRetryOn: readonly string[] = [],
+  overrides: Partial<RetryPolicyIn> = {},
+): RetryPolicyIn {
+  return {
+    num_retries: { value: 2 },
+    retry_on: [
+      'connect-failure',
+      'refused-stream',
+      'unavailable',
+      'cancelled',
+      'retriable-status-codes',
+      ...extraRetryOn,
+    ].join(','),
+    host_selection_retry_max_attempts: 5,
+    retry_host_predicate: [
+      { name: PREVIOUS_HOSTS, typed_config: { type_url: PREVIOUS_HOSTS_TYPE, value: new Uint8Array(0) } },
+    ],
+    ...overrides,
+  };
+}
 
 export interface EndpointSpec {
   readonly address: string;

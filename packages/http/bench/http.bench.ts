@@ -29,7 +29,7 @@ import { forward, route, routeConfiguration, match as routeMatch, virtualHost } 
 ensureSourceConditions(import.meta.url);
 
 const { AdsServer, Snapshot } = await import('@inboard/control-plane');
-const { outboundHcm } = await import('../../../test/support/istio-shaped.ts');
+const { istioRetry, outboundHcm } = await import('../../../test/support/istio-shaped.ts');
 const { compileRouteTable, headerGetter } = await import('../src/index.ts');
 type RouteConfiguration = import('@inboard/xds').RouteConfiguration;
 type Route = import('@inboard/xds').Route;
@@ -88,20 +88,7 @@ function protoRoutes(i: number, clusterName: string) {
     route: {
       cluster: clusterName,
       timeout: { seconds: 0, nanos: 0 },
-      retry_policy: {
-        num_retries: { value: 2 },
-        retry_on: 'connect-failure,refused-stream,unavailable,cancelled,retriable-status-codes',
-        host_selection_retry_max_attempts: 5,
-        retry_host_predicate: [
-          {
-            name: 'envoy.retry_host_predicates.previous_hosts',
-            typed_config: {
-              type_url: 'type.googleapis.com/envoy.extensions.retry.host.previous_hosts.v3.PreviousHostsPredicate',
-              value: new Uint8Array(0),
-            },
-          },
-        ],
-      },
+      retry_policy: istioRetry(),
     },
   });
   return routes;

@@ -15,20 +15,19 @@ import { AdsServer, Snapshot, type SnapshotMessages } from '@inboard/control-pla
 import { type Bootstrap, parseBootstrap, type TargetSnapshot, Xds } from '@inboard/xds';
 import type { envoy } from '@inboard/xds/codec';
 import { packAny } from '@inboard/xds/codec';
-import { outboundHcm } from '../../../test/support/istio-shaped.ts';
+import { istioRetry, outboundHcm } from '../../../test/support/istio-shaped.ts';
 import { snapshotWhere } from '../../../test/support/snapshots.ts';
 import { OutboundMesh, type OutboundMeshOptions } from '../src/index.ts';
 
 export type RouteIn = envoy.config_route_v3_Route$In;
 export type RouteActionIn = envoy.config_route_v3_RouteAction$In;
-export type RetryPolicyIn = envoy.config_route_v3_RetryPolicy$In;
+export type { RetryPolicyIn } from '../../../test/support/istio-shaped.ts';
+export { istioRetry };
 export type ClusterIn = envoy.config_cluster_v3_Cluster$In;
 export type HttpFaultIn = envoy.extensions_filters_http_fault_v3_HTTPFault$In;
 
 export const NODE_ID = 'sidecar~127.0.0.1~productpage-v1-abc.default~default.svc.cluster.local';
 export const FAULT_FILTER = 'envoy.filters.http.fault';
-const PREVIOUS_HOSTS = 'envoy.retry_host_predicates.previous_hosts';
-const PREVIOUS_HOSTS_TYPE = 'type.googleapis.com/envoy.extensions.retry.host.previous_hosts.v3.PreviousHostsPredicate';
 
 // ------------------------------------------------------------------ upstreams
 
@@ -138,29 +137,6 @@ export function fqdn(name: string): string {
 
 export function cluster(service: string, port: number, subset = ''): string {
   return `outbound|${port}|${subset}|${fqdn(service)}`;
-}
-
-/** Istio's default retry policy (retry.go), optionally with more retry_on conditions. */
-export function istioRetry(
-  extraRetryOn: readonly string[] = [],
-  overrides: Partial<RetryPolicyIn> = {},
-): RetryPolicyIn {
-  return {
-    num_retries: { value: 2 },
-    retry_on: [
-      'connect-failure',
-      'refused-stream',
-      'unavailable',
-      'cancelled',
-      'retriable-status-codes',
-      ...extraRetryOn,
-    ].join(','),
-    host_selection_retry_max_attempts: 5,
-    retry_host_predicate: [
-      { name: PREVIOUS_HOSTS, typed_config: { type_url: PREVIOUS_HOSTS_TYPE, value: new Uint8Array(0) } },
-    ],
-    ...overrides,
-  };
 }
 
 /** A forwarding action the way istiod writes it: timeout 0 (none) and the default retry policy. */

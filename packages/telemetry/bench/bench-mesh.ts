@@ -13,7 +13,7 @@ import { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { MeterProvider } from '@opentelemetry/sdk-metrics';
 import { BatchSpanProcessor, type ReadableSpan, type SpanExporter, TracerProvider } from '@opentelemetry/sdk-trace';
-import { outboundHcm } from '../../../test/support/istio-shaped.ts';
+import { istioRetry, outboundHcm } from '../../../test/support/istio-shaped.ts';
 
 export const NODE_ID = 'sidecar~127.0.0.1~productpage-v1-bench.default~default.svc.cluster.local';
 export const NODE_METADATA = {
@@ -46,12 +46,7 @@ export function benchResources(ports: readonly number[]): SnapshotMessages {
                 route: {
                   cluster: CLUSTER,
                   timeout: { seconds: 0, nanos: 0 },
-                  // Istio's default retry policy
-                  retry_policy: {
-                    num_retries: { value: 2 },
-                    retry_on: 'connect-failure,refused-stream,unavailable,cancelled,retriable-status-codes',
-                    host_selection_retry_max_attempts: 5,
-                  },
+                  retry_policy: istioRetry(),
                 },
               },
             ],
