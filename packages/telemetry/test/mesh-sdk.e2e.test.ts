@@ -9,7 +9,7 @@ import { once } from 'node:events';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
-import { type MeshSdk, samplerFromEnv, startMeshSdk } from '@inboard/telemetry/sdk';
+import { type MeshSdk, type MeshSdkOptions, samplerFromEnv, startMeshSdk } from '@inboard/telemetry/sdk';
 import type { BootstrapNode } from '@inboard/xds';
 import { context, logs, metrics, propagation, ROOT_CONTEXT, SpanKind, TraceFlags, trace } from '@opentelemetry/api';
 import { PrometheusExporter, PrometheusSerializer } from '@opentelemetry/exporter-prometheus';
@@ -86,6 +86,25 @@ after(async () => {
   await svc.stop();
 });
 
+/**
+ * The describe block's mesh SDK: started before its tests with `env` as the only OTEL_* variables
+ * (this process also plays reviews, so no inbound side), shut down after them with fresh globals.
+ */
+function suiteMeshSdk(env: Readonly<Record<string, string>>, options: MeshSdkOptions): () => MeshSdk {
+  let restoreEnv: () => void = () => {};
+  let meshSdk: MeshSdk | undefined;
+  before(async () => {
+    restoreEnv = withEnv(env);
+    meshSdk = await startMeshSdk({ mesh: svc.mesh, inbound: false, resourceDetectors: [], ...options });
+  });
+  after(async () => {
+    await meshSdk?.shutdown();
+    resetGlobals();
+    restoreEnv();
+  });
+  return () => meshSdk!;
+}
+
 async function callReviews(): Promise<void> {
   const res = await svc.mesh.fetch('http://reviews:9080/reviews/1');
   assert.equal(res.status, 200);
@@ -103,30 +122,18 @@ describe('a workload started with startMeshSdk’s defaults', () => {
   const ids = new ScriptedIds();
   // the application's own reader: it reads the mesh's metrics too
   const appReader = new PrometheusExporter({ preventServerStart: true, withoutScopeInfo: true });
-  let restoreEnv: () => void;
-  let meshSdk: MeshSdk;
-
-  before(async () => {
-    restoreEnv = withEnv({});
-    meshSdk = await startMeshSdk({
-      mesh: svc.mesh,
-      inbound: false, // this process also plays reviews
+  const meshSdk = suiteMeshSdk(
+    {},
+    {
       traceExporter: spans,
       idGenerator: ids,
       metricReaders: [appReader],
-      resourceDetectors: [],
       prometheus: { port: 0, host: '127.0.0.1' },
-    });
-  });
-
-  after(async () => {
-    await meshSdk?.shutdown();
-    resetGlobals();
-    restoreEnv();
-  });
+    },
+  );
 
   test('the Resource names the workload as its xDS node does', () => {
-    const a = meshSdk.resource.attributes;
+    const a = meshSdk().resource.attributes;
     assert.equal(a['service.name'], 'productpage'); // canonical service, from the app label
     assert.equal(a['service.version'], 'v1'); // canonical revision
     assert.equal(a['service.namespace'], 'default');
@@ -138,7 +145,7 @@ describe('a workload started with startMeshSdk’s defaults', () => {
   });
 
   test('sampling is Istio’s default: 1% of new traces, a caller’s decision followed', () => {
-    const s = meshSdk.sampler;
+    const s = meshSdk().sampler;
     assert.match(s.toString(), /^ParentBased\{root=TraceIdRatioBased\{0\.01\}/);
     const decide = (ctx: typeof ROOT_CONTEXT, traceId: string) =>
       s.shouldSample(ctx, traceId, 'GET', SpanKind.CLIENT, {}, []).decision;
@@ -178,8 +185,8 @@ describe('a workload started with startMeshSdk’s defaults', () => {
     });
 
     test('istio_requests_total is served on the Prometheus endpoint, with the Resource in target_info', async () => {
-      const url = meshSdk.metricsServer?.url;
-      assert.equal(url, `http://127.0.0.1:${meshSdk.metricsServer?.port}/metrics`);
+      const url = meshSdk().metricsServer?.url;
+      assert.equal(url, `http://127.0.0.1:${meshSdk().metricsServer?.port}/metrics`);
       const r = await httpGet(url!);
       assert.equal(r.status, 200);
       const samples = parsePrometheus(r.body);
@@ -207,7 +214,7 @@ describe('a workload started with startMeshSdk’s defaults', () => {
     });
 
     test('the application’s span and the mesh’s spans leave through the one exporter: one trace, one Resource', async () => {
-      await meshSdk.forceFlush();
+      await meshSdk().forceFlush();
       const got = spans.getFinishedSpans().filter((s) => s.spanContext().traceId === render.traceId);
       const app = got.find((s) => s.name === 'render');
       const mesh = got.filter((s) => s.instrumentationScope.name === TELEMETRY_SCOPE);
@@ -217,35 +224,23 @@ describe('a workload started with startMeshSdk’s defaults', () => {
       for (const s of mesh) assert.equal(s.kind, SpanKind.CLIENT);
       const request = mesh.find((s) => s.parentSpanContext?.spanId === render.spanId);
       assert.ok(request, 'the mesh’s request span is a child of the application span');
-      for (const s of [app, ...mesh]) assert.deepEqual(s.resource.attributes, meshSdk.resource.attributes);
-      assert.equal(meshSdk.spanProcessors.length, 1);
-      assert.ok(meshSdk.spanProcessors[0] instanceof BatchSpanProcessor);
+      for (const s of [app, ...mesh]) assert.deepEqual(s.resource.attributes, meshSdk().resource.attributes);
+      assert.equal(meshSdk().spanProcessors.length, 1);
+      assert.ok(meshSdk().spanProcessors[0] instanceof BatchSpanProcessor);
     });
   });
 });
 
 describe('access logs as log records through the SDK’s LoggerProvider (accessLog.logs: true)', () => {
   const records = new InMemoryLogRecordExporter();
-  let restoreEnv: () => void;
-  let meshSdk: MeshSdk;
-
-  before(async () => {
-    restoreEnv = withEnv({ OTEL_TRACES_EXPORTER: 'none' });
-    meshSdk = await startMeshSdk({
-      mesh: svc.mesh,
-      inbound: false,
-      resourceDetectors: [],
+  const meshSdk = suiteMeshSdk(
+    { OTEL_TRACES_EXPORTER: 'none' },
+    {
       prometheus: false,
       logRecordProcessors: [new SimpleLogRecordProcessor({ exporter: records })],
       accessLog: { logs: true },
-    });
-  });
-
-  after(async () => {
-    await meshSdk?.shutdown();
-    resetGlobals();
-    restoreEnv();
-  });
+    },
+  );
 
   test('one record per request, Istio’s text line as its body, the workload’s Resource', async () => {
     const res = await svc.mesh.fetch('http://reviews:9080/reviews/41');
@@ -253,47 +248,31 @@ describe('access logs as log records through the SDK’s LoggerProvider (accessL
     const out = records.getFinishedLogRecords();
     assert.equal(out.length, 1);
     assert.match(String(out[0]!.body), /^\[[^\]]+\] "GET \/reviews\/41 HTTP\/1\.1" 200 - via_upstream /);
-    assert.equal(out[0]!.resource.attributes['service.name'], meshSdk.resource.attributes['service.name']);
+    assert.equal(out[0]!.resource.attributes['service.name'], meshSdk().resource.attributes['service.name']);
   });
 });
 
 describe('OTEL_TRACES_SAMPLER=always_on', () => {
   const spans = new InMemorySpanExporter();
   const ids = new ScriptedIds();
-  let restoreEnv: () => void;
-  let meshSdk: MeshSdk;
-
-  before(async () => {
-    restoreEnv = withEnv({ OTEL_TRACES_SAMPLER: 'always_on' });
-    meshSdk = await startMeshSdk({
-      mesh: svc.mesh,
-      inbound: false,
-      traceExporter: spans,
-      idGenerator: ids,
-      resourceDetectors: [],
-      prometheus: false,
-    });
-  });
-
-  after(async () => {
-    await meshSdk?.shutdown();
-    resetGlobals();
-    restoreEnv();
-  });
+  const meshSdk = suiteMeshSdk(
+    { OTEL_TRACES_SAMPLER: 'always_on' },
+    { traceExporter: spans, idGenerator: ids, prometheus: false },
+  );
 
   test('wins over Istio’s default for the application’s spans and the mesh’s', async () => {
-    assert.equal(meshSdk.sampler.toString(), 'AlwaysOnSampler');
+    assert.equal(meshSdk().sampler.toString(), 'AlwaysOnSampler');
     ids.next = HIGH_TRACE;
     const span = trace.getTracer('productpage').startSpan('root');
     assert.equal(span.isRecording(), true);
     span.end();
-    assert.equal(meshSdk.prometheus, undefined);
-    assert.equal(meshSdk.metricsServer, undefined);
+    assert.equal(meshSdk().prometheus, undefined);
+    assert.equal(meshSdk().metricsServer, undefined);
 
     // a request with no application span around it: the mesh's root is kept too
     spans.reset();
     await callReviews();
-    await meshSdk.forceFlush();
+    await meshSdk().forceFlush();
     const mesh = spans.getFinishedSpans().filter((s) => s.instrumentationScope.name === TELEMETRY_SCOPE);
     assert.equal(mesh.length, 2);
     assert.equal(mesh.find((s) => s.parentSpanContext === undefined)?.kind, SpanKind.CLIENT);
