@@ -1,8 +1,9 @@
 // Trace and span ids for native spans: random 32-bit words (Math.random, as the SDK's
 // RandomIdGenerator draws them) written as lowercase hex by one String.fromCharCode call per id —
-// a flat 16- or 32-character string and nothing else allocated. (Slicing ids off a pooled hex
-// string of a few KiB cost less in a tight loop but several times more per id in a loaded process,
-// where each refill writes a fresh 8 KiB string.)
+// a flat 16- or 32-character string and nothing else allocated. The calls are written out: a loop
+// filling a reused code array for String.fromCharCode.apply measured ≈ 50% slower. (Slicing ids
+// off a pooled hex string of a few KiB cost less in a tight loop but several times more per id in
+// a loaded process, where each refill writes a fresh 8 KiB string.)
 
 const HEX = Uint8Array.from('0123456789abcdef', (c) => c.charCodeAt(0));
 
