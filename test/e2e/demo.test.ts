@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { assertNothingLeft, json, type LaunchedProcess, launch } from '../support/launched-process.ts';
+import { assertNothingLeft, json, type LaunchedProcess, lastResult, launch } from '../support/launched-process.ts';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const DEMO = fileURLToPath(new URL('../../scripts/demo.ts', import.meta.url));
@@ -45,10 +45,7 @@ describe('npm run demo (CI mode)', () => {
     const output = demo.lines.join('\n');
     assert.equal(code, 0, output);
 
-    // the last line is the result
-    const last = demo.lines.filter((l) => l !== '').at(-1) ?? '';
-    assert.match(last, /^RESULT /);
-    assert.deepEqual(json(last), { scenarios_passed: 8, scenarios_total: 8 });
+    assert.deepEqual(lastResult(demo), { scenarios_passed: 8, scenarios_total: 8 });
 
     // one line per scenario, in order, each with its checks
     const scenarios = demo.lines.filter((l) => l.startsWith('SCENARIO ')).map((l) => json<ScenarioLine>(l));
@@ -86,9 +83,7 @@ describe('npm run demo (CI mode)', () => {
     demo.child.kill('SIGINT');
     const code = await demo.exit;
     assert.equal(code, 130);
-    const last = demo.lines.filter((l) => l !== '').at(-1) ?? '';
-    assert.match(last, /^RESULT /);
-    assert.equal(json<{ scenarios_total: number }>(last).scenarios_total, 8);
+    assert.equal(lastResult<{ scenarios_total: number }>(demo).scenarios_total, 8);
     await assertNothingLeft(demo);
   });
 });

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { pidAlive } from '../../scripts/demo/processes.ts';
-import { assertNothingLeft, json, type LaunchedProcess, launch } from '../support/launched-process.ts';
+import { assertNothingLeft, json, type LaunchedProcess, lastResult, launch } from '../support/launched-process.ts';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const RUN = fileURLToPath(new URL('../../examples/two-services/run.ts', import.meta.url));
@@ -55,9 +55,7 @@ describe('examples/two-services: npm run example:telemetry', () => {
     const output = l.lines.join('\n');
     assert.equal(code, 0, output);
 
-    const last = l.lines.filter((x) => x !== '').at(-1) ?? '';
-    assert.match(last, /^RESULT /);
-    assert.deepEqual(json(last), {
+    assert.deepEqual(lastResult(l), {
       source_requests: REQUESTS,
       destination_requests: REQUESTS,
       // per page load: the request's CLIENT span and its attempt's

@@ -63,6 +63,13 @@ export function json<T>(line: string): T {
   return JSON.parse(line.slice(line.indexOf(' ') + 1)) as T;
 }
 
+/** The JSON of the process's last line, which must be its `RESULT {json}` line. */
+export function lastResult<T>(l: LaunchedProcess): T {
+  const last = l.lines.filter((x) => x !== '').at(-1) ?? '';
+  assert.match(last, /^RESULT /);
+  return json<T>(last);
+}
+
 /**
  * The launcher's PROCESSES and CLEANUP lines, checked against the system: no process it started is
  * alive, no port it used accepts connections. Returns what it started.
