@@ -1,39 +1,73 @@
-// Istio's HTTP metadata exchange (istio/proxy's metadata_exchange filter): a caller announces
-// itself with `x-envoy-peer-metadata-id` (its node id) and `x-envoy-peer-metadata` (base64 of a
-// google.protobuf.Struct holding its node metadata: NAMESPACE, WORKLOAD_NAME, LABELS, CLUSTER_ID,
-// …), so the server can label reporter=destination metrics with the caller's workload, app and
-// version. Encoded once per process; a peer's header is decoded once and cached.
+// Istio's HTTP metadata exchange (istio/proxy's peer_metadata filter): a caller announces itself
+// with `x-envoy-peer-metadata-id` (its node id) and `x-envoy-peer-metadata` (base64 of a
+// google.protobuf.Struct describing its workload), so the server can label reporter=destination
+// metrics with the caller's workload, app and version. Encoded once per process; a peer's header
+// is decoded once and cached.
 import type { MetadataExchangeHeaders } from '@inboard/http';
 import type { BootstrapNode } from '@inboard/xds';
 import { decodeMessage, encodeMessage, jsToStruct } from '@inboard/xds/codec';
-import { type LocalWorkload, localWorkload } from './local-workload.ts';
+import { canonicalServiceOf, type LocalWorkload, localWorkload } from './local-workload.ts';
 
-/** The node metadata keys sent, as Envoy's exchange sends them (FlatNode's fields). */
-const EXCHANGED_KEYS = [
-  'NAME',
-  'NAMESPACE',
-  'WORKLOAD_NAME',
-  'OWNER',
-  'LABELS',
-  'CLUSTER_ID',
-  'MESH_ID',
-  'SERVICE_ACCOUNT',
-  'INSTANCE_IPS',
-  'ISTIO_VERSION',
-  'APP_CONTAINERS',
-  'PLATFORM_METADATA',
-] as const;
+/** Workload kinds the exchange names in OWNER (istio/proxy's WorkloadType suffixes). */
+const WORKLOAD_TYPES = new Set(['pod', 'deployment', 'job', 'cronjob']);
+const OWNER_PREFIX = 'kubernetes://apis/apps/v1/namespaces/';
+
+function str(v: unknown): string | undefined {
+  return typeof v === 'string' && v !== '' ? v : undefined;
+}
+
+/**
+ * The workload kind an OWNER names (`…/namespaces/<ns>/<kind>s/<workload>`), as istio/proxy
+ * reads it: the path segment before `s/<workload>`.
+ */
+function workloadType(owner: string | undefined, workload: string | undefined): string | undefined {
+  if (owner === undefined || owner.length <= (workload?.length ?? 0) + 2) return undefined;
+  const head = owner.slice(0, owner.length - (workload?.length ?? 0) - 2);
+  const kind = head.slice(head.lastIndexOf('/') + 1);
+  return WORKLOAD_TYPES.has(kind) ? kind : undefined;
+}
+
+/**
+ * The Struct Istio's peer_metadata filter sends for a node: NAME, NAMESPACE, WORKLOAD_NAME,
+ * CLUSTER_ID, LABELS with only the canonical service and revision, app and version, and OWNER
+ * rebuilt from the workload kind — not the whole node metadata (pod labels, IPs, platform data
+ * stay home). Keys in sorted order, as its deterministic serialization writes them. Where the
+ * node has no canonical-name / -revision label (Istio's injector always adds them to a pod), the
+ * values Istio's injector would have set go instead, so the server names this workload as its
+ * own metrics do.
+ */
+export function exchangedMetadata(node: Pick<BootstrapNode, 'id' | 'metadata'>): Record<string, unknown> {
+  const md = node.metadata as Readonly<Record<string, unknown>>;
+  const raw = md.LABELS !== null && typeof md.LABELS === 'object' ? (md.LABELS as Record<string, unknown>) : {};
+  const workload = str(md.WORKLOAD_NAME);
+  const canonical = canonicalServiceOf(Object.fromEntries(Object.entries(raw).map(([k, v]) => [k, str(v)])), workload);
+  const labels: Record<string, string> = {};
+  const app = str(raw.app);
+  if (app !== undefined) labels.app = app;
+  if (canonical.service !== undefined) labels['service.istio.io/canonical-name'] = canonical.service;
+  labels['service.istio.io/canonical-revision'] = canonical.revision;
+  const version = str(raw.version);
+  if (version !== undefined) labels.version = version;
+  const out: Record<string, unknown> = {};
+  const cluster = str(md.CLUSTER_ID);
+  if (cluster !== undefined) out.CLUSTER_ID = cluster;
+  out.LABELS = labels;
+  const name = str(md.NAME);
+  if (name !== undefined) out.NAME = name;
+  const namespace = str(md.NAMESPACE);
+  if (namespace !== undefined) out.NAMESPACE = namespace;
+  const type = workloadType(str(md.OWNER), workload);
+  if (type !== undefined) out.OWNER = `${OWNER_PREFIX}${namespace ?? ''}/${type}s/${workload ?? ''}`;
+  if (workload !== undefined) out.WORKLOAD_NAME = workload;
+  return out;
+}
 
 /** This workload's exchange headers (undefined when the node has no metadata to tell). */
 export function peerMetadataHeaders(node: BootstrapNode): MetadataExchangeHeaders | undefined {
   const md = node.metadata as Readonly<Record<string, unknown>>;
-  const out: Record<string, unknown> = {};
-  for (const k of EXCHANGED_KEYS) {
-    const v = md[k];
-    if (typeof v === 'string' || (v !== null && typeof v === 'object')) out[k] = v;
-  }
-  if (Object.keys(out).length === 0) return undefined;
-  const bytes = encodeMessage('google.protobuf.Struct', jsToStruct(out));
+  if (str(md.NAMESPACE) === undefined && str(md.WORKLOAD_NAME) === undefined && str(md.NAME) === undefined)
+    return undefined;
+  const bytes = encodeMessage('google.protobuf.Struct', jsToStruct(exchangedMetadata(node)));
   return { id: node.id, metadata: Buffer.from(bytes).toString('base64') };
 }
 
