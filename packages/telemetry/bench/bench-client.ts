@@ -7,6 +7,8 @@
 //              attempt spans, traceparent per attempt) recorded natively (tracing.spanProcessors)
 //              into the SDK's BatchSpanProcessor and an in-memory exporter that counts the spans
 //              (bench-mesh.ts)
+//   sampled    like telemetry, but the spans sampled as Istio samples by default (1% of new
+//              traces; every request still sends its traceparent)
 //   sdk-tracer like telemetry, but the spans made by the SDK's Tracer (TracerProvider)
 //   metrics    the Inboard dispatcher with metrics only ('native', as above)
 //   meter      like telemetry, but every metric recorded through the OTel SDK meter ('meter')

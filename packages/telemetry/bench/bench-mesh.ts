@@ -12,7 +12,14 @@ import { jsToStruct } from '@inboard/xds/codec';
 import { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { MeterProvider } from '@opentelemetry/sdk-metrics';
-import { BatchSpanProcessor, type ReadableSpan, type SpanExporter, TracerProvider } from '@opentelemetry/sdk-trace';
+import {
+  BatchSpanProcessor,
+  ParentBasedSampler,
+  type ReadableSpan,
+  type SpanExporter,
+  TraceIdRatioBasedSampler,
+  TracerProvider,
+} from '@opentelemetry/sdk-trace';
 import { istioRetry, outboundHcm } from '../../../test/support/istio-shaped.ts';
 
 export const NODE_ID = 'sidecar~127.0.0.1~productpage-v1-bench.default~default.svc.cluster.local';
@@ -98,6 +105,9 @@ export function benchXds(adsPort: string, nodeId: string): Xds {
   });
 }
 
+/** What startMeshSdk's istioSampler() builds: a caller's decision followed, 1% of new traces sampled. */
+const istioDefaultSampler = () => new ParentBasedSampler({ root: new TraceIdRatioBasedSampler(0.01) });
+
 export class CountingSpanExporter implements SpanExporter {
   count = 0;
   export(spans: ReadableSpan[], done: Parameters<SpanExporter['export']>[1]): void {
@@ -117,8 +127,9 @@ export interface BenchTelemetry {
 /**
  * The telemetry of a client kind: 'metrics' (Istio and HTTP metrics aggregated in-process and
  * exported through an SDK MeterProvider's reader as MetricProducers, no spans), 'telemetry'
- * (+ always-on native spans), 'sdk-tracer' (+ spans by the SDK's Tracer), 'meter' (native spans,
- * every metric through the SDK meter).
+ * (+ always-on native spans), 'sampled' (+ native spans sampled as Istio samples by default: 1% of
+ * new traces), 'sdk-tracer' (+ spans by the SDK's Tracer), 'meter' (native spans, every metric
+ * through the SDK meter).
  */
 export function installBenchTelemetry(mesh: OutboundMesh, kind: string): BenchTelemetry {
   const istioStats = new IstioStats();
@@ -143,8 +154,14 @@ export function installBenchTelemetry(mesh: OutboundMesh, kind: string): BenchTe
     istioStats,
     httpMetrics: kind === 'meter' ? 'meter' : 'native',
     httpStats,
-    // native spans into the same processor, except for the SDK Tracer's row
-    tracing: kind === 'metrics' ? false : kind === 'sdk-tracer' ? true : { spanProcessors: [processor], resource },
+    // native spans into the same processor, except for the SDK Tracer's row; 'sampled': Istio's
+    // default sampling (1% of new traces) instead of every request
+    tracing:
+      kind === 'metrics'
+        ? false
+        : kind === 'sdk-tracer'
+          ? true
+          : { spanProcessors: [processor], resource, sampler: kind === 'sampled' ? istioDefaultSampler() : undefined },
   });
   return {
     spans,

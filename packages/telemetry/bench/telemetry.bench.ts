@@ -1,7 +1,8 @@
 // Telemetry overhead benchmark, side by side in one run against one loopback keep-alive node:http
 // server (its own process):
 //   raw undici Pool  |  Inboard, no telemetry  |  Inboard + metrics + always-on tracing
-// (and, for reference: metrics without tracing, spans made by the SDK's Tracer instead of natively,
+// (and, for reference: metrics without tracing, tracing sampled as Istio samples by default (1%),
+// spans made by the SDK's Tracer instead of natively,
 // Istio metrics recorded through the OTel SDK meter instead of in-process, and the headers the
 // telemetry row sends upstream with nothing recorded, through the mesh and through a raw undici
 // Pool: what undici and the wire cost for them).
@@ -65,6 +66,10 @@ const clients: [string, ChildProcess[]][] = [
   ['inboard, no telemetry', await startClients('mesh', PROCESSES)],
   ['inboard + metrics + tracing', await startClients('telemetry', PROCESSES)],
   ['(inboard + metrics, no tracing)', await startClients('metrics', 1)],
+  [
+    '(inboard + metrics + tracing sampled as Istio does by default: 1% of new traces)',
+    await startClients('sampled', 1),
+  ],
   ['(inboard + metrics + tracing, spans by the SDK Tracer)', await startClients('sdk-tracer', 1)],
   ['(inboard + tracing + all metrics via the OTel SDK meter)', await startClients('meter', 1)],
   [
@@ -73,7 +78,8 @@ const clients: [string, ChildProcess[]][] = [
   ],
   ['(raw undici Pool + those same headers)', await startClients('raw-headers', 1)],
 ];
-const [RAW, MESH, TEL, METRICS, SDK_TRACER, METER, HEADERS, RAW_HEADERS] = clients.map(([n]) => n) as [
+const [RAW, MESH, TEL, METRICS, SAMPLED, SDK_TRACER, METER, HEADERS, RAW_HEADERS] = clients.map(([n]) => n) as [
+  string,
   string,
   string,
   string,
@@ -172,6 +178,7 @@ const result = {
   added_p50_us_telemetry: Number(median(added[TEL]!).toFixed(1)),
   added_p50_us_no_telemetry: Number(median(added[MESH]!).toFixed(1)),
   throughput_ratio_metrics_only: Number(median(ratio[METRICS]!).toFixed(3)),
+  throughput_ratio_telemetry_sampled: Number(median(ratio[SAMPLED]!).toFixed(3)),
   throughput_ratio_telemetry_sdk_tracer: Number(median(ratio[SDK_TRACER]!).toFixed(3)),
   throughput_ratio_telemetry_sdk_meter: Number(median(ratio[METER]!).toFixed(3)),
   throughput_ratio_headers_only: Number(median(ratio[HEADERS]!).toFixed(3)),

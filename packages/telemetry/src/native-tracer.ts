@@ -110,6 +110,21 @@ export class NativeTracer implements Tracer {
     return this.#start(name, kind, parent, attributes, MESH_ATTRIBUTES_MAX, startTime, ctx, NO_LINKS);
   }
 
+  /**
+   * A span that takes its parent's sampling decision instead of asking the sampler: the mesh's
+   * attempt spans under their request span, as Envoy's upstream spans follow the request's
+   * decision. `parent` is the context of a span that records; `ctx` as for startChild.
+   */
+  startFollower(name: string, kind: SpanKind, parent: SpanContext, attributes: Attributes, ctx?: Context): Span {
+    const spanContext: SpanContext = {
+      traceId: parent.traceId,
+      spanId: newSpanId(),
+      traceFlags: parent.traceFlags,
+      traceState: parent.traceState,
+    };
+    return this.#open(spanContext, parent, name, kind, attributes, MESH_ATTRIBUTES_MAX, undefined, ctx);
+  }
+
   #start(
     name: string,
     kind: SpanKind,
@@ -129,10 +144,7 @@ export class NativeTracer implements Tracer {
       flags = parent === undefined ? TraceFlags.SAMPLED : parent.traceFlags & TraceFlags.SAMPLED;
       if (flags === 0) return trace.wrapSpanContext({ traceId, spanId: newSpanId(), traceFlags: 0, traceState });
     } else {
-      // the sampler sees the parent the span really has, whatever else `ctx` holds
-      const base = ctx ?? ROOT_CONTEXT;
-      const samplingCtx = parent === undefined ? trace.deleteSpan(base) : trace.setSpanContext(base, parent);
-      const result = this.#sampler.shouldSample(samplingCtx, traceId, name, kind, attributes, links);
+      const result = this.#sampler.shouldSample(samplingContext(ctx, parent), traceId, name, kind, attributes, links);
       traceState = result.traceState ?? traceState;
       if (result.decision === NOT_RECORD)
         return trace.wrapSpanContext({ traceId, spanId: newSpanId(), traceFlags: 0, traceState });
@@ -147,6 +159,19 @@ export class NativeTracer implements Tracer {
       }
     }
     const spanContext: SpanContext = { traceId, spanId: newSpanId(), traceFlags: flags, traceState };
+    return this.#open(spanContext, parent, name, kind, attributes, maxAttributes, startTime, ctx);
+  }
+
+  #open(
+    spanContext: SpanContext,
+    parent: SpanContext | undefined,
+    name: string,
+    kind: SpanKind,
+    attributes: Attributes,
+    maxAttributes: number,
+    startTime: SpanOptions['startTime'],
+    ctx: Context | undefined,
+  ): NativeSpan {
     const span = new NativeSpan(this.#sink, spanContext, parent, name, kind, attributes, maxAttributes, startTime);
     const processors = this.#sink.processors;
     if (processors.length > 0) {
@@ -155,4 +180,16 @@ export class NativeTracer implements Tracer {
     }
     return span;
   }
+}
+
+/**
+ * The context a Sampler sees: `ctx` with the span's real parent as its span, whatever else `ctx`
+ * holds. Built only when `ctx` does not say so already (the usual case: the parent is the active
+ * span, or there is neither).
+ */
+function samplingContext(ctx: Context | undefined, parent: SpanContext | undefined): Context {
+  const base = ctx ?? ROOT_CONTEXT;
+  const current = trace.getSpanContext(base);
+  if (parent === undefined) return current === undefined ? base : trace.deleteSpan(base);
+  return current === parent ? base : trace.setSpanContext(base, parent);
 }

@@ -26,6 +26,7 @@ import type { AttemptEvent, RequestStartEvent } from './dispatch-hooks.ts';
 import { semconvMethod, splitAuthority } from './http-method.ts';
 import { errorType } from './http-metrics.ts';
 import type { LocalWorkload } from './local-workload.ts';
+import { newSpanId } from './native-ids.ts';
 import { NativeSpan } from './native-span.ts';
 import { NativeTracer } from './native-tracer.ts';
 import { flagsText } from './outbound-labels.ts';
@@ -120,7 +121,7 @@ function finish(span: Span, attrs: Attributes, end: number | undefined): void {
 
 /** Ends an attempt span: with its outcome when the attempt event tells it. */
 function endAttempt(span: Span, rt: RequestTrace, a: AttemptEvent | undefined): void {
-  if (a === undefined) {
+  if (a === undefined || !span.isRecording()) {
     span.end();
     return;
   }
@@ -193,8 +194,18 @@ export class OutboundTracing {
     const name = rt.method === '_OTHER' ? 'HTTP' : rt.method;
     let span: Span;
     if (this.#native !== undefined) {
-      const attrs = attemptStartAttributes(rt, a.attempt);
-      span = this.#native.startChild(name, SpanKind.CLIENT, rt.span.spanContext(), attrs, undefined, rt.ctx);
+      // the attempt takes its request span's decision (no sampler asked again); an attempt of a
+      // request not sampled only needs an id for the header it sends
+      const parent = rt.span.spanContext();
+      span =
+        rt.span instanceof NativeSpan
+          ? this.#native.startFollower(name, SpanKind.CLIENT, parent, attemptStartAttributes(rt, a.attempt), rt.ctx)
+          : trace.wrapSpanContext({
+              traceId: parent.traceId,
+              spanId: newSpanId(),
+              traceFlags: parent.traceFlags,
+              traceState: parent.traceState,
+            });
     } else {
       span = this.#tracer.startSpan(name, { kind: SpanKind.CLIENT }, rt.ctx);
       // Set after creation: an attempt span is a child, sampled with its request span (whose start
@@ -224,6 +235,10 @@ export class OutboundTracing {
       rt.attempt = undefined;
     }
     const span = rt.span;
+    if (!span.isRecording()) {
+      span.end();
+      return span;
+    }
     const attrs =
       span instanceof NativeSpan ? startAttributes(rt.method, rt.methodOriginal, rt.host, rt.port, rt.url) : {};
     attrs.response_flags = flagsText(e.flags);
