@@ -6,20 +6,13 @@
 // copying the benchmark's own retention).
 import type { SnapshotMessages } from '@inboard/control-plane';
 import type { OutboundMesh } from '@inboard/http';
-import { HttpStats, IstioStats, installMeshTelemetry } from '@inboard/telemetry';
+import { HttpStats, IstioStats, installMeshTelemetry, ParentBasedRatioSampler } from '@inboard/telemetry';
 import { parseBootstrap, Xds } from '@inboard/xds';
 import { jsToStruct } from '@inboard/xds/codec';
 import { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { MeterProvider } from '@opentelemetry/sdk-metrics';
-import {
-  BatchSpanProcessor,
-  ParentBasedSampler,
-  type ReadableSpan,
-  type SpanExporter,
-  TraceIdRatioBasedSampler,
-  TracerProvider,
-} from '@opentelemetry/sdk-trace';
+import { BatchSpanProcessor, type ReadableSpan, type SpanExporter, TracerProvider } from '@opentelemetry/sdk-trace';
 import { istioRetry, outboundHcm } from '../../../test/support/istio-shaped.ts';
 
 export const NODE_ID = 'sidecar~127.0.0.1~productpage-v1-bench.default~default.svc.cluster.local';
@@ -105,9 +98,6 @@ export function benchXds(adsPort: string, nodeId: string): Xds {
   });
 }
 
-/** What startMeshSdk's istioSampler() builds: a caller's decision followed, 1% of new traces sampled. */
-const istioDefaultSampler = () => new ParentBasedSampler({ root: new TraceIdRatioBasedSampler(0.01) });
-
 export class CountingSpanExporter implements SpanExporter {
   count = 0;
   export(spans: ReadableSpan[], done: Parameters<SpanExporter['export']>[1]): void {
@@ -155,13 +145,18 @@ export function installBenchTelemetry(mesh: OutboundMesh, kind: string): BenchTe
     httpMetrics: kind === 'meter' ? 'meter' : 'native',
     httpStats,
     // native spans into the same processor, except for the SDK Tracer's row; 'sampled': Istio's
-    // default sampling (1% of new traces) instead of every request
+    // default sampling (1% of new traces, what startMeshSdk's istioSampler() builds) instead of
+    // every request
     tracing:
       kind === 'metrics'
         ? false
         : kind === 'sdk-tracer'
           ? true
-          : { spanProcessors: [processor], resource, sampler: kind === 'sampled' ? istioDefaultSampler() : undefined },
+          : {
+              spanProcessors: [processor],
+              resource,
+              sampler: kind === 'sampled' ? new ParentBasedRatioSampler(0.01) : undefined,
+            },
   });
   return {
     spans,

@@ -50,6 +50,7 @@ export {
   parseClusterName,
   parseIstioWorkload,
 } from './peer-workload.ts';
+export { ParentBasedRatioSampler } from './ratio-sampler.ts';
 export { TelemetryOptionsError } from './telemetry-errors.ts';
 export { lookupUpstream, type Upstream } from './upstream-lookup.ts';
 export { TELEMETRY_SCOPE, TELEMETRY_VERSION } from './version.ts';

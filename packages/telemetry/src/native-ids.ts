@@ -7,7 +7,8 @@
 
 const HEX = Uint8Array.from('0123456789abcdef', (c) => c.charCodeAt(0));
 
-function word(): number {
+/** A random 32-bit word (unsigned). */
+export function randomWord(): number {
   return (Math.random() * 0x1_0000_0000) >>> 0;
 }
 
@@ -38,25 +39,42 @@ function hex16(a: number, b: number): string {
 
 /** 8 random bytes as 16 lowercase hex characters, never all zero (an invalid span id). */
 export function newSpanId(): string {
-  let a = word();
-  let b = word();
+  let a = randomWord();
+  let b = randomWord();
   while (a === 0 && b === 0) {
-    a = word();
-    b = word();
+    a = randomWord();
+    b = randomWord();
   }
   return hex16(a, b);
 }
 
+/**
+ * Draws the four random 32-bit words of a new trace id into `traceWords` (the first two never
+ * both zero: an all-zero id is invalid) and returns it; read them before the next draw.
+ */
+export function drawTraceWords(): Uint32Array {
+  let a = randomWord();
+  let b = randomWord();
+  while (a === 0 && b === 0) {
+    a = randomWord();
+    b = randomWord();
+  }
+  traceWords[0] = a;
+  traceWords[1] = b;
+  traceWords[2] = randomWord();
+  traceWords[3] = randomWord();
+  return traceWords;
+}
+const traceWords = new Uint32Array(4);
+
 /** 16 random bytes as 32 lowercase hex characters, never all zero (an invalid trace id). */
 export function newTraceId(): string {
-  let a = word();
-  let b = word();
-  while (a === 0 && b === 0) {
-    a = word();
-    b = word();
-  }
-  const c = word();
-  const d = word();
+  const w = drawTraceWords();
+  return traceIdOf(w[0]!, w[1]!, w[2]!, w[3]!);
+}
+
+/** The trace id written from four 32-bit words, in order (the first two not both zero). */
+export function traceIdOf(a: number, b: number, c: number, d: number): string {
   // one flat string (a concatenation would be a cons string, flattened again by every reader)
   return String.fromCharCode(
     hex(a, 28),

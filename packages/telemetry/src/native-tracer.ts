@@ -22,8 +22,9 @@ import {
 } from '@opentelemetry/api';
 import type { Resource } from '@opentelemetry/resources';
 import type { Sampler, SpanProcessor } from '@opentelemetry/sdk-trace';
-import { newSpanId, newTraceId } from './native-ids.ts';
+import { drawTraceWords, newSpanId, newTraceId, traceIdOf } from './native-ids.ts';
 import { NativeSpan, type SpanSink } from './native-span.ts';
+import { ParentBasedRatioSampler } from './ratio-sampler.ts';
 
 export interface NativeTracerOptions {
   readonly spanProcessors: readonly SpanProcessor[];
@@ -44,10 +45,13 @@ const NO_LINKS = Object.freeze([]) as unknown as Link[];
 export class NativeTracer implements Tracer {
   readonly #sink: SpanSink;
   readonly #sampler: Sampler | undefined;
+  /** the sampler, when it is Istio's parent-based ratio sampler (decided here without asking it) */
+  readonly #ratio: ParentBasedRatioSampler | undefined;
 
   constructor(o: NativeTracerOptions) {
     this.#sink = { processors: [...o.spanProcessors], resource: o.resource, instrumentationScope: o.scope };
     this.#sampler = o.sampler;
+    this.#ratio = o.sampler instanceof ParentBasedRatioSampler ? o.sampler : undefined;
   }
 
   startSpan(name: string, options: SpanOptions = {}, ctx: Context = context.active()): Span {
@@ -137,10 +141,21 @@ export class NativeTracer implements Tracer {
   ): Span {
     if (ctx !== undefined && ctx.getValue(SUPPRESS_TRACING) === true)
       return trace.wrapSpanContext(INVALID_SPAN_CONTEXT);
+    const ratio = this.#ratio;
+    if (ratio !== undefined && parent === undefined) {
+      // a new trace under Istio's sampler: decided from the words its id is written from
+      const w = drawTraceWords();
+      const traceId = traceIdOf(w[0]!, w[1]!, w[2]!, w[3]!);
+      if (!ratio.samplesRoot(w[0]!, w[1]!, w[2]!, w[3]!))
+        return trace.wrapSpanContext({ traceId, spanId: newSpanId(), traceFlags: 0 });
+      const spanContext: SpanContext = { traceId, spanId: newSpanId(), traceFlags: TraceFlags.SAMPLED };
+      return this.#open(spanContext, parent, name, kind, attributes, maxAttributes, startTime, ctx);
+    }
     const traceId = parent === undefined ? newTraceId() : parent.traceId;
     let traceState = parent?.traceState;
     let flags: number;
-    if (this.#sampler === undefined) {
+    if (this.#sampler === undefined || ratio !== undefined) {
+      // the SDK's default, and a ratio sampler's decision under a parent: the parent's
       flags = parent === undefined ? TraceFlags.SAMPLED : parent.traceFlags & TraceFlags.SAMPLED;
       if (flags === 0) return trace.wrapSpanContext({ traceId, spanId: newSpanId(), traceFlags: 0, traceState });
     } else {

@@ -1,7 +1,8 @@
 // Which Sampler the application's spans and the mesh's spans use. Istio samples 1% of the requests
 // that arrive without a sampling decision (ProxyConfig tracing.sampling, "Default is 1.0" percent,
 // istio/api mesh/v1alpha1/proxy.proto) and follows a caller's decision; the OpenTelemetry
-// equivalent is ParentBased(TraceIdRatioBased(0.01)). OTEL_TRACES_SAMPLER, when set, wins over that
+// equivalent is ParentBased(TraceIdRatioBased(0.01)), built here as ParentBasedRatioSampler (the
+// same decisions, cheaper to ask). OTEL_TRACES_SAMPLER, when set, wins over that
 // default (NodeSDK reads it for the application's spans; the mesh gets the same sampler built here
 // the way sdk-node 0.301 builds it), and a Sampler given in the options wins over both.
 import { createLogger } from '@inboard/xds';
@@ -12,6 +13,7 @@ import {
   type Sampler,
   TraceIdRatioBasedSampler,
 } from '@opentelemetry/sdk-trace';
+import { ParentBasedRatioSampler } from '../ratio-sampler.ts';
 
 const log = createLogger('telemetry.sdk');
 
@@ -23,7 +25,7 @@ export type Env = Readonly<Record<string, string | undefined>>;
 
 /** ParentBased(TraceIdRatioBased(percent / 100)): a caller's decision is followed, roots are sampled at the ratio. */
 export function istioSampler(percent: number = ISTIO_DEFAULT_SAMPLING_PERCENT): Sampler {
-  return new ParentBasedSampler({ root: new TraceIdRatioBasedSampler(percent / 100) });
+  return new ParentBasedRatioSampler(percent / 100);
 }
 
 function envString(env: Env, name: string): string | undefined {
@@ -63,7 +65,7 @@ export function samplerFromEnv(env: Env): Sampler | undefined {
     case 'parentbased_always_off':
       return new ParentBasedSampler({ root: new AlwaysOffSampler() });
     case 'parentbased_traceidratio':
-      return new ParentBasedSampler({ root: new TraceIdRatioBasedSampler(ratioFromEnv(env)) });
+      return new ParentBasedRatioSampler(ratioFromEnv(env));
     default:
       return undefined;
   }
