@@ -52,6 +52,50 @@ export class NativeTracer implements Tracer {
     this.#sink = { processors: [...o.spanProcessors], resource: o.resource, instrumentationScope: o.scope };
     this.#sampler = o.sampler;
     this.#ratio = o.sampler instanceof ParentBasedRatioSampler ? o.sampler : undefined;
+    this.decidesFromIds = this.#sampler === undefined || this.#ratio !== undefined;
+  }
+
+  /**
+   * Sampling needs nothing but the ids (no Sampler, or a ParentBasedRatioSampler): the mesh may
+   * then draw a span's context first (newSpanContext) and build its attributes only when it
+   * records (openChild).
+   */
+  readonly decidesFromIds: boolean;
+
+  /** Tracing is suppressed in `ctx` (an exporter at work): a span started there is invalid. */
+  suppressed(ctx: Context): boolean {
+    return ctx.getValue(SUPPRESS_TRACING) === true;
+  }
+
+  /**
+   * (decidesFromIds only) The context of a new span under `parent` (a valid span context, or
+   * undefined for a new trace), its flags the sampling decision: a sampled span records.
+   */
+  newSpanContext(parent: SpanContext | undefined): SpanContext {
+    if (parent !== undefined)
+      return {
+        traceId: parent.traceId,
+        spanId: newSpanId(),
+        traceFlags: parent.traceFlags & TraceFlags.SAMPLED,
+        traceState: parent.traceState,
+      };
+    const w = drawTraceWords();
+    const traceId = traceIdOf(w[0]!, w[1]!, w[2]!, w[3]!);
+    const sampled = this.#ratio === undefined || this.#ratio.samplesRoot(w[0]!, w[1]!, w[2]!, w[3]!);
+    return { traceId, spanId: newSpanId(), traceFlags: sampled ? TraceFlags.SAMPLED : TraceFlags.NONE };
+  }
+
+  /** A recording span on a sampled context from newSpanContext(), taken as startChild takes its arguments. */
+  openChild(
+    spanContext: SpanContext,
+    parent: SpanContext | undefined,
+    name: string,
+    kind: SpanKind,
+    attributes: Attributes,
+    startTime?: number,
+    ctx?: Context,
+  ): Span {
+    return this.#open(spanContext, parent, name, kind, attributes, MESH_ATTRIBUTES_MAX, startTime, ctx);
   }
 
   startSpan(name: string, options: SpanOptions = {}, ctx: Context = context.active()): Span {
@@ -141,36 +185,26 @@ export class NativeTracer implements Tracer {
   ): Span {
     if (ctx !== undefined && ctx.getValue(SUPPRESS_TRACING) === true)
       return trace.wrapSpanContext(INVALID_SPAN_CONTEXT);
-    const ratio = this.#ratio;
-    if (ratio !== undefined && parent === undefined) {
-      // a new trace under Istio's sampler: decided from the words its id is written from
-      const w = drawTraceWords();
-      const traceId = traceIdOf(w[0]!, w[1]!, w[2]!, w[3]!);
-      if (!ratio.samplesRoot(w[0]!, w[1]!, w[2]!, w[3]!))
-        return trace.wrapSpanContext({ traceId, spanId: newSpanId(), traceFlags: 0 });
-      const spanContext: SpanContext = { traceId, spanId: newSpanId(), traceFlags: TraceFlags.SAMPLED };
-      return this.#open(spanContext, parent, name, kind, attributes, maxAttributes, startTime, ctx);
+    const sampler = this.#sampler;
+    if (sampler === undefined || this.#ratio !== undefined) {
+      const sc = this.newSpanContext(parent);
+      return sc.traceFlags === TraceFlags.NONE
+        ? trace.wrapSpanContext(sc)
+        : this.#open(sc, parent, name, kind, attributes, maxAttributes, startTime, ctx);
     }
+    // a Sampler asked as the SDK asks it
     const traceId = parent === undefined ? newTraceId() : parent.traceId;
-    let traceState = parent?.traceState;
-    let flags: number;
-    if (this.#sampler === undefined || ratio !== undefined) {
-      // the SDK's default, and a ratio sampler's decision under a parent: the parent's
-      flags = parent === undefined ? TraceFlags.SAMPLED : parent.traceFlags & TraceFlags.SAMPLED;
-      if (flags === 0) return trace.wrapSpanContext({ traceId, spanId: newSpanId(), traceFlags: 0, traceState });
-    } else {
-      const result = this.#sampler.shouldSample(samplingContext(ctx, parent), traceId, name, kind, attributes, links);
-      traceState = result.traceState ?? traceState;
-      if (result.decision === NOT_RECORD)
-        return trace.wrapSpanContext({ traceId, spanId: newSpanId(), traceFlags: 0, traceState });
-      flags = result.decision === RECORD_AND_SAMPLED ? TraceFlags.SAMPLED : TraceFlags.NONE;
-      if (result.attributes !== undefined) {
-        for (const key of Object.keys(result.attributes)) {
-          const v = result.attributes[key];
-          if (v === undefined) continue;
-          attributes[key] = v;
-          maxAttributes++;
-        }
+    const result = sampler.shouldSample(samplingContext(ctx, parent), traceId, name, kind, attributes, links);
+    const traceState = result.traceState ?? parent?.traceState;
+    if (result.decision === NOT_RECORD)
+      return trace.wrapSpanContext({ traceId, spanId: newSpanId(), traceFlags: 0, traceState });
+    const flags = result.decision === RECORD_AND_SAMPLED ? TraceFlags.SAMPLED : TraceFlags.NONE;
+    if (result.attributes !== undefined) {
+      for (const key of Object.keys(result.attributes)) {
+        const v = result.attributes[key];
+        if (v === undefined) continue;
+        attributes[key] = v;
+        maxAttributes++;
       }
     }
     const spanContext: SpanContext = { traceId, spanId: newSpanId(), traceFlags: flags, traceState };

@@ -17,8 +17,10 @@ import {
   isSpanContextValid,
   ROOT_CONTEXT,
   type Span,
+  type SpanContext,
   SpanKind,
   SpanStatusCode,
+  TraceFlags,
   type Tracer,
   trace,
 } from '@opentelemetry/api';
@@ -63,6 +65,11 @@ class RequestTrace implements Injected {
   traceparent: string | undefined = undefined;
   b3TraceId: string | undefined = undefined;
   attempt: Span | undefined = undefined;
+
+  /** A request not sampled: what its attempts need for the context they send upstream, nothing else. */
+  static unsampled(span: Span, ctx: Context): RequestTrace {
+    return new RequestTrace(span, ctx, '', undefined, '', 0, '');
+  }
 
   constructor(
     span: Span,
@@ -157,26 +164,56 @@ export class OutboundTracing {
   }
 
   onRequestStart(ev: RequestStartEvent): void {
+    const parent = context.active();
+    const native = this.#native;
+    let valid: SpanContext | undefined;
+    if (native !== undefined) {
+      // a native parent (the inbound request's SERVER span) has valid ids by construction, others
+      // are checked
+      const active = trace.getSpan(parent);
+      const sc = active?.spanContext();
+      valid = sc !== undefined && (active instanceof NativeSpan || isSpanContextValid(sc)) ? sc : undefined;
+      if (native.decidesFromIds) {
+        // decided before anything is built for the span: a request not sampled only needs the
+        // context its attempts send upstream
+        if (native.suppressed(parent)) return;
+        const sc = native.newSpanContext(valid);
+        if (sc.traceFlags === TraceFlags.NONE) {
+          ev.context = RequestTrace.unsampled(trace.wrapSpanContext(sc), parent);
+          return;
+        }
+        this.#startRequest(ev, parent, native, valid, sc);
+        return;
+      }
+    }
+    this.#startRequest(ev, parent, native, valid, undefined);
+  }
+
+  /** The request's span, recording or as the sampler decides (`sc`: the context already decided). */
+  #startRequest(
+    ev: RequestStartEvent,
+    parent: Context,
+    native: NativeTracer | undefined,
+    valid: SpanContext | undefined,
+    sc: SpanContext | undefined,
+  ): void {
     const method = semconvMethod(ev.method);
     const methodOriginal = method === '_OTHER' ? ev.method : undefined;
     const [host, authorityPort] = splitAuthority(ev.authority);
     const port = authorityPort ?? splitAuthority(ev.target)[1] ?? (ev.scheme === 'https' ? 443 : 80);
     const url = `${ev.scheme}://${ev.authority}${ev.path}`;
+    // native spans own the attribute object they are given
     const attrs = startAttributes(method, methodOriginal, host, port, url);
-    const parent = context.active();
     const name = method === '_OTHER' ? 'HTTP' : method;
     // the mesh's own reading at dispatch: the span covers what the duration metrics measure
     const startedAt = ev.startedAt >= 0 ? ev.startedAt : undefined;
-    const native = this.#native;
     let span: Span;
     let ctx: Context;
     if (native !== undefined) {
-      // native spans own the attribute object they are given; a native parent (the inbound
-      // request's SERVER span) has valid ids by construction, others are checked
-      const active = trace.getSpan(parent);
-      const sc = active?.spanContext();
-      const valid = sc !== undefined && (active instanceof NativeSpan || isSpanContextValid(sc)) ? sc : undefined;
-      span = native.startChild(name, SpanKind.CLIENT, valid, attrs, startedAt, parent);
+      span =
+        sc !== undefined
+          ? native.openChild(sc, valid, name, SpanKind.CLIENT, attrs, startedAt, parent)
+          : native.startChild(name, SpanKind.CLIENT, valid, attrs, startedAt, parent);
       ctx = parent;
     } else {
       span = this.#tracer.startSpan(name, { kind: SpanKind.CLIENT, attributes: attrs, startTime: startedAt }, parent);

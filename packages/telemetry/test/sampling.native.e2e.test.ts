@@ -14,7 +14,7 @@ import {
   SimpleSpanProcessor,
   type SpanProcessor,
 } from '@opentelemetry/sdk-trace';
-import { installMeshTelemetry, type MeshTelemetry } from '../src/index.ts';
+import { installMeshTelemetry, type MeshTelemetry, ParentBasedRatioSampler } from '../src/index.ts';
 import { TwoServices } from './mesh-fixtures.ts';
 
 const svc = new TwoServices();
@@ -36,10 +36,10 @@ const collecting: SpanProcessor = {
   forceFlush: async () => {},
   shutdown: async () => {},
 };
-let telemetry: MeshTelemetry;
+let telemetry: MeshTelemetry | undefined;
 
-before(async () => {
-  await svc.start();
+function install(chosen: Sampler): void {
+  telemetry?.close();
   telemetry = installMeshTelemetry({
     mesh: svc.mesh,
     inbound: false,
@@ -48,9 +48,14 @@ before(async () => {
     tracing: {
       spanProcessors: [collecting, new SimpleSpanProcessor({ exporter: spans })],
       resource: resourceFromAttributes({ 'service.name': 'productpage' }),
-      sampler,
+      sampler: chosen,
     },
   });
+}
+
+before(async () => {
+  await svc.start();
+  install(sampler);
 });
 
 afterEach(() => {
@@ -124,5 +129,26 @@ test('a request recorded but not sampled: its attempts are recorded, not sampled
   for (const [i, a] of attempts.entries()) {
     assert.equal(a.spanContext().traceFlags, TraceFlags.NONE);
     assert.equal(headers[i], `00-${a.spanContext().traceId}-${a.spanContext().spanId}-00`);
+  }
+});
+
+test('Istio’s ratio sampler, decided from the ids: none sampled still sends contexts; all sampled records all', async () => {
+  try {
+    install(new ParentBasedRatioSampler(0));
+    const headers = await retriedRequest();
+    assert.equal(ended.length, 0);
+    const [first, second] = headers.map((h) => /^00-([0-9a-f]{32})-([0-9a-f]{16})-00$/.exec(h)!);
+    assert.ok(first && second, `traceparent headers ${headers.join(', ')}`);
+    assert.equal(first[1], second[1]);
+    assert.notEqual(first[2], second[2]);
+
+    install(new ParentBasedRatioSampler(1));
+    const sampled = await retriedRequest();
+    assert.equal(spans.getFinishedSpans().length, 3);
+    const request = spans.getFinishedSpans().find((s) => s.parentSpanContext === undefined)!;
+    assert.equal(request.attributes['url.full'], 'http://reviews:9080/reviews/3');
+    for (const h of sampled) assert.ok(h.startsWith(`00-${request.spanContext().traceId}-`) && h.endsWith('-01'));
+  } finally {
+    install(sampler);
   }
 });
