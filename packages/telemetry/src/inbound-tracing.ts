@@ -22,6 +22,7 @@ import {
   type SpanContext,
   SpanKind,
   SpanStatusCode,
+  TraceFlags,
   type Tracer,
   trace,
 } from '@opentelemetry/api';
@@ -140,14 +141,25 @@ export class InboundTracing {
   readonly scope: InboundScope = (start, run, headers) => {
     const parent = serverParent(parentSpanContextOf(start));
     const name = spanName(semconvMethod(start.method), undefined);
-    const attrs = this.#requestAttributes(start);
-    const span =
-      this.#native?.startChild(name, SpanKind.SERVER, parent.sc, attrs, start.startTime) ??
-      this.#tracer.startSpan(
-        name,
-        { kind: SpanKind.SERVER, attributes: attrs, startTime: start.startTime },
-        parent.ctx,
-      );
+    const native = this.#native;
+    let span: Span;
+    if (native?.decidesFromIds === true) {
+      // decided first: a request not sampled builds nothing for its span
+      const sc = native.newSpanContext(parent.sc);
+      span =
+        sc.traceFlags === TraceFlags.NONE
+          ? trace.wrapSpanContext(sc)
+          : native.openChild(sc, parent.sc, name, SpanKind.SERVER, this.#requestAttributes(start), start.startTime);
+    } else {
+      const attrs = this.#requestAttributes(start);
+      span =
+        native?.startChild(name, SpanKind.SERVER, parent.sc, attrs, start.startTime) ??
+        this.#tracer.startSpan(
+          name,
+          { kind: SpanKind.SERVER, attributes: attrs, startTime: start.startTime },
+          parent.ctx,
+        );
+    }
     this.#open.set(start, span);
     forwardTraceHeaders(headers, span.spanContext(), parent.sc, start);
     context.with(trace.setSpan(ROOT_CONTEXT, span), run);
@@ -160,6 +172,7 @@ export class InboundTracing {
     if (started !== undefined) {
       this.#open.delete(e.start!);
       span = started;
+      if (!span.isRecording()) return span;
       const attrs: Attributes = {};
       addOutcome(e, attrs);
       span.setAttributes(attrs);
