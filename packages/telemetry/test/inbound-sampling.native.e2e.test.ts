@@ -54,6 +54,7 @@ before(async () => {
       cluster: '',
       userAgentName: 't',
       userAgentVersion: '0',
+      clientFeatures: [],
     },
     outbound: false,
     istioMetrics: false,
