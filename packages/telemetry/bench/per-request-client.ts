@@ -4,6 +4,7 @@
 //   mesh       the Inboard dispatcher, no telemetry
 //   metrics    + Istio and HTTP metrics aggregated in-process ('native')
 //   telemetry  + always-on tracing, the mesh's spans recorded natively into a BatchSpanProcessor
+//   sampled    + tracing sampled as Istio samples by default (1% of new traces), natively
 //   sdk-tracer + always-on tracing, the spans made by the SDK's Tracer
 // (the telemetry benchmark's client kinds of the same names: bench-mesh.ts)
 // The parent sends { total } over IPC; the answer is the CPU time per request in ns.

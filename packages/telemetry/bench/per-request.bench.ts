@@ -1,5 +1,6 @@
 // What the mesh and its telemetry cost per request in the process itself: each mode of
-// per-request-client.ts (stub upstream alone, mesh, + metrics, + native spans, + SDK spans) in its
+// per-request-client.ts (stub upstream alone, mesh, + metrics, + native spans, + native spans
+// sampled at Istio's default 1%, + SDK spans) in its
 // own process, fed by this process's ADS server, dispatching to a stub upstream that answers from
 // a microtask. No sockets and no undici: this is the library's own CPU per request, free of the
 // loopback and scheduler effects that dominate the loaded benchmark (telemetry.bench.ts), and
@@ -34,6 +35,7 @@ const MODES: [string, string][] = [
   ['inboard, no telemetry', 'mesh'],
   ['inboard + metrics', 'metrics'],
   ['inboard + metrics + tracing (native spans)', 'telemetry'],
+  ['inboard + metrics + tracing sampled as Istio does by default (1%)', 'sampled'],
   ['inboard + metrics + tracing (spans by the SDK Tracer)', 'sdk-tracer'],
 ];
 const clientFile = fileURLToPath(new URL('./per-request-client.ts', import.meta.url));
@@ -80,6 +82,7 @@ const result = {
   mesh_ns: Math.round(at('mesh')),
   metrics_added_ns: Math.round(at('metrics') - at('mesh')),
   telemetry_added_ns: Math.round(at('telemetry') - at('mesh')),
+  telemetry_sampled_added_ns: Math.round(at('sampled') - at('mesh')),
   telemetry_sdk_tracer_added_ns: Math.round(at('sdk-tracer') - at('mesh')),
 };
 console.log(`\nRESULT ${JSON.stringify(result)}`);
