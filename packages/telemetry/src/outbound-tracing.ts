@@ -252,7 +252,8 @@ export class OutboundTracing {
     rt.attempt = span;
     a.context = span;
     if (this.#propagation === 'never' || (this.#propagation === 'auto' && undiciCreate.hasSubscribers)) return;
-    injectTraceHeaders(a.headers, span.spanContext(), rt.span.spanContext().spanId, rt, { b3: this.#b3 });
+    const b3 = this.#b3;
+    injectTraceHeaders(a.headers, span.spanContext(), b3 ? rt.span.spanContext().spanId : undefined, rt, b3);
   }
 
   onAttemptEnd(a: AttemptEvent): void {

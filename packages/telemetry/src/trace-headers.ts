@@ -5,10 +5,6 @@ import { firstHeaderValue } from '@inboard/http';
 import type { SpanContext } from '@opentelemetry/api';
 import type { HeaderRecord } from './dispatch-hooks.ts';
 
-export interface InjectOptions {
-  readonly b3: boolean;
-}
-
 /** What was written, so a retry can tell its own earlier headers from someone else's. */
 export interface Injected {
   traceparent: string | undefined;
@@ -22,17 +18,17 @@ export function traceparentOf(sc: SpanContext): string {
 }
 
 /**
- * Sets the headers of one attempt (`sc` is a valid span context: the attempt's span). A header
- * already there that is not the one this request wrote for an earlier attempt belongs to someone
- * else (the caller, another instrumentation): it is left alone, so no request ever carries two
- * `traceparent`s.
+ * Sets the headers of one attempt (`sc` is a valid span context: the attempt's span; with `b3`
+ * the B3 multi headers too, `parentSpanId` their parent span id). A header already there that is
+ * not the one this request wrote for an earlier attempt belongs to someone else (the caller,
+ * another instrumentation): it is left alone, so no request ever carries two `traceparent`s.
  */
 export function injectTraceHeaders(
   headers: HeaderRecord,
   sc: SpanContext,
   parentSpanId: string | undefined,
   injected: Injected,
-  options: InjectOptions,
+  b3: boolean,
 ): void {
   const tp = firstHeaderValue(headers.traceparent);
   if (tp === undefined || tp === injected.traceparent) {
@@ -42,9 +38,9 @@ export function injectTraceHeaders(
     const ts = sc.traceState?.serialize();
     if (ts !== undefined && ts !== '') headers.tracestate = ts;
   }
-  if (options.b3) {
-    const b3 = firstHeaderValue(headers['x-b3-traceid']);
-    if (b3 === undefined || b3 === injected.b3TraceId) {
+  if (b3) {
+    const written = firstHeaderValue(headers['x-b3-traceid']);
+    if (written === undefined || written === injected.b3TraceId) {
       headers['x-b3-traceid'] = sc.traceId;
       headers['x-b3-spanid'] = sc.spanId;
       if (parentSpanId !== undefined) headers['x-b3-parentspanid'] = parentSpanId;
