@@ -1,6 +1,7 @@
 // The parent side of the benchmarks' client processes (closed-loop.ts is the child side): re-run
-// the benchmark under the source condition, fork a client and wait until it is ready, send it a
-// load command and wait for its result (or its death), and the median the reports use.
+// the benchmark under the source condition, fork the upstream process and a client and wait until
+// they are ready, send a client a load command and wait for its result (or its death), and the
+// median the reports use.
 import { type ChildProcess, fork, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
@@ -35,6 +36,18 @@ export function ensureSourceConditions(benchmarkUrl: string): void {
     { stdio: 'inherit' },
   );
   process.exit(r.status ?? 1);
+}
+
+/**
+ * Forks the upstream process (upstream-server.ts) with `count` loopback ports; resolves with them
+ * (`port`: the first).
+ */
+export async function forkUpstream(count = 1): Promise<{ upstream: ChildProcess; ports: number[]; port: number }> {
+  const upstream = fork(fileURLToPath(new URL('./upstream-server.ts', import.meta.url)), [String(count)], {
+    stdio: 'inherit',
+  });
+  const [{ ports }] = (await once(upstream, 'message')) as [{ ports: [number, ...number[]] }];
+  return { upstream, ports, port: ports[0] };
 }
 
 /** Forks a client process and resolves once it announced 'ready'. */

@@ -19,11 +19,17 @@
 //   bench/support/client-flags.ts: clients run without allocation-site pretenuring unless given);
 //   BENCH_VHOSTS=n (route table size), BENCH_WARMUP=n (warm-up requests per client, default 50,000),
 //   BENCH_CLIENT_FLAGS='--cpu-prof ...' (node flags for clients)
-import { type ChildProcess, fork, spawnSync } from 'node:child_process';
+import { type ChildProcess, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import { clientNodeFlags, describeClientFlags } from '../../../bench/support/client-flags.ts';
-import { ensureSourceConditions, median, runLoad, startLoadClient } from '../../../bench/support/load-clients.ts';
+import {
+  ensureSourceConditions,
+  forkUpstream,
+  median,
+  runLoad,
+  startLoadClient,
+} from '../../../bench/support/load-clients.ts';
 import { forward, route, routeConfiguration, match as routeMatch, virtualHost } from '../test/route-fixtures.ts';
 
 ensureSourceConditions(import.meta.url);
@@ -50,10 +56,7 @@ const NODE_ID = 'sidecar~127.0.0.1~bench-client.default~default.svc.cluster.loca
 
 // ------------------------------------------------------------------ the upstream process
 
-const child = fork(fileURLToPath(new URL('../../../bench/support/upstream-server.ts', import.meta.url)), ['3'], {
-  stdio: 'inherit',
-});
-const [{ ports }] = (await once(child, 'message')) as [{ ports: number[] }];
+const { upstream: child, ports } = await forkUpstream(3);
 
 // ------------------------------------------------------------------ xDS: 1,000 vhosts × 10 routes
 

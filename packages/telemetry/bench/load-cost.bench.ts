@@ -9,11 +9,17 @@
 // `RESULT {...}`.
 //
 //   npm run bench:load-cost -w @inboard/telemetry        (options: --quick)
-import { type ChildProcess, fork } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import { clientNodeFlags, describeClientFlags } from '../../../bench/support/client-flags.ts';
-import { ensureSourceConditions, median, runLoad, startLoadClient } from '../../../bench/support/load-clients.ts';
+import {
+  ensureSourceConditions,
+  forkUpstream,
+  median,
+  runLoad,
+  startLoadClient,
+} from '../../../bench/support/load-clients.ts';
 
 ensureSourceConditions(import.meta.url);
 
@@ -46,14 +52,7 @@ function calibrate(): { stepNs: number; objectBytes: number } {
 }
 const { stepNs, objectBytes } = calibrate();
 
-const upstream = fork(fileURLToPath(new URL('../../../bench/support/upstream-server.ts', import.meta.url)), ['1'], {
-  stdio: 'inherit',
-});
-const [
-  {
-    ports: [port],
-  },
-] = (await once(upstream, 'message')) as [{ ports: [number] }];
+const { upstream, port } = await forkUpstream();
 
 const clientFile = fileURLToPath(new URL('./bench-client.ts', import.meta.url));
 const kinds: [string, string][] = [

@@ -6,29 +6,19 @@
 //
 //   BENCH_CLIENT_FLAGS=--perf-basic-prof perf record -e cpu-clock -F 1999 -a -g -- \
 //     node --conditions=inboard-source packages/telemetry/bench/load-one.ts telemetry 25 --from-source
-import { fork } from 'node:child_process';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
-import { AdsServer, Snapshot } from '@inboard/control-plane';
 import { clientNodeFlags } from '../../../bench/support/client-flags.ts';
-import { runLoad, startLoadClient } from '../../../bench/support/load-clients.ts';
-import { benchResources, NODE_ID } from './bench-mesh.ts';
+import { forkUpstream, runLoad, startLoadClient } from '../../../bench/support/load-clients.ts';
+import { serveBenchResources } from './bench-ads.ts';
+import { NODE_ID } from './bench-mesh.ts';
 
 const kind = process.argv[2] ?? 'telemetry';
 const rounds = Number(process.argv[3] ?? 20);
 const REQUESTS = 20_000;
 
-const upstream = fork(fileURLToPath(new URL('../../../bench/support/upstream-server.ts', import.meta.url)), ['1'], {
-  stdio: 'inherit',
-});
-const [
-  {
-    ports: [port],
-  },
-] = (await once(upstream, 'message')) as [{ ports: [number] }];
-const server = new AdsServer();
-server.cache.setSnapshot(NODE_ID, Snapshot.fromMessages(benchResources([port])));
-const adsPort = await server.start();
+const { upstream, port } = await forkUpstream();
+const { server, adsPort } = await serveBenchResources([port]);
 const client = await startLoadClient(
   fileURLToPath(new URL('./bench-client.ts', import.meta.url)),
   [kind, String(port), String(adsPort), NODE_ID],

@@ -17,8 +17,8 @@ import { ensureSourceConditions, median, startLoadClient } from '../../../bench/
 
 ensureSourceConditions(import.meta.url);
 
-const { AdsServer, Snapshot } = await import('@inboard/control-plane');
-const { benchResources, NODE_ID } = await import('./bench-mesh.ts');
+const { serveBenchResources } = await import('./bench-ads.ts');
+const { NODE_ID } = await import('./bench-mesh.ts');
 type PerRequestResult = import('./per-request-client.ts').PerRequestResult;
 
 const QUICK = process.argv.includes('--quick');
@@ -26,9 +26,7 @@ const REQUESTS = QUICK ? 20_000 : 100_000;
 const WARMUP = QUICK ? 50_000 : 300_000;
 const ROUNDS = QUICK ? 3 : 9;
 
-const server = new AdsServer();
-server.cache.setSnapshot(NODE_ID, Snapshot.fromMessages(benchResources([1001, 1002, 1003])));
-const adsPort = await server.start();
+const { server, adsPort } = await serveBenchResources([1001, 1002, 1003]);
 
 const MODES: [string, string][] = [
   ['stub upstream alone', 'stub'],

@@ -15,16 +15,22 @@
 //   the mesh and the mesh with telemetry; default 2), --from-source (clients on the TypeScript
 //   sources instead of the built dist), --v8-defaults (see bench/support/client-flags.ts:
 //   clients run without allocation-site pretenuring unless given)
-import { type ChildProcess, fork } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import { clientNodeFlags, describeClientFlags } from '../../../bench/support/client-flags.ts';
-import { ensureSourceConditions, median, runLoad, startLoadClient } from '../../../bench/support/load-clients.ts';
+import {
+  ensureSourceConditions,
+  forkUpstream,
+  median,
+  runLoad,
+  startLoadClient,
+} from '../../../bench/support/load-clients.ts';
 
 ensureSourceConditions(import.meta.url);
 
-const { AdsServer, Snapshot } = await import('@inboard/control-plane');
-const { benchResources, NODE_ID } = await import('./bench-mesh.ts');
+const { serveBenchResources } = await import('./bench-ads.ts');
+const { NODE_ID } = await import('./bench-mesh.ts');
 type LoadResult = import('./bench-client.ts').LoadResult;
 
 const QUICK = process.argv.includes('--quick');
@@ -34,18 +40,9 @@ const LATENCY_REQUESTS = QUICK ? 1_000 : 4_000;
 const ROUNDS = QUICK ? 3 : 7;
 const deadline = Date.now() + (QUICK ? 120_000 : 900_000);
 
-const upstream = fork(fileURLToPath(new URL('../../../bench/support/upstream-server.ts', import.meta.url)), ['1'], {
-  stdio: 'inherit',
-});
-const [
-  {
-    ports: [port],
-  },
-] = (await once(upstream, 'message')) as [{ ports: [number] }];
+const { upstream, port } = await forkUpstream();
 
-const server = new AdsServer();
-server.cache.setSnapshot(NODE_ID, Snapshot.fromMessages(benchResources([port])));
-const adsPort = await server.start();
+const { server, adsPort } = await serveBenchResources([port]);
 
 const clientFile = fileURLToPath(new URL('./bench-client.ts', import.meta.url));
 const startClient = (kind: string) =>

@@ -11,19 +11,13 @@ import { meshRequestListener } from '@inboard/http';
 import { context, trace } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { resourceFromAttributes } from '@opentelemetry/resources';
-import type { ReadableSpan, SpanProcessor } from '@opentelemetry/sdk-trace';
+import type { ReadableSpan } from '@opentelemetry/sdk-trace';
 import { nextInboundEvent, plaintextListenerDenying, scriptedEngine } from '../../../test/support/inbound-engine.ts';
 import { plainRequest } from '../../../test/support/plain-request.ts';
 import { installMeshTelemetry, type MeshTelemetry, ParentBasedRatioSampler } from '../src/index.ts';
-import { CLIENT_NODE } from './mesh-fixtures.ts';
+import { CLIENT_NODE, collectingProcessor } from './mesh-fixtures.ts';
 
 const ended: ReadableSpan[] = [];
-const collecting: SpanProcessor = {
-  onStart() {},
-  onEnd: (s) => ended.push(s),
-  forceFlush: async () => {},
-  shutdown: async () => {},
-};
 const contextManager = new AsyncLocalStorageContextManager();
 const engine = scriptedEngine(plaintextListenerDenying('127.0.0.1', 7000, 'deny-admin', '/admin'), '127.0.0.1', 7000);
 const server = http.createServer(
@@ -60,7 +54,7 @@ before(async () => {
     istioMetrics: false,
     httpMetrics: false,
     tracing: {
-      spanProcessors: [collecting],
+      spanProcessors: [collectingProcessor(ended)],
       resource: resourceFromAttributes({ 'service.name': 'reviews' }),
       sampler: new ParentBasedRatioSampler(0),
     },

@@ -12,7 +12,7 @@ import { attachInbound, createInboundEngine, type InboundEngine, OutboundMesh } 
 import { type Bootstrap, parseBootstrap, Xds } from '@inboard/xds';
 import { type envoy, jsToStruct, packAny } from '@inboard/xds/codec';
 import { resourceFromAttributes } from '@opentelemetry/resources';
-import type { SpanProcessor, TracerProvider } from '@opentelemetry/sdk-trace';
+import type { ReadableSpan, SpanProcessor, TracerProvider } from '@opentelemetry/sdk-trace';
 import { plaintextInboundListener } from '../../../test/support/inbound-engine.ts';
 import { outboundHcm, ROUTER_FILTER } from '../../../test/support/istio-shaped.ts';
 import { type PlainReply, plainRequest } from '../../../test/support/plain-request.ts';
@@ -302,6 +302,19 @@ export function httpGet(url: string): Promise<PlainReply> {
  * test passes (default), or recorded natively into the test's span processor when
  * INBOARD_MESH_SPANS=native (the *.native.e2e.test.ts files run the same cases that way).
  */
+/**
+ * A span processor that keeps every span that ends in `into`, sampled or not (the SDK's
+ * processors pass sampled ones only to their exporters).
+ */
+export function collectingProcessor(into: ReadableSpan[]): SpanProcessor {
+  return {
+    onStart() {},
+    onEnd: (s) => into.push(s),
+    forceFlush: async () => {},
+    shutdown: async () => {},
+  };
+}
+
 export function meshTracing(processor: SpanProcessor, extra: TracingOptions = {}): TracingOptions {
   if (process.env.INBOARD_MESH_SPANS !== 'native') return extra;
   return { ...extra, spanProcessors: [processor], resource: resourceFromAttributes({ 'service.name': 'productpage' }) };

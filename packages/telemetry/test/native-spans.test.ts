@@ -22,6 +22,7 @@ import {
 import { installMeshTelemetry, TelemetryOptionsError } from '../src/index.ts';
 import { NativeSpan } from '../src/native-span.ts';
 import { NativeTracer } from '../src/native-tracer.ts';
+import { collectingProcessor } from './mesh-fixtures.ts';
 
 const resource = resourceFromAttributes({ 'service.name': 'productpage', 'service.namespace': 'default' });
 const scope = { name: '@inboard/telemetry', version: '0.1.0' };
@@ -135,15 +136,9 @@ test('a configured Sampler decides roots, and its attributes and trace state are
 
 test('RECORD without SAMPLED: processors see the span end, the batch/simple processors export nothing', () => {
   const ended: ReadableSpan[] = [];
-  const collecting: SpanProcessor = {
-    onStart() {},
-    onEnd: (s) => ended.push(s),
-    forceFlush: async () => {},
-    shutdown: async () => {},
-  };
   const exporter = new InMemorySpanExporter();
   const tracer = new NativeTracer({
-    spanProcessors: [collecting, new SimpleSpanProcessor({ exporter })],
+    spanProcessors: [collectingProcessor(ended), new SimpleSpanProcessor({ exporter })],
     resource,
     sampler: { shouldSample: () => ({ decision: SamplingDecision.RECORD }), toString: () => 'record-only' },
     scope,

@@ -12,10 +12,9 @@ import {
   SamplingDecision,
   type SamplingResult,
   SimpleSpanProcessor,
-  type SpanProcessor,
 } from '@opentelemetry/sdk-trace';
 import { installMeshTelemetry, type MeshTelemetry, ParentBasedRatioSampler } from '../src/index.ts';
-import { TwoServices } from './mesh-fixtures.ts';
+import { collectingProcessor, TwoServices } from './mesh-fixtures.ts';
 
 const svc = new TwoServices();
 const spans = new InMemorySpanExporter();
@@ -28,14 +27,8 @@ const sampler: Sampler = {
   },
   toString: () => 'recording',
 };
-// every span that ends, sampled or not (the SDK's processors pass on sampled ones only)
+// every span that ends, sampled or not
 const ended: ReadableSpan[] = [];
-const collecting: SpanProcessor = {
-  onStart() {},
-  onEnd: (s) => ended.push(s),
-  forceFlush: async () => {},
-  shutdown: async () => {},
-};
 let telemetry: MeshTelemetry | undefined;
 
 function install(chosen: Sampler): void {
@@ -46,7 +39,7 @@ function install(chosen: Sampler): void {
     istioMetrics: false,
     httpMetrics: false,
     tracing: {
-      spanProcessors: [collecting, new SimpleSpanProcessor({ exporter: spans })],
+      spanProcessors: [collectingProcessor(ended), new SimpleSpanProcessor({ exporter: spans })],
       resource: resourceFromAttributes({ 'service.name': 'productpage' }),
       sampler: chosen,
     },
@@ -62,10 +55,6 @@ afterEach(() => {
   spans.reset();
   ended.length = 0;
   asked.length = 0;
-  svc.handler = (_req, res) => {
-    res.writeHead(200, { 'content-type': 'text/plain' });
-    res.end('ok');
-  };
 });
 
 after(async () => {
@@ -88,19 +77,37 @@ async function retriedRequest(): Promise<string[]> {
   return upstream.map((s) => String(s.headers.traceparent));
 }
 
-test('the sampler decides the request span once; its attempts follow that decision', async () => {
-  decision = SamplingDecision.RECORD_AND_SAMPLED;
-  const headers = await retriedRequest();
-  assert.deepEqual(asked, [{ name: 'GET', kind: 2, method: 'GET' }]);
-  const finished = spans.getFinishedSpans();
+/** The request span and its two attempts' spans, each attempt's context the header it sent. */
+function assertRecorded(
+  finished: readonly ReadableSpan[],
+  headers: readonly string[],
+  flags: TraceFlags,
+): ReadableSpan {
   assert.equal(finished.length, 3);
   const request = finished.find((s) => s.parentSpanContext === undefined)!;
   const attempts = finished.filter((s) => s.parentSpanContext?.spanId === request.spanContext().spanId);
   assert.equal(attempts.length, 2);
   for (const [i, a] of attempts.entries()) {
-    assert.equal(a.spanContext().traceFlags, TraceFlags.SAMPLED);
-    assert.equal(headers[i], `00-${a.spanContext().traceId}-${a.spanContext().spanId}-01`);
+    const sc = a.spanContext();
+    assert.equal(sc.traceFlags, flags);
+    assert.equal(headers[i], `00-${sc.traceId}-${sc.spanId}-0${flags}`);
   }
+  return request;
+}
+
+/** Two attempts of a request not sampled: one trace, each attempt its own span id, flags 00. */
+function assertUnsampledContexts(headers: readonly string[]): void {
+  const [first, second] = headers.map((h) => /^00-([0-9a-f]{32})-([0-9a-f]{16})-00$/.exec(h));
+  assert.ok(first && second, `traceparent headers ${headers.join(', ')}`);
+  assert.equal(first[1], second[1], 'one trace');
+  assert.notEqual(first[2], second[2], 'each attempt its own span id');
+}
+
+test('the sampler decides the request span once; its attempts follow that decision', async () => {
+  decision = SamplingDecision.RECORD_AND_SAMPLED;
+  const headers = await retriedRequest();
+  assert.deepEqual(asked, [{ name: 'GET', kind: 2, method: 'GET' }]);
+  assertRecorded(spans.getFinishedSpans(), headers, TraceFlags.SAMPLED);
 });
 
 test('a request the sampler drops records nothing and still sends a fresh context per attempt', async () => {
@@ -109,11 +116,7 @@ test('a request the sampler drops records nothing and still sends a fresh contex
   assert.equal(asked.length, 1);
   assert.equal(spans.getFinishedSpans().length, 0);
   assert.equal(ended.length, 0);
-  const [first, second] = headers.map((h) => /^00-([0-9a-f]{32})-([0-9a-f]{16})-(\d\d)$/.exec(h)!);
-  assert.ok(first && second, `traceparent headers ${headers.join(', ')}`);
-  assert.equal(first[1], second[1], 'one trace');
-  assert.notEqual(first[2], second[2], 'each attempt its own span id');
-  assert.deepEqual([first[3], second[3]], ['00', '00']);
+  assertUnsampledContexts(headers);
 });
 
 test('a request recorded but not sampled: its attempts are recorded, not sampled, like it', async () => {
@@ -122,14 +125,7 @@ test('a request recorded but not sampled: its attempts are recorded, not sampled
   assert.equal(asked.length, 1);
   // SimpleSpanProcessor exports sampled spans only: nothing reaches the exporter
   assert.equal(spans.getFinishedSpans().length, 0);
-  assert.equal(ended.length, 3);
-  const request = ended.find((s) => s.parentSpanContext === undefined)!;
-  const attempts = ended.filter((s) => s.parentSpanContext?.spanId === request.spanContext().spanId);
-  assert.equal(attempts.length, 2);
-  for (const [i, a] of attempts.entries()) {
-    assert.equal(a.spanContext().traceFlags, TraceFlags.NONE);
-    assert.equal(headers[i], `00-${a.spanContext().traceId}-${a.spanContext().spanId}-00`);
-  }
+  assertRecorded(ended, headers, TraceFlags.NONE);
 });
 
 test('Istio’s ratio sampler, decided from the ids: none sampled still sends contexts; all sampled records all', async () => {
@@ -137,17 +133,12 @@ test('Istio’s ratio sampler, decided from the ids: none sampled still sends co
     install(new ParentBasedRatioSampler(0));
     const headers = await retriedRequest();
     assert.equal(ended.length, 0);
-    const [first, second] = headers.map((h) => /^00-([0-9a-f]{32})-([0-9a-f]{16})-00$/.exec(h)!);
-    assert.ok(first && second, `traceparent headers ${headers.join(', ')}`);
-    assert.equal(first[1], second[1]);
-    assert.notEqual(first[2], second[2]);
+    assertUnsampledContexts(headers);
 
     install(new ParentBasedRatioSampler(1));
     const sampled = await retriedRequest();
-    assert.equal(spans.getFinishedSpans().length, 3);
-    const request = spans.getFinishedSpans().find((s) => s.parentSpanContext === undefined)!;
+    const request = assertRecorded(spans.getFinishedSpans(), sampled, TraceFlags.SAMPLED);
     assert.equal(request.attributes['url.full'], 'http://reviews:9080/reviews/3');
-    for (const h of sampled) assert.ok(h.startsWith(`00-${request.spanContext().traceId}-`) && h.endsWith('-01'));
   } finally {
     install(sampler);
   }
