@@ -10,8 +10,9 @@ import { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
 import { MeterProvider } from '@opentelemetry/sdk-metrics';
 import { InMemorySpanExporter, type ReadableSpan, SimpleSpanProcessor, TracerProvider } from '@opentelemetry/sdk-trace';
 import { nextInboundEvent } from '../../../test/support/inbound-engine.ts';
+import { plainRequest } from '../../../test/support/plain-request.ts';
 import { type AdminServer, installMeshTelemetry, type MeshTelemetry, startAdminServer } from '../src/index.ts';
-import { httpGet, parsePrometheus, REVIEWS_CLUSTER, type Sample, TwoServices } from './mesh-fixtures.ts';
+import { httpGet, parsePrometheus, REVIEWS_CLUSTER, type Sample, SERVER_NODE, TwoServices } from './mesh-fixtures.ts';
 
 // Istio's label set, written out here (not imported) so the test checks the code against the list
 // in istio_stats.cc.
@@ -305,6 +306,19 @@ describe('one request productpage → reviews', () => {
     assert.equal(seen.headers['x-envoy-peer-metadata'], undefined);
     assert.equal(seen.headers['x-envoy-peer-metadata-id'], undefined);
   });
+});
+
+test('a caller is answered with the exchange headers it sent, each on its own (as Istio’s filter)', async () => {
+  const ask = (headers: Record<string, string>) => plainRequest({ port: svc.port, path: '/reviews/9', headers });
+  const idOnly = await ask({ 'x-envoy-peer-metadata-id': 'sidecar~10.0.0.9~caller.default~default.svc.cluster.local' });
+  assert.equal(idOnly.headers['x-envoy-peer-metadata-id'], SERVER_NODE);
+  assert.equal(idOnly.headers['x-envoy-peer-metadata'], undefined);
+  const both = await ask({ 'x-envoy-peer-metadata-id': 'caller', 'x-envoy-peer-metadata': 'Cg==' });
+  assert.equal(both.headers['x-envoy-peer-metadata-id'], SERVER_NODE);
+  assert.match(String(both.headers['x-envoy-peer-metadata']), /^[A-Za-z0-9+/]+=*$/);
+  const none = await ask({});
+  assert.equal(none.headers['x-envoy-peer-metadata-id'], undefined);
+  assert.equal(none.headers['x-envoy-peer-metadata'], undefined);
 });
 
 /** A CLIENT span whose parent is another CLIENT span of the list is an attempt. */

@@ -157,8 +157,9 @@ export class InboundExchange {
     this.info = new MeshInfo(decision, this.#info.sourceIp, headers);
     this.#measured = inboundChannel.hasSubscribers;
     if (this.#measured) this.#measure();
-    // Istio's metadata exchange, as Envoy's filter does it: read the caller's headers, keep them
-    // from the application, and answer with this workload's when the caller took part
+    // Istio's metadata exchange, as Envoy's peer_metadata filter does it: read the caller's
+    // headers, keep them from the application, and answer each one the caller sent with this
+    // workload's own
     const md = req.headers[PEER_METADATA_HEADER];
     const id = req.headers[PEER_METADATA_ID_HEADER];
     if (md !== undefined || id !== undefined) {
@@ -168,8 +169,8 @@ export class InboundExchange {
       delete req.headers[PEER_METADATA_ID_HEADER];
       const own = localMetadataExchange();
       if (own !== undefined && !res.headersSent) {
-        res.setHeader(PEER_METADATA_ID_HEADER, own.id);
-        res.setHeader(PEER_METADATA_HEADER, own.metadata);
+        if (id !== undefined) res.setHeader(PEER_METADATA_ID_HEADER, own.id);
+        if (md !== undefined) res.setHeader(PEER_METADATA_HEADER, own.metadata);
       }
     }
   }
