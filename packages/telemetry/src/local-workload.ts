@@ -26,7 +26,8 @@ export interface LocalWorkloadOptions {
   readonly trustDomain?: string;
 }
 
-function str(v: unknown): string | undefined {
+/** A non-empty string, else undefined (node metadata values as Istio reads them). */
+export function str(v: unknown): string | undefined {
   return typeof v === 'string' && v !== '' ? v : undefined;
 }
 

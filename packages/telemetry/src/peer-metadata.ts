@@ -6,15 +6,11 @@
 import type { MetadataExchangeHeaders } from '@inboard/http';
 import type { BootstrapNode } from '@inboard/xds';
 import { decodeMessage, encodeMessage, jsToStruct } from '@inboard/xds/codec';
-import { canonicalServiceOf, type LocalWorkload, localWorkload } from './local-workload.ts';
+import { canonicalServiceOf, type LocalWorkload, localWorkload, str } from './local-workload.ts';
 
 /** Workload kinds the exchange names in OWNER (istio/proxy's WorkloadType suffixes). */
 const WORKLOAD_TYPES = new Set(['pod', 'deployment', 'job', 'cronjob']);
 const OWNER_PREFIX = 'kubernetes://apis/apps/v1/namespaces/';
-
-function str(v: unknown): string | undefined {
-  return typeof v === 'string' && v !== '' ? v : undefined;
-}
 
 /**
  * The workload kind an OWNER names (`…/namespaces/<ns>/<kind>s/<workload>`), as istio/proxy

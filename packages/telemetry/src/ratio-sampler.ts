@@ -3,8 +3,8 @@
 // its default delegates, so application spans and mesh spans under either agree on every trace.
 // It is cheaper to ask, and the native tracer asks it cheaper still: for a trace it starts it
 // decides from the four random words the id is written from (the ratio sampler's accumulation is
-// their XOR), without reading the id back; the SDK's sampler costs ≈ 0.2 µs per span on the
-// id's characters alone.
+// their XOR), without reading the id back. (The SDK's pair took ≈ 0.18 µs per new trace here,
+// 0.14 of it reading the id's characters.)
 import { type Context, isSpanContextValid, isValidTraceId, type SpanKind, TraceFlags, trace } from '@opentelemetry/api';
 import type { Sampler, SamplingResult } from '@opentelemetry/sdk-trace';
 
