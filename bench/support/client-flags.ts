@@ -12,26 +12,28 @@
 // timing, not of its per-request code, so by default every client of a comparison runs with
 // pretenuring off.
 //
-// Second, the young generation's size. V8 grows it while a process allocates fast and shrinks it
-// when allocation slows down. A benchmark client sits idle for seconds while the other clients
-// run their rounds, so a client may start a round with a young generation of a megabyte or two
-// instead of the ≈ 64 MB it had grown to, and then collects thirty times as often. Seen with
-// --trace-gc late in a telemetry benchmark run: some clients' scavenges freed ≈ 1.5 MB each
-// instead of ≈ 50 MB, and such processes (raw undici among them) spent 0.6–1.4 µs per request in
-// GC against ≈ 0.3 µs for the others of their kind. A service under steady load
-// keeps the grown size, so every client runs with its semi-spaces fixed at that size
-// (--min-semi-space-size = 64 MB, V8's maximum here). `--v8-defaults` runs the clients with
-// V8's defaults instead of both.
+// Second, the young generation's size. V8 grows it while a process allocates fast, and its memory
+// reducer shrinks it when allocation slows down. A benchmark client sits idle for seconds while
+// the other clients run their rounds, so a client may start a round with a young generation of a
+// megabyte or two instead of the tens it had grown to, and then collects thirty times as often.
+// Seen with --trace-gc late in a telemetry benchmark run: some clients' scavenges freed ≈ 1.5 MB
+// each instead of ≈ 50 MB, and such processes (raw undici among them) spent 0.6–1.4 µs per request
+// in GC against ≈ 0.3 µs for the others of their kind. A service under steady load keeps the
+// grown size, so every client runs with the memory reducer off (--no-memory-reducer): V8 still
+// sizes the young generation itself, it just does not shrink it while a client waits.
+// (Session 5 fixed the semi-spaces at 64 MB instead, --min-semi-space-size. That put the http
+// benchmark's mesh clients, which hold 10,000 routes, at ≈ 24 µs of CPU per request instead of
+// ≈ 21: fixed semi-spaces of 16, 32, 64 and 128 MB all cost them 2–4 µs per request that V8's own
+// sizing does not, while raw undici did not change. BENCHMARKS.md, session 6.)
+// `--v8-defaults` runs the clients with V8's defaults instead of both.
 export const V8_DEFAULTS_OPTION = '--v8-defaults';
-/** the clients' fixed semi-space size, MB */
-const SEMI_SPACE_MB = 64;
+/** the flags every client gets unless --v8-defaults */
+const CLIENT_FLAGS = ['--no-allocation-site-pretenuring', '--no-memory-reducer'];
 /** run the clients on the TypeScript sources (Node's type stripping) instead of the built dist */
 export const FROM_SOURCE_OPTION = '--from-source';
 
 export function clientNodeFlags(argv: readonly string[] = process.argv): string[] {
-  const flags = argv.includes(V8_DEFAULTS_OPTION)
-    ? []
-    : ['--no-allocation-site-pretenuring', `--min-semi-space-size=${SEMI_SPACE_MB}`];
+  const flags = argv.includes(V8_DEFAULTS_OPTION) ? [] : [...CLIENT_FLAGS];
   if (argv.includes(FROM_SOURCE_OPTION)) flags.push('--conditions=inboard-source');
   // BENCH_CLIENT_FLAGS: extra node flags for every client (e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`)
   flags.push(...(process.env.BENCH_CLIENT_FLAGS?.split(' ').filter(Boolean) ?? []));
@@ -40,6 +42,6 @@ export function clientNodeFlags(argv: readonly string[] = process.argv): string[
 
 export function describeClientFlags(argv: readonly string[] = process.argv): string {
   return argv.includes(V8_DEFAULTS_OPTION)
-    ? 'V8 defaults (allocation-site pretenuring on, young generation sized by V8) in every client'
-    : `every client with --no-allocation-site-pretenuring --min-semi-space-size=${SEMI_SPACE_MB} (bench/support/client-flags.ts says why; --v8-defaults to compare)`;
+    ? 'V8 defaults (allocation-site pretenuring and the memory reducer on) in every client'
+    : `every client with ${CLIENT_FLAGS.join(' ')} (bench/support/client-flags.ts says why; --v8-defaults to compare)`;
 }

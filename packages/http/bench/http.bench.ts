@@ -15,8 +15,9 @@
 //   options: --quick (fewer requests), --processes=N (raw and mesh client processes each, default
 //   2), --from-source (clients on the TypeScript sources instead of the built dist),
 //   --pin (server on CPU 1, clients on CPU 0),
-//   --semi-space=MB (V8 young generation size for every client), --v8-defaults (see
-//   bench/support/client-flags.ts: clients run without allocation-site pretenuring unless given);
+//   --semi-space=MB (fixes every client's V8 semi-spaces at that size), --v8-defaults (see
+//   bench/support/client-flags.ts: clients run without allocation-site pretenuring and the
+//   memory reducer unless given);
 //   BENCH_VHOSTS=n (route table size), BENCH_WARMUP=n (warm-up requests per client, default 50,000),
 //   BENCH_CLIENT_FLAGS='--cpu-prof ...' (node flags for clients)
 import { type ChildProcess, spawnSync } from 'node:child_process';
@@ -241,7 +242,7 @@ console.log(
 console.log(`a round's ratio compares the mean of the ${PROCESSES} raw and ${PROCESSES} mesh processes`);
 console.log(`route table: ${VHOSTS} virtual hosts × ${ROUTES_PER_VHOST} routes; cluster: 3 endpoints, round robin`);
 console.log(
-  `V8 young generation: ${semiSpace === undefined ? 'as client-flags.ts sets it' : `semi-spaces of ${semiSpace} MB`} (all clients); ${describeClientFlags()}\n`,
+  `V8 young generation: ${semiSpace === undefined ? 'sized by V8' : `semi-spaces fixed at ${semiSpace} MB`} (all clients); ${describeClientFlags()}\n`,
 );
 console.log('| client | req/s | client CPU µs/req | of which GC | p50 µs (c=1) | p99 µs (c=1) | p50 µs (c=32) |');
 console.log('|---|---:|---:|---:|---:|---:|---:|');

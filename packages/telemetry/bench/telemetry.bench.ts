@@ -14,7 +14,7 @@
 //   options: --quick (fewer requests and rounds), --processes=N (processes each for raw undici,
 //   the mesh and the mesh with telemetry; default 2), --from-source (clients on the TypeScript
 //   sources instead of the built dist), --v8-defaults (see bench/support/client-flags.ts:
-//   clients run without allocation-site pretenuring unless given)
+//   clients run without allocation-site pretenuring and the memory reducer unless given)
 import type { ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
