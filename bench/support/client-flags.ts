@@ -21,10 +21,10 @@
 // in GC against ≈ 0.3 µs for the others of their kind. A service under steady load keeps the
 // grown size, so every client runs with the memory reducer off (--no-memory-reducer): V8 still
 // sizes the young generation itself, it just does not shrink it while a client waits.
-// (Session 5 fixed the semi-spaces at 64 MB instead, --min-semi-space-size. That put the http
+// (Fixing the semi-spaces instead, --min-semi-space-size, is not neutral: it put the http
 // benchmark's mesh clients, which hold 10,000 routes, at ≈ 24 µs of CPU per request instead of
-// ≈ 21: fixed semi-spaces of 16, 32, 64 and 128 MB all cost them 2–4 µs per request that V8's own
-// sizing does not, while raw undici did not change. BENCHMARKS.md, session 6.)
+// ≈ 21; fixed semi-spaces of 16, 32, 64 and 128 MB all cost them 2–4 µs per request that V8's own
+// sizing does not, while raw undici did not change. BENCHMARKS.md, @inboard/http, session 6.)
 // `--v8-defaults` runs the clients with V8's defaults instead of both.
 export const V8_DEFAULTS_OPTION = '--v8-defaults';
 /** the flags every client gets unless --v8-defaults */
