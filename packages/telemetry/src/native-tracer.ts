@@ -68,8 +68,9 @@ export class NativeTracer implements Tracer {
   }
 
   /**
-   * (decidesFromIds only) The context of a new span under `parent` (a valid span context, or
-   * undefined for a new trace), its flags the sampling decision: a sampled span records.
+   * The context of a new span under `parent` (a valid span context: its decision), or, when
+   * decidesFromIds, of a new trace (undefined: decided from its id); its flags the decision, a
+   * sampled span records.
    */
   newSpanContext(parent: SpanContext | undefined): SpanContext {
     if (parent !== undefined)
@@ -164,13 +165,7 @@ export class NativeTracer implements Tracer {
    * decision. `parent` is the context of a span that records; `ctx` as for startChild.
    */
   startFollower(name: string, kind: SpanKind, parent: SpanContext, attributes: Attributes, ctx?: Context): Span {
-    const spanContext: SpanContext = {
-      traceId: parent.traceId,
-      spanId: newSpanId(),
-      traceFlags: parent.traceFlags,
-      traceState: parent.traceState,
-    };
-    return this.#open(spanContext, parent, name, kind, attributes, MESH_ATTRIBUTES_MAX, undefined, ctx);
+    return this.#open(this.newSpanContext(parent), parent, name, kind, attributes, MESH_ATTRIBUTES_MAX, undefined, ctx);
   }
 
   #start(

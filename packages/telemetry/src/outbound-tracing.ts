@@ -28,7 +28,6 @@ import type { AttemptEvent, RequestStartEvent } from './dispatch-hooks.ts';
 import { semconvMethod, splitAuthority } from './http-method.ts';
 import { errorType } from './http-metrics.ts';
 import type { LocalWorkload } from './local-workload.ts';
-import { newSpanId } from './native-ids.ts';
 import { NativeSpan } from './native-span.ts';
 import { NativeTracer } from './native-tracer.ts';
 import { flagsText } from './outbound-labels.ts';
@@ -237,12 +236,7 @@ export class OutboundTracing {
       span =
         rt.span instanceof NativeSpan
           ? this.#native.startFollower(name, SpanKind.CLIENT, parent, attemptStartAttributes(rt, a.attempt), rt.ctx)
-          : trace.wrapSpanContext({
-              traceId: parent.traceId,
-              spanId: newSpanId(),
-              traceFlags: parent.traceFlags,
-              traceState: parent.traceState,
-            });
+          : trace.wrapSpanContext(this.#native.newSpanContext(parent));
     } else {
       span = this.#tracer.startSpan(name, { kind: SpanKind.CLIENT }, rt.ctx);
       // Set after creation: an attempt span is a child, sampled with its request span (whose start
