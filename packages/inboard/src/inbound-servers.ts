@@ -3,8 +3,9 @@
 // `express()` finds the engine from the connection's local port, so it can be mounted before
 // the app listens; `serve()` creates a node:http server already wired to its engine.
 import { once } from 'node:events';
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
 import {
   createInboundEngine,
   type ExpressMiddleware,
@@ -13,6 +14,7 @@ import {
   meshExpress,
   type RequestHandler,
   runInbound,
+  runInboundUpgrade,
 } from '@inboard/http';
 import type { Xds } from '@inboard/xds';
 
@@ -87,10 +89,21 @@ export class InboundServers {
     const server = createServer();
     let engine: InboundEngine | undefined;
     const ip = host === ANY || host === '::' || host === 'localhost' ? ANY : host;
+    const serverEngine = () => this.engine({ ip, port: (server.address() as AddressInfo).port });
     server.on('request', (req, res) => {
-      engine ??= this.engine({ ip, port: (server.address() as AddressInfo).port });
+      engine ??= serverEngine();
       runInbound(engine, req, res, () => handler(req, res));
     });
+    // upgrade / connect listeners the application adds later (a WebSocket library) go through the
+    // policy too
+    const emit = server.emit as (this: Server, event: string | symbol, ...args: unknown[]) => boolean;
+    server.emit = function (this: Server, event: string | symbol, ...args: unknown[]): boolean {
+      if (event !== 'upgrade' && event !== 'connect') return emit.call(this, event, ...args);
+      engine ??= serverEngine();
+      runInboundUpgrade(engine, args[0] as IncomingMessage, args[1] as Duplex, () => emit.call(this, event, ...args));
+      return this.listenerCount(event) > 0;
+    } as Server['emit'];
+
     server.listen(options.port ?? 0, host);
     await once(server, 'listening');
     const port = (server.address() as AddressInfo).port;

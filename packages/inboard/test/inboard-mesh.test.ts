@@ -2,6 +2,7 @@
 // the VirtualService (not by DNS), Node's own fetch joins the mesh with one call, and servers —
 // express or node:http — enforce the AuthorizationPolicy istiod would send their workload.
 import assert from 'node:assert/strict';
+import http from 'node:http';
 import { connect } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import type { InboundEngine } from '@inboard/http';
@@ -171,6 +172,35 @@ describe('Inboard.start with the embedded control plane', () => {
     assert.equal((await fetch(`${served.url}/admin`)).status, 403);
     const ok = await fetch(`${served.url}/ok`);
     assert.equal(await ok.text(), 'served /ok');
+    // a WebSocket library's 'upgrade' listener on the served server is behind the policy too
+    const upgraded: string[] = [];
+    served.server.on('upgrade', (req, socket) => {
+      upgraded.push(req.url ?? '');
+      socket.end('HTTP/1.1 101 Switching Protocols\r\nupgrade: websocket\r\nconnection: upgrade\r\n\r\n');
+    });
+    const upgrade = (path: string) =>
+      new Promise<number>((resolve, reject) => {
+        const req = http.request({
+          host: '127.0.0.1',
+          port: served.port,
+          path,
+          agent: false,
+          headers: { connection: 'upgrade', upgrade: 'websocket' },
+        });
+        req.on('upgrade', (res, socket) => {
+          socket.destroy();
+          resolve(res.statusCode ?? 0);
+        });
+        req.on('response', (res) => {
+          res.resume();
+          resolve(res.statusCode ?? 0);
+        });
+        req.on('error', reject);
+        req.end();
+      });
+    assert.equal(await upgrade('/admin'), 403);
+    assert.equal(await upgrade('/ws'), 101);
+    assert.deepEqual(upgraded, ['/ws']);
 
     await other.close();
     assert.equal(served.server.listening, false);

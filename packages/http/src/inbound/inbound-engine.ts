@@ -299,6 +299,19 @@ export class InboundEngine {
       });
     }
 
+    if (info.method === 'CONNECT') {
+      // Envoy's connection manager treats CONNECT as an upgrade and refuses the upgrade types its
+      // upgrade_configs do not list before any filter runs; istiod's inbound listener lists
+      // websocket only.
+      return localReply(common0, {
+        action: 'deny',
+        status: 403,
+        body: '',
+        flags: '-',
+        details: 'upgrade_failed',
+        close: false,
+      });
+    }
     const normalized = normalizeRequestPath(info.target, this.#normalization);
     if (normalized === undefined) {
       return localReply(common0, {

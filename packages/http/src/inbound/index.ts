@@ -49,8 +49,11 @@ export {
   attachInbound,
   type MeshIncomingMessage,
   meshRequestListener,
+  meshUpgradeListener,
   type RequestHandler,
   runInbound,
+  runInboundUpgrade,
+  type UpgradeHandler,
 } from './node-http.ts';
 export {
   type NormalizedPath,

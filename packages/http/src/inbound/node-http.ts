@@ -8,8 +8,15 @@
 //
 // Requests that arrive before the engine knows its policy wait for it (bounded by the xDS
 // client's does-not-exist timeout).
-import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+//
+// Upgrades (WebSocket) and CONNECT go through the same policy: Node emits them as 'upgrade' /
+// 'connect' with the raw socket instead of 'request' when the server listens for them, and
+// Envoy's connection manager runs them through the whole filter chain, RBAC included.
+// attachInbound covers them; with meshRequestListener, wrap the server's 'upgrade' / 'connect'
+// listeners in meshUpgradeListener.
+import { type IncomingMessage, type Server, ServerResponse } from 'node:http';
 import type { Server as HttpsServer } from 'node:https';
+import type { Duplex } from 'node:stream';
 import { type ExchangeOptions, type MeshRequestInfo, sendLocalReply, startInbound } from './exchange.ts';
 import type { InboundEngine } from './inbound-engine.ts';
 
@@ -19,6 +26,9 @@ export interface MeshIncomingMessage extends IncomingMessage {
 }
 
 export type RequestHandler = (req: MeshIncomingMessage, res: ServerResponse) => void;
+
+/** A server's 'upgrade' / 'connect' listener. */
+export type UpgradeHandler = (req: MeshIncomingMessage, socket: Duplex, head: Buffer) => void;
 
 /**
  * Runs the inbound policy for one request; calls `next` when the application should handle it
@@ -32,15 +42,7 @@ export function runInbound(
   next: () => void,
   options?: ExchangeOptions,
 ): void {
-  if (!engine.isReady && options?.waited !== true) {
-    const arrivedAt = options?.arrivedAt ?? { monotonic: performance.now(), wallClock: Date.now() };
-    // once: after the engine's ready timeout it is still not ready, and handle() refuses
-    engine.ready().then(
-      () => runInbound(engine, req, res, next, { ...options, arrivedAt, waited: true }),
-      (err: unknown) => res.destroy(err instanceof Error ? err : undefined),
-    );
-    return;
-  }
+  if (waitForPolicy(engine, options, (o) => runInbound(engine, req, res, next, o), res)) return;
   const ex = startInbound(engine, req, res, options);
   const d = ex.decision;
   if (d.action !== 'allow') {
@@ -52,25 +54,93 @@ export function runInbound(
   ex.run(next);
 }
 
+/**
+ * Runs the inbound policy for an upgrade or CONNECT request, which Node hands over with the raw
+ * socket and no response: `next` is called (inside the inbound scopes) when the application should
+ * take the socket, untouched; otherwise the policy's answer is written to the socket as an
+ * HTTP/1.1 response and the socket is closed, as Envoy answers a refused upgrade.
+ */
+export function runInboundUpgrade(
+  engine: InboundEngine,
+  req: MeshIncomingMessage,
+  socket: Duplex,
+  next: () => void,
+  options?: ExchangeOptions,
+): void {
+  if (waitForPolicy(engine, options, (o) => runInboundUpgrade(engine, req, socket, next, o), socket)) return;
+  // The response the policy may answer with: it owns the socket only if it is used, so the
+  // application gets the socket exactly as Node handed it over otherwise.
+  const res = new ServerResponse(req);
+  const ex = startInbound(engine, req, res, options);
+  const d = ex.decision;
+  if (d.action !== 'allow') {
+    res.shouldKeepAlive = false;
+    res.assignSocket(socket as ServerResponse['socket'] & object);
+    // Node's server closes a finished response's socket only for the responses it created
+    res.once('finish', () => {
+      res.detachSocket(socket as ServerResponse['socket'] & object);
+      socket.end();
+    });
+    sendLocalReply(res, d);
+    return;
+  }
+  ex.applyPath();
+  req.mesh = ex.info;
+  ex.run(next);
+}
+
+/**
+ * Holds a request that arrived before the engine knew its policy: true when `resume` will be
+ * called (once, after the engine's ready timeout at the latest, when handle() refuses).
+ */
+function waitForPolicy(
+  engine: InboundEngine,
+  options: ExchangeOptions | undefined,
+  resume: (options: ExchangeOptions) => void,
+  stream: { destroy(err?: Error): unknown },
+): boolean {
+  if (engine.isReady || options?.waited === true) return false;
+  const arrivedAt = options?.arrivedAt ?? { monotonic: performance.now(), wallClock: Date.now() };
+  engine.ready().then(
+    () => resume({ ...options, arrivedAt, waited: true }),
+    (err: unknown) => stream.destroy(err instanceof Error ? err : undefined),
+  );
+  return true;
+}
+
 export function meshRequestListener(engine: InboundEngine, handler: RequestHandler): RequestHandler {
   return (req, res) => runInbound(engine, req, res, () => handler(req, res));
 }
 
-const INTERCEPTED = new Set(['request', 'checkContinue', 'checkExpectation']);
+/** Wraps a server's 'upgrade' or 'connect' listener: `server.on('upgrade', meshUpgradeListener(engine, onUpgrade))`. */
+export function meshUpgradeListener(engine: InboundEngine, handler: UpgradeHandler): UpgradeHandler {
+  return (req, socket, head) => runInboundUpgrade(engine, req, socket, () => handler(req, socket, head));
+}
+
+const INTERCEPTED = new Set(['request', 'checkContinue', 'checkExpectation', 'upgrade', 'connect']);
 
 /**
  * Puts the inbound policy in front of a server's request listeners (present and future) by
- * intercepting its 'request' (and 'checkContinue' / 'checkExpectation') events. Returns a
- * function that removes it.
+ * intercepting its 'request' (and 'checkContinue' / 'checkExpectation') events, and its
+ * 'upgrade' and 'connect' events (WebSocket, CONNECT). Returns a function that removes it.
  */
 export function attachInbound(server: Server | HttpsServer, engine: InboundEngine): () => void {
   const emit = server.emit as (this: Server, event: string | symbol, ...args: unknown[]) => boolean;
   const patched = function (this: Server, event: string | symbol, ...args: unknown[]): boolean {
     if (typeof event !== 'string' || !INTERCEPTED.has(event)) return emit.call(this, event, ...args);
-    const [req, res] = args as [MeshIncomingMessage, ServerResponse];
-    runInbound(engine, req, res, () => {
-      emit.call(this, event, req, res);
-    });
+    const req = args[0] as MeshIncomingMessage;
+    const second = args[1] as ServerResponse | Duplex;
+    // node:http hands an upgrade or CONNECT over with the socket; node:http2's compatibility
+    // server emits CONNECT with a response, like a request
+    if (second instanceof ServerResponse || typeof (second as { writeHead?: unknown }).writeHead === 'function') {
+      runInbound(engine, req, second as ServerResponse, () => {
+        emit.call(this, event, ...args);
+      });
+    } else {
+      runInboundUpgrade(engine, req, second as Duplex, () => {
+        emit.call(this, event, ...args);
+      });
+    }
     return this.listenerCount(event) > 0;
   };
   server.emit = patched as Server['emit'];

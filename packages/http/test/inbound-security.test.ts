@@ -1,0 +1,176 @@
+// Inbound enforcement at the edges of HTTP that a request listener does not see, over real
+// sockets on loopback with istiod-shaped listeners delivered by a scripted XdsClient: WebSocket
+// upgrades and CONNECT.
+import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import http from 'node:http';
+import net, { type AddressInfo } from 'node:net';
+import { after, before, describe, test } from 'node:test';
+import { packAny } from '@inboard/xds/codec';
+import {
+  nextInboundEvent,
+  plaintextInboundListener,
+  plaintextListenerDenying,
+  scriptedEngine,
+} from '../../../test/support/inbound-engine.ts';
+import { ROUTER_FILTER } from '../../../test/support/istio-shaped.ts';
+import { attachInbound, type InboundEngine, type MeshIncomingMessage, meshUpgradeListener } from '../src/index.ts';
+
+const anyPrincipal = { and_ids: { ids: [{ any: true }] } };
+
+/** An HTTP filter of istiod's RBAC DENY (action 1) or ALLOW (action 0) shape. */
+function rbacFilter(action: 0 | 1, policies: Record<string, { permissions: unknown[]; principals: unknown[] }>) {
+  return {
+    name: action === 1 ? 'envoy.filters.http.rbac.DENY' : 'envoy.filters.http.rbac',
+    typed_config: packAny('envoy.extensions.filters.http.rbac.v3.RBAC', {
+      rules: { action, policies: policies as never },
+    }),
+  };
+}
+
+async function listen(server: http.Server): Promise<number> {
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  return (server.address() as AddressInfo).port;
+}
+
+async function close(server: http.Server): Promise<void> {
+  server.closeAllConnections();
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+}
+
+/** Writes `text` on a new connection and resolves with everything received until the server closes it. */
+function exchange(port: number, text: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const s = net.connect(port, '127.0.0.1', () => s.write(text));
+    let received = '';
+    s.setEncoding('latin1');
+    s.on('data', (d: string) => {
+      received += d;
+    });
+    s.on('close', () => resolve(received));
+    s.on('error', reject);
+  });
+}
+
+const statusLine = (response: string) => response.slice(0, response.indexOf('\r\n'));
+const bodyOf = (response: string) => response.slice(response.indexOf('\r\n\r\n') + 4);
+
+const wsUpgrade = (path: string) =>
+  `GET ${path} HTTP/1.1\r\nhost: reviews:9080\r\nconnection: upgrade\r\nupgrade: websocket\r\n` +
+  'sec-websocket-version: 13\r\nsec-websocket-key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n';
+
+/** What a WebSocket library does with an upgrade it accepts: answers 101 on the raw socket. */
+function acceptUpgrade(seen: string[]) {
+  return (req: MeshIncomingMessage, socket: import('node:stream').Duplex) => {
+    seen.push(`${req.method} ${req.url} ${req.mesh === undefined ? 'no-mesh' : 'mesh'}`);
+    socket.end(
+      `HTTP/1.1 101 Switching Protocols\r\nupgrade: websocket\r\nconnection: upgrade\r\nx-app: ${req.url}\r\n\r\n`,
+    );
+  };
+}
+
+describe('WebSocket upgrades and CONNECT go through the inbound policy', () => {
+  const port = 9080;
+  let engine: InboundEngine;
+  let server: http.Server;
+  let serverPort: number;
+  const seen: string[] = [];
+  before(async () => {
+    engine = scriptedEngine(
+      plaintextListenerDenying('0.0.0.0', port, 'default-deny-admin-0', '/admin'),
+      '0.0.0.0',
+      port,
+    );
+    server = http.createServer((_req, res) => res.end('app'));
+    attachInbound(server, engine);
+    server.on('upgrade', acceptUpgrade(seen));
+    server.on('connect', acceptUpgrade(seen));
+    serverPort = await listen(server);
+  });
+  after(async () => {
+    engine.close();
+    await close(server);
+  });
+
+  test('a denied upgrade gets the RBAC 403 on its socket, which is closed; the application never sees it', async () => {
+    seen.length = 0;
+    const ev = nextInboundEvent((e) => e.path === '/admin/ws');
+    const r = await exchange(serverPort, wsUpgrade('/admin/ws'));
+    assert.equal(statusLine(r), 'HTTP/1.1 403 Forbidden');
+    assert.match(r, /\r\ncontent-type: text\/plain\r\n/);
+    assert.match(r, /\r\nconnection: close\r\n/i);
+    assert.equal(bodyOf(r), 'RBAC: access denied');
+    assert.deepEqual(seen, []);
+    const e = await ev;
+    assert.equal(e.status, 403);
+    assert.equal(e.allowed, false);
+    assert.equal(e.responseCodeDetails, 'rbac_access_denied_matched_policy[default-deny-admin-0]');
+  });
+
+  test('an allowed upgrade reaches the application with its socket untouched, normalised path and req.mesh', async () => {
+    seen.length = 0;
+    const r = await exchange(serverPort, wsUpgrade('/chat/./room'));
+    assert.equal(statusLine(r), 'HTTP/1.1 101 Switching Protocols');
+    assert.match(r, /\r\nx-app: \/chat\/room\r\n/);
+    assert.deepEqual(seen, ['GET /chat/room mesh']);
+  });
+
+  test('the denied path cannot be reached through a dot segment in an upgrade', async () => {
+    seen.length = 0;
+    assert.equal(statusLine(await exchange(serverPort, wsUpgrade('/chat/../admin'))), 'HTTP/1.1 403 Forbidden');
+    assert.deepEqual(seen, []);
+  });
+
+  test("CONNECT is refused as istiod's inbound listener refuses it (websocket is its only upgrade)", async () => {
+    seen.length = 0;
+    const ev = nextInboundEvent((e) => e.method === 'CONNECT');
+    const r = await exchange(serverPort, 'CONNECT reviews:9080 HTTP/1.1\r\nhost: reviews:9080\r\n\r\n');
+    assert.equal(statusLine(r), 'HTTP/1.1 403 Forbidden');
+    assert.equal(bodyOf(r), '');
+    assert.deepEqual(seen, []);
+    assert.equal((await ev).responseCodeDetails, 'upgrade_failed');
+  });
+
+  test('a DENY-all policy denies upgrades and CONNECT', async () => {
+    const denyAll = scriptedEngine(
+      plaintextInboundListener('0.0.0.0', 9081, [
+        rbacFilter(1, { 'default-deny-all-0': { permissions: [{ any: true }], principals: [anyPrincipal] } }),
+        ROUTER_FILTER,
+      ]),
+      '0.0.0.0',
+      9081,
+    );
+    const s = http.createServer();
+    const connects: string[] = [];
+    attachInbound(s, denyAll);
+    s.on('connect', acceptUpgrade(connects));
+    s.on('upgrade', acceptUpgrade(connects));
+    const p = await listen(s);
+    try {
+      const r = await exchange(p, 'CONNECT evil:443 HTTP/1.1\r\nhost: evil:443\r\n\r\n');
+      assert.equal(statusLine(r), 'HTTP/1.1 403 Forbidden');
+      const u = await exchange(p, wsUpgrade('/'));
+      assert.equal(statusLine(u), 'HTTP/1.1 403 Forbidden');
+      assert.equal(bodyOf(u), 'RBAC: access denied');
+      assert.deepEqual(connects, []);
+    } finally {
+      denyAll.close();
+      await close(s);
+    }
+  });
+
+  test('meshUpgradeListener wraps an upgrade listener for servers built with meshRequestListener', async () => {
+    const s = http.createServer((_req, res) => res.end('app'));
+    const upgrades: string[] = [];
+    s.on('upgrade', meshUpgradeListener(engine, acceptUpgrade(upgrades)));
+    const p = await listen(s);
+    try {
+      assert.equal(statusLine(await exchange(p, wsUpgrade('/admin'))), 'HTTP/1.1 403 Forbidden');
+      assert.equal(statusLine(await exchange(p, wsUpgrade('/chat'))), 'HTTP/1.1 101 Switching Protocols');
+      assert.deepEqual(upgrades, ['GET /chat mesh']);
+    } finally {
+      await close(s);
+    }
+  });
+});
