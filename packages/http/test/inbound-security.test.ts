@@ -174,3 +174,67 @@ describe('WebSocket upgrades and CONNECT go through the inbound policy', () => {
     }
   });
 });
+
+describe('AuthorizationPolicy path templates ({*} / {**}: uri_template)', () => {
+  const template = (path_template: string) => ({
+    name: 'uri-template',
+    typed_config: packAny('envoy.extensions.path.match.uri_template.v3.UriTemplateMatchConfig', { path_template }),
+  });
+  let engine: InboundEngine;
+  let server: http.Server;
+  let port: number;
+  before(async () => {
+    // DENY paths ["/admin/{**}"]; ALLOW notPaths ["/internal/{**}"] with paths ["/api/{*}/items"] or not
+    engine = scriptedEngine(
+      plaintextInboundListener('0.0.0.0', 9082, [
+        rbacFilter(1, {
+          'default-deny-admin-0': {
+            permissions: [
+              { and_rules: { rules: [{ or_rules: { rules: [{ uri_template: template('/admin/**') }] } }] } },
+            ],
+            principals: [anyPrincipal],
+          },
+        }),
+        rbacFilter(0, {
+          'default-allow-0': {
+            permissions: [
+              {
+                and_rules: {
+                  rules: [{ not_rule: { or_rules: { rules: [{ uri_template: template('/internal/**') }] } } }],
+                },
+              },
+            ],
+            principals: [anyPrincipal],
+          },
+        }),
+        ROUTER_FILTER,
+      ]),
+      '0.0.0.0',
+      9082,
+    );
+    server = http.createServer((req, res) => res.end(`app ${req.url}`));
+    attachInbound(server, engine);
+    port = await listen(server);
+  });
+  after(async () => {
+    engine.close();
+    await close(server);
+  });
+
+  const status = async (path: string) =>
+    statusLine(await exchange(port, `GET ${path} HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n`));
+
+  test('DENY /admin/{**} denies every path below /admin, whatever the query', async () => {
+    for (const p of ['/admin/users', '/admin/a/b', '/admin/', '/admin/users?x=1', '/public/../admin/x']) {
+      assert.equal(await status(p), 'HTTP/1.1 403 Forbidden', p);
+    }
+    // `**` needs the slash after /admin, as in Envoy
+    assert.equal(await status('/admin'), 'HTTP/1.1 200 OK');
+    assert.equal(await status('/administrator/x'), 'HTTP/1.1 200 OK');
+  });
+
+  test('ALLOW with notPaths /internal/{**}: the template inside not_rule excludes what it matches', async () => {
+    assert.equal(await status('/internal/metrics'), 'HTTP/1.1 403 Forbidden');
+    assert.equal(await status('/public'), 'HTTP/1.1 200 OK');
+  });
+});

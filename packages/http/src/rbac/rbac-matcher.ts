@@ -5,10 +5,12 @@
 // - destination_ip / destination_port(_range): the connection's local address; the range is
 //   half-open [start, end);
 // - requested_server_name: the TLS SNI ('' when none);
+// - uri_template: the path template's regular expression (built and validated by the xDS layer)
+//   over the same path as url_path;
 // - authenticated: no principal_name → any TLS connection; otherwise the URI SANs, then the DNS
 //   SANs, then the subject of the verified client certificate (plaintext never matches);
 // - source_ip and direct_remote_ip: the connection's peer; remote_ip: after X-Forwarded-For.
-// `unsupported` (metadata, filter_state, generic matchers, uri_template) never matches, as gRPC
+// `unsupported` (metadata, filter_state, generic matchers) never matches, as gRPC
 // does (gRFC A41), so inside `not` it matches everything: policies relying on one should be read
 // with that in mind.
 import type { RbacPermission, RbacPrincipal } from '@inboard/xds';
@@ -76,6 +78,11 @@ export function compilePermission(p: RbacPermission): RbacPredicate {
     case 'requested_server_name': {
       const test = compileStringMatcher(p.matcher);
       return (req) => test(req.requestedServerName);
+    }
+    case 'uri_template': {
+      // Envoy matches the template against the path without query and fragment
+      const re = new RegExp(p.regex);
+      return (req) => re.test(req.urlPath);
     }
     case 'unsupported':
       return NEVER;

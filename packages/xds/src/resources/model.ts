@@ -300,6 +300,11 @@ export type RbacPermission =
   | { readonly kind: 'destination_port'; readonly port: number }
   | { readonly kind: 'destination_port_range'; readonly start: number; readonly end: number }
   | { readonly kind: 'requested_server_name'; readonly matcher: StringMatcher }
+  /**
+   * uri_template (UriTemplateMatchConfig): the path template, and the regular expression Envoy
+   * builds from it, matched against the whole path without query and fragment
+   */
+  | { readonly kind: 'uri_template'; readonly pathTemplate: string; readonly regex: string }
   /** metadata and other permissions Inboard cannot evaluate: never match (as gRPC does) */
   | { readonly kind: 'unsupported'; readonly what: string };
 

@@ -1,7 +1,9 @@
 // RBAC policies (envoy.config.rbac.v3.RBAC) as the HTTP RBAC filter and RBACPerRoute carry them.
-// Matchers Inboard cannot evaluate become `unsupported` and never match, as gRPC does; CEL
+// Matchers Inboard cannot evaluate become `unsupported` and never match, as gRPC does (path
+// templates are evaluated, and a template that does not parse is rejected); CEL
 // conditions are rejected outright because ignoring one would widen or narrow a policy silently.
 import type {
+  config_core_v3_TypedExtensionConfig,
   config_rbac_v3_Permission,
   config_rbac_v3_Principal,
   config_rbac_v3_RBAC,
@@ -11,6 +13,8 @@ import type {
 import { cidrRange, headerMatcher, stringMatcher } from './matchers.ts';
 import type { RbacPermission, RbacPolicies, RbacPolicy, RbacPrincipal, StringMatcher } from './model.ts';
 import type { Problems } from './problems.ts';
+import { anyMessageName, unpack } from './proto-values.ts';
+import { UriTemplateError, uriTemplateRegex } from './uri-template.ts';
 
 const ACTIONS: readonly RbacPolicies['action'][] = ['ALLOW', 'DENY', 'LOG'];
 const ANY = Object.freeze({ kind: 'any' as const });
@@ -52,9 +56,40 @@ function permission(r: config_rbac_v3_Permission, path: string, p: Problems): Rb
   }
   if (r.metadata !== undefined) return { kind: 'unsupported', what: 'metadata' };
   if (r.matcher !== undefined) return { kind: 'unsupported', what: `matcher ${r.matcher.name}` };
-  if (r.uri_template !== undefined) return { kind: 'unsupported', what: `uri_template ${r.uri_template.name}` };
+  if (r.uri_template !== undefined) return uriTemplate(r.uri_template, `${path}.uri_template`, p);
   p.add(path, 'exactly one permission rule must be set');
   return ANY;
+}
+
+const URI_TEMPLATE_MATCH = 'envoy.extensions.path.match.uri_template.v3.UriTemplateMatchConfig';
+
+/**
+ * A path template (istiod's `{*}` / `{**}` paths). One that cannot be parsed is a NACK, never a
+ * rule that silently matches nothing: in a DENY policy that would let the path through.
+ */
+function uriTemplate(ext: config_core_v3_TypedExtensionConfig, path: string, p: Problems): RbacPermission {
+  const never: RbacPermission = { kind: 'uri_template', pathTemplate: '', regex: '^$(?!)' };
+  const any = ext.typed_config;
+  if (any === undefined) {
+    p.add(`${path}.typed_config`, 'must be set');
+    return never;
+  }
+  if (anyMessageName(any) !== URI_TEMPLATE_MATCH) {
+    p.add(`${path}.typed_config`, `unsupported path matcher ${any.type_url} (expected ${URI_TEMPLATE_MATCH})`);
+    return never;
+  }
+  const m = unpack(any, URI_TEMPLATE_MATCH, `${path}.typed_config`, p);
+  if (m === undefined) return never;
+  try {
+    return { kind: 'uri_template', pathTemplate: m.path_template, regex: uriTemplateRegex(m.path_template) };
+  } catch (e) {
+    if (!(e instanceof UriTemplateError)) throw e;
+    p.add(
+      `${path}.typed_config.path_template`,
+      `invalid path template ${JSON.stringify(m.path_template)}: ${e.message}`,
+    );
+    return never;
+  }
 }
 
 function permissions(list: readonly config_rbac_v3_Permission[], path: string, p: Problems): readonly RbacPermission[] {
