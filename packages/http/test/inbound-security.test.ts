@@ -238,3 +238,44 @@ describe('AuthorizationPolicy path templates ({*} / {**}: uri_template)', () => 
     assert.equal(await status('/public'), 'HTTP/1.1 200 OK');
   });
 });
+
+describe('remote_ip from X-Forwarded-For', () => {
+  test('only a last entry that is an IP address replaces the peer; anything else falls back to it', async () => {
+    // DENY from.source.remoteIpBlocks ["127.0.0.0/8"]; the test's peer is 127.0.0.1
+    const engine = scriptedEngine(
+      plaintextInboundListener('0.0.0.0', 9083, [
+        rbacFilter(1, {
+          'default-deny-loopback-0': {
+            permissions: [{ any: true }],
+            principals: [{ remote_ip: { address_prefix: '127.0.0.0', prefix_len: { value: 8 } } }],
+          },
+        }),
+        ROUTER_FILTER,
+      ]),
+      '0.0.0.0',
+      9083,
+    );
+    const server = http.createServer((req: MeshIncomingMessage, res) => res.end(req.mesh?.remoteIp));
+    attachInbound(server, engine);
+    const port = await listen(server);
+    const get = async (xff: string | undefined) => {
+      const r = await exchange(
+        port,
+        `GET / HTTP/1.1\r\nhost: x\r\n${xff === undefined ? '' : `x-forwarded-for: ${xff}\r\n`}connection: close\r\n\r\n`,
+      );
+      return `${statusLine(r).slice(9, 12)} ${bodyOf(r)}`;
+    };
+    try {
+      assert.equal(await get(undefined), '403 RBAC: access denied');
+      for (const spoof of ['unknown', '127.0.0.9:5555 ', '8.8.8.8, garbage', '[::1]', '8.8.8.8:80', '', '1.2.3']) {
+        assert.equal(await get(spoof), '403 RBAC: access denied', JSON.stringify(spoof));
+      }
+      assert.equal(await get('8.8.8.8'), '200 8.8.8.8');
+      assert.equal(await get('127.0.0.1, 2001:db8::1'), '200 2001:db8::1');
+      assert.equal(await get('8.8.8.8, 127.0.0.2'), '403 RBAC: access denied');
+    } finally {
+      engine.close();
+      await close(server);
+    }
+  });
+});

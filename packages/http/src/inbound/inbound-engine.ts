@@ -13,6 +13,8 @@
 // istiod intends. A listener or route configuration that cannot be compiled leaves the previous
 // policy in force; with no previous policy, requests are refused (fail closed), as Envoy refuses
 // connections for a listener it could not build.
+
+import { isIP } from 'node:net';
 import type {
   Clock,
   FileWatcherCertificateProvider,
@@ -536,7 +538,8 @@ function localReply(
 
 /**
  * Envoy's downstream remote address with use_remote_address false and no trusted hops (what
- * istiod's inbound HttpConnectionManager leaves): the last X-Forwarded-For entry, else the peer.
+ * istiod's inbound HttpConnectionManager leaves): the last X-Forwarded-For entry when it is an IP
+ * address (no port, no brackets: Envoy's getLastAddressFromXFF parses it strictly), else the peer.
  */
 function remoteIpOf(headers: HeaderGetter, sourceIp: string): string {
   const xff = headers('x-forwarded-for');
@@ -544,5 +547,5 @@ function remoteIpOf(headers: HeaderGetter, sourceIp: string): string {
   const joined = typeof xff === 'string' ? xff : xff.join(',');
   const comma = joined.lastIndexOf(',');
   const last = (comma < 0 ? joined : joined.slice(comma + 1)).trim();
-  return last === '' ? sourceIp : last;
+  return isIP(last) === 0 ? sourceIp : last;
 }
