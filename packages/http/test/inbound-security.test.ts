@@ -4,6 +4,7 @@
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import http from 'node:http';
+import http2 from 'node:http2';
 import net, { type AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { packAny } from '@inboard/xds/codec';
@@ -276,6 +277,49 @@ describe('remote_ip from X-Forwarded-For', () => {
     } finally {
       engine.close();
       await close(server);
+    }
+  });
+});
+
+describe('repeated request headers over HTTP/2', () => {
+  test("are joined with ',' for header matchers, as Envoy joins them (istiod's header regexes rely on it)", async () => {
+    // DENY when request.headers[x-user] ["evil"]: istiod's HeaderMatcherWithRegex
+    const engine = scriptedEngine(
+      plaintextInboundListener('0.0.0.0', 9084, [
+        rbacFilter(1, {
+          'default-deny-evil-0': {
+            permissions: [{ any: true }],
+            principals: [
+              { header: { name: 'x-user', safe_regex_match: { regex: '^evil$|^evil,.*|.*,evil,.*|.*,evil$' } } },
+            ],
+          },
+        }),
+        ROUTER_FILTER,
+      ]),
+      '0.0.0.0',
+      9084,
+    );
+    const server = http2.createServer((_req, res) => res.end('app'));
+    attachInbound(server as unknown as http.Server, engine);
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    const client = http2.connect(`http://127.0.0.1:${(server.address() as AddressInfo).port}`);
+    const status = async (users: string[]) => {
+      const s = client.request({ ':path': '/', 'x-user': users, cookie: ['a=1', 'b=2'] });
+      s.end();
+      const [headers] = (await once(s, 'response')) as [http2.IncomingHttpHeaders];
+      s.resume();
+      await once(s, 'end');
+      return headers[':status'];
+    };
+    try {
+      assert.equal(await status(['good', 'evil']), 403);
+      assert.equal(await status(['evil', 'good']), 403);
+      assert.equal(await status(['good', 'fine']), 200);
+    } finally {
+      client.close();
+      engine.close();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
     }
   });
 });

@@ -51,8 +51,28 @@ export interface RequestArrival {
 
 function headerGetterOf(req: IncomingMessage): HeaderGetter {
   // headersDistinct keeps repeated headers apart, so matchers join them with ',' as Envoy does
-  // (the HTTP/2 compatibility request may lack it: its headers are then read as Node joined them)
-  return (name) => (req.headersDistinct ?? req.headers)[name];
+  const distinct = req.headersDistinct as IncomingMessage['headersDistinct'] | undefined;
+  if (distinct !== undefined) return (name) => distinct[name];
+  // The HTTP/2 compatibility request has no headersDistinct and its `headers` join repeats with
+  // ', ': build them from the raw name / value pairs instead. Cookies stay as Node joined them
+  // ('; '), as Envoy's HTTP/2 codec joins them.
+  let built: Record<string, string[]> | undefined;
+  return (name) => {
+    if (name === 'cookie') return req.headers.cookie;
+    built ??= distinctHeaders(req.rawHeaders);
+    return built[name];
+  };
+}
+
+function distinctHeaders(raw: readonly string[]): Record<string, string[]> {
+  const out: Record<string, string[]> = Object.create(null);
+  for (let i = 0; i + 1 < raw.length; i += 2) {
+    const name = raw[i]!.toLowerCase();
+    const values = out[name];
+    if (values === undefined) out[name] = [raw[i + 1]!];
+    else values.push(raw[i + 1]!);
+  }
+  return out;
 }
 
 function requestInfo(req: IncomingMessage, headers: HeaderGetter): InboundRequestInfo {
