@@ -323,3 +323,43 @@ describe('repeated request headers over HTTP/2', () => {
     }
   });
 });
+
+describe('absolute-form request-target', () => {
+  test("the authority is the target's, not the Host header's, as Envoy's HTTP/1 codec takes it", async () => {
+    // DENY to.operation.hosts ["admin.example.com"]: header :authority, exact, ignore case
+    const engine = scriptedEngine(
+      plaintextInboundListener('0.0.0.0', 9085, [
+        rbacFilter(1, {
+          'default-deny-host-0': {
+            permissions: [
+              { header: { name: ':authority', string_match: { exact: 'admin.example.com', ignore_case: true } } },
+            ],
+            principals: [anyPrincipal],
+          },
+        }),
+        ROUTER_FILTER,
+      ]),
+      '0.0.0.0',
+      9085,
+    );
+    const server = http.createServer((req, res) => res.end(`${req.headers.host} ${req.url}`));
+    attachInbound(server, engine);
+    const port = await listen(server);
+    const get = (target: string, host: string) =>
+      exchange(port, `GET ${target} HTTP/1.1\r\nhost: ${host}\r\nconnection: close\r\n\r\n`);
+    try {
+      assert.equal(statusLine(await get('http://admin.example.com/', 'public.example.com')), 'HTTP/1.1 403 Forbidden');
+      assert.equal(
+        statusLine(await get('HTTP://user@Admin.Example.com/x', 'public.example.com')),
+        'HTTP/1.1 403 Forbidden',
+      );
+      const allowed = await get('http://public.example.com:8080/a/../b?q=1', 'admin.example.com');
+      assert.equal(statusLine(allowed), 'HTTP/1.1 200 OK');
+      assert.equal(bodyOf(allowed), 'public.example.com:8080 /b?q=1');
+      assert.equal(statusLine(await get('/', 'admin.example.com')), 'HTTP/1.1 403 Forbidden');
+    } finally {
+      engine.close();
+      await close(server);
+    }
+  });
+});

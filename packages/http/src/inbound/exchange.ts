@@ -75,13 +75,32 @@ function distinctHeaders(raw: readonly string[]): Record<string, string[]> {
   return out;
 }
 
+const ABSOLUTE_FORM = /^https?:\/\/([^/?#]*)/i;
+
+/**
+ * The authority of an HTTP/1 absolute-form request-target (`GET http://host:port/p`): Envoy's
+ * HTTP/1 codec takes :authority from it and ignores the Host header (RFC 7230 §5.7).
+ */
+function absoluteFormAuthority(req: IncomingMessage, target: string): string | undefined {
+  if (target.charCodeAt(0) === 47 /* / */ || req.httpVersionMajor !== 1 || req.method === 'CONNECT') return undefined;
+  const m = ABSOLUTE_FORM.exec(target);
+  if (m === null) return undefined;
+  const hostPort = m[1]!;
+  const at = hostPort.lastIndexOf('@');
+  return at < 0 ? hostPort : hostPort.slice(at + 1);
+}
+
 function requestInfo(req: IncomingMessage, headers: HeaderGetter): InboundRequestInfo {
   const socket = req.socket as Socket | null;
   const security = connectionSecurity(socket);
+  const target = req.url ?? '/';
+  const absolute = absoluteFormAuthority(req, target);
+  // the application is handed what Envoy would forward: the Host the policy checked
+  if (absolute !== undefined) req.headers.host = absolute;
   return {
     method: req.method ?? 'GET',
-    target: req.url ?? '/',
-    authority: firstHeaderValue(headers(':authority')) ?? req.headers.host ?? '',
+    target,
+    authority: absolute ?? firstHeaderValue(headers(':authority')) ?? req.headers.host ?? '',
     scheme: security.tls ? 'https' : 'http',
     headers,
     sourceIp: socket?.remoteAddress ?? '',
