@@ -363,3 +363,60 @@ describe('absolute-form request-target', () => {
     }
   });
 });
+
+describe('gRPC callers', () => {
+  test('a denied gRPC call gets a trailers-only PERMISSION_DENIED, as Envoy answers gRPC callers', async () => {
+    const engine = scriptedEngine(
+      plaintextListenerDenying('0.0.0.0', 9086, 'default-deny-svc-0', '/pkg.Admin/'),
+      '0.0.0.0',
+      9086,
+    );
+    const server = http2.createServer((_req, res) => {
+      res.setHeader('content-type', 'application/grpc');
+      res.addTrailers({ 'grpc-status': '0' });
+      res.end(Buffer.from([0, 0, 0, 0, 0]));
+    });
+    attachInbound(server as unknown as http.Server, engine);
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    const client = http2.connect(`http://127.0.0.1:${(server.address() as AddressInfo).port}`);
+    const call = async (path: string, contentType = 'application/grpc') => {
+      const s = client.request({ ':method': 'POST', ':path': path, 'content-type': contentType, te: 'trailers' });
+      s.end(Buffer.from([0, 0, 0, 0, 0]));
+      const [headers, flags] = (await once(s, 'response')) as [http2.IncomingHttpHeaders, number];
+      let body = '';
+      s.setEncoding('latin1');
+      s.on('data', (d: string) => {
+        body += d;
+      });
+      await once(s, 'end');
+      return { headers, endStream: (flags & 1) === 1, body };
+    };
+    try {
+      for (const ct of ['application/grpc', 'application/grpc+proto']) {
+        const ev = nextInboundEvent((e) => e.path === '/pkg.Admin/Delete' && e.destinationPort !== 0);
+        const denied = await call('/pkg.Admin/Delete', ct);
+        const e = await ev;
+        assert.equal(e.status, 200, 'the status sent, as Envoy logs a gRPC local reply');
+        assert.equal(e.responseCodeDetails, 'rbac_access_denied_matched_policy[default-deny-svc-0]');
+        assert.equal(denied.headers[':status'], 200);
+        assert.equal(denied.headers['content-type'], 'application/grpc');
+        assert.equal(denied.headers['grpc-status'], '7');
+        assert.equal(denied.headers['grpc-message'], 'RBAC: access denied');
+        assert.equal(denied.endStream, true, 'trailers-only: the headers end the stream');
+        assert.equal(denied.body, '');
+      }
+      const allowed = await call('/pkg.Reviews/Get');
+      assert.equal(allowed.headers[':status'], 200);
+      assert.equal(allowed.headers['grpc-status'], undefined);
+      // not gRPC: the plain local reply
+      const plain = await call('/pkg.Admin/Delete', 'application/grpc-web');
+      assert.equal(plain.headers[':status'], 403);
+      assert.equal(plain.body, 'RBAC: access denied');
+    } finally {
+      client.close();
+      engine.close();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
+  });
+});

@@ -8,6 +8,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { PEER_METADATA_HEADER, PEER_METADATA_ID_HEADER } from '../dispatch/events.ts';
 import type { PeerCertificate } from '../rbac/rbac-request.ts';
+import { encodeGrpcMessage, httpToGrpcStatus, isGrpcContentType } from '../route/grpc.ts';
 import { firstHeaderValue, type HeaderGetter } from '../route/route-request.ts';
 import { type InboundRequestEvent, type InboundStartEvent, inboundChannel } from './events.ts';
 import type { InboundDecision, InboundEngine, InboundLocalReply, InboundRequestInfo } from './inbound-engine.ts';
@@ -306,8 +307,9 @@ export class InboundExchange {
     let flags: string;
     let details: string;
     if (d.action !== 'allow') {
-      // the policy answered (or closed the connection): report what it decided
-      status = d.status;
+      // the policy answered (or closed the connection): report what it sent (200 to a gRPC
+      // caller, as Envoy's access log does), else what it decided
+      status = res.headersSent ? res.statusCode : d.status;
       flags = d.responseFlags;
       details = d.responseCodeDetails;
     } else if (aborted) {
@@ -374,6 +376,17 @@ export function sendLocalReply(res: ServerResponse, reply: InboundLocalReply): v
   if (reply.closeConnection) {
     res.socket?.destroy();
     res.destroy();
+    return;
+  }
+  if (isGrpcContentType(res.req?.headers['content-type'])) {
+    // Envoy's sendLocalReply to a gRPC caller: trailers-only, HTTP 200, the status mapped to
+    // grpc-status and the text as grpc-message
+    res.statusCode = 200;
+    for (const [name, value] of Object.entries(reply.headers)) if (name !== 'content-type') res.setHeader(name, value);
+    res.setHeader('content-type', 'application/grpc');
+    res.setHeader('grpc-status', String(httpToGrpcStatus(reply.status)));
+    if (reply.body !== '') res.setHeader('grpc-message', encodeGrpcMessage(reply.body));
+    res.end();
     return;
   }
   const body = reply.body;

@@ -4,7 +4,11 @@ import { joinedHeaderValue, type RouteRequest } from './route-request.ts';
 
 /** Grpc::Common::isGrpcRequestHeaders: content-type application/grpc or application/grpc+... */
 export function isGrpcRequest(req: RouteRequest): boolean {
-  const ct = joinedHeaderValue(req.headers('content-type'));
+  return isGrpcContentType(joinedHeaderValue(req.headers('content-type')));
+}
+
+/** The content-type test of isGrpcRequest. */
+export function isGrpcContentType(ct: string | undefined): boolean {
   if (ct === undefined || !ct.startsWith('application/grpc')) return false;
   return ct.length === 16 || ct.charCodeAt(16) === 43; /* + */
 }
