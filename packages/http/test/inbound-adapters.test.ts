@@ -2,6 +2,7 @@
 // engine, the same istiod-shaped STRICT policy (DENY /admin, ALLOW productpage), req.mesh /
 // request.mesh for the application, and http.route in the inbound event.
 import assert from 'node:assert/strict';
+import { createHash, X509Certificate } from 'node:crypto';
 import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
 import https from 'node:https';
@@ -15,7 +16,14 @@ import fastify from 'fastify';
 import fp from 'fastify-plugin';
 import { nextInboundEvent, scriptedEngine } from '../../../test/support/inbound-engine.ts';
 import { plainRequest } from '../../../test/support/plain-request.ts';
-import { type InboundEngine, type MeshRequestInfo, meshExpress, meshFastify, meshRewriteUrl } from '../src/index.ts';
+import {
+  attachInbound,
+  type InboundEngine,
+  type MeshRequestInfo,
+  meshExpress,
+  meshFastify,
+  meshRewriteUrl,
+} from '../src/index.ts';
 
 const FIXTURES = fileURLToPath(new URL('./fixtures/', import.meta.url));
 const fixture = (name: string) => readFileSync(join(FIXTURES, name));
@@ -242,5 +250,44 @@ describe('fastify 5: meshFastify plugin', () => {
     const wrapped = fp(async () => {}, { name: 'x', fastify: '5.x' }) as unknown as Record<symbol, unknown>;
     assert.equal(plugin[Symbol.for('skip-override')], wrapped[Symbol.for('skip-override')]);
     assert.equal((plugin[Symbol.for('plugin-meta')] as { fastify: string }).fastify, '5.x');
+  });
+});
+
+describe('x-forwarded-client-cert on a mutual TLS connection (node:http adapter)', () => {
+  test("this hop's client certificate is appended, as Istio's sidecar configures Envoy (APPEND_FORWARD)", async () => {
+    const engine = newEngine();
+    const server = https.createServer(serverTls, (req, res) =>
+      res.end(JSON.stringify({ xfcc: req.headers['x-forwarded-client-cert'] ?? null })),
+    );
+    attachInbound(server, engine);
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    const port = (server.address() as AddressInfo).port;
+    const hash = createHash('sha256')
+      .update(new X509Certificate(fixture('productpage-cert.pem')).raw)
+      .digest('hex');
+    const own = `By=spiffe://cluster.local/ns/default/sa/reviews;Hash=${hash};Subject="";URI=${PRODUCTPAGE}`;
+    const tls = {
+      ca: fixture('root-cert.pem'),
+      cert: fixture('productpage-cert.pem'),
+      key: fixture('productpage-key.pem'),
+      checkServerIdentity: () => undefined,
+    };
+    try {
+      const fresh = await plainRequest({ port, path: '/reviews/1', ...tls }, undefined, true);
+      assert.equal(JSON.parse(fresh.body).xfcc, own);
+      const previous =
+        'By=spiffe://cluster.local/ns/default/sa/productpage;URI=spiffe://cluster.local/ns/default/sa/gateway';
+      const appended = await plainRequest(
+        { port, path: '/reviews/1', headers: { 'x-forwarded-client-cert': previous }, ...tls },
+        undefined,
+        true,
+      );
+      assert.equal(JSON.parse(appended.body).xfcc, `${previous},${own}`);
+    } finally {
+      engine.close();
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
   });
 });

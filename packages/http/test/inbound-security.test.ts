@@ -420,3 +420,50 @@ describe('gRPC callers', () => {
     }
   });
 });
+
+describe('headers the connection manager sets', () => {
+  let engine: InboundEngine;
+  let server: http.Server;
+  let port: number;
+  before(async () => {
+    engine = scriptedEngine(
+      plaintextListenerDenying('0.0.0.0', 9087, 'default-deny-admin-0', '/admin'),
+      '0.0.0.0',
+      9087,
+    );
+    server = http.createServer((req, res) =>
+      res.end(
+        JSON.stringify({
+          xfcc: req.headers['x-forwarded-client-cert'] ?? null,
+          raw: req.rawHeaders.filter((h) => h.toLowerCase() === 'x-forwarded-client-cert').length,
+          requestId: req.headers['x-request-id'] ?? null,
+        }),
+      ),
+    );
+    attachInbound(server, engine);
+    port = await listen(server);
+  });
+  after(async () => {
+    engine.close();
+    await close(server);
+  });
+
+  const get = async (headers: string) =>
+    JSON.parse(bodyOf(await exchange(port, `GET /reviews HTTP/1.1\r\nhost: x\r\n${headers}connection: close\r\n\r\n`)));
+
+  test('x-forwarded-client-cert from a plaintext caller is removed: it cannot forge a mesh identity', async () => {
+    const seen = await get(
+      'x-forwarded-client-cert: By=spiffe://cluster.local/ns/default/sa/reviews;URI=spiffe://cluster.local/ns/istio-system/sa/admin\r\n',
+    );
+    assert.equal(seen.xfcc, null);
+    assert.equal(seen.raw, 0);
+  });
+
+  test('an x-request-id is generated when the request has none, the same for the application and the event', async () => {
+    const ev = nextInboundEvent((e) => e.destinationPort === port && e.path === '/reviews');
+    const seen = await get('');
+    assert.match(seen.requestId, /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    assert.equal((await ev).trace.requestId, seen.requestId);
+    assert.equal((await get('x-request-id: abc-123\r\n')).requestId, 'abc-123');
+  });
+});

@@ -4,6 +4,7 @@
 // the response is done or the client went away. Without subscribers nothing is wrapped. The
 // application's handler runs through the registered inbound scopes, if any (`run()`).
 import { AsyncResource } from 'node:async_hooks';
+import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { PEER_METADATA_HEADER, PEER_METADATA_ID_HEADER } from '../dispatch/events.ts';
@@ -111,6 +112,47 @@ function requestInfo(req: IncomingMessage, headers: HeaderGetter): InboundReques
   };
 }
 
+const XFCC = 'x-forwarded-client-cert';
+const REQUEST_ID = 'x-request-id';
+
+/**
+ * What Envoy's connection manager does to the request headers before any filter, as istiod
+ * configures the inbound one: x-forwarded-client-cert is removed unless the connection is mutual
+ * TLS, where this hop's client certificate is appended (APPEND_FORWARD), so a plaintext caller
+ * cannot forge an identity; an x-request-id (a UUID v4) is generated when the request has none
+ * (generate_request_id), so the application, RBAC and the access log see the same one.
+ */
+function connectionManagerHeaders(req: IncomingMessage): void {
+  const details = connectionSecurity(req.socket as Socket | null).clientCertDetails;
+  const xfcc = req.headers[XFCC];
+  if (details === undefined) {
+    if (xfcc !== undefined) setRequestHeader(req, XFCC, undefined);
+  } else {
+    const previous = Array.isArray(xfcc) ? xfcc.join(',') : xfcc;
+    setRequestHeader(req, XFCC, previous === undefined || previous === '' ? details : `${previous},${details}`);
+  }
+  if (req.headers[REQUEST_ID] === undefined) setRequestHeader(req, REQUEST_ID, randomUUID());
+}
+
+/**
+ * Sets (or removes) a request header in every view Node keeps of it: `headers`,
+ * `headersDistinct` (both cached once read) and `rawHeaders`.
+ */
+function setRequestHeader(req: IncomingMessage, name: string, value: string | undefined): void {
+  const headers = req.headers;
+  const distinct = req.headersDistinct as Record<string, string[]> | undefined;
+  if (value === undefined) {
+    delete headers[name];
+    if (distinct !== undefined) delete distinct[name];
+  } else {
+    headers[name] = value;
+    if (distinct !== undefined) distinct[name] = [value];
+  }
+  const raw = req.rawHeaders;
+  for (let i = raw.length - 2; i >= 0; i -= 2) if (raw[i]!.toLowerCase() === name) raw.splice(i, 2);
+  if (value !== undefined) raw.push(name, value);
+}
+
 class MeshInfo implements MeshRequestInfo {
   readonly decision: InboundDecision;
   readonly sourceIp: string;
@@ -191,6 +233,7 @@ export class InboundExchange {
     this.#now = now;
     this.#start = options.arrivedAt?.monotonic ?? now();
     this.#startTime = options.arrivedAt?.wallClock ?? Date.now();
+    if (engine.policy.listener !== undefined) connectionManagerHeaders(req);
     const headers = headerGetterOf(req);
     this.#info = requestInfo(req, headers);
     const decision = engine.handle(this.#info);

@@ -1,6 +1,8 @@
 // The client identity of a connection: the verified certificate of a TLS socket, parsed once per
 // connection (keep-alive requests share it). An unverified certificate (requestCert without
 // rejectUnauthorized) gives no identity: RBAC must not trust what it did not verify.
+
+import type { X509Certificate } from 'node:crypto';
 import type { Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import type { PeerCertificate } from '../rbac/rbac-request.ts';
@@ -12,6 +14,12 @@ export interface ConnectionSecurity {
   readonly serverName: string;
   /** negotiated ALPN protocol, '' when none */
   readonly alpn: string;
+  /**
+   * With a verified client certificate: this hop's `x-forwarded-client-cert` element as Istio's
+   * sidecar configures Envoy (`By` the local URI SANs, `Hash` of the client certificate, then
+   * `Subject`, `URI` and `DNS` of the client)
+   */
+  readonly clientCertDetails?: string | undefined;
 }
 
 const PLAINTEXT: ConnectionSecurity = Object.freeze({ tls: false, peer: undefined, serverName: '', alpn: '' });
@@ -65,14 +73,34 @@ function readSecurity(socket: TLSSocket): ConnectionSecurity {
   const serverName = typeof socket.servername === 'string' ? socket.servername : '';
   const alpn = typeof socket.alpnProtocol === 'string' ? socket.alpnProtocol : '';
   let peer: PeerCertificate | undefined;
+  let clientCertDetails: string | undefined;
   if (socket.authorized) {
     const cert = socket.getPeerX509Certificate();
     if (cert !== undefined) {
       const sans = parseSubjectAltNames(cert.subjectAltName);
       peer = Object.freeze({ uriSans: sans.uri, dnsSans: sans.dns, subject: rfc2253(cert.subject) });
+      clientCertDetails = currentClientCertDetails(socket, cert, peer);
     }
   }
-  return Object.freeze({ tls: true, peer, serverName, alpn });
+  return Object.freeze({ tls: true, peer, serverName, alpn, clientCertDetails });
+}
+
+/**
+ * Envoy's element for this hop of x-forwarded-client-cert under Istio's sidecar settings
+ * (forward_client_cert_details APPEND_FORWARD, set_current_client_cert_details subject, uri and
+ * dns): `By=<local URI SAN>` each, `Hash=<hex SHA-256 of the client certificate>`,
+ * `Subject="<client subject>"`, `URI=<client URI SAN>` each (`URI=` when none), `DNS=<SAN>` each.
+ */
+function currentClientCertDetails(socket: TLSSocket, cert: X509Certificate, peer: PeerCertificate): string {
+  const parts: string[] = [];
+  const local = socket.getX509Certificate();
+  for (const uri of parseSubjectAltNames(local?.subjectAltName).uri) parts.push(`By=${uri}`);
+  parts.push(`Hash=${cert.fingerprint256.replaceAll(':', '').toLowerCase()}`);
+  parts.push(`Subject="${peer.subject}"`);
+  if (peer.uriSans.length === 0) parts.push('URI=');
+  for (const uri of peer.uriSans) parts.push(`URI=${uri}`);
+  for (const dns of peer.dnsSans) parts.push(`DNS=${dns}`);
+  return parts.join(';');
 }
 
 /** TLS state and verified client identity of a request's socket (cached per connection). */
