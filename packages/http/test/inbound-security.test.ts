@@ -161,6 +161,33 @@ describe('WebSocket upgrades and CONNECT go through the inbound policy', () => {
     }
   });
 
+  test('an allowed upgrade is measured until its socket closes: status and bytes past the heads', async () => {
+    const s = http.createServer();
+    s.on(
+      'upgrade',
+      meshUpgradeListener(engine, (_req, socket) => {
+        socket.write('HTTP/1.1 101 Switching Protocols\r\nupgrade: websocket\r\nconnection: upgrade\r\n\r\n');
+        socket.end('hello');
+      }),
+    );
+    const p = await listen(s);
+    try {
+      const ev = nextInboundEvent((e) => e.path === '/chat/measured');
+      const r = await exchange(p, `${wsUpgrade('/chat/measured')}ping`);
+      assert.equal(statusLine(r), 'HTTP/1.1 101 Switching Protocols');
+      assert.equal(bodyOf(r), 'hello');
+      const e = await ev;
+      assert.equal(e.status, 101);
+      assert.equal(e.allowed, true);
+      assert.equal(e.responseFlags, '-');
+      assert.equal(e.responseCodeDetails, 'via_upstream');
+      assert.equal(e.requestBytes, 4);
+      assert.equal(e.responseBytes, 5);
+    } finally {
+      await close(s);
+    }
+  });
+
   test('meshUpgradeListener wraps an upgrade listener for servers built with meshRequestListener', async () => {
     const s = http.createServer((_req, res) => res.end('app'));
     const upgrades: string[] = [];

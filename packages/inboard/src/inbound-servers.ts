@@ -100,7 +100,9 @@ export class InboundServers {
     server.emit = function (this: Server, event: string | symbol, ...args: unknown[]): boolean {
       if (event !== 'upgrade' && event !== 'connect') return emit.call(this, event, ...args);
       engine ??= serverEngine();
-      runInboundUpgrade(engine, args[0] as IncomingMessage, args[1] as Duplex, () => emit.call(this, event, ...args));
+      runInboundUpgrade(engine, args[0] as IncomingMessage, args[1] as Duplex, args[2] as Buffer | undefined, () =>
+        emit.call(this, event, ...args),
+      );
       return this.listenerCount(event) > 0;
     } as Server['emit'];
 

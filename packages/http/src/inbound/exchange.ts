@@ -7,6 +7,7 @@ import { AsyncResource } from 'node:async_hooks';
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
 import { PEER_METADATA_HEADER, PEER_METADATA_ID_HEADER } from '../dispatch/events.ts';
 import type { PeerCertificate } from '../rbac/rbac-request.ts';
 import { encodeGrpcMessage, httpToGrpcStatus, isGrpcContentType } from '../route/grpc.ts';
@@ -341,7 +342,51 @@ export class InboundExchange {
     res.once('close', () => this.#finish(!res.writableFinished));
   }
 
-  #finish(aborted: boolean): void {
+  /**
+   * Measures an admitted upgrade, whose response the application writes on the raw socket: the
+   * status line it writes, the bytes each way after the upgrade request and the response head,
+   * and the end of the exchange when the socket closes (Envoy logs an upgrade as its stream ends).
+   * `head`: the bytes Node read past the request head.
+   */
+  measureUpgrade(socket: Duplex, head: number): void {
+    if (!this.#measured) return;
+    const counters = socket as Partial<Pick<Socket, 'bytesRead' | 'bytesWritten'>>;
+    const read0 = counters.bytesRead ?? 0;
+    const written0 = counters.bytesWritten ?? 0;
+    let status = 0;
+    let responseHead = 0;
+    let sniffed = false;
+    const write = socket.write;
+    const end = socket.end;
+    // only the first chunk is looked at; the socket's own methods are back right after it
+    const sniff = (chunk: unknown) => {
+      if (sniffed || chunk === null || chunk === undefined || typeof chunk === 'function') return;
+      sniffed = true;
+      socket.write = write;
+      socket.end = end;
+      const bytes = typeof chunk === 'string' ? Buffer.from(chunk) : Buffer.from(chunk as Uint8Array);
+      const text = bytes.toString('latin1', 0, Math.min(bytes.length, 8192));
+      const line = /^HTTP\/\d\.\d (\d{3})/.exec(text);
+      if (line !== null) status = Number(line[1]);
+      const headEnd = text.indexOf('\r\n\r\n');
+      responseHead = headEnd < 0 ? 0 : headEnd + 4;
+    };
+    socket.write = function (this: Duplex, chunk: unknown, ...rest: unknown[]) {
+      sniff(chunk);
+      return (write as (...a: unknown[]) => boolean).call(this, chunk, ...rest);
+    } as Duplex['write'];
+    socket.end = function (this: Duplex, ...args: unknown[]) {
+      sniff(args[0]);
+      return (end as (...a: unknown[]) => Duplex).apply(this, args);
+    } as Duplex['end'];
+    socket.once('close', () => {
+      this.#requestBytes = head + Math.max(0, (counters.bytesRead ?? 0) - read0);
+      this.#responseBytes = Math.max(0, (counters.bytesWritten ?? 0) - written0 - responseHead);
+      this.#finish(status === 0, status);
+    });
+  }
+
+  #finish(aborted: boolean, upgradeStatus?: number): void {
     if (this.#done || !this.#measured) return;
     this.#done = true;
     const d = this.info.decision;
@@ -349,7 +394,12 @@ export class InboundExchange {
     let status: number;
     let flags: string;
     let details: string;
-    if (d.action !== 'allow') {
+    if (upgradeStatus !== undefined && d.action === 'allow') {
+      // the application answered on the socket; nothing written: the client went away first
+      status = upgradeStatus;
+      flags = aborted ? 'DC' : '-';
+      details = aborted ? 'downstream_remote_disconnect' : 'via_upstream';
+    } else if (d.action !== 'allow') {
       // the policy answered (or closed the connection): report what it sent (200 to a gRPC
       // caller, as Envoy's access log does), else what it decided
       status = res.headersSent ? res.statusCode : d.status;

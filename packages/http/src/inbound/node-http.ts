@@ -56,18 +56,21 @@ export function runInbound(
 
 /**
  * Runs the inbound policy for an upgrade or CONNECT request, which Node hands over with the raw
- * socket and no response: `next` is called (inside the inbound scopes) when the application should
- * take the socket, untouched; otherwise the policy's answer is written to the socket as an
- * HTTP/1.1 response and the socket is closed, as Envoy answers a refused upgrade.
+ * socket (and `head`, the bytes read past the request) and no response: `next` is called (inside
+ * the inbound scopes) when the application should take the socket, as Node handed it over (while
+ * the inbound channel has subscribers, the first chunk written to it is read for the status);
+ * otherwise the policy's answer is written to the socket as an HTTP/1.1 response and the socket
+ * is closed, as Envoy answers a refused upgrade.
  */
 export function runInboundUpgrade(
   engine: InboundEngine,
   req: MeshIncomingMessage,
   socket: Duplex,
+  head: Buffer | undefined,
   next: () => void,
   options?: ExchangeOptions,
 ): void {
-  if (waitForPolicy(engine, options, (o) => runInboundUpgrade(engine, req, socket, next, o), socket)) return;
+  if (waitForPolicy(engine, options, (o) => runInboundUpgrade(engine, req, socket, head, next, o), socket)) return;
   // The response the policy may answer with: it owns the socket only if it is used, so the
   // application gets the socket exactly as Node handed it over otherwise.
   const res = new ServerResponse(req);
@@ -86,6 +89,7 @@ export function runInboundUpgrade(
   }
   ex.applyPath();
   req.mesh = ex.info;
+  ex.measureUpgrade(socket, head?.length ?? 0);
   ex.run(next);
 }
 
@@ -114,7 +118,7 @@ export function meshRequestListener(engine: InboundEngine, handler: RequestHandl
 
 /** Wraps a server's 'upgrade' or 'connect' listener: `server.on('upgrade', meshUpgradeListener(engine, onUpgrade))`. */
 export function meshUpgradeListener(engine: InboundEngine, handler: UpgradeHandler): UpgradeHandler {
-  return (req, socket, head) => runInboundUpgrade(engine, req, socket, () => handler(req, socket, head));
+  return (req, socket, head) => runInboundUpgrade(engine, req, socket, head, () => handler(req, socket, head));
 }
 
 const INTERCEPTED = new Set(['request', 'checkContinue', 'checkExpectation', 'upgrade', 'connect']);
@@ -137,7 +141,7 @@ export function attachInbound(server: Server | HttpsServer, engine: InboundEngin
         emit.call(this, event, ...args);
       });
     } else {
-      runInboundUpgrade(engine, req, second as Duplex, () => {
+      runInboundUpgrade(engine, req, second as Duplex, args[2] as Buffer | undefined, () => {
         emit.call(this, event, ...args);
       });
     }
