@@ -245,6 +245,14 @@ describe('fastify 5: meshFastify plugin', () => {
     assert.equal(e.peerPrincipal, 'spiffe://cluster.local/ns/default/sa/ratings');
   });
 
+  test('rewriteUrl: /admin/../reviews/9 is checked and routed as /reviews/9; /reviews/../admin is denied', async () => {
+    assert.equal(JSON.parse((await call(port, '/admin/../reviews/9', 'productpage')).body).url, '/reviews/9');
+    assert.deepEqual(await call(port, '/reviews/../admin', 'productpage'), {
+      status: 403,
+      body: 'RBAC: access denied',
+    });
+  });
+
   test('the plugin carries the metadata fastify-plugin would give it', () => {
     const plugin = meshFastify(engine);
     const wrapped = fp(async () => {}, { name: 'x', fastify: '5.x' }) as unknown as Record<symbol, unknown>;
@@ -289,5 +297,42 @@ describe('x-forwarded-client-cert on a mutual TLS connection (node:http adapter)
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
     }
+  });
+});
+
+describe('fastify 5 created without the mesh rewriteUrl', () => {
+  const engine = newEngine();
+  const app = fastify({ https: serverTls });
+  let port: number;
+  let adminRan = 0;
+  before(async () => {
+    await app.register(meshFastify(engine));
+    app.get('/admin/*', async () => {
+      adminRan++;
+      return 'admin console';
+    });
+    app.get('/public', async () => 'public');
+    await app.listen({ port: 0, host: '127.0.0.1' });
+    port = (app.server.address() as AddressInfo).port;
+  });
+  after(async () => {
+    engine.close();
+    await app.close();
+  });
+
+  test('a path RBAC would check as another one never reaches the handler it routes to', async () => {
+    // RBAC checks /public (allowed) while fastify would route /admin/* (denied by the policy)
+    for (const path of ['/admin/../public', '/admin/./../public', '/admin/%2e%2e/public']) {
+      const r = await call(port, path, 'productpage');
+      assert.equal(r.status, 500, path);
+      assert.match(r.body, /rewriteUrl: meshRewriteUrl\(engine\)/);
+    }
+    assert.equal(adminRan, 0);
+  });
+
+  test('normalised paths are decided and served as usual', async () => {
+    assert.deepEqual(await call(port, '/public', 'productpage'), { status: 200, body: 'public' });
+    assert.deepEqual(await call(port, '/admin/users', 'productpage'), { status: 403, body: 'RBAC: access denied' });
+    assert.equal(adminRan, 0);
   });
 });

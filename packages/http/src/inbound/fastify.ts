@@ -3,17 +3,23 @@
 // returning a promise: fastify continues the request from that callback, so calling it inside
 // the inbound scopes runs the rest of the request (parsing, handler) in their context.
 //
+//   const app = fastify({ rewriteUrl: meshRewriteUrl(engine) });
 //   await app.register(meshFastify(engine));
 //   app.get('/reviews/:id', async (request) => ({ caller: request.mesh?.peerPrincipal }));
 //
 // The plugin carries fastify-plugin's metadata itself (skip-override, name, `fastify: '5.x'`), so
 // its hooks apply to the whole application and fastify-plugin is not needed at runtime.
-// Fastify routes before onRequest runs, so the application routes on the path as received, while
-// RBAC checks the normalised path: use Fastify's `rewriteUrl: meshRewriteUrl(engine)` option to
-// route on the normalised path too.
+// Fastify routes before onRequest runs, so only its `rewriteUrl` option can make it route on the
+// normalised path RBAC checks (Envoy forwards that path, so the application serves what RBAC
+// checked). Without it `/admin/../public` would be checked as `/public` and routed to `/admin/*`:
+// the plugin refuses (500) any request whose routed path is not already normalised, and logs
+// how to fix the setup.
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { createLogger } from '@inboard/xds';
 import { type InboundExchange, type MeshRequestInfo, type RequestArrival, startInbound } from './exchange.ts';
 import type { InboundEngine } from './inbound-engine.ts';
+
+const log = createLogger('inbound');
 
 /** The parts of FastifyRequest / FastifyReply / FastifyInstance the plugin uses. */
 interface FastifyRequestLike {
@@ -43,7 +49,11 @@ export type MeshFastifyPlugin = ((fastify: any) => Promise<void>) & Record<symbo
 
 const EXCHANGE = Symbol('inboard.exchange');
 
+/** The body of the refusal when fastify was not created with `rewriteUrl: meshRewriteUrl(engine)`. */
+const NOT_REWRITTEN_BODY = 'inboard: fastify must be created with rewriteUrl: meshRewriteUrl(engine)';
+
 export function meshFastify(engine: InboundEngine): MeshFastifyPlugin {
+  let warned = false;
   const plugin = async (fastify: FastifyInstanceLike): Promise<void> => {
     // a reference-type default would be shared by every request (FST_ERR_DEC_REFERENCE_TYPE)
     fastify.decorateRequest('mesh', null);
@@ -53,6 +63,19 @@ export function meshFastify(engine: InboundEngine): MeshFastifyPlugin {
       done: (err?: Error) => void,
       arrivedAt: RequestArrival | undefined,
     ): void => {
+      // the path fastify routed must be the one RBAC checks: normalising it must not change it
+      const routed = request.raw.url ?? '/';
+      if (engine.normalizeTarget(routed) !== routed) {
+        if (!warned) {
+          warned = true;
+          log.error(
+            'fastify routes the path as received while RBAC checks the normalised one; create the instance with fastify({ rewriteUrl: meshRewriteUrl(engine) }). Requests with paths that normalise differently are refused',
+            { listener: engine.listenerName, path: routed },
+          );
+        }
+        reply.code(500).headers({ 'content-type': 'text/plain' }).send(NOT_REWRITTEN_BODY);
+        return;
+      }
       const ex = startInbound(engine, request.raw, reply.raw, {
         completion: 'manual',
         route: () => request.routeOptions?.url,

@@ -218,10 +218,12 @@ export class InboundEngine {
 
   /**
    * The request-target as the application should see it under the current policy: normalised
-   * when a mesh policy is in force, unchanged otherwise (or when it cannot be normalised).
+   * when a mesh policy is in force or still pending (a request routed before the first answer
+   * must be routed on the path RBAC will check), unchanged when there is no mesh policy (or when
+   * it cannot be normalised).
    */
   normalizeTarget(target: string): string {
-    if (this.#policy?.listener === undefined) return target;
+    if (this.#state !== 'pending' && this.#policy?.listener === undefined) return target;
     const n = normalizeRequestPath(target, this.#normalization);
     return n === undefined ? target : n.path + n.query;
   }
