@@ -35,6 +35,7 @@ interface FastifyReplyLike {
   hijack(): FastifyReplyLike;
 }
 interface FastifyInstanceLike {
+  readonly server?: unknown;
   decorateRequest(name: string, value: null): unknown;
   addHook(name: 'onRequest', hook: (request: never, reply: never, done: (err?: Error) => void) => void): unknown;
   addHook(name: 'onResponse', hook: (request: never, reply: never) => Promise<unknown>): unknown;
@@ -57,6 +58,8 @@ export function meshFastify(engine: InboundEngine): MeshFastifyPlugin {
   const plugin = async (fastify: FastifyInstanceLike): Promise<void> => {
     // a reference-type default would be shared by every request (FST_ERR_DEC_REFERENCE_TYPE)
     fastify.decorateRequest('mesh', null);
+    // fastify({ https: engine.tlsServerOptions() }): keep its certificates current from the start
+    engine.adoptTlsServer(fastify.server);
     const admit = (
       request: FastifyRequestLike,
       reply: FastifyReplyLike,
@@ -76,6 +79,7 @@ export function meshFastify(engine: InboundEngine): MeshFastifyPlugin {
         reply.code(500).headers({ 'content-type': 'text/plain' }).send(NOT_REWRITTEN_BODY);
         return;
       }
+      engine.adoptTlsServer((request.raw.socket as { server?: unknown } | null)?.server);
       const ex = startInbound(engine, request.raw, reply.raw, {
         completion: 'manual',
         route: () => request.routeOptions?.url,

@@ -7,6 +7,7 @@
 //   const engine = createInboundEngine({ xds, listenAddress: { ip: '0.0.0.0', port: 8080 } });
 //   await engine.ready();
 //   const server = engine.mtls === 'STRICT' ? https.createServer(engine.tlsServerOptions()!, app) : http.createServer(app);
+//   if (server instanceof https.Server) engine.attachTls(server); // picks up rotated certificates
 //
 // Without a listener (the server says it does not exist: no Service selects this pod on this
 // port) there is no mesh policy: every request is allowed and the server stays plaintext, as
@@ -15,6 +16,7 @@
 // connections for a listener it could not build.
 
 import { isIP } from 'node:net';
+import { Server as TlsServer } from 'node:tls';
 import type {
   Clock,
   FileWatcherCertificateProvider,
@@ -41,7 +43,8 @@ import {
 import { inboundListenerName, type ListenAddress } from './listener-name.ts';
 import { normalizeRequestPath, type PathNormalizationOptions } from './path-normalization.ts';
 import type { ConnectionSecurity } from './peer-identity.ts';
-import { type ServerTlsOptions, serverTlsOptions } from './tls-options.ts';
+import { ServerCertificates } from './server-certificates.ts';
+import { type ServerTlsOptions, serverTlsOptionsOf } from './tls-options.ts';
 
 const log = createLogger('inbound');
 
@@ -54,7 +57,7 @@ export interface InboundEngineOptions extends PathNormalizationOptions {
   readonly listenAddress: ListenAddress;
   /** server_listener_resource_name_template; default: the bootstrap's, else istiod's */
   readonly template?: string;
-  /** certificate provider instances for tlsServerOptions(); default: the bootstrap's */
+  /** certificate provider instances for tlsServerOptions() and attachTls(); default: the bootstrap's */
   readonly certificateProviders?: Readonly<Record<string, FileWatcherCertificateProvider>>;
   /**
    * How long requests wait for the first answer about the listener (default 15 s, the xDS
@@ -62,6 +65,7 @@ export interface InboundEngineOptions extends PathNormalizationOptions {
    * `inbound_policy_pending` until the control plane answers: never allowed unchecked.
    */
   readonly readyTimeoutMs?: number;
+  /** the ready timeout and the certificates' refresh interval (tests inject a ManualClock) */
   readonly clock?: Clock;
 }
 
@@ -127,7 +131,7 @@ export class InboundEngine {
   readonly listenAddress: ListenAddress;
   readonly #client: XdsClient;
   readonly #normalization: PathNormalizationOptions;
-  readonly #certificateProviders: Readonly<Record<string, FileWatcherCertificateProvider>>;
+  readonly #certificates: ServerCertificates;
   #policy: InboundPolicy | undefined;
   #state: InboundEngineState = 'pending';
   #listener: Listener | undefined;
@@ -146,7 +150,10 @@ export class InboundEngine {
     const client = options.client ?? options.xds?.client;
     if (client === undefined) throw new TypeError('createInboundEngine: `xds` or `client` is required');
     this.#client = client;
-    this.#certificateProviders = options.certificateProviders ?? options.xds?.bootstrap.certificateProviders ?? {};
+    this.#certificates = new ServerCertificates(
+      options.certificateProviders ?? options.xds?.bootstrap.certificateProviders ?? {},
+      options.clock ?? systemClock,
+    );
     this.listenAddress = options.listenAddress;
     this.#normalization = { mergeSlashes: options.mergeSlashes ?? false };
     this.listenerName = inboundListenerName(
@@ -209,11 +216,31 @@ export class InboundEngine {
    * `https.createServer` options for the current policy: the workload certificate, key and mesh
    * root from the bootstrap's certificate provider files, client certificates required for
    * STRICT. undefined when the policy is plaintext. Throws when a file cannot be read.
+   * A server created from them is kept current as the files rotate (see attachTls()) from its
+   * first request through an Inboard adapter on; call attachTls() to cover the first one too.
    */
   tlsServerOptions(): ServerTlsOptions | undefined {
     const tls = this.policy.tls;
     if (tls === undefined) return undefined;
-    return serverTlsOptions(tls, this.#certificateProviders);
+    return serverTlsOptionsOf(tls, this.#certificates.current(tls));
+  }
+
+  /**
+   * Keeps a TLS server's certificate, key and CA bundle current: when it accepts a connection
+   * after the certificate providers' refresh interval, the files are re-read and, if they
+   * changed, installed with `setSecureContext` before that connection's handshake (Envoy's SDS,
+   * gRPC's file_watcher provider). Returns the function that stops it; close() stops it too.
+   */
+  attachTls(server: TlsServer): () => void {
+    return this.#certificates.attach(server, () => this.policy.tls);
+  }
+
+  /**
+   * For the adapters (on every request, with the connection's server): a TLS server created from
+   * tlsServerOptions() is kept current as with attachTls(); any other server is left alone.
+   */
+  adoptTlsServer(server: unknown): void {
+    if (server instanceof TlsServer && this.#certificates.issued(server)) this.attachTls(server);
   }
 
   /**
@@ -241,6 +268,7 @@ export class InboundEngine {
   }
 
   close(): void {
+    this.#certificates.close();
     this.#readyTimer?.cancel();
     this.#readyTimer = undefined;
     this.#cancelListener?.();

@@ -43,6 +43,7 @@ export function runInbound(
   options?: ExchangeOptions,
 ): void {
   if (waitForPolicy(engine, options, (o) => runInbound(engine, req, res, next, o), res)) return;
+  engine.adoptTlsServer((req.socket as { server?: unknown } | null)?.server);
   const ex = startInbound(engine, req, res, options);
   const d = ex.decision;
   if (d.action !== 'allow') {
@@ -71,6 +72,7 @@ export function runInboundUpgrade(
   options?: ExchangeOptions,
 ): void {
   if (waitForPolicy(engine, options, (o) => runInboundUpgrade(engine, req, socket, head, next, o), socket)) return;
+  engine.adoptTlsServer((req.socket as { server?: unknown } | null)?.server);
   // The response the policy may answer with: it owns the socket only if it is used, so the
   // application gets the socket exactly as Node handed it over otherwise.
   const res = new ServerResponse(req);
