@@ -29,9 +29,20 @@ describe('path normalisation before authorization', () => {
     ['/%61%64%6D%69%6e', '/admin'],
     ['/public/%2e%2E/admin', '/admin'],
     ['/a%7e%5F%2d', '/a~_-'],
-    // reserved escapes stay encoded, with upper-case hex
-    ['/a%2fb', '/a%2Fb'],
-    ['/a%5cb%3f', '/a%5Cb%3F'],
+    // other escapes stay exactly as sent, hex case included (Envoy keeps them for servers that care)
+    ['/a%2fb', '/a%2fb'],
+    ['/a%5cb%3f', '/a%5cb%3f'],
+    // characters that may not appear unescaped are escaped
+    ['/a{b}|c d', '/a%7Bb%7D%7Cc%20d'],
+    ['/caf\u00e9', '/caf%E9'],
+    // a % that starts no escape stays, unless decoding after it would make one: then it is %25
+    ['/%%36%31dmin', '/%2561dmin'],
+    ['/%6%31dmin', '/%2561dmin'],
+    ['/%%30%30', '/%2500'],
+    ['/%%470', '/%G0'],
+    ['/%%2D%41', '/%-A'],
+    // merge_slashes comes after the dot segments
+    ['/a//../admin', '/a/admin'],
     ['/bad%zzescape%', '/bad%zzescape%'],
     ['/some\\data', '/some/data'],
     ['/some//data', '/some//data'],
@@ -56,6 +67,18 @@ describe('path normalisation before authorization', () => {
       path: '/some/x',
       query: '',
     });
+  });
+  test('merge_slashes runs after the dot segments are resolved, as in Envoy', () => {
+    assert.deepEqual(normalizeRequestPath('/a//../admin', { mergeSlashes: true }), { path: '/a/admin', query: '' });
+  });
+  test('nested escapes: normalising again changes nothing, and decoding once does not give /admin', () => {
+    for (const target of ['/%%36%31dmin', '/%6%31dmin', '/%%36%31%%36%31', '/%%%36%31%36%31dmin']) {
+      const once = normalizeRequestPath(target)!.path;
+      assert.equal(normalizeRequestPath(once)?.path, once, `${target} is a fixed point`);
+      // what an application that decodes its path once (leniently) sees
+      const decoded = once.replace(/%([0-9a-f]{2})/gi, (_, h: string) => String.fromCharCode(Number.parseInt(h, 16)));
+      assert.ok(!decoded.startsWith('/admin'), `${target} → ${once}`);
+    }
   });
 });
 

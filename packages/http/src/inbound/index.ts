@@ -56,6 +56,8 @@ export {
   type UpgradeHandler,
 } from './node-http.ts';
 export {
+  canonicalizePath,
+  mergeSlashes,
   type NormalizedPath,
   normalizeRequestPath,
   type PathNormalizationOptions,
