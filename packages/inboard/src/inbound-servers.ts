@@ -1,7 +1,8 @@
 // The inbound side of Inboard.start: one InboundEngine per listening address (istiod sends one
 // server listener per `ip:port`), created on first use and shared by every adapter on that port.
 // `express()` finds the engine from the connection's local port, so it can be mounted before
-// the app listens; `serve()` creates a node:http server already wired to its engine.
+// the app listens; `serve()` creates a server already wired to its engine, plaintext or mTLS as
+// the policy says (tls-by-policy.ts).
 import { once } from 'node:events';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -17,6 +18,7 @@ import {
   runInboundUpgrade,
 } from '@inboard/http';
 import type { Xds } from '@inboard/xds';
+import { transportByPolicy } from './tls-by-policy.ts';
 
 export interface InboundOptions {
   /** the port the server listens on (default: the local port of each connection) */
@@ -32,11 +34,14 @@ export interface ServeOptions {
   readonly host?: string;
 }
 
-/** A node:http server started by `mesh.serve()`. */
+/**
+ * A server started by `mesh.serve()`: `server` listens and serves plaintext connections; under a
+ * TLS policy (PeerAuthentication STRICT) connections are served with the workload certificate.
+ */
 export interface InboardServer {
   readonly server: Server;
   readonly port: number;
-  /** `http://<host>:<port>` (127.0.0.1 when listening on every address) */
+  /** `http(s)://<host>:<port>` (127.0.0.1 when listening on every address), as the current policy serves it */
   readonly url: string;
   readonly engine: InboundEngine;
   close(): Promise<void>;
@@ -89,38 +94,38 @@ export class InboundServers {
     const server = createServer();
     let engine: InboundEngine | undefined;
     const ip = host === ANY || host === '::' || host === 'localhost' ? ANY : host;
-    const serverEngine = () => this.engine({ ip, port: (server.address() as AddressInfo).port });
-    server.on('request', (req, res) => {
-      engine ??= serverEngine();
-      runInbound(engine, req, res, () => handler(req, res));
-    });
+    const engineOf = () => (engine ??= this.engine({ ip, port: (server.address() as AddressInfo).port }));
+    const onRequest: RequestHandler = (req, res) => runInbound(engineOf(), req, res, () => handler(req, res));
+    server.on('request', onRequest);
     // upgrade / connect listeners the application adds later (a WebSocket library) go through the
-    // policy too
+    // policy too (the TLS transport hands its upgrades to this server's emit)
     const emit = server.emit as (this: Server, event: string | symbol, ...args: unknown[]) => boolean;
     server.emit = function (this: Server, event: string | symbol, ...args: unknown[]): boolean {
       if (event !== 'upgrade' && event !== 'connect') return emit.call(this, event, ...args);
-      engine ??= serverEngine();
-      runInboundUpgrade(engine, args[0] as IncomingMessage, args[1] as Duplex, args[2] as Buffer | undefined, () =>
+      runInboundUpgrade(engineOf(), args[0] as IncomingMessage, args[1] as Duplex, args[2] as Buffer | undefined, () =>
         emit.call(this, event, ...args),
       );
       return this.listenerCount(event) > 0;
     } as Server['emit'];
-
+    const transport = transportByPolicy(server, engineOf, onRequest);
     server.listen(options.port ?? 0, host);
     await once(server, 'listening');
     const port = (server.address() as AddressInfo).port;
-    engine ??= this.engine({ ip, port });
+    const served = engineOf();
     const shown = host === ANY || host === '::' ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host;
     const entry: InboardServer = {
       server,
       port,
-      url: `http://${shown}:${port}`,
-      engine,
+      get url() {
+        return `${served.policy.tls === undefined ? 'http' : 'https'}://${shown}:${port}`;
+      },
+      engine: served,
       close: async () => {
         this.#servers.delete(entry);
         if (!server.listening) return;
         const closed = new Promise<void>((resolve) => server.close(() => resolve()));
         server.closeIdleConnections();
+        transport.closeIdleConnections();
         await closed;
       },
     };

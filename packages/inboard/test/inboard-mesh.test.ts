@@ -2,13 +2,19 @@
 // the VirtualService (not by DNS), Node's own fetch joins the mesh with one call, and servers —
 // express or node:http — enforce the AuthorizationPolicy istiod would send their workload.
 import assert from 'node:assert/strict';
+import { copyFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import http from 'node:http';
 import { connect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import tls from 'node:tls';
+import { fileURLToPath } from 'node:url';
 import type { InboundEngine } from '@inboard/http';
 import express from 'express';
-import { Inboard } from 'inboard';
+import { controlPlaneBootstrap, Inboard } from 'inboard';
 import { getGlobalDispatcher } from 'undici';
+import { plainRequest } from '../../../test/support/plain-request.ts';
 import { listen, registry, snapshotWhere, TestControlPlane, upstream } from './helpers.ts';
 
 const DR_REVIEWS = `
@@ -209,5 +215,109 @@ describe('Inboard.start with the embedded control plane', () => {
       other.serve(() => {}),
       /closed/,
     );
+  });
+});
+
+const STRICT_RATINGS = `
+apiVersion: security.istio.io/v1
+kind: PeerAuthentication
+metadata: {name: ratings-strict, namespace: default}
+spec:
+  selector: {matchLabels: {app: ratings}}
+  mtls: {mode: STRICT}
+`;
+/** workload certificates of the mesh (the @inboard/http test fixtures: reviews, productpage, ratings) */
+const CERTS = fileURLToPath(new URL('../../http/test/fixtures/', import.meta.url));
+const cert = (name: string) => readFileSync(join(CERTS, name));
+
+describe('mesh.serve() under PeerAuthentication STRICT', () => {
+  const cp = new TestControlPlane();
+  // the files istio-agent keeps rotated; refresh interval 0: every new connection re-reads them
+  const dir = mkdtempSync(join(tmpdir(), 'inboard-agent-certs-'));
+  const issue = (workload: string) => {
+    copyFileSync(join(CERTS, `${workload}-cert.pem`), join(dir, 'cert-chain.pem'));
+    copyFileSync(join(CERTS, `${workload}-key.pem`), join(dir, 'key.pem'));
+  };
+  let ratings: Inboard;
+  let served: Awaited<ReturnType<Inboard['serve']>>;
+  const client = (workload: string) => ({
+    ca: cert('root-cert.pem'),
+    cert: cert(`${workload}-cert.pem`),
+    key: cert(`${workload}-key.pem`),
+    checkServerIdentity: () => undefined,
+  });
+  const get = async (path: string, workload = 'productpage') => {
+    const { status, body } = await plainRequest({ port: served.port, path, ...client(workload) }, undefined, true);
+    return { status, body };
+  };
+  const presented = () =>
+    new Promise<string>((resolve, reject) => {
+      const c = tls.connect({ port: served.port, host: '127.0.0.1', ...client('productpage') }, () => {
+        resolve(c.getPeerX509Certificate()?.subjectAltName ?? '');
+        c.end();
+      });
+      c.on('error', reject);
+    });
+
+  before(async () => {
+    issue('reviews');
+    copyFileSync(join(CERTS, 'root-cert.pem'), join(dir, 'root-cert.pem'));
+    await cp.start({ 'authz.yaml': DENY_ADMIN, 'peer.yaml': STRICT_RATINGS });
+    ratings = await Inboard.start({
+      bootstrap: {
+        ...controlPlaneBootstrap(cp.address, { app: 'ratings' }, {}),
+        certificateProviders: {
+          default: {
+            pluginName: 'file_watcher',
+            certificateFile: join(dir, 'cert-chain.pem'),
+            privateKeyFile: join(dir, 'key.pem'),
+            caCertificateFile: join(dir, 'root-cert.pem'),
+            refreshIntervalMs: 0,
+          },
+        },
+      },
+    });
+    served = await ratings.serve((req, res) => res.end(`served ${req.url} for ${req.mesh?.peerPrincipal}`), {
+      host: '127.0.0.1',
+    });
+    await cp.apply({
+      'registry.yaml': registry([
+        { name: 'ratings', targetPort: served.port, endpoints: [{ port: served.port, version: 'v1' }] },
+      ]),
+    });
+    await inMesh(served.engine);
+  });
+  after(async () => {
+    await ratings.close();
+    await cp.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  test('serves mTLS with the workload certificate: callers of the mesh reach the handler, RBAC still applies', async () => {
+    assert.equal(served.engine.mtls, 'STRICT');
+    assert.equal(served.url, `https://127.0.0.1:${served.port}`);
+    assert.deepEqual(await get('/ok'), {
+      status: 200,
+      body: 'served /ok for spiffe://cluster.local/ns/default/sa/productpage',
+    });
+    assert.deepEqual(await get('/admin'), { status: 403, body: 'RBAC: access denied' });
+  });
+
+  test('plaintext and clients without a mesh certificate are refused', async () => {
+    await assert.rejects(plainRequest({ port: served.port, path: '/ok' }));
+    await assert.rejects(
+      plainRequest(
+        { port: served.port, path: '/ok', ca: cert('root-cert.pem'), checkServerIdentity: () => undefined },
+        undefined,
+        true,
+      ),
+    );
+  });
+
+  test('picks up the certificate istio-agent rotates, without a restart', async () => {
+    assert.equal(await presented(), 'URI:spiffe://cluster.local/ns/default/sa/reviews');
+    issue('ratings');
+    assert.equal(await presented(), 'URI:spiffe://cluster.local/ns/default/sa/ratings');
+    assert.equal((await get('/ok')).status, 200);
   });
 });

@@ -1,0 +1,95 @@
+// The transport of mesh.serve()'s servers follows the inbound policy, as the listener istiod
+// sends decides whether Envoy terminates TLS on a port: each accepted connection goes to a plain
+// HTTP server, or (when the policy's filter chain has a DownstreamTlsContext: PeerAuthentication
+// STRICT) to an HTTPS server holding the workload certificate, which the engine keeps current as
+// istio-agent rotates it. The policy is read per connection, so a mode pushed later applies to
+// the connections that follow; a connection that arrives before the engine knows its policy waits
+// for it (unread, so nothing is lost). Without usable certificate files a TLS policy refuses the
+// connection, as Envoy has no listener it could build.
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
+import type { Socket } from 'node:net';
+import type { InboundEngine } from '@inboard/http';
+import { createLogger } from '@inboard/xds';
+
+const log = createLogger('inboard');
+
+export interface PolicyTransport {
+  /** the HTTPS server TLS connections went to, if any did */
+  readonly secure: HttpsServer | undefined;
+  /** closes the idle connections of the HTTPS server (the plain server closes its own) */
+  closeIdleConnections(): void;
+}
+
+export function transportByPolicy(
+  server: Server,
+  engineOf: () => InboundEngine,
+  onRequest: (req: IncomingMessage, res: ServerResponse) => void,
+): PolicyTransport {
+  let secure: HttpsServer | undefined;
+  const emit = server.emit as (this: Server, event: string | symbol, ...args: unknown[]) => boolean;
+
+  const dispatch = (socket: Socket): void => {
+    const engine = engineOf();
+    if (engine.policy.tls === undefined) {
+      emit.call(server, 'connection', socket);
+      return;
+    }
+    let options: ReturnType<InboundEngine['tlsServerOptions']>;
+    try {
+      options = engine.tlsServerOptions();
+    } catch (err) {
+      log.error('the inbound policy requires TLS but the certificate files cannot be used; refusing the connection', {
+        listener: engine.listenerName,
+        error: (err as Error).message,
+      });
+      socket.destroy();
+      return;
+    }
+    if (options === undefined) {
+      emit.call(server, 'connection', socket);
+      return;
+    }
+    if (secure === undefined) {
+      // HTTP/1.1 only: this server does not speak h2, so it does not offer it
+      secure = createHttpsServer({ ...options, ALPNProtocols: ['http/1.1'] }, onRequest);
+      engine.attachTls(secure);
+      // the application's upgrade / connect listeners are on the plain server: hand them over
+      for (const event of ['upgrade', 'connect'] as const) {
+        secure.on(event, (req: IncomingMessage, socket: Socket, head: Buffer) => {
+          if (server.listenerCount(event) === 0) socket.destroy();
+          else server.emit(event, req, socket, head);
+        });
+      }
+    }
+    // STRICT and SIMPLE differ in these, which are the server's, not its certificates'
+    const fields = secure as unknown as { requestCert: boolean; rejectUnauthorized: boolean };
+    fields.requestCert = options.requestCert;
+    fields.rejectUnauthorized = options.rejectUnauthorized;
+    secure.emit('connection', socket);
+  };
+
+  server.emit = function (this: Server, event: string | symbol, ...args: unknown[]): boolean {
+    if (event !== 'connection') return emit.call(this, event, ...args);
+    const socket = args[0] as Socket;
+    const engine = engineOf();
+    if (engine.isReady) {
+      dispatch(socket);
+    } else {
+      engine.ready().then(
+        () => dispatch(socket),
+        () => socket.destroy(),
+      );
+    }
+    return true;
+  } as Server['emit'];
+
+  return {
+    get secure() {
+      return secure;
+    },
+    closeIdleConnections() {
+      secure?.closeIdleConnections();
+    },
+  };
+}
