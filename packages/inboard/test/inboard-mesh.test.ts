@@ -4,6 +4,7 @@
 import assert from 'node:assert/strict';
 import { copyFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import http from 'node:http';
+import https from 'node:https';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -312,6 +313,42 @@ describe('mesh.serve() under PeerAuthentication STRICT', () => {
         true,
       ),
     );
+  });
+
+  test("WebSocket upgrades over mTLS reach the served server's upgrade listener, behind the policy", async () => {
+    const upgraded: string[] = [];
+    served.server.on('upgrade', (req, socket) => {
+      upgraded.push(req.url ?? '');
+      socket.end('HTTP/1.1 101 Switching Protocols\r\nupgrade: websocket\r\nconnection: upgrade\r\n\r\n');
+    });
+    const upgrade = (path: string) =>
+      new Promise<number>((resolve, reject) => {
+        const req = https.request({
+          host: '127.0.0.1',
+          port: served.port,
+          path,
+          agent: false,
+          headers: { connection: 'upgrade', upgrade: 'websocket' },
+          ...client('productpage'),
+        });
+        req.on('upgrade', (res, socket) => {
+          socket.destroy();
+          resolve(res.statusCode ?? 0);
+        });
+        req.on('response', (res) => {
+          res.resume();
+          resolve(res.statusCode ?? 0);
+        });
+        req.on('error', reject);
+        req.end();
+      });
+    try {
+      assert.equal(await upgrade('/admin'), 403);
+      assert.equal(await upgrade('/ws'), 101);
+      assert.deepEqual(upgraded, ['/ws']);
+    } finally {
+      served.server.removeAllListeners('upgrade');
+    }
   });
 
   test('picks up the certificate istio-agent rotates, without a restart', async () => {
