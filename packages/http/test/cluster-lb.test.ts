@@ -183,6 +183,60 @@ describe('locality weighted load balancing', () => {
   });
 });
 
+describe("EDS DRAINING hosts (Envoy's excluded hosts)", () => {
+  it("leave a priority's host total: 1 HEALTHY + 3 DRAINING sends everything to the healthy host, no panic", () => {
+    const cla = makeCla([
+      group([
+        ep('10.0.0.1'),
+        ep('10.0.0.2', 80, 'DRAINING'),
+        ep('10.0.0.3', 80, 'DRAINING'),
+        ep('10.0.0.4', 80, 'DRAINING'),
+      ]),
+    ]);
+    const state = new ClusterState(makeCluster(), cla, { random: counting() });
+    assert.deepEqual(state.priorityLoad.panic, [false]);
+    assert.deepEqual(new Set(keys(state, 100)), new Set(['10.0.0.1:80']));
+  });
+
+  it('do not make P0 spill to P1', () => {
+    const cla = makeCla([
+      group([ep('10.0.0.1'), ep('10.0.0.2'), ep('10.0.0.3', 80, 'DRAINING'), ep('10.0.0.4', 80, 'DRAINING')]),
+      group([ep('10.0.1.1'), ep('10.0.1.2')], { priority: 1 }),
+    ]);
+    const state = new ClusterState(makeCluster(), cla, { random: counting() });
+    assert.deepEqual(state.priorityLoad.healthyLoad, [100, 0]);
+    assert.ok(keys(state, 100).every((k) => k === '10.0.0.1:80' || k === '10.0.0.2:80'));
+  });
+
+  it("do not lower a locality's effective weight", () => {
+    const cla = makeCla([
+      group([ep('10.0.1.1'), ep('10.0.1.2', 80, 'DRAINING'), ep('10.0.1.3', 80, 'DRAINING')], {
+        locality: locality('r', 'a'),
+        weight: 1,
+      }),
+      group([ep('10.0.2.1'), ep('10.0.2.2')], { locality: locality('r', 'b'), weight: 1 }),
+    ]);
+    const state = new ClusterState(makeCluster({ localityWeightedLb: true }), cla, { random: counting() });
+    const zones = tally(200, () => (state.pick()!.key.startsWith('10.0.1.') ? 'a' : 'b'));
+    assert.deepEqual([zones.get('a'), zones.get('b')], [100, 100]);
+  });
+
+  it('are still among "all hosts" once the level is in panic', () => {
+    // 3 counted hosts, 1 healthy: 33% < 50% → panic, which balances over every host, draining included
+    const cla = makeCla([
+      group([
+        ep('10.0.0.1'),
+        ep('10.0.0.2', 80, 'UNHEALTHY'),
+        ep('10.0.0.3', 80, 'UNHEALTHY'),
+        ep('10.0.0.4', 80, 'DRAINING'),
+      ]),
+    ]);
+    const state = new ClusterState(makeCluster(), cla, { random: counting() });
+    assert.deepEqual(state.priorityLoad.panic, [true]);
+    assert.equal(new Set(keys(state, 40)).size, 4);
+  });
+});
+
 describe('host selection retries (previous_hosts)', () => {
   it('re-picks when the pick is a previous host, up to the retry count', () => {
     const state = new ClusterState(makeCluster(), makeCla([group(endpoints(3))]), { random: constant(0) });

@@ -271,7 +271,12 @@ export class ClusterState {
       }
     }
     this.load = computePriorityLoad(
-      this.hostSets.map((s) => ({ total: s.hosts.length, healthy: s.healthy.length, degraded: s.degraded.length })),
+      this.hostSets.map((s) => ({
+        total: s.hosts.length,
+        healthy: s.healthy.length,
+        degraded: s.degraded.length,
+        excluded: s.hosts.reduce((n, h) => (h.excluded ? n + 1 : n), 0),
+      })),
       opf,
       this.cluster.healthyPanicThreshold,
     );

@@ -90,6 +90,17 @@ export class Host {
     }
   }
 
+  /**
+   * Envoy's "excluded" hosts: EDS DRAINING (Envoy sets EDS_STATUS_DRAINING, which both makes the
+   * host unhealthy and puts it in the host set's excluded list). Excluded hosts are left out of the
+   * host counts behind a priority's health, its panic check and a locality's effective weight, so
+   * a rolling update's draining pods neither shrink the healthy share nor trigger panic. They stay
+   * in the level's full host list, so panic (and total panic's per-level host count) still sees them.
+   */
+  get excluded(): boolean {
+    return this.healthStatus === 'DRAINING';
+  }
+
   /** Call when a request to this host starts (feeds LEAST_REQUEST). */
   acquire(): void {
     this.activeRequests++;

@@ -1,6 +1,7 @@
 // Locality weighted round robin (Envoy's LocalityWrr): a locality's effective weight is its EDS
-// weight × min(1, overprovisioning_factor/100 × eligible hosts / hosts), so a partly unhealthy
-// locality sheds load to the others; localities are then picked by EDF on those weights.
+// weight × min(1, overprovisioning_factor/100 × eligible hosts / (hosts − excluded hosts)), so a
+// partly unhealthy locality sheds load to the others while its draining (excluded) hosts do not
+// count against it; localities are then picked by EDF on those weights.
 
 import { EdfScheduler, prePicks } from './edf-scheduler.ts';
 import type { Host } from './host.ts';
@@ -17,9 +18,17 @@ export function effectiveLocalityWeight(
   eligible: number,
   hosts: number,
   overprovisioningFactor: number,
+  excluded = 0,
 ): number {
-  if (hosts === 0) return 0;
-  return weight * Math.min(1, (overprovisioningFactor / 100) * (eligible / hosts));
+  const counted = hosts - excluded;
+  if (counted <= 0) return 0;
+  return weight * Math.min(1, (overprovisioningFactor / 100) * (eligible / counted));
+}
+
+function excludedCount(hosts: readonly Host[]): number {
+  let n = 0;
+  for (const h of hosts) if (h.excluded) n++;
+  return n;
 }
 
 export class LocalityScheduler {
@@ -47,6 +56,7 @@ export class LocalityScheduler {
         eligiblePerLocality[i]?.length ?? 0,
         hostsPerLocality[i]!.length,
         overprovisioningFactor,
+        excludedCount(hostsPerLocality[i]!),
       );
       if (w > 0) entries.push({ index: i, weight: w });
     }

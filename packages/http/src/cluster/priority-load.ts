@@ -1,21 +1,24 @@
 // Envoy's priority load computation (LoadBalancerBase::recalculatePerPriorityState and
 // recalculatePerPriorityPanic), in the same integer arithmetic so the percentages match Envoy's
 // exactly:
-//   health(P)   = min(100, overprovisioning_factor × healthy / total)        (factor in percent)
-//   degraded(P) = min(100, overprovisioning_factor × degraded / total)
+//   health(P)   = min(100, overprovisioning_factor × healthy / (total − excluded))   (factor in percent)
+//   degraded(P) = min(100, overprovisioning_factor × degraded / (total − excluded))
 //   normalized  = min(100, Σ health + Σ degraded)
 //   healthy load is handed out greedily from P0, each level taking health × 100 / normalized,
 //   then degraded load the same way; the rounding remainder goes to the first level with
 //   healthy availability (else the first with degraded availability).
-// Panic: only when normalized < 100, a level whose (healthy + degraded) share of hosts is below
-// the panic threshold balances across all of its hosts. When every level is in panic, load is
-// split by host count.
+// Panic: only when normalized < 100, a level whose (healthy + degraded) share of its non-excluded
+// hosts is below the panic threshold balances across all of its hosts (excluded ones included).
+// When every level is in panic, load is split by host count (excluded hosts counted, as Envoy's
+// recalculateLoadInTotalPanic counts every host).
 
 export interface PriorityLevelCounts {
   /** hosts in the level (any health) */
   readonly total: number;
   readonly healthy: number;
   readonly degraded: number;
+  /** Envoy's excluded hosts (EDS DRAINING), part of total; absent → 0 */
+  readonly excluded?: number;
 }
 
 export interface PriorityLoad {
@@ -65,9 +68,10 @@ export function computePriorityLoad(
 
   for (let i = 0; i < levels.length; i++) {
     const l = levels[i]!;
-    if (l.total > 0) {
-      health[i] = Math.min(100, Math.floor((overprovisioningFactor * l.healthy) / l.total));
-      degraded[i] = Math.min(100, Math.floor((overprovisioningFactor * l.degraded) / l.total));
+    const counted = l.total - (l.excluded ?? 0);
+    if (counted > 0) {
+      health[i] = Math.min(100, Math.floor((overprovisioningFactor * l.healthy) / counted));
+      degraded[i] = Math.min(100, Math.floor((overprovisioningFactor * l.degraded) / counted));
     }
   }
   let sum = 0;
@@ -96,7 +100,7 @@ export function computePriorityLoad(
     const l = levels[i];
     let inPanic = false;
     if (normalized !== 100) {
-      const total = l?.total ?? 0;
+      const total = (l?.total ?? 0) - (l?.excluded ?? 0);
       const healthyPct = total === 0 ? 0 : (100 * (l?.healthy ?? 0)) / total;
       const degradedPct = total === 0 ? 0 : (100 * (l?.degraded ?? 0)) / total;
       inPanic = healthyPct + degradedPct < threshold;
