@@ -51,7 +51,14 @@ describe('computeRequestHash', () => {
   });
 
   it('hashes cookies, source IPs and raw query parameters', () => {
-    const cookie: HashPolicy = { kind: 'cookie', name: 'session', ttl: undefined, path: '', terminal: false };
+    const cookie: HashPolicy = {
+      kind: 'cookie',
+      name: 'session',
+      ttl: undefined,
+      path: '',
+      attributes: [],
+      terminal: false,
+    };
     assert.equal(computeRequestHash([cookie], request({ cookie: 'a=1; session="abc"; b=2' })), xxHash64('abc'));
     assert.equal(
       computeRequestHash([{ kind: 'source_ip', terminal: false }], request({}, '/', '10.1.2.3')),
@@ -63,7 +70,14 @@ describe('computeRequestHash', () => {
   });
 
   it('generates a cookie when absent and a TTL is set', () => {
-    const cookie: HashPolicy = { kind: 'cookie', name: 'sticky', ttl: 3_600_000, path: '/', terminal: false };
+    const cookie: HashPolicy = {
+      kind: 'cookie',
+      name: 'sticky',
+      ttl: 3_600_000,
+      path: '/',
+      attributes: [],
+      terminal: false,
+    };
     const set: string[] = [];
     const value = generatedCookieValue('10.0.0.9:51234', '10.0.0.1:8080');
     const hash = computeRequestHash([cookie], {

@@ -231,7 +231,7 @@ test('an istiod-style route configuration decodes into the model', () => {
   });
   assert.deepEqual(a.hashPolicy, [
     { terminal: false, kind: 'header', headerName: 'x-user' },
-    { terminal: true, kind: 'cookie', name: 'session', ttl: 60_000, path: '/' },
+    { terminal: true, kind: 'cookie', name: 'session', ttl: 60_000, path: '/', attributes: [] },
     { terminal: false, kind: 'source_ip' },
     { terminal: false, kind: 'query_parameter', name: 'u' },
     { terminal: false, kind: 'filter_state', key: 'io.istio.peer' },

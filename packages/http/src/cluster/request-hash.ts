@@ -9,7 +9,7 @@
 // Policies combine as hash = rotl64(hash, 1) XOR next; a terminal policy stops the walk once a
 // hash exists. No policy producing a hash → undefined (the load balancer then picks randomly).
 
-import type { HashPolicy } from '@inboard/xds';
+import type { CookieAttribute, HashPolicy } from '@inboard/xds';
 import { type Hash64Parts, toBigInt, xxHash64, xxHash64Parts } from './xxhash64.ts';
 
 export interface HashRequest {
@@ -21,10 +21,10 @@ export interface HashRequest {
   readonly sourceIp?: string | undefined;
   /**
    * For cookie policies with a TTL when the cookie is absent: set a cookie on the response and
-   * return its value. Envoy generates the value with {@link generatedCookieValue} and the header
-   * with {@link makeSetCookieValue}.
+   * return its value ('' for none). Envoy generates the value with {@link generatedCookieValue}
+   * and the header with {@link makeSetCookieValue}.
    */
-  addCookie?(name: string, path: string, ttlMs: number): string;
+  addCookie?(name: string, path: string, ttlMs: number, attributes: readonly CookieAttribute[]): string;
   filterStateHash?(key: string): bigint | undefined;
 }
 
@@ -117,10 +117,9 @@ export function computeRequestHash(policies: readonly HashPolicy[], request: Has
       case 'cookie': {
         let value = parseCookieValue(request.header('cookie'), p.name);
         if (value === '' && p.ttl !== undefined && request.addCookie !== undefined) {
-          value = request.addCookie(p.name, p.path, p.ttl);
-          xxHash64Parts(value, parts);
-          combine(parts.hi, parts.lo);
-        } else if (value !== '') {
+          value = request.addCookie(p.name, p.path, p.ttl, p.attributes);
+        }
+        if (value !== '') {
           xxHash64Parts(value, parts);
           combine(parts.hi, parts.lo);
         }
@@ -163,11 +162,22 @@ export function generatedCookieValue(remoteAddress: string, localAddress: string
     .padStart(16, '0');
 }
 
-/** Envoy's Http::Utility::makeSetCookieValue (HttpOnly, as the hash policy sets it). */
-export function makeSetCookieValue(name: string, value: string, path: string, ttlMs: number): string {
+/**
+ * Envoy's Http::Utility::makeSetCookieValue as the hash policy calls it: Max-Age in whole seconds
+ * (none for a zero TTL: a session cookie), Path when set, the policy's attributes in order, then
+ * HttpOnly.
+ */
+export function makeSetCookieValue(
+  name: string,
+  value: string,
+  path: string,
+  ttlMs: number,
+  attributes: readonly CookieAttribute[] = [],
+): string {
   let s = `${name}="${value}"`;
   const maxAge = Math.floor(ttlMs / 1000);
   if (maxAge !== 0) s += `; Max-Age=${maxAge}`;
   if (path !== '') s += `; Path=${path}`;
+  for (const a of attributes) s += a.value === '' ? `; ${a.name}` : `; ${a.name}=${a.value}`;
   return `${s}; HttpOnly`;
 }

@@ -5,11 +5,11 @@
 // delivers the one committed response (or the final failure) to, and it is what turns a mesh
 // failure into a local reply: a real HTTP response through the caller's handler.
 import { STATUS_CODES } from 'node:http';
-import type { Clock, TimerHandle } from '@inboard/xds';
+import type { Clock, CookieAttribute, TimerHandle } from '@inboard/xds';
 import type { Dispatcher } from 'undici';
 import type { ClusterState } from '../cluster/cluster-state.ts';
-import type { Host } from '../cluster/host.ts';
-import type { HashRequest } from '../cluster/request-hash.ts';
+import { type Host, hostKey } from '../cluster/host.ts';
+import { generatedCookieValue, type HashRequest, makeSetCookieValue } from '../cluster/request-hash.ts';
 import type { FaultInjection } from '../fault/fault-decision.ts';
 import type { CompiledTarget, UpstreamCluster } from '../mesh/compiled-target.ts';
 import { formatResponseFlags, type ResponseFlag, requestResult } from '../retry/response-flags.ts';
@@ -64,6 +64,12 @@ export interface ExchangeSettings {
   readonly clock: Clock;
   /** add x-inboard-response-flags to responses that carry flags */
   readonly responseFlagsHeader: boolean;
+  /**
+   * The workload's own IP (the node's, as istiod knows it): for an in-process client the process
+   * is the downstream, so hash policies read it as the source IP (connection_properties.source_ip)
+   * and generated hash cookies are made from it.
+   */
+  readonly localIp?: string | undefined;
 }
 
 /** A local reply: what Envoy's sendLocalReply sends. */
@@ -112,7 +118,6 @@ export class Exchange extends MeshController implements RouteRequest, HashReques
   /** the path as sent by the caller (route matching, events) */
   readonly path: string;
   readonly scheme: string;
-  readonly sourceIp: string | undefined = undefined;
 
   readonly target: CompiledTarget;
   /** the request headers, mutated by the route and sent upstream */
@@ -142,6 +147,8 @@ export class Exchange extends MeshController implements RouteRequest, HashReques
   fault: FaultInjection | undefined;
   /** consistent-hash value, computed on first need (null: not yet) */
   hash: bigint | undefined | null = null;
+  /** Set-Cookie values of generated hash cookies, added to the upstream response */
+  #setCookies: string[] | undefined;
 
   // ---- upstream progress, written by the inner interceptors
   attempts = 0;
@@ -248,6 +255,25 @@ export class Exchange extends MeshController implements RouteRequest, HashReques
   /** HashRequest */
   header(name: string): HeaderValue {
     return this.headers(name);
+  }
+
+  /** HashRequest / RouteRequest: the downstream IP, which for an in-process caller is the workload's own. */
+  get sourceIp(): string | undefined {
+    return this.settings.localIp;
+  }
+
+  /**
+   * HashRequest: a cookie hash policy with a TTL found no cookie. Like Envoy's router, the value
+   * is 16 hex digits of xxHash64 of the downstream remote and local addresses, and the Set-Cookie
+   * goes on the upstream response. An in-process caller has no downstream connection: each request
+   * without the cookie counts as a new one, from the workload's IP and a port taken from the
+   * request's random value, so new sessions spread over the hosts.
+   */
+  addCookie(name: string, path: string, ttlMs: number, attributes: readonly CookieAttribute[]): string {
+    const ip = this.settings.localIp ?? '127.0.0.1';
+    const value = generatedCookieValue(hostKey(ip, this.random % 65536), hostKey(ip, 0));
+    (this.#setCookies ??= []).push(makeSetCookieValue(name, value, path, ttlMs, attributes));
+    return value;
   }
 
   /** Still waiting for a response (no headers sent to the caller, not failed). */
@@ -471,6 +497,14 @@ export class Exchange extends MeshController implements RouteRequest, HashReques
     this.status = statusCode;
     if (this.startedAt >= 0) this.#responseStartAt = performance.now();
     let modified = false;
+    const cookies = this.#setCookies;
+    if (cookies !== undefined) {
+      // Envoy's router appends its routing cookies before the route's response header mutations.
+      const prior = headers['set-cookie'];
+      headers['set-cookie'] =
+        prior === undefined ? [...cookies] : [...(Array.isArray(prior) ? prior : [String(prior)]), ...cookies];
+      modified = true;
+    }
     const mutate = this.responseMutator;
     if (mutate !== NOOP_MUTATOR) {
       mutate(headers as HeaderRecord);

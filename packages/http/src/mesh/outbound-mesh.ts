@@ -9,8 +9,10 @@
 //
 // The dispatcher is a chain of interceptors, outermost first:
 //   bufferBody → route → retry → endpoint → limits → per-endpoint undici pools
+import { isIP } from 'node:net';
 import {
   type Bootstrap,
+  type BootstrapNode,
   type Clock,
   createLogger,
   type FileWatcherCertificateProvider,
@@ -84,6 +86,21 @@ export interface OutboundMeshOptions {
   readonly honorEnvoyHeaders?: boolean;
 }
 
+/**
+ * The workload's IP as istiod sees the proxy: the first INSTANCE_IPS metadata entry, else the
+ * node id's second part (`sidecar~10.1.2.3~pod.ns~ns.svc.cluster.local`); undefined when neither
+ * is an IP address.
+ */
+export function workloadIp(node: BootstrapNode): string | undefined {
+  const listed = node.metadata['INSTANCE_IPS'];
+  if (typeof listed === 'string') {
+    const first = listed.split(',')[0]!.trim();
+    if (isIP(first) !== 0) return first;
+  }
+  const fromId = node.id.split('~')[1];
+  return fromId !== undefined && isIP(fromId) !== 0 ? fromId : undefined;
+}
+
 const DEFAULT_RESOLVE_TIMEOUT_MS = 15_000;
 const MAX_CACHED_ORIGINS = 10_000;
 const DEFAULT_PORTS: Readonly<Record<string, number>> = { 'http:': 80, 'https:': 443 };
@@ -128,6 +145,7 @@ export class OutboundMesh implements TargetDirectory {
     const settings: ExchangeSettings = {
       clock: this.#clock,
       responseFlagsHeader: options.responseFlagsHeader ?? true,
+      localIp: workloadIp(this.xds.bootstrap.node),
     };
     const honorEnvoyHeaders = options.honorEnvoyHeaders ?? true;
     const pools = this.#pools;

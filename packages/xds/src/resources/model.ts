@@ -107,9 +107,22 @@ export interface RetryPolicy {
   readonly retryPriority: string | undefined;
 }
 
+/** A Set-Cookie attribute: `name=value`, or just `name` when the value is empty. */
+export interface CookieAttribute {
+  readonly name: string;
+  readonly value: string;
+}
+
 export type HashPolicy = { readonly terminal: boolean } & (
   | { readonly kind: 'header'; readonly headerName: string }
-  | { readonly kind: 'cookie'; readonly name: string; readonly ttl: Millis | undefined; readonly path: string }
+  | {
+      readonly kind: 'cookie';
+      readonly name: string;
+      readonly ttl: Millis | undefined;
+      readonly path: string;
+      /** extra attributes of a generated cookie's Set-Cookie (`SameSite=Lax`, `Secure`) */
+      readonly attributes: readonly CookieAttribute[];
+    }
   | { readonly kind: 'source_ip' }
   | { readonly kind: 'query_parameter'; readonly name: string }
   | { readonly kind: 'filter_state'; readonly key: string }

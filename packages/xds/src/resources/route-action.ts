@@ -82,6 +82,10 @@ function hashPolicy(h: config_route_v3_RouteAction_HashPolicy, path: string, p: 
       name: h.cookie.name,
       ttl: durationMs(h.cookie.ttl, `${path}.cookie.ttl`, p),
       path: h.cookie.path,
+      attributes: h.cookie.attributes.map((a, i) => {
+        if (a.name === '') p.add(`${path}.cookie.attributes[${i}].name`, 'must not be empty');
+        return { name: a.name, value: a.value };
+      }),
     };
   }
   if (h.connection_properties !== undefined) {
