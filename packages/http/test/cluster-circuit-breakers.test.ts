@@ -1,6 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import type { Dispatcher } from 'undici';
 import { CircuitBreakers, ClusterState } from '../src/cluster/index.ts';
+import { kExchange, type MeshDispatchOptions } from '../src/dispatch/exchange.ts';
+import { limitsInterceptor } from '../src/dispatch/limits-interceptor.ts';
 import { endpoints, group, makeCla, makeCluster } from './cluster-fixtures.ts';
 
 describe('circuit breakers', () => {
@@ -48,6 +51,29 @@ describe('circuit breakers', () => {
     for (let i = 0; i < 40; i++) p.requests.acquire();
     for (let i = 0; i < 10; i++) p.pendingRequests.acquire();
     assert.equal(p.retries.max, 10);
+  });
+
+  it('a request waiting for a connection counts once in a retry budget: as pending, not as a request', () => {
+    const state = new ClusterState(
+      makeCluster({
+        circuitBreakers: [
+          { priority: 'DEFAULT', maxConnections: 1, maxPendingRequests: 100, maxRequests: 100, maxRetries: 3 },
+        ],
+      }),
+      makeCla([group(endpoints(1))]),
+      { retryBudgets: { DEFAULT: { budgetPercent: 50, minRetryConcurrency: 0 } } },
+    );
+    const host = state.priorities[0]!.hosts[0]!;
+    // the upstream never answers: the first request keeps the one connection, the others wait
+    const dispatch = limitsInterceptor()(() => true);
+    for (let i = 0; i < 4; i++) {
+      const opts = { path: '/', method: 'GET', [kExchange]: { host, hostCluster: state, entry: undefined } };
+      dispatch(opts as unknown as MeshDispatchOptions, { onRequestStart() {} } as Dispatcher.DispatchHandler);
+    }
+    const p = state.circuitBreakers.forPriority('DEFAULT');
+    assert.deepEqual([p.requests.count, p.pendingRequests.count], [1, 3]);
+    assert.equal(p.retries.max, 2, '50% of 1 active + 3 pending');
+    state.dispose();
   });
 
   it('belongs to the cluster state, built from Cluster.circuitBreakers', () => {

@@ -15,6 +15,7 @@ import {
   respond,
   type ServiceConfig,
   Upstream,
+  until,
 } from './e2e-fixtures.ts';
 
 const held: ServerResponse[] = [];
@@ -22,6 +23,15 @@ const slow = new Upstream('slow');
 let connections = 0;
 slow.server.on('connection', () => connections++);
 const cp = new ControlPlane();
+// two hosts of one cluster: the first request either of them receives is held
+const pairHeld: ServerResponse[] = [];
+let pairSeen = 0;
+const pairHandler = (_req: unknown, res: ServerResponse) => {
+  if (++pairSeen === 1) pairHeld.push(res);
+  else respond(res, 200, `pair ${pairSeen}`);
+};
+const pairA = new Upstream('pa', pairHandler);
+const pairB = new Upstream('pb', pairHandler);
 
 /** Holds requests number `from`..`to` (1-based totals), answers the others. */
 function holding(from: number, to: number) {
@@ -37,9 +47,13 @@ function svc(name: string, action: ReturnType<typeof forward>, hcmExtra?: Servic
 
 before(async () => {
   await slow.start();
+  await pairA.start();
+  await pairB.start();
   const noRetry = { retry_policy: undefined };
   const services: ServiceConfig[] = [
     svc('pool', forward(cluster('pool', 9080), noRetry)),
+    svc('queue', forward(cluster('queue', 9080), noRetry)),
+    svc('pair', forward(cluster('pair', 9080), noRetry)),
     svc('msd', forward(cluster('slow', 9080), { ...noRetry, max_stream_duration: { max_stream_duration: ms(2000) } })),
     svc('hcmmsd', forward(cluster('slow', 9080), noRetry), {
       common_http_protocol_options: { max_stream_duration: ms(3000) },
@@ -79,6 +93,31 @@ before(async () => {
         },
       },
     },
+    {
+      name: cluster('queue', 9080),
+      endpoints: [{ port: slow.port }],
+      extra: {
+        circuit_breakers: {
+          thresholds: [
+            {
+              priority: 0,
+              max_connections: { value: 1 },
+              max_pending_requests: { value: 10 },
+              max_requests: { value: 2 },
+            },
+          ],
+        },
+      },
+    },
+    {
+      name: cluster('pair', 9080),
+      endpoints: [{ port: pairA.port }, { port: pairB.port }],
+      extra: {
+        circuit_breakers: {
+          thresholds: [{ priority: 0, max_connections: { value: 1 }, max_pending_requests: { value: 1 } }],
+        },
+      },
+    },
     { name: cluster('slow', 9080), endpoints: [{ port: slow.port }] },
   ];
   await cp.start(services, clusters);
@@ -86,8 +125,11 @@ before(async () => {
 
 after(async () => {
   for (const r of held) r.destroy();
+  for (const r of pairHeld) r.destroy();
   await cp.stop();
   await slow.stop();
+  await pairA.stop();
+  await pairB.stop();
 });
 
 describe('max_connections and max_pending_requests', () => {
@@ -151,6 +193,52 @@ describe('max_connections and max_pending_requests', () => {
         'the timed-out pending request was never sent',
       );
     } finally {
+      await mesh.close();
+    }
+  });
+});
+
+describe("max_requests and max_connections as Envoy's pool applies them", () => {
+  test('a request waiting for a connection holds no max_requests unit: 1 connection, 2 requests, 4 calls all succeed', async () => {
+    const mesh = cp.mesh();
+    const start = slow.seen.length;
+    slow.handler = holding(start + 1, start + 1);
+    try {
+      const first = request('http://queue:9080/1', { dispatcher: mesh.dispatcher });
+      await slow.received(start + 1);
+      const rest = [2, 3, 4].map((i) => request(`http://queue:9080/${i}`, { dispatcher: mesh.dispatcher }));
+      respond(held.pop()!, 200, 'released');
+      const responses = await Promise.all([first, ...rest]);
+      assert.deepEqual(
+        responses.map((r) => r.statusCode),
+        [200, 200, 200, 200],
+      );
+      for (const r of responses) await r.body.text();
+      assert.deepEqual(
+        slow.seen.slice(start).map((s) => s.url),
+        ['/1', '/2', '/3', '/4'],
+      );
+    } finally {
+      await mesh.close();
+    }
+  });
+
+  test('max_connections 1 over two hosts: a host without a connection still opens one', async () => {
+    const mesh = cp.mesh();
+    try {
+      const first = request('http://pair:9080/1', { dispatcher: mesh.dispatcher });
+      await until(() => pairSeen === 1);
+      // the second pick is the other host, whose pool has no connection: it does not wait
+      const second = request('http://pair:9080/2', { dispatcher: mesh.dispatcher });
+      await until(() => pairSeen === 2);
+      const r2 = await second;
+      assert.equal(r2.statusCode, 200);
+      assert.equal(await r2.body.text(), 'pair 2');
+      assert.deepEqual([pairA.seen.length, pairB.seen.length], [1, 1]);
+      respond(pairHeld.pop()!, 200, 'released');
+      assert.equal((await first).statusCode, 200);
+    } finally {
+      for (const r of pairHeld.splice(0)) r.destroy();
       await mesh.close();
     }
   });

@@ -4,10 +4,11 @@
 // sets `x-envoy-overloaded: true` on that local reply).
 //
 // How Envoy's HTTP pools use them: a new connection needs `connections` (if full, the request
-// waits as pending instead of failing); a request waiting for a connection needs
-// `pendingRequests` (overflow → UO); every request in flight needs `requests` (overflow → UO);
-// a scheduled retry needs `retries` (overflow → the retry is skipped, flag UO, and the last
-// failure is returned).
+// waits as pending instead of failing), except that a host whose pool has no connection at all
+// always opens one; a request waiting for a connection needs `pendingRequests` (overflow → UO);
+// a request needs `requests` when it is attached to a connection (overflow → UO), so a waiting
+// request holds no `requests` unit; a scheduled retry needs `retries` (overflow → the retry is
+// skipped, flag UO, and the last failure is returned).
 
 import type { CircuitBreakerThresholds } from '@inboard/xds';
 
@@ -69,6 +70,8 @@ export interface RetryBudget {
 
 /** A request parked until a connection of its cluster frees up. */
 export interface PendingRequest {
+  /** `address:port` of the host the request goes to */
+  readonly hostKey: string;
   /** a connection is free: send the request (the `connections` unit is already taken) */
   proceed(): void;
 }
@@ -84,6 +87,8 @@ export class PriorityCircuitBreakers {
    * a `pendingRequests` unit. The limits layer owns the entries.
    */
   readonly pendingQueue: PendingRequest[] = [];
+  /** `connections` units held per host (`address:port`): a host with none may always take one */
+  readonly hostConnections = new Map<string, number>();
 
   constructor(priority: RoutingPriority, t: Omit<CircuitBreakerThresholds, 'priority'>, budget?: RetryBudget) {
     this.priority = priority;
@@ -101,6 +106,40 @@ export class PriorityCircuitBreakers {
       );
     }
   }
+}
+
+/**
+ * Takes a `connections` unit for an HTTP/1.1 attempt to `hostKey`: within the limit, or over it
+ * when the host holds none (Envoy's pool always opens a first connection to a host, so pending
+ * requests never queue where nothing can serve them). False: the attempt must wait.
+ */
+export function takeConnection(b: PriorityCircuitBreakers, hostKey: string): boolean {
+  const held = b.hostConnections.get(hostKey) ?? 0;
+  if (!b.connections.tryAcquire()) {
+    if (held > 0) return false;
+    b.connections.acquire();
+  }
+  b.hostConnections.set(hostKey, held + 1);
+  return true;
+}
+
+/** Moves a held `connections` unit's per-host count (the unit itself stays taken). */
+export function moveConnection(b: PriorityCircuitBreakers, from: string, to: string): void {
+  if (from === to) return;
+  dropHostConnection(b, from);
+  b.hostConnections.set(to, (b.hostConnections.get(to) ?? 0) + 1);
+}
+
+/** Gives back a `connections` unit held for `hostKey`. */
+export function releaseConnection(b: PriorityCircuitBreakers, hostKey: string): void {
+  dropHostConnection(b, hostKey);
+  b.connections.release();
+}
+
+function dropHostConnection(b: PriorityCircuitBreakers, hostKey: string): void {
+  const held = b.hostConnections.get(hostKey) ?? 0;
+  if (held <= 1) b.hostConnections.delete(hostKey);
+  else b.hostConnections.set(hostKey, held - 1);
 }
 
 /** Envoy's defaults when a priority has no Thresholds entry. */

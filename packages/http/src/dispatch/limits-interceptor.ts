@@ -1,20 +1,30 @@
 // The limits & accounting layer, closest to the connection pools:
-//   - the cluster's max_requests circuit breaker (per routing priority): a full breaker fails
-//     the attempt at once with UpstreamOverflowError (503 UO, x-envoy-overloaded), never queues;
+//   - the cluster's max_requests circuit breaker (per routing priority): checked when an attempt
+//     gets a connection, as Envoy's pool checks it when it attaches a stream to a connection; a
+//     full breaker fails the attempt with UpstreamOverflowError (503 UO, x-envoy-overloaded);
 //   - max_connections / max_pending_requests for HTTP/1.1 attempts: an HTTP/1.1 connection
 //     carries one request at a time (undici does not pipeline by default), so the connections a
 //     cluster keeps busy are its attempts in flight. An attempt takes a `connections` unit; when
-//     none is left it waits here as pending (a `pendingRequests` unit, FIFO) until an attempt of
-//     the cluster ends, and when the pending queue is full too it fails at once with 503 UO.
+//     none is left it waits here as pending (a `pendingRequests` unit only, FIFO) until an
+//     attempt of the cluster ends, and when the pending queue is full too it fails at once with
+//     503 UO. A host with no connection always gets one, over the limit if need be (Envoy's pool
+//     never leaves a host's pending requests without a connection to wait for), and a freed
+//     connection goes first to a request waiting for the same host.
 //     Counting here instead of in undici keeps the cap cluster-wide (undici's `connections`
 //     option is per host; upstream-pools.ts caps it too, so a freed connection is reused) and
 //     bounds what can wait in undici's queue, so nothing waits unbounded.
 //     HTTP/2 multiplexes one connection per host, so only max_requests applies there;
 //   - the host's active request count (LEAST_REQUEST) while the attempt runs;
 //   - outlier detection: the response status (grpc-status mapped for gRPC), or the local-origin
-//     failure (connect failure, timeout, reset) of an attempt that got no response.
+//     failure (connect failure, timeout, reset) of an attempt.
 import type { Dispatcher } from 'undici';
-import type { PendingRequest, PriorityCircuitBreakers } from '../cluster/circuit-breakers.ts';
+import {
+  moveConnection,
+  type PendingRequest,
+  type PriorityCircuitBreakers,
+  releaseConnection,
+  takeConnection,
+} from '../cluster/circuit-breakers.ts';
 import type { ClusterState } from '../cluster/cluster-state.ts';
 import type { Host } from '../cluster/host.ts';
 import { grpcStatusToHttpStatus } from '../cluster/outlier-detector.ts';
@@ -47,6 +57,31 @@ class PendingController extends MeshController {
   }
 }
 
+/**
+ * Hands the `connections` unit an HTTP/1.1 attempt to `hostKey` held to a waiting request: one for
+ * the same host first (Envoy's pending requests belong to a host's pool and its freed connection
+ * serves them), else the oldest, unless the cluster is over its limit (a host's first connection
+ * may exceed it); with nobody waiting the unit is given back.
+ */
+export function handOverConnection(b: PriorityCircuitBreakers, hostKey: string): void {
+  const q = b.pendingQueue;
+  let i = -1;
+  if (q.length > 0) {
+    i = q.findIndex((p) => p.hostKey === hostKey);
+    if (i < 0 && b.connections.count <= b.connections.max) i = 0;
+  }
+  if (i < 0) {
+    releaseConnection(b, hostKey);
+    return;
+  }
+  const next = q.splice(i, 1)[0]!;
+  b.pendingRequests.release();
+  moveConnection(b, hostKey, next.hostKey);
+  // After undici has finished with the response that freed the connection, so the next
+  // request reuses it instead of opening another.
+  queueMicrotask(() => next.proceed());
+}
+
 /** Counts an attempt against its cluster and host, and reports its outcome to outlier detection. */
 export class UpstreamAccounting implements DispatchHandler, PendingRequest {
   readonly #handler: DispatchHandler;
@@ -54,7 +89,9 @@ export class UpstreamAccounting implements DispatchHandler, PendingRequest {
   readonly #host: Host;
   readonly #breakers: PriorityCircuitBreakers;
   /** holds a `connections` unit (HTTP/1.1) */
-  readonly #connection: boolean;
+  #connection: boolean;
+  /** holds a `requests` unit (not while waiting for a connection) */
+  #request = true;
   #started = false;
   #responded = false;
   #released = false;
@@ -77,41 +114,53 @@ export class UpstreamAccounting implements DispatchHandler, PendingRequest {
     this.#connection = connection;
   }
 
+  get hostKey(): string {
+    return this.#host.key;
+  }
+
   #release(): void {
     if (this.#released) return;
     this.#released = true;
     this.#host.release();
     const b = this.#breakers;
-    b.requests.release();
-    if (!this.#connection) return;
-    // The connection this attempt kept busy goes to the oldest pending request, if any.
-    const q = b.pendingQueue;
-    if (q.length === 0) b.connections.release();
-    else {
-      const next = q.shift()!;
-      b.pendingRequests.release();
-      // After undici has finished with the response that freed the connection, so the next
-      // request reuses it instead of opening another.
-      queueMicrotask(() => next.proceed());
-    }
+    if (this.#request) b.requests.release();
+    if (this.#connection) handOverConnection(b, this.#host.key);
   }
 
-  /** Parks the attempt until a connection frees up; the attempt's handler starts now. */
+  /**
+   * Parks the attempt until a connection frees up (it holds a `pendingRequests` unit, taken by the
+   * caller, and no `requests` unit yet); the attempt's handler starts now.
+   */
   park(opts: DispatchOptions, dispatch: Dispatch): void {
     this.#opts = opts;
     this.#dispatch = dispatch;
+    this.#connection = false;
+    this.#request = false;
     const c = new PendingController(this);
     this.#pending = c;
     this.#breakers.pendingQueue.push(this);
     this.#handler.onRequestStart?.(c, null);
   }
 
-  /** PendingRequest: a connection unit was handed over. */
+  /**
+   * PendingRequest: a connection unit was handed over. The attempt now needs a `requests` unit,
+   * as Envoy's pool checks max_requests when it attaches a waiting stream to a connection.
+   */
   proceed(): void {
     const opts = this.#opts!;
     const dispatch = this.#dispatch!;
     this.#opts = undefined;
     this.#dispatch = undefined;
+    this.#connection = true;
+    if (!this.#breakers.requests.tryAcquire()) {
+      this.#released = true;
+      this.#host.release();
+      handOverConnection(this.#breakers, this.#host.key);
+      const err = new UpstreamOverflowError(this.#cluster.name);
+      this.#handler.onResponseError?.(this.#pending!, err);
+      return;
+    }
+    this.#request = true;
     dispatch(opts, this);
   }
 
@@ -124,7 +173,6 @@ export class UpstreamAccounting implements DispatchHandler, PendingRequest {
     this.#breakers.pendingRequests.release();
     this.#released = true;
     this.#host.release();
-    this.#breakers.requests.release();
     this.#opts = undefined;
     this.#dispatch = undefined;
     const c = this.#pending!;
@@ -209,17 +257,17 @@ export function limitsInterceptor(): (dispatch: Dispatch) => Dispatch {
     const host = ex.host;
     const action = ex.entry?.route.action;
     const breakers = cluster.circuitBreakers.forPriority(action?.kind === 'route' ? action.priority : 'DEFAULT');
-    if (!breakers.requests.tryAcquire()) return overflow(cluster.name, handler);
     // HTTP/1.1 (the cluster's protocol, or a caller that cannot take HTTP/2): one connection each.
     const h1 = !cluster.cluster.http2 || (opts as MeshDispatchOptions).allowH2 === false;
-    if (h1 && !breakers.connections.tryAcquire()) {
-      if (!breakers.pendingRequests.tryAcquire()) {
-        breakers.requests.release();
-        return overflow(cluster.name, handler);
-      }
+    if (h1 && !takeConnection(breakers, host.key)) {
+      if (!breakers.pendingRequests.tryAcquire()) return overflow(cluster.name, handler);
       host.acquire();
       new UpstreamAccounting(handler, cluster, host, breakers, true).park(opts, dispatch);
       return true;
+    }
+    if (!breakers.requests.tryAcquire()) {
+      if (h1) handOverConnection(breakers, host.key);
+      return overflow(cluster.name, handler);
     }
     host.acquire();
     return dispatch(opts, new UpstreamAccounting(handler, cluster, host, breakers, h1));

@@ -5,13 +5,14 @@
 // caller. The mirror cluster's circuit breakers and outlier detection apply as to any request.
 import type { RequestMirrorPolicy } from '@inboard/xds';
 import type { Dispatcher } from 'undici';
+import { takeConnection } from '../cluster/circuit-breakers.ts';
 import type { ClusterState } from '../cluster/cluster-state.ts';
 import type { RandomSource } from '../cluster/random-source.ts';
 import type { ResponseFlag } from '../retry/response-flags.ts';
 import { fractionalPercentHit } from '../route/fractional-percent.ts';
 import { type HttpRequestEvent, requestChannel } from './events.ts';
 import { ATTEMPT_COUNT_HEADER, type Exchange, type MeshDispatchOptions } from './exchange.ts';
-import { UpstreamAccounting } from './limits-interceptor.ts';
+import { handOverConnection, UpstreamAccounting } from './limits-interceptor.ts';
 import type { UpstreamPools } from './upstream-pools.ts';
 
 type DispatchController = Dispatcher.DispatchController;
@@ -116,11 +117,11 @@ export function sendMirrors(
     const host = state.pick();
     if (host === undefined) continue;
     const breakers = state.circuitBreakers.forPriority('DEFAULT');
-    if (!breakers.requests.tryAcquire()) continue;
     // A mirror never waits for a connection: with none free (HTTP/1.1) it is not sent.
     const h1 = !state.cluster.http2;
-    if (h1 && !breakers.connections.tryAcquire()) {
-      breakers.requests.release();
+    if (h1 && !takeConnection(breakers, host.key)) continue;
+    if (!breakers.requests.tryAcquire()) {
+      if (h1) handOverConnection(breakers, host.key);
       continue;
     }
     host.acquire();
@@ -145,7 +146,7 @@ export function sendMirrors(
     } catch {
       host.release();
       breakers.requests.release();
-      if (h1) breakers.connections.release();
+      if (h1) handOverConnection(breakers, host.key);
     }
   }
 }
