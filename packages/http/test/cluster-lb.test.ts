@@ -24,6 +24,18 @@ describe('ROUND_ROBIN', () => {
     assert.deepEqual(keys(seeded, 2), ['10.0.0.2:80', '10.0.0.3:80']);
   });
 
+  it('keeps its position across EDS updates instead of restarting at the seed', () => {
+    const state = new ClusterState(makeCluster(), makeCla([group(endpoints(3))]), { random: constant(0) });
+    const picks: string[] = [];
+    for (let i = 0; i < 6; i++) {
+      picks.push(state.pick()!.key);
+      // an unrelated change between requests: a fourth, unhealthy endpoint comes and goes
+      const extra = i % 2 === 0 ? [ep('10.0.0.9', 80, 'UNHEALTHY')] : [];
+      state.update(makeCla([group([...endpoints(3), ...extra])]));
+    }
+    assert.deepEqual(picks, ['10.0.0.1:80', '10.0.0.2:80', '10.0.0.3:80', '10.0.0.1:80', '10.0.0.2:80', '10.0.0.3:80']);
+  });
+
   it('interleaves unequal weights smoothly (EDF) in proportion to weight', () => {
     const cla = makeCla([
       group([ep('10.0.0.1', 80, 'HEALTHY', 1), ep('10.0.0.2', 80, 'HEALTHY', 2), ep('10.0.0.3', 80, 'HEALTHY', 3)]),

@@ -25,7 +25,7 @@ import { choosePriority, computePriorityLoad, type PriorityLoad } from './priori
 import { randomPicker } from './random-lb.ts';
 import { mathRandom, type RandomSource } from './random-source.ts';
 import { DEFAULT_MAX_RING_SIZE, DEFAULT_MIN_RING_SIZE, ringHashTable } from './ring-hash.ts';
-import { roundRobinPicker } from './round-robin.ts';
+import { type RoundRobinIndex, roundRobinPicker } from './round-robin.ts';
 import { mod64 } from './xxhash64.ts';
 
 export interface ClusterStateOptions {
@@ -96,6 +96,8 @@ export class ClusterState {
   private load: PriorityLoad;
   private seed: number;
   private readonly listeners = new Set<(e: OutlierEvent) => void>();
+  /** ROUND_ROBIN positions per hosts source (`priority/slot`), kept across refreshes */
+  private readonly rrIndexes = new Map<string, RoundRobinIndex>();
   private disposed = false;
 
   constructor(cluster: Cluster, assignment: ClusterLoadAssignment, options: ClusterStateOptions = {}) {
@@ -315,8 +317,15 @@ export class ClusterState {
         case 'RANDOM':
           p = randomPicker(hosts);
           break;
-        default:
-          p = roundRobinPicker(hosts, this.seed);
+        default: {
+          const key = `${set.priority}/${slot}`;
+          let cell = this.rrIndexes.get(key);
+          if (cell === undefined) {
+            cell = { index: this.seed % Math.max(1, hosts.length) };
+            this.rrIndexes.set(key, cell);
+          }
+          p = roundRobinPicker(hosts, this.seed, cell);
+        }
       }
       set.pickers[slot] = p;
     }

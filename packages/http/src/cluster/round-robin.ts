@@ -1,5 +1,8 @@
 // ROUND_ROBIN: plain rotation when all weights are equal, an EDF schedule (smooth weighted
 // round robin) when they differ. Both start at a random point (Envoy seeds each load balancer).
+// The rotation's position lives in a cell the cluster keeps per hosts source across host set
+// refreshes (EDS updates, ejections), as Envoy's round robin keeps its per-source index; the
+// EDF schedule is rebuilt from the seed on every refresh, as Envoy's is.
 
 import { EdfScheduler, prePicks } from './edf-scheduler.ts';
 import type { Host } from './host.ts';
@@ -7,19 +10,24 @@ import { EMPTY_PICKER, type HostPicker, weightsAreEqual } from './host-picker.ts
 
 const weightOf = (h: Host): number => h.weight;
 
+/** The position of one hosts source's rotation: a counter taken modulo the current host count. */
+export interface RoundRobinIndex {
+  index: number;
+}
+
 class UnweightedRoundRobin implements HostPicker {
   private readonly hosts: readonly Host[];
-  private index: number;
+  private readonly cell: RoundRobinIndex;
 
-  constructor(hosts: readonly Host[], seed: number) {
+  constructor(hosts: readonly Host[], cell: RoundRobinIndex) {
     this.hosts = hosts;
-    this.index = seed % hosts.length;
+    this.cell = cell;
   }
 
   pick(): Host | undefined {
-    const h = this.hosts[this.index];
-    this.index = this.index + 1 === this.hosts.length ? 0 : this.index + 1;
-    return h;
+    const i = this.cell.index;
+    this.cell.index = i + 1 === Number.MAX_SAFE_INTEGER ? 0 : i + 1;
+    return this.hosts[i % this.hosts.length];
   }
 }
 
@@ -35,7 +43,15 @@ class WeightedRoundRobin implements HostPicker {
   }
 }
 
-export function roundRobinPicker(hosts: readonly Host[], seed: number): HostPicker {
+/**
+ * @param cell the source's rotation position, kept by the caller across refreshes; a new source
+ *   starts at `seed % hosts` (default: a fresh cell there)
+ */
+export function roundRobinPicker(
+  hosts: readonly Host[],
+  seed: number,
+  cell: RoundRobinIndex = { index: seed % Math.max(1, hosts.length) },
+): HostPicker {
   if (hosts.length === 0) return EMPTY_PICKER;
-  return weightsAreEqual(hosts) ? new UnweightedRoundRobin(hosts, seed) : new WeightedRoundRobin(hosts, seed);
+  return weightsAreEqual(hosts) ? new UnweightedRoundRobin(hosts, cell) : new WeightedRoundRobin(hosts, seed);
 }
