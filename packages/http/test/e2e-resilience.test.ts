@@ -39,7 +39,12 @@ const upload = new Upstream('upload', (req, res, body) => {
     respond(res, 200, body);
   }
 });
-const upstreams = [flaky, alive, slow, bad, good, upload];
+// response headers, part of the body, then the connection is gone
+const cutoff = new Upstream('cutoff', (_req, res) => {
+  res.writeHead(200, { 'content-type': 'text/plain', 'content-length': '100' });
+  res.write('partial', () => res.socket?.destroy());
+});
+const upstreams = [flaky, alive, slow, bad, good, upload, cutoff];
 const cp = new ControlPlane();
 let dead: number;
 
@@ -71,6 +76,7 @@ before(async () => {
     svc('routetimeout', forward(cluster('slow', 9080), { timeout: ms(5000), retry_policy: undefined })),
     svc('limited', forward(cluster('limited', 9080))),
     svc('outlier', forward(cluster('outlier', 9080), { retry_policy: undefined })),
+    svc('cutoff', forward(cluster('cutoff', 9080), { retry_policy: undefined })),
     svc('upload', forward(cluster('upload', 9080), { retry_policy: istioRetry(['5xx']) })),
   ];
   const clusters: ClusterConfig[] = [
@@ -89,6 +95,25 @@ before(async () => {
       extra: {
         outlier_detection: {
           consecutive_5xx: { value: 3 },
+          interval: ms(10_000),
+          base_ejection_time: ms(30_000),
+          max_ejection_percent: { value: 100 },
+        },
+      },
+    },
+    {
+      name: cluster('cutoff', 9080),
+      endpoints: [{ port: cutoff.port }, { port: good.port }],
+      extra: {
+        outlier_detection: {
+          // a reset after a 200 is one success and one failure: failure percentage sees it
+          consecutive_5xx: { value: 0 },
+          enforcing_consecutive_5xx: { value: 0 },
+          enforcing_consecutive_gateway_failure: { value: 0 },
+          failure_percentage_threshold: { value: 40 },
+          enforcing_failure_percentage: { value: 100 },
+          failure_percentage_minimum_hosts: { value: 1 },
+          failure_percentage_request_volume: { value: 3 },
           interval: ms(10_000),
           base_ejection_time: ms(30_000),
           max_ejection_percent: { value: 100 },
@@ -341,6 +366,38 @@ describe('outlier detection', () => {
       assert.ok(outlier.some((e) => e.type === 'uneject' && e.endpoint === badEndpoint));
       for (let i = 0; i < 4; i++) await send();
       assert.ok(bad.seen.length > ejectedAt, 'traffic again after the ejection ended');
+    } finally {
+      diagnosticsChannel.unsubscribe(OUTLIER_CHANNEL, on);
+      await mesh.close();
+    }
+  });
+
+  test('an endpoint that resets its connections after the response headers is ejected too', async () => {
+    const clock = new ManualClock();
+    const mesh = cp.mesh({ clock });
+    const outlier: OutlierChannelEvent[] = [];
+    const on = (e: unknown) => outlier.push(e as OutlierChannelEvent);
+    diagnosticsChannel.subscribe(OUTLIER_CHANNEL, on);
+    const cutoffEndpoint = `127.0.0.1:${cutoff.port}`;
+    try {
+      let cut = 0;
+      for (let i = 0; i < 8; i++) {
+        const r = await request('http://cutoff:9080/', { dispatcher: mesh.dispatcher });
+        assert.equal(r.statusCode, 200);
+        await r.body.text().catch(() => cut++);
+      }
+      assert.equal(cut, 4, 'round robin: every other body is cut off');
+      clock.advance(10_000); // the interval sweep
+      assert.ok(
+        outlier.some((e) => e.type === 'eject' && e.endpoint === cutoffEndpoint),
+        'ejected for its failure percentage',
+      );
+      const before = cutoff.seen.length;
+      for (let i = 0; i < 6; i++) {
+        const r = await request('http://cutoff:9080/', { dispatcher: mesh.dispatcher });
+        assert.equal(await r.body.text(), 'good');
+      }
+      assert.equal(cutoff.seen.length, before, 'no traffic while ejected');
     } finally {
       diagnosticsChannel.unsubscribe(OUTLIER_CHANNEL, on);
       await mesh.close();

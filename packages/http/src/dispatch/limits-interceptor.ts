@@ -15,8 +15,9 @@
 //     bounds what can wait in undici's queue, so nothing waits unbounded.
 //     HTTP/2 multiplexes one connection per host, so only max_requests applies there;
 //   - the host's active request count (LEAST_REQUEST) while the attempt runs;
-//   - outlier detection: the response status (grpc-status mapped for gRPC), or the local-origin
-//     failure (connect failure, timeout, reset) of an attempt.
+//   - outlier detection: the response status (grpc-status mapped for gRPC), and the local-origin
+//     failure (connect failure, timeout, reset) of an attempt, a reset after the response
+//     headers included.
 import type { Dispatcher } from 'undici';
 import {
   moveConnection,
@@ -31,7 +32,7 @@ import { grpcStatusToHttpStatus } from '../cluster/outlier-detector.ts';
 import { UpstreamOverflowError } from './errors.ts';
 import { kExchange, type MeshDispatchOptions } from './exchange.ts';
 import { failedController, MeshController } from './mesh-controller.ts';
-import { localOriginOf, resetReasonOf } from './upstream-error.ts';
+import { isStreamIdleTimeout, localOriginOf, resetReasonOf } from './upstream-error.ts';
 
 type DispatchOptions = Dispatcher.DispatchOptions;
 type DispatchHandler = Dispatcher.DispatchHandler;
@@ -241,9 +242,13 @@ export class UpstreamAccounting implements DispatchHandler, PendingRequest {
 
   onResponseError(controller: DispatchController, err: Error): void {
     this.#release();
-    if (!this.#responded && this.#cluster.outlierDetector !== undefined) {
+    if (this.#cluster.outlierDetector !== undefined) {
       const local = localOriginOf(err, resetReasonOf(err, this.#started));
-      if (local !== undefined) this.#cluster.recordResult(this.#host, { localOrigin: local });
+      // Envoy's router reports an upstream reset to outlier detection whether or not response
+      // headers had arrived (a connection lost mid-body counts against the host too); timeouts
+      // count only while it awaits headers, and a stream it resets itself is not reported.
+      const afterHeadersTimeout = this.#responded && (local === 'timeout' || isStreamIdleTimeout(err));
+      if (local !== undefined && !afterHeadersTimeout) this.#cluster.recordResult(this.#host, { localOrigin: local });
     }
     this.#handler.onResponseError?.(controller, err);
   }
