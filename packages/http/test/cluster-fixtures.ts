@@ -24,6 +24,7 @@ export function makeCluster(overrides: Partial<Cluster> = {}): Cluster {
     lbPolicy: 'ROUND_ROBIN',
     ringHash: undefined,
     leastRequestChoiceCount: 2,
+    leastRequestActiveRequestBias: 1,
     maglevTableSize: undefined,
     connectTimeout: 5000,
     circuitBreakers: [],

@@ -130,9 +130,9 @@ describe('LEAST_REQUEST', () => {
     const counts = tally(300, () => state.pick()!.key);
     assert.deepEqual([counts.get('10.0.0.1:80'), counts.get('10.0.0.2:80')], [200, 100]);
 
-    const plain = new ClusterState(makeCluster({ lbPolicy: 'LEAST_REQUEST' }), cla, {
+    // the cluster's active_request_bias
+    const plain = new ClusterState(makeCluster({ lbPolicy: 'LEAST_REQUEST', leastRequestActiveRequestBias: 0 }), cla, {
       random: constant(0),
-      activeRequestBias: 0,
     });
     plain.host('10.0.0.2:80')!.activeRequests = 3; // bias 0: plain weighted round robin
     const c2 = tally(300, () => plain.pick()!.key);

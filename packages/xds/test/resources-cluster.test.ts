@@ -331,3 +331,67 @@ test('without bootstrap certificate providers any instance name is accepted', ()
     'cluster.transport_socket.typed_config.common_tls_context.combined_validation_context.default_validation_context.ca_certificate_provider_instance.instance_name: certificate provider instance "default" is not in the bootstrap',
   ]);
 });
+
+test('LB settings that would pick other hosts than Envoy are rejected; active_request_bias is read', () => {
+  const eds = { type: 3, eds_cluster_config: { service_name: 'c', eds_config: { ads: {} } } } as const;
+  assert.deepEqual(errorsOf({ name: 'c', ...eds, lb_policy: 2, ring_hash_lb_config: { hash_function: 1 } }), [
+    'cluster.ring_hash_lb_config.hash_function: hash function MURMUR_HASH_2 is not supported (only XX_HASH)',
+  ]);
+  assert.deepEqual(
+    errorsOf({
+      name: 'c',
+      ...eds,
+      lb_policy: 5,
+      common_lb_config: {
+        consistent_hashing_lb_config: { use_hostname_for_hashing: true, hash_balance_factor: { value: 150 } },
+      },
+    }),
+    [
+      'cluster.common_lb_config.consistent_hashing_lb_config.use_hostname_for_hashing: is not supported: hosts are hashed by address:port',
+      'cluster.common_lb_config.consistent_hashing_lb_config.hash_balance_factor: is not supported (bounded-load consistent hashing)',
+    ],
+  );
+  const typed = (typedConfig: ReturnType<typeof packAny>): ClusterIn => ({
+    name: 'c',
+    ...eds,
+    load_balancing_policy: { policies: [{ typed_extension_config: { name: 'lb', typed_config: typedConfig } }] },
+  });
+  assert.deepEqual(
+    errorsOf(
+      typed(
+        packAny('envoy.extensions.load_balancing_policies.ring_hash.v3.RingHash', {
+          hash_function: 1,
+          consistent_hashing_lb_config: { use_hostname_for_hashing: true },
+        }),
+      ),
+    ),
+    [
+      'cluster.load_balancing_policy.policies[0].typed_extension_config.typed_config.hash_function: hash function MURMUR_HASH_2 is not supported (only XX_HASH)',
+      'cluster.load_balancing_policy.policies[0].typed_extension_config.typed_config.consistent_hashing_lb_config.use_hostname_for_hashing: is not supported: hosts are hashed by address:port',
+    ],
+  );
+  // an empty consistent_hashing_lb_config, or one on a policy that does not hash, changes nothing
+  decodeOk({ name: 'c', ...eds, lb_policy: 2, common_lb_config: { consistent_hashing_lb_config: {} } });
+  decodeOk({
+    name: 'c',
+    ...eds,
+    lb_policy: 0,
+    common_lb_config: { consistent_hashing_lb_config: { use_hostname_for_hashing: true } },
+  });
+  const lr = decodeOk({
+    name: 'c',
+    ...eds,
+    lb_policy: 1,
+    least_request_lb_config: { active_request_bias: { default_value: 0.5, runtime_key: 'k' } },
+  });
+  assert.equal(lr.leastRequestActiveRequestBias, 0.5);
+  const typedLr = decodeOk(
+    typed(
+      packAny('envoy.extensions.load_balancing_policies.least_request.v3.LeastRequest', {
+        active_request_bias: { default_value: 0, runtime_key: 'k' },
+      }),
+    ),
+  );
+  assert.equal(typedLr.leastRequestActiveRequestBias, 0);
+  assert.equal(decodeOk({ name: 'c', ...eds, lb_policy: 1 }).leastRequestActiveRequestBias, 1);
+});

@@ -37,7 +37,7 @@ export interface ClusterStateOptions {
    * start fresh, as a new Envoy cluster does. The previous state is disposed.
    */
   readonly previous?: ClusterState;
-  /** LeastRequest.active_request_bias (not in the model yet), default 1.0 */
+  /** overrides the cluster's LeastRequest active_request_bias (leastRequestActiveRequestBias) */
   readonly activeRequestBias?: number;
   readonly retryBudgets?: Partial<Record<RoutingPriority, RetryBudget>>;
 }
@@ -106,7 +106,7 @@ export class ClusterState {
     this.assignment = assignment;
     this.clock = options.clock ?? systemClock;
     this.random = options.random ?? mathRandom;
-    this.activeRequestBias = options.activeRequestBias ?? 1;
+    this.activeRequestBias = options.activeRequestBias ?? cluster.leastRequestActiveRequestBias ?? 1;
     this.circuitBreakers = new CircuitBreakers(cluster.circuitBreakers, options.retryBudgets);
     this.seed = this.random();
     this.load = computePriorityLoad([], 140, 50);

@@ -7,6 +7,7 @@ import type {
   config_cluster_v3_Cluster,
   config_cluster_v3_LoadBalancingPolicy,
   config_cluster_v3_OutlierDetection,
+  config_core_v3_RuntimeDouble,
   google_protobuf_UInt32Value,
 } from '../gen/envoy.ts';
 import { clusterLoadAssignment } from './cluster-load-assignment.ts';
@@ -62,6 +63,7 @@ interface LbSettings {
   lbPolicy: LbPolicy;
   ringHash: { readonly minimumRingSize: number; readonly maximumRingSize: number } | undefined;
   leastRequestChoiceCount: number;
+  leastRequestActiveRequestBias: number;
   maglevTableSize: number | undefined;
 }
 
@@ -93,6 +95,43 @@ function maglevTableSize(size: number | undefined, path: string, p: Problems): n
   return n;
 }
 
+/**
+ * active_request_bias's default_value (the runtime key is not read). Envoy warns about a negative
+ * bias and uses 1.0; so do we, without the warning.
+ */
+function activeRequestBias(v: config_core_v3_RuntimeDouble | undefined): number {
+  const bias = v?.default_value ?? 1;
+  return Number.isFinite(bias) && bias >= 0 ? bias : 1;
+}
+
+/**
+ * Consistent-hash settings that would make Envoy pick other hosts than Inboard's ring hash /
+ * maglev: rejected rather than silently hashing differently.
+ */
+function consistentHashing(
+  c:
+    | {
+        readonly use_hostname_for_hashing: boolean;
+        readonly hash_balance_factor?: google_protobuf_UInt32Value | undefined;
+      }
+    | undefined,
+  path: string,
+  p: Problems,
+): void {
+  if (c === undefined) return;
+  if (c.use_hostname_for_hashing) {
+    p.add(`${path}.use_hostname_for_hashing`, 'is not supported: hosts are hashed by address:port');
+  }
+  if (c.hash_balance_factor !== undefined) {
+    p.add(`${path}.hash_balance_factor`, 'is not supported (bounded-load consistent hashing)');
+  }
+}
+
+function ringHashFunction(fn: number, path: string, p: Problems): void {
+  // 0 XX_HASH; 1 MURMUR_HASH_2 puts hosts (and requests) elsewhere on the ring
+  if (fn !== 0) p.add(path, `hash function ${fn === 1 ? 'MURMUR_HASH_2' : fn} is not supported (only XX_HASH)`);
+}
+
 function choiceCount(v: google_protobuf_UInt32Value | undefined, path: string, p: Problems): number {
   const n = v?.value ?? 2;
   if (n < 2) p.add(path, 'must be at least 2');
@@ -105,6 +144,7 @@ function typedLbPolicy(lb: config_cluster_v3_LoadBalancingPolicy, path: string, 
     lbPolicy: 'ROUND_ROBIN',
     ringHash: undefined,
     leastRequestChoiceCount: 2,
+    leastRequestActiveRequestBias: 1,
     maglevTableSize: undefined,
   };
   const seen: string[] = [];
@@ -122,18 +162,28 @@ function typedLbPolicy(lb: config_cluster_v3_LoadBalancingPolicy, path: string, 
         const m = unpack(any!, LB_LEAST_REQUEST, at, p);
         settings.lbPolicy = 'LEAST_REQUEST';
         settings.leastRequestChoiceCount = choiceCount(m?.choice_count, `${at}.choice_count`, p);
+        settings.leastRequestActiveRequestBias = activeRequestBias(m?.active_request_bias);
+        if (m?.enable_full_scan?.value === true) p.add(`${at}.enable_full_scan`, 'is not supported');
+        if (m !== undefined && m.selection_method !== 0) p.add(`${at}.selection_method`, 'only N_CHOICES is supported');
         return settings;
       }
       case LB_RING_HASH: {
         const m = unpack(any!, LB_RING_HASH, at, p);
         settings.lbPolicy = 'RING_HASH';
         settings.ringHash = ringHash(m?.minimum_ring_size?.value, m?.maximum_ring_size?.value, at, p);
+        if (m !== undefined) {
+          ringHashFunction(m.hash_function, `${at}.hash_function`, p);
+          // the deprecated fields the typed config still carries
+          consistentHashing(m, at, p);
+          consistentHashing(m.consistent_hashing_lb_config, `${at}.consistent_hashing_lb_config`, p);
+        }
         return settings;
       }
       case LB_MAGLEV: {
         const m = unpack(any!, LB_MAGLEV, at, p);
         settings.lbPolicy = 'MAGLEV';
         settings.maglevTableSize = maglevTableSize(m?.table_size?.value, `${at}.table_size`, p);
+        consistentHashing(m?.consistent_hashing_lb_config, `${at}.consistent_hashing_lb_config`, p);
         return settings;
       }
       default:
@@ -152,6 +202,7 @@ function lbSettings(c: config_cluster_v3_Cluster, aggregate: boolean, p: Problem
     lbPolicy: 'ROUND_ROBIN',
     ringHash: undefined,
     leastRequestChoiceCount: 2,
+    leastRequestActiveRequestBias: 1,
     maglevTableSize: undefined,
   };
   const policy = LB_POLICIES[c.lb_policy];
@@ -176,16 +227,25 @@ function lbSettings(c: config_cluster_v3_Cluster, aggregate: boolean, p: Problem
       `${ROOT}.ring_hash_lb_config`,
       p,
     );
+    if (r !== undefined) ringHashFunction(r.hash_function, `${ROOT}.ring_hash_lb_config.hash_function`, p);
   } else if (policy === 'LEAST_REQUEST') {
     settings.leastRequestChoiceCount = choiceCount(
       c.least_request_lb_config?.choice_count,
       `${ROOT}.least_request_lb_config.choice_count`,
       p,
     );
+    settings.leastRequestActiveRequestBias = activeRequestBias(c.least_request_lb_config?.active_request_bias);
   } else if (policy === 'MAGLEV') {
     settings.maglevTableSize = maglevTableSize(
       c.maglev_lb_config?.table_size?.value,
       `${ROOT}.maglev_lb_config.table_size`,
+      p,
+    );
+  }
+  if (policy === 'RING_HASH' || policy === 'MAGLEV') {
+    consistentHashing(
+      c.common_lb_config?.consistent_hashing_lb_config,
+      `${ROOT}.common_lb_config.consistent_hashing_lb_config`,
       p,
     );
   }
@@ -399,6 +459,7 @@ function cluster(c: config_cluster_v3_Cluster, p: Problems, ctx: DecodeContext):
     lbPolicy: lb.lbPolicy,
     ringHash: lb.ringHash,
     leastRequestChoiceCount: lb.leastRequestChoiceCount,
+    leastRequestActiveRequestBias: lb.leastRequestActiveRequestBias,
     maglevTableSize: lb.maglevTableSize,
     connectTimeout: positiveDurationMs(c.connect_timeout, `${ROOT}.connect_timeout`, p) ?? DEFAULT_CONNECT_TIMEOUT,
     circuitBreakers: circuitBreakers(c.circuit_breakers, p),

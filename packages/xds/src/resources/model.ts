@@ -479,6 +479,8 @@ export interface Cluster {
   readonly ringHash: { readonly minimumRingSize: number; readonly maximumRingSize: number } | undefined;
   /** default 2 */
   readonly leastRequestChoiceCount: number;
+  /** LEAST_REQUEST's active_request_bias (weighted hosts): default 1.0 */
+  readonly leastRequestActiveRequestBias: number;
   /** MAGLEV only (default 65537) */
   readonly maglevTableSize: number | undefined;
   readonly connectTimeout: Millis;
