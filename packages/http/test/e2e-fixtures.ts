@@ -110,6 +110,8 @@ export async function closedPort(): Promise<number> {
 export interface Endpoint {
   readonly address?: string;
   readonly port: number;
+  /** EDS health_status (default 1, HEALTHY) */
+  readonly health?: number;
 }
 
 export interface ServiceConfig {
@@ -201,7 +203,7 @@ export function meshMessages(
           locality: { region: 'local', zone: 'a', sub_zone: '' },
           lb_endpoints: c.endpoints.map((e) => ({
             endpoint: { address: { socket_address: { address: e.address ?? '127.0.0.1', port_value: e.port } } },
-            health_status: 1, // HEALTHY
+            health_status: e.health ?? 1, // HEALTHY
             load_balancing_weight: { value: 1 },
           })),
         },

@@ -21,7 +21,7 @@ import { LocalityScheduler } from './locality-wrr.ts';
 import { DEFAULT_MAGLEV_TABLE_SIZE, isPrime, maglevTable } from './maglev.ts';
 import { normalizeWeights } from './normalized-weights.ts';
 import { OutlierDetector, type OutlierEvent, type OutlierResult } from './outlier-detector.ts';
-import { choosePriority, computePriorityLoad, type PriorityLoad } from './priority-load.ts';
+import { choosePriority, computePriorityLoad, type PriorityLevelCounts, type PriorityLoad } from './priority-load.ts';
 import { randomPicker } from './random-lb.ts';
 import { mathRandom, type RandomSource } from './random-source.ts';
 import { DEFAULT_MAX_RING_SIZE, DEFAULT_MIN_RING_SIZE, ringHashTable } from './ring-hash.ts';
@@ -94,7 +94,10 @@ export class ClusterState {
   private readonly hostsByKey = new Map<string, Host>();
   private hostSets: HostSet[] = [];
   private load: PriorityLoad;
+  private levels: PriorityLevelCounts[] = [];
   private seed: number;
+  /** bumped on every refresh: lets an aggregate cluster see that this one's hosts or health changed */
+  version = 0;
   private readonly listeners = new Set<(e: OutlierEvent) => void>();
   /** ROUND_ROBIN positions per hosts source (`priority/slot`), kept across refreshes */
   private readonly rrIndexes = new Map<string, RoundRobinIndex>();
@@ -145,6 +148,11 @@ export class ClusterState {
 
   get priorityLoad(): PriorityLoad {
     return this.load;
+  }
+
+  /** Host counts per priority level as of the last refresh, with the level's overprovisioning factor. */
+  get levelCounts(): readonly PriorityLevelCounts[] {
+    return this.levels;
   }
 
   host(key: string): Host | undefined {
@@ -272,16 +280,15 @@ export class ClusterState {
         );
       }
     }
-    this.load = computePriorityLoad(
-      this.hostSets.map((s) => ({
-        total: s.hosts.length,
-        healthy: s.healthy.length,
-        degraded: s.degraded.length,
-        excluded: s.hosts.reduce((n, h) => (h.excluded ? n + 1 : n), 0),
-      })),
-      opf,
-      this.cluster.healthyPanicThreshold,
-    );
+    this.levels = this.hostSets.map((s) => ({
+      total: s.hosts.length,
+      healthy: s.healthy.length,
+      degraded: s.degraded.length,
+      excluded: s.hosts.reduce((n, h) => (h.excluded ? n + 1 : n), 0),
+      overprovisioningFactor: opf,
+    }));
+    this.load = computePriorityLoad(this.levels, opf, this.cluster.healthyPanicThreshold);
+    this.version++;
     const policy = this.cluster.lbPolicy;
     if (policy === 'RING_HASH' || policy === 'MAGLEV') {
       for (let p = 0; p < this.hostSets.length; p++) {
@@ -349,11 +356,33 @@ export class ClusterState {
     return host;
   }
 
+  /**
+   * Picks a host of priority `priority` only, from its healthy or degraded hosts (all of them when
+   * the level is in panic here): an aggregate cluster chose the level, as Envoy's aggregate load
+   * balancer hands its child a priority load of 100% on one level.
+   */
+  pickInPriority(priority: number, degraded: boolean, options?: PickOptions): Host | undefined {
+    const exclude = options?.previousHosts;
+    const attempts = exclude !== undefined && exclude.size > 0 ? (options?.hostSelectionRetryCount ?? 0) + 1 : 1;
+    const policy = this.cluster.lbPolicy;
+    if (policy === 'RING_HASH' || policy === 'MAGLEV') {
+      return this.pickHashing(options?.hash, exclude, attempts, priority);
+    }
+    let host: Host | undefined;
+    for (let i = 0; i < attempts; i++) {
+      host = this.pickIn(priority, degraded, this.random());
+      if (host === undefined || exclude === undefined || !exclude.has(host.key)) return host;
+    }
+    return host;
+  }
+
   private pickOnce(): Host | undefined {
     const r = this.random();
     const code = choosePriority(r % 100, this.load);
-    const p = code >> 1;
-    const degraded = (code & 1) === 1;
+    return this.pickIn(code >> 1, (code & 1) === 1, r);
+  }
+
+  private pickIn(p: number, degraded: boolean, r: number): Host | undefined {
     const set = this.hostSets[p];
     if (set === undefined) return undefined;
     if (this.load.panic[p] === true) return this.picker(set, SOURCE_ALL, set.hosts).pick(r);
@@ -372,6 +401,7 @@ export class ClusterState {
     hash: bigint | undefined,
     exclude: ReadonlySet<string> | undefined,
     attempts: number,
+    priority?: number,
   ): Host | undefined {
     let hi: number;
     let lo: number;
@@ -382,7 +412,7 @@ export class ClusterState {
       hi = Number((hash >> 32n) & 0xffffffffn);
       lo = Number(hash & 0xffffffffn);
     }
-    const p = choosePriority(mod64(hi, lo, 100), this.load) >> 1;
+    const p = priority ?? choosePriority(mod64(hi, lo, 100), this.load) >> 1;
     const set = this.hostSets[p];
     if (set === undefined) return undefined;
     let host: Host | undefined;

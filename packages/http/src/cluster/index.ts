@@ -1,5 +1,6 @@
 // Cluster-side decision core: hosts, load balancing, outlier detection, circuit breakers.
 
+export { AggregateLoadBalancer, type AggregatePick } from './aggregate-lb.ts';
 export {
   CircuitBreakers,
   DEFAULT_THRESHOLDS,

@@ -19,6 +19,8 @@ export interface PriorityLevelCounts {
   readonly degraded: number;
   /** Envoy's excluded hosts (EDS DRAINING), part of total; absent → 0 */
   readonly excluded?: number;
+  /** this level's own overprovisioning factor (percent), when levels differ (aggregate clusters) */
+  readonly overprovisioningFactor?: number;
 }
 
 export interface PriorityLoad {
@@ -69,9 +71,10 @@ export function computePriorityLoad(
   for (let i = 0; i < levels.length; i++) {
     const l = levels[i]!;
     const counted = l.total - (l.excluded ?? 0);
+    const factor = l.overprovisioningFactor ?? overprovisioningFactor;
     if (counted > 0) {
-      health[i] = Math.min(100, Math.floor((overprovisioningFactor * l.healthy) / counted));
-      degraded[i] = Math.min(100, Math.floor((overprovisioningFactor * l.degraded) / counted));
+      health[i] = Math.min(100, Math.floor((factor * l.healthy) / counted));
+      degraded[i] = Math.min(100, Math.floor((factor * l.degraded) / counted));
     }
   }
   let sum = 0;

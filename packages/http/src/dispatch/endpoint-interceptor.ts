@@ -1,11 +1,11 @@
 // The endpoint layer: picks the host of one attempt from the chosen cluster (its LB policy,
 // priorities, localities, panic mode; the route's hash policies for RING_HASH / MAGLEV; the
-// previous_hosts retry predicate) and points the dispatch at it: undici's `origin` becomes the
+// previous_hosts retry predicate; for an AGGREGATE cluster, its leaves' priority levels) and points the dispatch at it: undici's `origin` becomes the
 // endpoint (`http://10.0.0.7:9080`, one pool per endpoint; `https://` when the cluster has an
 // UpstreamTlsContext), while the Host header keeps the logical authority. No host: 503 UH.
 // drop_overload: 503 DO (first attempt only).
 import type { Dispatcher } from 'undici';
-import type { ClusterState } from '../cluster/cluster-state.ts';
+import type { ClusterState, PickOptions } from '../cluster/cluster-state.ts';
 import type { Host } from '../cluster/host.ts';
 import { computeRequestHash } from '../cluster/request-hash.ts';
 import { DropOverloadError, type MeshHttpError, NoHealthyUpstreamError } from './errors.ts';
@@ -21,7 +21,7 @@ function failAsync(handler: DispatchHandler, err: MeshHttpError): boolean {
   return true;
 }
 
-function pickFrom(state: ClusterState, ex: Exchange, retry: RetryView | undefined): Host | undefined {
+function pickOptions(state: ClusterState, ex: Exchange, retry: RetryView | undefined): PickOptions | undefined {
   const policy = state.lbPolicy;
   let hash: bigint | undefined;
   if (policy === 'RING_HASH' || policy === 'MAGLEV') {
@@ -34,13 +34,12 @@ function pickFrom(state: ClusterState, ex: Exchange, retry: RetryView | undefine
     }
     hash = ex.hash;
   }
-  if (retry === undefined || retry.previousHosts.size === 0)
-    return state.pick(hash === undefined ? undefined : { hash });
-  return state.pick({
+  if (retry === undefined || retry.previousHosts.size === 0) return hash === undefined ? undefined : { hash };
+  return {
     hash,
     previousHosts: retry.previousHosts,
     hostSelectionRetryCount: retry.hostSelectionRetryCount,
-  });
+  };
 }
 
 export function endpointInterceptor(): (dispatch: Dispatch) => Dispatch {
@@ -56,16 +55,11 @@ export function endpointInterceptor(): (dispatch: Dispatch) => Dispatch {
       if (ex.attempts === 1 && state.assignment.dropOverloads.length > 0 && state.shouldDrop()) {
         return failAsync(handler, new DropOverloadError(up.name));
       }
-      host = pickFrom(state, ex, retry);
+      host = state.pick(pickOptions(state, ex, retry));
     } else if (up.kind === 'aggregate') {
-      // Leaves in priority order: the first one with a host to offer takes the attempt.
-      for (const leaf of up.leaves) {
-        host = pickFrom(leaf, ex, retry);
-        if (host !== undefined) {
-          state = leaf;
-          break;
-        }
-      }
+      const picked = up.lb.pick((leaf) => pickOptions(leaf, ex, retry));
+      state = picked?.state;
+      host = picked?.host;
     }
     if (host === undefined || state === undefined) return failAsync(handler, new NoHealthyUpstreamError(up.name));
     retry?.onHostAttempted(host);

@@ -273,7 +273,8 @@ class RetryDriver extends Attempt implements UpstreamCanceller {
       policy: this.#policy,
       requestHeaders: (name) => ex.headers(name),
       honorRetryHeaders: this.#o.honorEnvoyHeaders && (ex.headerBits & HAS_ENVOY) !== 0,
-      retries: up?.kind === 'cluster' ? up.state.circuitBreakers.forPriority(priority).retries : undefined,
+      retries:
+        up !== undefined && up.kind !== 'missing' ? up.state.circuitBreakers.forPriority(priority).retries : undefined,
       random: this.#o.random,
     });
     // The attempts so far (the first) count for previous_hosts and x-envoy-attempt-count.

@@ -3,6 +3,7 @@
 // circuit breaker state outlive snapshots), and the HCM fault filter. Immutable once built; a
 // request keeps the CompiledTarget it started with.
 import type { Cluster, TargetSnapshot } from '@inboard/xds';
+import { AggregateLoadBalancer } from '../cluster/aggregate-lb.ts';
 import type { ClusterState } from '../cluster/cluster-state.ts';
 import type { ActiveFaults } from '../fault/active-faults.ts';
 import { type CompiledFault, compileFault } from '../fault/compiled-fault.ts';
@@ -16,7 +17,11 @@ export type UpstreamCluster =
       readonly kind: 'aggregate';
       readonly name: string;
       readonly cluster: Cluster;
+      /** the aggregate cluster's own state: its circuit breakers (max_retries) */
+      readonly state: ClusterState;
       readonly leaves: readonly ClusterState[];
+      /** picks over the leaves' linearized priority levels */
+      readonly lb: AggregateLoadBalancer;
     }
   | { readonly kind: 'missing'; readonly name: string; readonly reason: string };
 
@@ -81,7 +86,14 @@ export function compileTarget(
       const u = clusters.get(leaf);
       if (u?.kind === 'cluster') leaves.push(u.state);
     }
-    clusters.set(name, { kind: 'aggregate', name, cluster: res.cluster, leaves });
+    clusters.set(name, {
+      kind: 'aggregate',
+      name,
+      cluster: res.cluster,
+      state: stateOf(name, res.cluster),
+      leaves,
+      lb: new AggregateLoadBalancer(res.cluster, leaves, random),
+    });
   }
   return {
     target: snapshot.target,
