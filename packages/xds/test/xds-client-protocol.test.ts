@@ -280,6 +280,27 @@ describe('XdsClient SotW protocol', () => {
     assert.deepEqual(r.dne, ['route-a']);
   });
 
+  test('a rejected resource is not declared missing by a timer re-armed by another subscription change', async () => {
+    transport.becomeReady();
+    const bad = recorder();
+    client.watch(RDS, 'bad-route', bad.watcher);
+    const offOther = client.watch(RDS, 'route-b', recorder().watcher);
+    await flush();
+    transport.respond({
+      type_url: TypeUrl.RouteConfiguration,
+      version_info: 'v1',
+      nonce: 'n1',
+      resources: [res('bad-route'), res('route-b')],
+    });
+    assert.equal(bad.errors.length, 1);
+    // another route is released: the RDS subscription changes, bad-route stays watched
+    offOther();
+    await flush();
+    clock.advance(60_000);
+    assert.deepEqual(bad.dne, [], 'the server sent bad-route: it exists, it is only invalid');
+    assert.equal(client.dump().find((m) => m.name === 'bad-route')?.status, 'NACKED');
+  });
+
   test('a stream that ends after a response reconnects at once, re-subscribes, and raises no error', async () => {
     const r = recorder();
     client.watch(LDS, 'a:80', r.watcher);

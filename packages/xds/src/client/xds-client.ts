@@ -423,11 +423,14 @@ export class XdsClient {
   private startTimers(ts: TypeState): void {
     const timeout = this.options.doesNotExistTimeoutMs ?? DOES_NOT_EXIST_TIMEOUT_MS;
     for (const rs of ts.resources.values()) {
-      if (rs.watchers.size === 0 || rs.hasValue || rs.status === 'DOES_NOT_EXIST' || rs.timer !== undefined) continue;
+      // Only a name still waiting for its first answer gets a timer: one the server sent, even
+      // an invalid one (NACKED), exists, and a later subscription change must not condemn it
+      // (gRPC starts timers only for requested-but-not-received resources).
+      if (rs.watchers.size === 0 || rs.status !== 'REQUESTED' || rs.timer !== undefined) continue;
       if (!rs.sent) continue;
       rs.timer = this.clock.setTimeout(() => {
         rs.timer = undefined;
-        if (rs.hasValue || rs.watchers.size === 0) return;
+        if (rs.status !== 'REQUESTED' || rs.watchers.size === 0) return;
         this.markDoesNotExist(ts, rs);
       }, timeout);
     }
