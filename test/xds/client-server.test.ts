@@ -174,6 +174,53 @@ for (const mode of ['sotw', 'delta'] as const) {
   });
 }
 
+describe('XdsClient against the ADS server: a shared rejected cluster (sotw)', () => {
+  const details: ServiceSpec = {
+    name: 'details',
+    port: 9080,
+    subsets: { v1: [{ address: '127.0.0.1', port: 19005 }] },
+  };
+  const shared = clusterName(details);
+  /** details and ratings both route to details' cluster, which is invalid (lb_policy CLUSTER_PROVIDED) */
+  function messages(version: string, listenerStat = '') {
+    const msgs = istioShapedMessages([details, ratings], version);
+    const routes = msgs.routes!.map((r) =>
+      r.name === 'outbound|9080||ratings.default.svc.cluster.local'
+        ? {
+            ...r,
+            virtual_hosts: [
+              { ...r.virtual_hosts![0]!, routes: [{ match: { prefix: '/' }, route: { cluster: shared } }] },
+            ],
+          }
+        : r,
+    );
+    const clusters = msgs.clusters!.map((c) => (c.name === shared ? { ...c, lb_policy: 6 } : c));
+    const listeners = msgs.listeners!.map((l) => (l.name === 'details:9080' ? { ...l, stat_prefix: listenerStat } : l));
+    return Snapshot.fromMessages({ ...msgs, listeners, routes, clusters });
+  }
+  const server = new AdsServer();
+  let xds: Xds | undefined;
+  after(async () => {
+    xds?.close();
+    await server.stop({ graceMs: 100 });
+  });
+
+  test('a target resolved after its cluster was rejected resolves too, the cluster missing with the reason', {
+    timeout: 10_000,
+  }, async () => {
+    server.cache.setSnapshot(NODE_ID, messages('1'));
+    const port = await server.start();
+    xds = new Xds({ bootstrap: bootstrapFor(port), backoff: { initialMs: 20, maxMs: 100 } });
+    const first = (await xds.resolve('details:9080').ready()).clusters.get(shared);
+    assert.ok(first?.status === 'missing', `cluster status ${first?.status}`);
+    assert.match(first.reason, /rejected: .*lb_policy/);
+    // the rejection happened before this target watched the cluster: it must still hear of it
+    const second = (await xds.resolve('ratings:9080').ready()).clusters.get(shared);
+    assert.ok(second?.status === 'missing', `cluster status ${second?.status}`);
+    assert.match(second.reason, /rejected: .*lb_policy/);
+  });
+});
+
 describe('directly to istiod: TLS verified against the mesh root + bearer token', () => {
   const fixtures = fileURLToPath(new URL('../../packages/xds/test/fixtures/', import.meta.url));
   const dir = mkdtempSync(join(tmpdir(), 'inboard-token-'));

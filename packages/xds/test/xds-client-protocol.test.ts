@@ -22,7 +22,7 @@ import {
   TypeUrl,
 } from '@inboard/xds/codec';
 
-/** A stand-in resource type: a Listener whose name starting with "bad" fails validation. */
+/** A stand-in resource type: a Listener whose name starts with "bad", or whose stat_prefix is "invalid", fails validation. */
 function fakeType(typeUrl: string, allRequired: boolean): ResourceType<{ name: string; stat: string }> {
   return {
     typeUrl,
@@ -31,6 +31,8 @@ function fakeType(typeUrl: string, allRequired: boolean): ResourceType<{ name: s
     decode(any: Any) {
       const l = decodeMessage('envoy.config.listener.v3.Listener', any.value);
       if (l.name.startsWith('bad')) return { ok: false, name: l.name, errors: ['name must not start with "bad"'] };
+      if (l.stat_prefix === 'invalid')
+        return { ok: false, name: l.name, errors: ['stat_prefix must not be "invalid"'] };
       return { ok: true, name: l.name, value: { name: l.name, stat: l.stat_prefix } };
     },
     equals: (a, b) => a.name === b.name && a.stat === b.stat,
@@ -237,6 +239,43 @@ describe('XdsClient SotW protocol', () => {
     assert.equal(bad.errors.length, 1);
     assert.match(bad.errors[0]!, /LDS resource "bad:80".*rejected/);
     assert.deepEqual(client.dump().find((m) => m.name === 'bad:80')?.status, 'NACKED');
+  });
+
+  test('a watcher added after a rejection hears it: the error alone, or the last good value then the error', async () => {
+    client.watch(LDS, 'bad:80', recorder().watcher);
+    client.watch(LDS, 'a:80', recorder().watcher);
+    await flush();
+    transport.respond({ type_url: TypeUrl.Listener, version_info: 'v1', nonce: 'n1', resources: [res('a:80', 'one')] });
+    transport.respond({
+      type_url: TypeUrl.Listener,
+      version_info: 'v2',
+      nonce: 'n2',
+      resources: [res('a:80', 'invalid'), res('bad:80')],
+    });
+    const never = recorder();
+    client.watch(LDS, 'bad:80', never.watcher);
+    const stale = recorder();
+    client.watch(LDS, 'a:80', stale.watcher);
+    await flush();
+    assert.equal(never.errors.length, 1, 'no good value: the rejection is the resource error');
+    assert.match(never.errors[0]!, /LDS resource "bad:80" \(version "v2"\) rejected: name must not start with "bad"/);
+    assert.deepEqual(never.changed, []);
+    assert.deepEqual(never.dne, []);
+    assert.deepEqual(stale.changed, ['{"name":"a:80","stat":"one"}'], 'the last good value still serves');
+    assert.equal(stale.errors.length, 1);
+    assert.match(stale.errors[0]!, /"a:80" \(version "v2"\) rejected: stat_prefix must not be "invalid"/);
+    // a good version clears the rejection for later watchers
+    transport.respond({
+      type_url: TypeUrl.Listener,
+      version_info: 'v3',
+      nonce: 'n3',
+      resources: [res('a:80', 'two'), res('bad:80')],
+    });
+    const later = recorder();
+    client.watch(LDS, 'a:80', later.watcher);
+    await flush();
+    assert.deepEqual(later.changed, ['{"name":"a:80","stat":"two"}']);
+    assert.deepEqual(later.errors, []);
   });
 
   test('LDS: a subscribed name absent from a response does not exist; RDS absence means nothing', async () => {

@@ -75,6 +75,8 @@ interface ResourceState {
   version: string | undefined;
   lastUpdated: number | undefined;
   error: string | undefined;
+  /** the rejection of the last response that carried this resource, while status is NACKED */
+  nackError: Error | undefined;
   timer: TimerHandle | undefined;
   /** true once the name was sent in a request on the current stream */
   sent: boolean;
@@ -152,11 +154,14 @@ export class XdsClient {
     const w = watcher as ResourceWatcher<unknown>;
     if (name === WILDCARD) {
       ts.wildcardWatchers.add(w);
-      const cached = [...ts.resources.values()].filter((r) => r.hasValue);
+      const cached = [...ts.resources.values()].filter((r) => r.hasValue || r.nackError !== undefined);
       if (cached.length > 0) {
         queueMicrotask(() => {
           if (!ts.wildcardWatchers.has(w)) return;
-          for (const r of cached) if (r.hasValue) w.onResourceChanged(r.value, r.name);
+          for (const r of cached) {
+            if (r.hasValue) w.onResourceChanged(r.value, r.name);
+            if (r.nackError !== undefined) w.onError(r.nackError, r.name);
+          }
         });
       }
       if (ts.wildcardWatchers.size === 1) this.subscriptionChanged(ts, [WILDCARD], []);
@@ -169,11 +174,16 @@ export class XdsClient {
       }
       rs.watchers.add(w);
       const state = rs;
-      if (state.hasValue || state.status === 'DOES_NOT_EXIST') {
+      // A new watcher learns what earlier ones were told: the cached value, and if the latest
+      // version was rejected, that rejection too (after the value, as an ambient error; alone
+      // when nothing good was ever received) - as gRPC's XdsClient does. Without it a watcher of
+      // a NACKed resource would wait for the server's next version.
+      if (state.hasValue || state.nackError !== undefined || state.status === 'DOES_NOT_EXIST') {
         queueMicrotask(() => {
           if (!state.watchers.has(w)) return;
           if (state.hasValue) w.onResourceChanged(state.value, name);
-          else w.onResourceDoesNotExist(name);
+          if (state.nackError !== undefined) w.onError(state.nackError, name);
+          else if (!state.hasValue && state.status === 'DOES_NOT_EXIST') w.onResourceDoesNotExist(name);
         });
       }
       if (added) this.subscriptionChanged(ts, [name], []);
@@ -444,6 +454,7 @@ export class XdsClient {
   private markDoesNotExist(ts: TypeState, rs: ResourceState): void {
     this.stopTimer(rs);
     rs.status = 'DOES_NOT_EXIST';
+    rs.nackError = undefined;
     rs.value = undefined;
     rs.hasValue = false;
     rs.version = undefined;
@@ -702,6 +713,7 @@ export class XdsClient {
     this.stopTimer(rs);
     rs.status = 'ACKED';
     rs.error = undefined;
+    rs.nackError = undefined;
     rs.version = version;
     rs.lastUpdated = Date.now();
     if (rs.hasValue && ts.type.equals(rs.value, value)) return undefined;
@@ -746,6 +758,7 @@ export class XdsClient {
       name,
       `${shortType(ts.type.typeUrl)} resource ${JSON.stringify(name)} (version ${JSON.stringify(version)}) rejected: ${rs.error}`,
     );
+    rs.nackError = error;
     for (const w of [...rs.watchers]) w.onError(error, name);
     for (const w of [...ts.wildcardWatchers]) w.onError(error, name);
   }
@@ -779,6 +792,7 @@ function newResourceState(name: string): ResourceState {
     version: undefined,
     lastUpdated: undefined,
     error: undefined,
+    nackError: undefined,
     timer: undefined,
     sent: false,
   };
