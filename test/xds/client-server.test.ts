@@ -174,7 +174,7 @@ for (const mode of ['sotw', 'delta'] as const) {
   });
 }
 
-describe('XdsClient against the ADS server: a shared rejected cluster (sotw)', () => {
+describe('XdsClient against the ADS server: a shared rejected cluster, and a push crossing a new watch (sotw)', () => {
   const details: ServiceSpec = {
     name: 'details',
     port: 9080,
@@ -218,6 +218,16 @@ describe('XdsClient against the ADS server: a shared rejected cluster (sotw)', (
     const second = (await xds.resolve('ratings:9080').ready()).clusters.get(shared);
     assert.ok(second?.status === 'missing', `cluster status ${second?.status}`);
     assert.match(second.reason, /rejected: .*lb_policy/);
+  });
+
+  test('a target resolved while the server pushes a change is not reported missing', { timeout: 10_000 }, async () => {
+    assert.ok(xds);
+    // In one tick: a new listener name goes out while the server pushes LDS built from the old
+    // list; the push crosses the request on the wire and lacks the new name.
+    const ready = xds.resolve('ratings.default:9080').ready();
+    server.cache.setSnapshot(NODE_ID, messages('2', 'changed'));
+    const snap = await ready;
+    assert.equal(snap.listener.name, 'ratings.default:9080');
   });
 });
 

@@ -290,20 +290,90 @@ describe('XdsClient SotW protocol', () => {
     assert.deepEqual(r.dne, []);
   });
 
-  test('a response to an older name list does not condemn a name added since', async () => {
+  test('a name added mid-stream is not condemned by a push built from the older name list', async () => {
+    transport.becomeReady();
     const a = recorder();
     const b = recorder();
     client.watch(LDS, 'a:80', a.watcher);
     await flush();
+    transport.respond({ type_url: TypeUrl.Listener, version_info: 'v1', nonce: 'n1', resources: [res('a:80')] });
     client.watch(LDS, 'b:80', b.watcher);
     await flush();
-    // the server answers the first request (only a:80) after b:80 was already requested
-    transport.respond({ type_url: TypeUrl.Listener, version_info: 'v1', nonce: 'n1', resources: [res('a:80')] });
+    assert.deepEqual((transport.last.sent.at(-1) as DiscoveryRequestIn).resource_names, ['a:80', 'b:80']);
+    // the server pushes a change built from the list it knew ([a:80]); it crosses our request
+    transport.respond({ type_url: TypeUrl.Listener, version_info: 'v2', nonce: 'n2', resources: [res('a:80', 'x')] });
     assert.deepEqual(b.dne, []);
-    // the answer to the second request still lacks b:80: now it does not exist
+    // then answers the new list
+    transport.respond({
+      type_url: TypeUrl.Listener,
+      version_info: 'v2',
+      nonce: 'n3',
+      resources: [res('a:80', 'x'), res('b:80')],
+    });
+    assert.deepEqual(b.dne, []);
+    assert.deepEqual(b.changed, ['{"name":"b:80","stat":""}']);
+  });
+
+  test('a name missing from the answer to the request that added it does not exist at once', async () => {
+    transport.becomeReady();
+    client.watch(LDS, 'a:80', recorder().watcher);
+    await flush();
+    transport.respond({ type_url: TypeUrl.Listener, version_info: 'v1', nonce: 'n1', resources: [res('a:80')] });
+    // two names added in two ticks: istiod answers the first request and ignores the second
+    // (its nonce is stale by then), then answers the ACK that carries both
+    const c = recorder();
+    const d = recorder();
+    client.watch(LDS, 'c:80', c.watcher);
+    await flush();
+    client.watch(LDS, 'd:80', d.watcher);
+    await flush();
     transport.respond({ type_url: TypeUrl.Listener, version_info: 'v1', nonce: 'n2', resources: [res('a:80')] });
-    assert.deepEqual(b.dne, ['b:80']);
-    assert.equal(a.changed.length, 1);
+    assert.deepEqual(c.dne, ['c:80'], 'an unknown host fails fast, as istiod answers it');
+    assert.deepEqual(d.dne, [], 'that answer was built from the list without d:80');
+    transport.respond({ type_url: TypeUrl.Listener, version_info: 'v1', nonce: 'n3', resources: [res('a:80')] });
+    assert.deepEqual(d.dne, ['d:80']);
+  });
+
+  test('a name missing from a push is asked for again with an empty nonce; without an answer its timer decides', async () => {
+    transport.becomeReady();
+    client.watch(LDS, 'a:80', recorder().watcher);
+    await flush();
+    transport.respond({ type_url: TypeUrl.Listener, version_info: 'v1', nonce: 'n1', resources: [res('a:80')] });
+    const c = recorder();
+    client.watch(LDS, 'c:80', c.watcher);
+    await flush();
+    // a new version: a push that may have been built before the server saw c:80
+    transport.respond({ type_url: TypeUrl.Listener, version_info: 'v2', nonce: 'n2', resources: [res('a:80')] });
+    assert.deepEqual(c.dne, []);
+    const ack = transport.last.sent.at(-1) as DiscoveryRequestIn;
+    assert.deepEqual(ack.resource_names, ['a:80', 'c:80']);
+    assert.equal(ack.version_info, 'v2');
+    assert.equal(ack.response_nonce, '', 'an empty nonce, which istiod always answers');
+    // the server does not answer: the timer decides
+    clock.advance(14_999);
+    assert.deepEqual(c.dne, []);
+    clock.advance(1);
+    assert.deepEqual(c.dne, ['c:80']);
+  });
+
+  test('the answer to that empty-nonce request settles the name; so does the first answer on a new stream', async () => {
+    transport.becomeReady();
+    client.watch(LDS, 'a:80', recorder().watcher);
+    await flush();
+    transport.respond({ type_url: TypeUrl.Listener, version_info: 'v1', nonce: 'n1', resources: [res('a:80')] });
+    const c = recorder();
+    client.watch(LDS, 'c:80', c.watcher);
+    await flush();
+    transport.respond({ type_url: TypeUrl.Listener, version_info: 'v2', nonce: 'n2', resources: [res('a:80')] });
+    transport.respond({ type_url: TypeUrl.Listener, version_info: 'v2', nonce: 'n3', resources: [res('a:80')] });
+    assert.deepEqual(c.dne, ['c:80']);
+    const e = recorder();
+    client.watch(LDS, 'e:80', e.watcher);
+    await flush();
+    transport.last.handlers.onEnd({ code: 0, details: 'max connection age' });
+    assert.deepEqual((transport.last.sent[0] as DiscoveryRequestIn).resource_names, ['a:80', 'c:80', 'e:80']);
+    transport.respond({ type_url: TypeUrl.Listener, version_info: 'v3', nonce: 'n4', resources: [res('a:80')] });
+    assert.deepEqual(e.dne, ['e:80']);
   });
 
   test('the does-not-exist timer starts only once the channel is ready', async () => {

@@ -12,6 +12,9 @@
 //   ends after a response is re-opened at once, and does not raise errors to watchers.
 // - Cached resources survive stream loss: on reconnect everything is re-requested and watchers
 //   keep serving the cache until the server says otherwise.
+// - A listener or cluster never received is declared missing by a response only when that
+//   response was certainly built from a name list that included it (sotw-answers.ts): a push
+//   built from an older list can cross the request that added the name.
 
 import { type Clock, systemClock, type TimerHandle } from '../clock.ts';
 import type {
@@ -27,6 +30,7 @@ import { createLogger } from '../logger.ts';
 import type { DecodeContext, ResourceType } from '../resources/resource-type.ts';
 import type { AdsMode, AdsStream, AdsTransport, StreamEndStatus } from './ads-transport.ts';
 import { type BackoffOptions, ExponentialBackoff } from './backoff.ts';
+import { listed, SotwAnswers } from './sotw-answers.ts';
 
 const log = createLogger('xds-client');
 
@@ -94,8 +98,8 @@ interface TypeState {
   deltaStarted: boolean;
   /** SotW: the resource names last sent on the current stream */
   lastSent: string[] | undefined;
-  /** SotW: subscription changes sent that the server has not answered yet (each gets one response) */
-  awaiting: number;
+  /** SotW, LDS/CDS: which of this stream's requests each response was built from */
+  answers: SotwAnswers;
 }
 
 export class XdsClient {
@@ -133,7 +137,7 @@ export class XdsClient {
         nonce: '',
         deltaStarted: false,
         lastSent: undefined,
-        awaiting: 0,
+        answers: new SotwAnswers(),
       });
     }
   }
@@ -364,7 +368,7 @@ export class XdsClient {
       ts.nonce = '';
       ts.deltaStarted = false;
       ts.lastSent = undefined;
-      ts.awaiting = 0;
+      ts.answers = new SotwAnswers();
       for (const rs of ts.resources.values()) rs.sent = false;
     }
     const onEnd = (status: StreamEndStatus) => this.onStreamEnd(status);
@@ -507,8 +511,10 @@ export class XdsClient {
       req.node = this.options.node;
       this.nodeSent = true;
     }
+    if (ts.type.allResourcesRequiredInSotW && opts.nack === undefined) {
+      ts.answers.requested(wildcard ? 'all' : new Set(resourceNames), req.response_nonce === '');
+    }
     ts.lastSent = resourceNames;
-    if (changed && opts.nack === undefined) ts.awaiting++;
     for (const n of names) {
       const rs = ts.resources.get(n);
       if (rs !== undefined) rs.sent = true;
@@ -539,11 +545,11 @@ export class XdsClient {
       return;
     }
     ts.nonce = res.nonce;
-    ts.awaiting = Math.max(0, ts.awaiting - 1);
     const errors: string[] = [];
     const seen = new Set<string>();
     const changed: ResourceState[] = [];
     const wildcard = ts.wildcardWatchers.size > 0;
+    let askAgain = false;
     for (const any of res.resources) {
       const result = this.decodeOne(ts, any, errors);
       if (result === undefined) continue;
@@ -559,19 +565,24 @@ export class XdsClient {
       if (rs !== undefined) changed.push(rs);
     }
     if (ts.type.allResourcesRequiredInSotW) {
-      // LDS/CDS: absence from a response means deletion.
-      // A name requested on this stream but never received is reported at once rather than
-      // after the 15 s timer (istiod answers unknown hosts with a response that lacks them) —
-      // but only once the server has answered our latest subscription change, so a response
-      // to an older name list does not condemn a name added since.
+      // LDS/CDS: a cached resource absent from a response was deleted. A name never received is
+      // declared missing at once only when the response was certainly built from a list that
+      // named it (istiod answers a request for an unknown host with a response that lacks it).
+      // Otherwise - a push built from an older list may have crossed the request that added the
+      // name - the ACK goes with an empty nonce, which istiod always answers from the current
+      // list; if no answer comes, the does-not-exist timer decides, as in gRPC.
+      const { builtFrom } = ts.answers.answered(res.version_info);
       for (const rs of [...ts.resources.values()]) {
         if (seen.has(rs.name) || rs.status === 'DOES_NOT_EXIST') continue;
-        if (rs.hasValue || (rs.sent && ts.awaiting === 0)) this.markDoesNotExist(ts, rs);
+        if (rs.hasValue) this.markDoesNotExist(ts, rs);
+        else if (rs.status !== 'REQUESTED' || !rs.sent || rs.watchers.size === 0) continue;
+        else if (builtFrom !== undefined && listed(builtFrom, rs.name)) this.markDoesNotExist(ts, rs);
+        else askAgain = true;
       }
     }
     if (errors.length === 0) {
       ts.version = res.version_info;
-      this.sendSotwAck(ts);
+      this.sendSotwAck(ts, askAgain);
     } else {
       const message = `${shortType(ts.type.typeUrl)} response version ${JSON.stringify(res.version_info)} rejected: ${errors.join('; ')}`;
       log.warn('NACK', { typeUrl: ts.type.typeUrl, message });
@@ -580,8 +591,8 @@ export class XdsClient {
     this.deliver(ts, changed);
   }
 
-  private sendSotwAck(ts: TypeState): void {
-    this.sendSotw(ts, { force: true });
+  private sendSotwAck(ts: TypeState, askAgain = false): void {
+    this.sendSotw(ts, { force: true, refetch: askAgain });
     this.emit({ kind: 'ack', typeUrl: ts.type.typeUrl, version: ts.version, nonce: ts.nonce });
   }
 
