@@ -231,6 +231,46 @@ describe('XdsClient against the ADS server: a shared rejected cluster, and a pus
   });
 });
 
+describe('XdsClient against the ADS server: ignore_resource_deletion in the bootstrap (gRFC A53)', () => {
+  const server = new AdsServer();
+  let xds: Xds | undefined;
+  after(async () => {
+    xds?.close();
+    await server.stop({ graceMs: 100 });
+  });
+
+  test('a listener and cluster the server drops keep serving the target', async () => {
+    server.cache.setSnapshot(NODE_ID, Snapshot.fromMessages(istioShapedMessages([reviews, ratings], '1')));
+    const port = await server.start();
+    const bootstrap = parseBootstrap(
+      {
+        xds_servers: [
+          {
+            server_uri: `127.0.0.1:${port}`,
+            channel_creds: [{ type: 'insecure' }],
+            server_features: ['xds_v3', 'ignore_resource_deletion'],
+          },
+        ],
+        node: { id: NODE_ID, metadata: { GENERATOR: 'grpc', NAMESPACE: 'default' } },
+      },
+      'test',
+    );
+    xds = new Xds({ bootstrap, backoff: { initialMs: 20, maxMs: 100 } });
+    const r = xds.resolve('ratings:9080');
+    const before = await r.ready();
+    const errors: Error[] = [];
+    r.subscribe({ onError: (e) => errors.push(e) });
+    const ldsAcked = clientEvent(xds, (e) => e.kind === 'ack' && e.typeUrl === TypeUrl.Listener && e.version === '2');
+    const cdsAcked = clientEvent(xds, (e) => e.kind === 'ack' && e.typeUrl === TypeUrl.Cluster && e.version === '2');
+    server.cache.setSnapshot(NODE_ID, Snapshot.fromMessages(istioShapedMessages([reviews], '2')));
+    await Promise.all([ldsAcked, cdsAcked]);
+    assert.deepEqual(errors, []);
+    assert.equal(r.current(), before, 'the target keeps its snapshot');
+    const meta = xds.client.dump().find((m) => m.name === 'ratings:9080');
+    assert.equal(meta?.status, 'ACKED');
+  });
+});
+
 describe('directly to istiod: TLS verified against the mesh root + bearer token', () => {
   const fixtures = fileURLToPath(new URL('../../packages/xds/test/fixtures/', import.meta.url));
   const dir = mkdtempSync(join(tmpdir(), 'inboard-token-'));

@@ -63,6 +63,7 @@ export class Xds {
       backoff: options.backoff,
       doesNotExistTimeoutMs: options.doesNotExistTimeoutMs,
       decodeContext: { certificateProviders: new Set(Object.keys(bootstrap.certificateProviders)) },
+      ignoreResourceDeletion: server.serverFeatures.includes('ignore_resource_deletion'),
     });
   }
 

@@ -1,13 +1,15 @@
 // Protocol behaviour of the XdsClient driven through an in-memory transport and a manual clock:
 // what goes on the wire (node, names, versions, nonces, ACK/NACK) and what watchers see.
 import assert from 'node:assert/strict';
-import { beforeEach, describe, test } from 'node:test';
+import { afterEach, beforeEach, describe, test } from 'node:test';
 import {
   type AdsStream,
   type AdsStreamHandlers,
   type AdsTransport,
+  type LogRecord,
   ManualClock,
   type ResourceType,
+  setLogSink,
   WILDCARD,
   XdsClient,
 } from '@inboard/xds';
@@ -482,6 +484,105 @@ describe('XdsClient SotW protocol', () => {
     const last = sent.at(-1)!;
     assert.equal(last.type_url, TypeUrl.RouteConfiguration);
     assert.deepEqual(last.resource_names, []);
+  });
+});
+
+describe('XdsClient with ignore_resource_deletion (gRFC A53)', () => {
+  const logs: LogRecord[] = [];
+  beforeEach(() => {
+    logs.length = 0;
+    setLogSink((r) => logs.push(r), 'info');
+  });
+  afterEach(() => setLogSink(undefined));
+
+  test('SotW: a listener missing from a response keeps serving, with one warning until it is back', async () => {
+    const transport = new FakeTransport();
+    const client = new XdsClient({
+      transport,
+      node: { id: 'sidecar~10.0.0.1~app.default~default.svc.cluster.local' },
+      resourceTypes: [LDS, RDS],
+      clock: new ManualClock(),
+      ignoreResourceDeletion: true,
+    });
+    const a = recorder();
+    client.watch(LDS, 'a:80', a.watcher);
+    client.watch(LDS, 'b:80', recorder().watcher);
+    await flush();
+    transport.respond({
+      type_url: TypeUrl.Listener,
+      version_info: 'v1',
+      nonce: 'n1',
+      resources: [res('a:80', 'one'), res('b:80')],
+    });
+    transport.respond({ type_url: TypeUrl.Listener, version_info: 'v2', nonce: 'n2', resources: [res('b:80')] });
+    transport.respond({ type_url: TypeUrl.Listener, version_info: 'v3', nonce: 'n3', resources: [res('b:80')] });
+    assert.deepEqual(a.dne, []);
+    assert.equal(client.cached(LDS, 'a:80')?.stat, 'one', 'the last value stays');
+    const warnings = logs.filter((l) => l.level === 'warn');
+    assert.equal(warnings.length, 1, 'logged once, not on every response');
+    assert.equal(warnings[0]!.fields?.['name'], 'a:80');
+    // a new watcher gets the kept value
+    const late = recorder();
+    client.watch(LDS, 'a:80', late.watcher);
+    await flush();
+    assert.deepEqual(late.changed, ['{"name":"a:80","stat":"one"}']);
+    transport.respond({
+      type_url: TypeUrl.Listener,
+      version_info: 'v4',
+      nonce: 'n4',
+      resources: [res('a:80', 'one'), res('b:80')],
+    });
+    assert.equal(logs.filter((l) => l.level === 'info' && l.fields?.['name'] === 'a:80').length, 1, 'back again');
+    client.close();
+  });
+
+  test('Delta: a removed cluster keeps serving; one never received is still reported missing', async () => {
+    const transport = new FakeTransport();
+    const client = new XdsClient({
+      transport,
+      node: { id: 'sidecar~10.0.0.1~app.default~default.svc.cluster.local' },
+      resourceTypes: [LDS, RDS],
+      mode: 'delta',
+      clock: new ManualClock(),
+      ignoreResourceDeletion: true,
+    });
+    const a = recorder();
+    const never = recorder();
+    client.watch(RDS, 'route-a', a.watcher);
+    client.watch(RDS, 'route-x', never.watcher);
+    await flush();
+    const respond = (nonce: string, resources: Any[], removed: string[]) =>
+      transport.last.handlers.onResponse({
+        system_version_info: nonce,
+        type_url: TypeUrl.RouteConfiguration,
+        nonce,
+        removed_resources: removed,
+        resources: resources.map((r) => ({ name: 'route-a', version: '1', resource: r, aliases: [] })),
+      } as unknown as DeltaDiscoveryResponse);
+    respond('d1', [res('route-a')], []);
+    respond('d2', [], ['route-a', 'route-x']);
+    assert.deepEqual(a.dne, []);
+    assert.equal(client.cached(RDS, 'route-a')?.name, 'route-a');
+    assert.deepEqual(never.dne, ['route-x']);
+    client.close();
+  });
+
+  test('without the feature a missing listener is deleted', async () => {
+    const transport = new FakeTransport();
+    const client = new XdsClient({
+      transport,
+      node: { id: 'sidecar~10.0.0.1~app.default~default.svc.cluster.local' },
+      resourceTypes: [LDS, RDS],
+      clock: new ManualClock(),
+    });
+    const a = recorder();
+    client.watch(LDS, 'a:80', a.watcher);
+    await flush();
+    transport.respond({ type_url: TypeUrl.Listener, version_info: 'v1', nonce: 'n1', resources: [res('a:80')] });
+    transport.respond({ type_url: TypeUrl.Listener, version_info: 'v2', nonce: 'n2', resources: [] });
+    assert.deepEqual(a.dne, ['a:80']);
+    assert.equal(client.cached(LDS, 'a:80'), undefined);
+    client.close();
   });
 });
 

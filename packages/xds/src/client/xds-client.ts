@@ -68,6 +68,12 @@ export interface XdsClientOptions {
   readonly backoff?: BackoffOptions;
   readonly doesNotExistTimeoutMs?: number;
   readonly decodeContext?: DecodeContext;
+  /**
+   * The server feature `ignore_resource_deletion` (gRFC A53): a cached resource the server stops
+   * sending (absent from a SotW LDS/CDS response, or removed in Delta) is kept, with a warning
+   * logged once, instead of being reported as does-not-exist.
+   */
+  readonly ignoreResourceDeletion?: boolean;
 }
 
 interface ResourceState {
@@ -84,6 +90,8 @@ interface ResourceState {
   timer: TimerHandle | undefined;
   /** true once the name was sent in a request on the current stream */
   sent: boolean;
+  /** a deletion of this resource was ignored (gRFC A53) and it has not come back since */
+  deletionIgnored: boolean;
 }
 
 interface TypeState {
@@ -219,6 +227,7 @@ export class XdsClient {
 
   private forget(ts: TypeState, name: string): void {
     const rs = ts.resources.get(name);
+    if (rs !== undefined) this.deletionResolved(ts, rs, 'is no longer watched');
     rs?.timer?.cancel();
     ts.resources.delete(name);
   }
@@ -455,6 +464,27 @@ export class XdsClient {
     rs.timer = undefined;
   }
 
+  /** The server deleted a resource we hold a value of. */
+  private resourceDeleted(ts: TypeState, rs: ResourceState): void {
+    if (this.options.ignoreResourceDeletion !== true) {
+      this.markDoesNotExist(ts, rs);
+      return;
+    }
+    // gRFC A53: keep serving the last value; say so once, not on every response that lacks it.
+    if (rs.deletionIgnored) return;
+    rs.deletionIgnored = true;
+    log.warn('the server deleted a resource; keeping it (ignore_resource_deletion)', {
+      typeUrl: ts.type.typeUrl,
+      name: rs.name,
+    });
+  }
+
+  private deletionResolved(ts: TypeState, rs: ResourceState, why: string): void {
+    if (!rs.deletionIgnored) return;
+    rs.deletionIgnored = false;
+    log.info(`a resource whose deletion was ignored ${why}`, { typeUrl: ts.type.typeUrl, name: rs.name });
+  }
+
   private markDoesNotExist(ts: TypeState, rs: ResourceState): void {
     this.stopTimer(rs);
     rs.status = 'DOES_NOT_EXIST';
@@ -574,7 +604,7 @@ export class XdsClient {
       const { builtFrom } = ts.answers.answered(res.version_info);
       for (const rs of [...ts.resources.values()]) {
         if (seen.has(rs.name) || rs.status === 'DOES_NOT_EXIST') continue;
-        if (rs.hasValue) this.markDoesNotExist(ts, rs);
+        if (rs.hasValue) this.resourceDeleted(ts, rs);
         else if (rs.status !== 'REQUESTED' || !rs.sent || rs.watchers.size === 0) continue;
         else if (builtFrom !== undefined && listed(builtFrom, rs.name)) this.markDoesNotExist(ts, rs);
         else askAgain = true;
@@ -685,7 +715,9 @@ export class XdsClient {
     }
     for (const name of res.removed_resources) {
       const rs = ts.resources.get(name);
-      if (rs !== undefined) this.markDoesNotExist(ts, rs);
+      if (rs === undefined) continue;
+      if (rs.hasValue) this.resourceDeleted(ts, rs);
+      else this.markDoesNotExist(ts, rs);
     }
     const req: DeltaDiscoveryRequestIn = { type_url: ts.type.typeUrl, response_nonce: res.nonce };
     if (errors.length > 0) {
@@ -722,6 +754,7 @@ export class XdsClient {
       return undefined;
     }
     this.stopTimer(rs);
+    this.deletionResolved(ts, rs, 'is sent again');
     rs.status = 'ACKED';
     rs.error = undefined;
     rs.nackError = undefined;
@@ -762,6 +795,7 @@ export class XdsClient {
     const rs = ts.resources.get(name);
     if (rs === undefined || (rs.watchers.size === 0 && ts.wildcardWatchers.size === 0)) return;
     this.stopTimer(rs);
+    this.deletionResolved(ts, rs, 'is sent again');
     rs.status = 'NACKED';
     rs.error = errs.join(', ');
     const error = new ResourceValidationError(
@@ -806,6 +840,7 @@ function newResourceState(name: string): ResourceState {
     nackError: undefined,
     timer: undefined,
     sent: false,
+    deletionIgnored: false,
   };
 }
 
