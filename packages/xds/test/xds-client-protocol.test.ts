@@ -9,6 +9,7 @@ import {
   type LogRecord,
   ManualClock,
   type ResourceType,
+  resourceTypes,
   setLogSink,
   WILDCARD,
   XdsClient,
@@ -20,9 +21,11 @@ import {
   type DiscoveryRequestIn,
   type DiscoveryResponse,
   decodeMessage,
+  envoy,
   packAny,
   TypeUrl,
 } from '@inboard/xds/codec';
+import { encodeToBytes } from '../src/proto/wire.ts';
 
 /** A stand-in resource type: a Listener whose name starts with "bad", or whose stat_prefix is "invalid", fails validation. */
 function fakeType(typeUrl: string, allRequired: boolean): ResourceType<{ name: string; stat: string }> {
@@ -278,6 +281,34 @@ describe('XdsClient SotW protocol', () => {
     await flush();
     assert.deepEqual(later.changed, ['{"name":"a:80","stat":"two"}']);
     assert.deepEqual(later.errors, []);
+  });
+
+  test('resources wrapped in envoy.service.discovery.v3.Resource are applied and ACKed', async () => {
+    const real = new XdsClient({
+      transport,
+      node: { id: 'sidecar~10.0.0.1~app.default~default.svc.cluster.local' },
+      resourceTypes: [resourceTypes.cluster],
+      clock,
+    });
+    const r = recorder();
+    real.watch(resourceTypes.cluster, 'outbound|80||a', r.watcher);
+    await flush();
+    const inner = packAny('envoy.config.cluster.v3.Cluster', {
+      name: 'outbound|80||a',
+      type: 3,
+      eds_cluster_config: { service_name: 'outbound|80||a', eds_config: { ads: {} } },
+    });
+    const wrapped = {
+      type_url: 'type.googleapis.com/envoy.service.discovery.v3.Resource',
+      value: encodeToBytes(envoy.encodeservice_discovery_v3_Resource, { name: 'outbound|80||a', resource: inner }),
+    };
+    transport.respond({ type_url: TypeUrl.Cluster, version_info: 'v1', nonce: 'n1', resources: [wrapped] });
+    assert.equal(r.changed.length, 1);
+    assert.deepEqual(r.dne, []);
+    const ack = transport.last.sent.at(-1) as DiscoveryRequestIn;
+    assert.equal(ack.error_detail, undefined);
+    assert.equal(ack.version_info, 'v1');
+    real.close();
   });
 
   test('LDS: a subscribed name absent from a response does not exist; RDS absence means nothing', async () => {
