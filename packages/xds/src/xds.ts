@@ -4,6 +4,7 @@
 
 import { hasBootstrapEnv, loadBootstrap } from './bootstrap/load-bootstrap.ts';
 import { nodeToProto } from './bootstrap/node-proto.ts';
+import { applyResourceNameTemplate } from './bootstrap/resource-name-template.ts';
 import type { Bootstrap, Env } from './bootstrap/types.ts';
 import { type AdsMode, type AdsTransport, createGrpcTransport } from './client/ads-transport.ts';
 import type { BackoffOptions } from './client/backoff.ts';
@@ -88,7 +89,7 @@ export class Xds {
   resolve(target: string): TargetResolver {
     let r = this.resolvers.get(target);
     if (r === undefined) {
-      const listenerName = this.bootstrap.clientDefaultListenerResourceNameTemplate.replaceAll('%s', target);
+      const listenerName = applyResourceNameTemplate(this.bootstrap.clientDefaultListenerResourceNameTemplate, target);
       r = new TargetResolver(this.client, resourceTypes, target, listenerName);
       this.resolvers.set(target, r);
     }
