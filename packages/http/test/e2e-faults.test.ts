@@ -83,9 +83,10 @@ describe('fault injection', () => {
   test('a fixed delay holds the request on the clock, then forwards it with flag DI', async () => {
     const before = backend.seen.length;
     const pending = get('/delay');
-    await until(() => clock.pending === 1);
+    // the stream idle timer (the connection manager's 5 min) and the delay
+    await until(() => clock.pending === 2);
     clock.advance(4999);
-    assert.equal(clock.pending, 1, 'still delayed');
+    assert.equal(clock.pending, 2, 'still delayed');
     assert.equal(backend.seen.length, before);
     clock.advance(1);
     const r = await pending;
@@ -106,7 +107,7 @@ describe('fault injection', () => {
 
   test('delay then abort: DI,FI', async () => {
     const pending = get('/both');
-    await until(() => clock.pending === 1);
+    await until(() => clock.pending === 2);
     clock.advance(2000);
     const r = await pending;
     assert.equal(r.status, 500);

@@ -62,6 +62,18 @@ before(async () => {
       common_http_protocol_options: { max_stream_duration: ms(3000) },
     }),
     svc('grpcnc', forward('outbound|9080|gone|slow.default.svc.cluster.local', noRetry)),
+    // what istiod sends a proxyless node for a VirtualService timeout (route/route.go setTimeout)
+    svc(
+      'newto',
+      forward(cluster('slow', 9080), {
+        ...noRetry,
+        timeout: ms(200),
+        max_stream_duration: { max_stream_duration: ms(1500) },
+      }),
+    ),
+    // ... and what it sends a sidecar: timeout plus the deprecated max_grpc_timeout
+    svc('sidecarto', forward(cluster('slow', 9080), { ...noRetry, timeout: ms(200), max_grpc_timeout: ms(200) })),
+    svc('hcmidle', forward(cluster('slow', 9080), noRetry), { stream_idle_timeout: ms(300) }),
     svc(
       'idle',
       forward(cluster('slow', 9080), {
@@ -245,7 +257,9 @@ describe("max_requests and max_connections as Envoy's pool applies them", () => 
 });
 
 describe('max_stream_duration', () => {
-  test("the route's max_stream_duration before response headers: 408 UMSDR", async () => {
+  // Envoy's connection manager (onStreamMaxDurationReached): maybeRequestTimeoutCode, 504 for a
+  // request it received in full, "downstream duration timeout", no response flag
+  test("the route's max_stream_duration before response headers: 504, no flag (the request was complete)", async () => {
     const clock = new ManualClock();
     const mesh = cp.mesh({ clock });
     const start = slow.seen.length;
@@ -253,12 +267,13 @@ describe('max_stream_duration', () => {
     try {
       const pending = request('http://msd:9080/', { dispatcher: mesh.dispatcher });
       await slow.received(start + 1);
+      const timers = clock.pending;
       clock.advance(1999);
-      assert.equal(clock.pending, 1, 'still waiting just before the limit');
+      assert.equal(clock.pending, timers, 'still waiting just before the limit');
       clock.advance(1);
       const r = await pending;
-      assert.equal(r.statusCode, 408);
-      assert.equal(r.headers['x-inboard-response-flags'], 'UMSDR');
+      assert.equal(r.statusCode, 504);
+      assert.equal(r.headers['x-inboard-response-flags'], undefined);
       assert.equal(await r.body.text(), 'downstream duration timeout');
     } finally {
       await mesh.close();
@@ -294,12 +309,13 @@ describe('max_stream_duration', () => {
     try {
       const pending = request('http://hcmmsd:9080/', { dispatcher: mesh.dispatcher });
       await slow.received(start + 1);
+      const timers = clock.pending;
       clock.advance(2999);
-      assert.equal(clock.pending, 1);
+      assert.equal(clock.pending, timers);
       clock.advance(1);
       const r = await pending;
-      assert.equal(r.statusCode, 408);
-      assert.equal(r.headers['x-inboard-response-flags'], 'UMSDR');
+      assert.equal(r.statusCode, 504);
+      assert.equal(r.headers['x-inboard-response-flags'], undefined);
       await r.body.text();
     } finally {
       await mesh.close();
@@ -314,10 +330,54 @@ describe('max_stream_duration', () => {
     try {
       const pending = request('http://msdoff:9080/', { dispatcher: mesh.dispatcher });
       await slow.received(start + 1);
-      assert.equal(clock.pending, 0, 'no timer bounds the stream');
+      clock.advance(3000);
       respond(held.pop()!, 200, 'done');
       const r = await pending;
       assert.equal(await r.body.text(), 'done');
+    } finally {
+      await mesh.close();
+    }
+  });
+
+  // Envoy: a route with max_stream_duration uses the "new timeouts" (usingNewTimeouts), and the
+  // router's finalTimeout then ignores the route's timeout: istiod's proxyless route (timeout T
+  // plus max_stream_duration T) is bounded by the connection manager alone.
+  test('timeout 200 ms with max_stream_duration 1500 ms: the route timeout is ignored, 504 at 1500 ms', async () => {
+    const clock = new ManualClock();
+    const mesh = cp.mesh({ clock });
+    const start = slow.seen.length;
+    slow.handler = holding(start + 1, start + 1);
+    try {
+      const pending = request('http://newto:9080/', { dispatcher: mesh.dispatcher });
+      await slow.received(start + 1);
+      assert.equal(slow.seen[start]?.headers['x-envoy-expected-rq-timeout-ms'], undefined, 'no route timeout');
+      const timers = clock.pending;
+      clock.advance(1499);
+      assert.equal(clock.pending, timers, 'still waiting at 1499 ms');
+      clock.advance(1);
+      const r = await pending;
+      assert.equal(r.statusCode, 504);
+      assert.equal(r.headers['x-inboard-response-flags'], undefined);
+      assert.equal(await r.body.text(), 'downstream duration timeout');
+    } finally {
+      await mesh.close();
+    }
+  });
+
+  test("a sidecar's route (timeout + max_grpc_timeout): 504 UT upstream request timeout, x-envoy-expected-rq-timeout-ms upstream", async () => {
+    const clock = new ManualClock();
+    const mesh = cp.mesh({ clock });
+    const start = slow.seen.length;
+    slow.handler = holding(start + 1, start + 1);
+    try {
+      const pending = request('http://sidecarto:9080/', { dispatcher: mesh.dispatcher });
+      await slow.received(start + 1);
+      assert.equal(slow.seen[start]?.headers['x-envoy-expected-rq-timeout-ms'], '200');
+      clock.advance(200);
+      const r = await pending;
+      assert.equal(r.statusCode, 504);
+      assert.equal(r.headers['x-inboard-response-flags'], 'UT');
+      assert.equal(await r.body.text(), 'upstream request timeout');
     } finally {
       await mesh.close();
     }
@@ -333,7 +393,19 @@ describe('grpc-timeout', () => {
       headers: { 'content-type': 'application/grpc', ...(timeout === undefined ? {} : { 'grpc-timeout': timeout }) },
     });
 
-  async function expiresAfter(target: string, timeout: string | undefined, after: number): Promise<void> {
+  /** the local reply a gRPC caller gets when the deadline fires */
+  interface Expiry {
+    readonly grpcStatus: string;
+    readonly message: string;
+    readonly flags: string | undefined;
+    /** grpc-timeout as the upstream saw it */
+    readonly upstreamTimeout?: string | undefined;
+  }
+  // Envoy's connection manager: DEADLINE_EXCEEDED, no flag; its router: 504 UT → UNAVAILABLE
+  const DURATION: Expiry = { grpcStatus: '4', message: 'downstream duration timeout', flags: undefined };
+  const ROUTE_TIMEOUT: Expiry = { grpcStatus: '14', message: 'upstream request timeout', flags: 'UT' };
+
+  async function expiresAfter(target: string, timeout: string | undefined, after: number, e: Expiry): Promise<void> {
     const clock = new ManualClock();
     const mesh = cp.mesh({ clock });
     const start = slow.seen.length;
@@ -341,35 +413,61 @@ describe('grpc-timeout', () => {
     try {
       const pending = grpc(target, mesh.dispatcher, timeout);
       await slow.received(start + 1);
+      if (e.upstreamTimeout !== undefined) assert.equal(slow.seen[start]?.headers['grpc-timeout'], e.upstreamTimeout);
       const timers = clock.pending;
       clock.advance(after - 1);
       assert.equal(clock.pending, timers, 'still waiting just before the deadline');
       clock.advance(1);
-      assert.equal(clock.pending, timers - 1, 'the deadline fired');
+      assert.ok(clock.pending < timers, 'the deadline fired');
       const r = await pending;
       // Envoy's local reply to a gRPC caller: 200, trailers-only, DEADLINE_EXCEEDED
       assert.equal(r.statusCode, 200);
       assert.equal(r.headers['content-type'], 'application/grpc');
-      assert.equal(r.headers['grpc-status'], '4');
-      assert.equal(r.headers['grpc-message'], 'downstream duration timeout');
-      assert.equal(r.headers['x-inboard-response-flags'], 'UMSDR');
+      assert.equal(r.headers['grpc-status'], e.grpcStatus);
+      assert.equal(r.headers['grpc-message'], e.message);
+      assert.equal(r.headers['x-inboard-response-flags'], e.flags);
       assert.equal((await r.body.arrayBuffer()).byteLength, 0);
     } finally {
       await mesh.close();
     }
   }
 
-  test("the caller's grpc-timeout is the deadline when the route sets max_grpc_timeout: 0s (istiod)", async () => {
-    await expiresAfter('http://grpcto:9080/pkg.Svc/Method', '250m', 250);
+  // Envoy's router (finalTimeout, not usingNewTimeouts): max_grpc_timeout makes the grpc-timeout
+  // the route timeout, and setTimeoutHeaders sends it upstream as grpc-timeout and
+  // x-envoy-expected-rq-timeout-ms; it expires as any route timeout (504 UT, UNAVAILABLE).
+  test("the caller's grpc-timeout is the route timeout when the route sets max_grpc_timeout: 0s (istiod)", async () => {
+    await expiresAfter('http://grpcto:9080/pkg.Svc/Method', '250m', 250, { ...ROUTE_TIMEOUT, upstreamTimeout: '250m' });
+    assert.equal(slow.seen.at(-1)?.headers['x-envoy-expected-rq-timeout-ms'], '250');
   });
 
+  test("max_grpc_timeout caps the caller's grpc-timeout and stands in for a missing one", async () => {
+    await expiresAfter('http://sidecarto:9080/pkg.Svc/Method', '10S', 200, {
+      ...ROUTE_TIMEOUT,
+      upstreamTimeout: '200m',
+    });
+    await expiresAfter('http://sidecarto:9080/pkg.Svc/Method', undefined, 200, {
+      ...ROUTE_TIMEOUT,
+      upstreamTimeout: '200m',
+    });
+    await expiresAfter('http://sidecarto:9080/pkg.Svc/Method', '150m', 150, {
+      ...ROUTE_TIMEOUT,
+      upstreamTimeout: '150m',
+    });
+  });
+
+  // Envoy's connection manager (refreshDurationTimeout): grpc_timeout_header_max caps the header,
+  // the offset is taken off, and with the new timeouts the result goes upstream as grpc-timeout.
   test('grpc_timeout_header_max caps it and grpc_timeout_header_offset is taken off', async () => {
-    await expiresAfter('http://grpccap:9080/pkg.Svc/Method', '10S', 900);
-    await expiresAfter('http://grpccap:9080/pkg.Svc/Method', '500m', 400);
+    await expiresAfter('http://grpccap:9080/pkg.Svc/Method', '10S', 900, { ...DURATION, upstreamTimeout: '900m' });
+    await expiresAfter('http://grpccap:9080/pkg.Svc/Method', '500m', 400, { ...DURATION, upstreamTimeout: '400m' });
   });
 
-  test("without the header, the route's max_stream_duration applies; with max_grpc_timeout only, nothing", async () => {
-    await expiresAfter('http://grpccap:9080/pkg.Svc/Method', undefined, 5000);
+  test("istiod's proxyless route: DEADLINE_EXCEEDED at max_stream_duration, the route timeout ignored", async () => {
+    await expiresAfter('http://newto:9080/pkg.Svc/Method', undefined, 1500, { ...DURATION, upstreamTimeout: '1500m' });
+  });
+
+  test("without the header, the route's max_stream_duration applies; with max_grpc_timeout 0 only, nothing", async () => {
+    await expiresAfter('http://grpccap:9080/pkg.Svc/Method', undefined, 5000, DURATION);
     const clock = new ManualClock();
     const mesh = cp.mesh({ clock });
     const start = slow.seen.length;
@@ -377,7 +475,8 @@ describe('grpc-timeout', () => {
     try {
       const pending = grpc('http://grpcto:9080/pkg.Svc/Method', mesh.dispatcher);
       await slow.received(start + 1);
-      assert.equal(clock.pending, 0, 'no timer bounds the call');
+      assert.equal(slow.seen[start]?.headers['x-envoy-expected-rq-timeout-ms'], undefined, 'no timeout');
+      clock.advance(60_000);
       respond(held.pop()!, 200, 'done');
       assert.equal(await (await pending).body.text(), 'done');
     } finally {
@@ -393,7 +492,7 @@ describe('grpc-timeout', () => {
     try {
       const pending = grpc('http://grpcto:9080/pkg.Svc/Method', mesh.dispatcher, '1x');
       await slow.received(start + 1);
-      assert.equal(clock.pending, 0);
+      clock.advance(60_000);
       respond(held.pop()!, 200, 'done');
       assert.equal(await (await pending).body.text(), 'done');
     } finally {
@@ -422,17 +521,82 @@ describe('grpc-timeout', () => {
 type ManualClockMesh = ReturnType<ControlPlane['mesh']>;
 
 describe('idle_timeout', () => {
-  test("the route's idle_timeout: a stream silent that long gets 408 SI, and is not retried", async () => {
-    const mesh = cp.mesh();
+  // Envoy's connection manager (onIdleTimeout): flag SI, "stream timeout", maybeRequestTimeoutCode
+  // (504: the request was complete); the stream is reset, so no retry. Precise, on the clock.
+  test("the route's idle_timeout: a stream silent that long gets 504 SI, and is not retried", async () => {
+    const clock = new ManualClock();
+    const mesh = cp.mesh({ clock });
     const start = slow.seen.length;
     slow.handler = holding(start + 1, start + 3);
     try {
-      // undici's own header timer (real time) carries the route's 100 ms
-      const r = await request('http://idle:9080/quiet', { dispatcher: mesh.dispatcher });
-      assert.equal(r.statusCode, 408);
+      const pending = request('http://idle:9080/quiet', { dispatcher: mesh.dispatcher });
+      await slow.received(start + 1);
+      const timers = clock.pending;
+      clock.advance(99);
+      assert.equal(clock.pending, timers, 'still waiting at 99 ms');
+      clock.advance(1);
+      const r = await pending;
+      assert.equal(r.statusCode, 504);
       assert.equal(r.headers['x-inboard-response-flags'], 'SI');
       assert.equal(await r.body.text(), 'stream timeout');
       assert.equal(slow.seen.length, start + 1, 'one attempt only');
+    } finally {
+      await mesh.close();
+    }
+  });
+
+  test('response headers and body chunks restart the idle interval; silence after them resets the stream', async () => {
+    const clock = new ManualClock();
+    const mesh = cp.mesh({ clock });
+    const start = slow.seen.length;
+    let res: ServerResponse | undefined;
+    slow.handler = (_req, r) => {
+      res = r;
+      held.push(r);
+    };
+    try {
+      const pending = request('http://idle:9080/slow-body', { dispatcher: mesh.dispatcher });
+      await slow.received(start + 1);
+      clock.advance(60);
+      res!.writeHead(200, { 'content-type': 'text/plain' });
+      res!.write('a');
+      const r = await pending;
+      assert.equal(r.statusCode, 200);
+      const chunks: Buffer[] = [];
+      const first = new Promise<void>((resolve) => r.body.once('data', () => resolve()));
+      r.body.on('data', (c: Buffer) => chunks.push(c));
+      const ended = new Promise<unknown>((resolve) => {
+        r.body.on('error', resolve);
+        r.body.on('end', () => resolve(undefined));
+      });
+      await first;
+      clock.advance(99);
+      clock.advance(0);
+      assert.deepEqual(Buffer.concat(chunks).toString(), 'a', 'still streaming 99 ms after the last chunk');
+      clock.advance(1);
+      const err = (await ended) as { code?: string } | undefined;
+      assert.equal(err?.code, 'INBOARD_HTTP_STREAM_IDLE_TIMEOUT');
+    } finally {
+      await mesh.close();
+    }
+  });
+
+  test("the connection manager's stream_idle_timeout applies when the route sets no idle_timeout", async () => {
+    const clock = new ManualClock();
+    const mesh = cp.mesh({ clock });
+    const start = slow.seen.length;
+    slow.handler = holding(start + 1, start + 1);
+    try {
+      const pending = request('http://hcmidle:9080/', { dispatcher: mesh.dispatcher });
+      await slow.received(start + 1);
+      const timers = clock.pending;
+      clock.advance(299);
+      assert.equal(clock.pending, timers);
+      clock.advance(1);
+      const r = await pending;
+      assert.equal(r.statusCode, 504);
+      assert.equal(r.headers['x-inboard-response-flags'], 'SI');
+      assert.equal(await r.body.text(), 'stream timeout');
     } finally {
       await mesh.close();
     }

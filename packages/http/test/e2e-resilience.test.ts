@@ -296,8 +296,9 @@ describe('timeouts', () => {
     try {
       const pending = request('http://routetimeout:9080/', { dispatcher: mesh.dispatcher });
       await slow.received(start + 1);
+      const timers = clock.pending;
       clock.advance(4999);
-      assert.equal(clock.pending, 1, 'still waiting just before the timeout');
+      assert.equal(clock.pending, timers, 'still waiting just before the timeout');
       clock.advance(1);
       const r = await pending;
       assert.equal(r.statusCode, 504);

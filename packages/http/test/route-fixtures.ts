@@ -36,6 +36,8 @@ export function forward(cluster: string, over: Partial<RouteAction> = {}): Route
     timeout: undefined,
     idleTimeout: undefined,
     maxStreamDuration: undefined,
+    maxGrpcTimeout: undefined,
+    grpcTimeoutOffset: undefined,
     retryPolicy: undefined,
     hashPolicy: [],
     requestMirrorPolicies: [],

@@ -70,6 +70,7 @@ test('a client API listener (istiod grpcgen shape) decodes', () => {
       { name: 'envoy.filters.http.router', disabled: false, config: { kind: 'router' } },
     ],
     maxStreamDuration: 30_000,
+    streamIdleTimeout: undefined,
   });
   assert.ok(listenerType.equals(l, decodeOk(outbound)));
 });

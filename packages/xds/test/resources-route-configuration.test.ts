@@ -268,11 +268,11 @@ test('an istiod-style route configuration decodes into the model', () => {
   });
   assert.equal(def.timeout, 0, 'timeout: 0s disables the timeout and is kept distinct from unset');
   assert.equal(def.retryPolicy, undefined);
-  assert.deepEqual(def.maxStreamDuration, {
-    maxStreamDuration: undefined,
-    grpcTimeoutHeaderMax: 0,
-    grpcTimeoutHeaderOffset: undefined,
-  });
+  // max_grpc_timeout is the router's own field, not an alias of max_stream_duration's
+  // grpc_timeout_header_max: Envoy's router reads it only while the route has no max_stream_duration
+  assert.equal(def.maxStreamDuration, undefined);
+  assert.equal(def.maxGrpcTimeout, 0);
+  assert.equal(def.grpcTimeoutOffset, undefined);
 
   assert.deepEqual(any.routes[0]!.action, {
     kind: 'redirect',

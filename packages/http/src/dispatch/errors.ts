@@ -48,20 +48,31 @@ export class RouteTimeoutError extends MeshHttpError {
 }
 
 /**
- * The stream outlived the route's max_stream_duration (or the connection manager's default)
- * before response headers: 408, as Envoy's connection manager answers, flagged UMSDR. After the
- * headers the stream is reset and the caller's handler gets this error.
+ * Http::Utility::maybeRequestTimeoutCode: the connection manager's timeouts answer 504 once the
+ * request was fully received, 408 while the caller was still sending it.
  */
+export function requestTimeoutStatus(requestComplete: boolean): number {
+  return requestComplete ? 504 : 408;
+}
+
 /** the grpc-status Envoy's connection manager sends when the stream duration limit expires */
 const GRPC_DEADLINE_EXCEEDED = 4;
 
+/**
+ * The stream outlived its duration limit (the route's max_stream_duration, the grpc-timeout
+ * under grpc_timeout_header_max, else the connection manager's max_stream_duration) before
+ * response headers. Envoy's connection manager answers "downstream duration timeout": 504 once
+ * the request was complete, else 408, DEADLINE_EXCEEDED to a gRPC caller, and sets no response
+ * flag (UMSDR is the cluster's upstream max_stream_duration). After the headers the stream is
+ * reset and the caller's handler gets this error.
+ */
 export class MaxStreamDurationError extends MeshHttpError {
   readonly durationMs: number;
   override readonly grpcStatus: number;
-  constructor(durationMs: number) {
+  constructor(durationMs: number, requestComplete = true) {
     super('INBOARD_HTTP_MAX_STREAM_DURATION', 'downstream duration timeout', {
-      status: 408,
-      flags: ['UMSDR'],
+      status: requestTimeoutStatus(requestComplete),
+      flags: [],
       details: 'max_duration_timeout',
       overloaded: false,
     });
@@ -71,16 +82,22 @@ export class MaxStreamDurationError extends MeshHttpError {
 }
 
 /**
- * The stream sat idle too long (the route's idle_timeout, else the connection manager's stream
- * idle timeout: Envoy's 5 min, undici's 300 s header and body timeouts here): 408, flag SI,
- * before response headers; the response body fails after them. Never retried.
+ * The stream sat idle too long (the route's idle_timeout, else the connection manager's
+ * stream_idle_timeout, Envoy's 5 min by default): "stream timeout", flag SI, 504 once the request
+ * was complete, else 408, before response headers; the response body fails after them. Never
+ * retried.
  */
 export class StreamIdleTimeoutError extends MeshHttpError {
-  constructor(options?: { cause?: unknown }) {
+  constructor(options?: { cause?: unknown; requestComplete?: boolean }) {
     super(
       'INBOARD_HTTP_STREAM_IDLE_TIMEOUT',
       'stream timeout',
-      { status: 408, flags: ['SI'], details: 'stream_idle_timeout', overloaded: false },
+      {
+        status: requestTimeoutStatus(options?.requestComplete ?? true),
+        flags: ['SI'],
+        details: 'stream_idle_timeout',
+        overloaded: false,
+      },
       options,
     );
   }

@@ -18,7 +18,7 @@ import { encodeGrpcMessage, httpToGrpcStatus, isGrpcRequest } from '../route/grp
 import { type HeaderMutator, type HeaderRecord, NOOP_MUTATOR } from '../route/header-mutation.ts';
 import type { HeaderValue, RouteRequest } from '../route/route-request.ts';
 import type { ClusterChoice, RouteEntry } from '../route/route-table.ts';
-import { MaxStreamDurationError, MeshHttpError, RouteTimeoutError } from './errors.ts';
+import { MaxStreamDurationError, MeshHttpError, RouteTimeoutError, StreamIdleTimeoutError } from './errors.ts';
 import {
   type HttpRequestEvent,
   PEER_METADATA_HEADER,
@@ -142,8 +142,17 @@ export class Exchange extends MeshController implements RouteRequest, HashReques
   replayable = true;
   /** request body size when known */
   bodyBytes: number | undefined;
+  /**
+   * the whole request was in hand when it was routed (no body, or one buffered): the connection
+   * manager's timeouts then answer 504 rather than 408
+   */
+  requestComplete = true;
   /** route timeout in ms, 0: none */
   routeTimeoutMs = 0;
+  /** clock.now() as the route timeout started (x-envoy-expected-rq-timeout-ms of retries) */
+  routeStartedAt = 0;
+  /** the router rewrites grpc-timeout to the expected timeout (gRPC request, max_grpc_timeout) */
+  rewriteGrpcTimeout = false;
   fault: FaultInjection | undefined;
   /** consistent-hash value, computed on first need (null: not yet) */
   hash: bigint | undefined | null = null;
@@ -166,6 +175,9 @@ export class Exchange extends MeshController implements RouteRequest, HashReques
   #routeTimer: TimerHandle | undefined;
   #streamTimer: TimerHandle | undefined;
   #waitTimer: TimerHandle | undefined;
+  #idleTimer: TimerHandle | undefined;
+  #idleMs = 0;
+  #lastActivity = 0;
   status = 0;
   #details = '';
   #finalFlags: readonly ResponseFlag[] = NO_FLAGS;
@@ -297,16 +309,50 @@ export class Exchange extends MeshController implements RouteRequest, HashReques
 
   /** Starts the route timeout (covering every attempt and backoff). */
   startRouteTimer(ms: number): void {
+    const clock = this.settings.clock;
     this.routeTimeoutMs = ms;
-    this.#routeTimer = this.settings.clock.setTimeout(() => this.#onRouteTimeout(), ms);
+    this.routeStartedAt = clock.now();
+    this.#routeTimer = clock.setTimeout(() => this.#onRouteTimeout(), ms);
   }
 
   /** Starts the max stream duration: the whole request, response body included. */
   startStreamTimer(ms: number): void {
     this.#streamTimer = this.settings.clock.setTimeout(() => {
       this.#streamTimer = undefined;
-      this.#expire(new MaxStreamDurationError(ms));
+      this.#expire(new MaxStreamDurationError(ms, this.requestComplete));
     }, ms);
+  }
+
+  /**
+   * Starts the stream idle timer: it fires once nothing moved on the stream for `ms` (response
+   * headers and body chunks count as activity, as Envoy's connection manager resets its timer on
+   * every encode). Activity only records the time; the timer re-arms itself for the rest of the
+   * interval when it fires early, so a streaming body costs no timer per chunk.
+   */
+  startIdleTimer(ms: number): void {
+    this.#idleMs = ms;
+    this.#lastActivity = this.settings.clock.now();
+    this.#idleTimer = this.settings.clock.setTimeout(() => this.#onIdle(), ms);
+  }
+
+  /** the stream idle timer is armed (not disabled, not expired) */
+  get idleTimerRunning(): boolean {
+    return this.#idleTimer !== undefined;
+  }
+
+  #touch(): void {
+    if (this.#idleTimer !== undefined) this.#lastActivity = this.settings.clock.now();
+  }
+
+  #onIdle(): void {
+    const clock = this.settings.clock;
+    const left = this.#lastActivity + this.#idleMs - clock.now();
+    if (left > 0) {
+      this.#idleTimer = clock.setTimeout(() => this.#onIdle(), left);
+      return;
+    }
+    this.#idleTimer = undefined;
+    this.#expire(new StreamIdleTimeoutError({ requestComplete: this.requestComplete }));
   }
 
   /** Runs `f` after `ms` unless the request ends first (fault delays). */
@@ -325,6 +371,10 @@ export class Exchange extends MeshController implements RouteRequest, HashReques
     if (this.#streamTimer !== undefined) {
       this.#streamTimer.cancel();
       this.#streamTimer = undefined;
+    }
+    if (this.#idleTimer !== undefined) {
+      this.#idleTimer.cancel();
+      this.#idleTimer = undefined;
     }
   }
 
@@ -495,6 +545,7 @@ export class Exchange extends MeshController implements RouteRequest, HashReques
     if (this.#state !== ACTIVE) return;
     this.#state = STREAMING;
     this.status = statusCode;
+    this.#touch();
     if (this.startedAt >= 0) this.#responseStartAt = performance.now();
     let modified = false;
     const cookies = this.#setCookies;
@@ -543,6 +594,7 @@ export class Exchange extends MeshController implements RouteRequest, HashReques
   onResponseData(_controller: DispatchController, chunk: Buffer): void {
     if (this.#state !== STREAMING) return;
     this.#bytesReceived += chunk.length;
+    this.#touch();
     this.user.onResponseData?.(this, chunk);
   }
 

@@ -20,6 +20,7 @@ import {
   type RetryDecision,
   RetryState,
 } from '../retry/retry-state.ts';
+import { formatGrpcTimeout } from '../route/grpc.ts';
 import {
   MeshHttpError,
   PerTryTimeoutError,
@@ -42,6 +43,8 @@ type DispatchOptions = Dispatcher.DispatchOptions;
 type DispatchHandler = Dispatcher.DispatchHandler;
 type DispatchController = Dispatcher.DispatchController;
 type Dispatch = (opts: DispatchOptions, handler: DispatchHandler) => boolean;
+
+const EXPECTED_RQ_TIMEOUT = 'x-envoy-expected-rq-timeout-ms';
 
 /** Response body bytes drained from a retried attempt before its connection is dropped instead. */
 const DISCARD_LIMIT = 64 * 1024;
@@ -303,10 +306,13 @@ class RetryDriver extends Attempt implements UpstreamCanceller {
     const countHeader = this.#o.attemptCountHeader ?? ex.entry?.vhost.includeRequestAttemptCount === true;
     if (n === 1) {
       opts = base;
-      if (countHeader) (base.headers as Record<string, string>)[ATTEMPT_COUNT_HEADER] = '1';
+      const headers = base.headers as Record<string, string | string[]>;
+      if (countHeader) headers[ATTEMPT_COUNT_HEADER] = '1';
+      this.#timeoutHeaders(headers);
     } else {
       const headers = { ...(base.headers as Record<string, string | string[]>) };
       if (countHeader) headers[ATTEMPT_COUNT_HEADER] = String(n);
+      this.#timeoutHeaders(headers);
       opts = { ...base, headers };
     }
     const a = n === 1 ? this : new Attempt(this);
@@ -331,6 +337,25 @@ class RetryDriver extends Attempt implements UpstreamCanceller {
     } catch (err) {
       a.onResponseError(undefined, err as Error);
     }
+  }
+
+  /**
+   * Envoy's setTimeoutHeaders, before every attempt: x-envoy-expected-rq-timeout-ms tells the
+   * upstream how long this attempt may take (the per-try timeout, else the route timeout, never
+   * more than what is left of the route timeout, at least 1 ms); with max_grpc_timeout a gRPC
+   * request's grpc-timeout says the same. Nothing when there is no timeout.
+   */
+  #timeoutHeaders(headers: Record<string, string | string[]>): void {
+    const ex = this.ex;
+    const global = ex.routeTimeoutMs;
+    let expected = this.perTryMs ?? global;
+    if (expected <= 0) return;
+    if (global > 0) {
+      const elapsed = Math.floor(this.clock.now() - ex.routeStartedAt);
+      expected = elapsed >= global ? 1 : Math.min(expected, global - elapsed);
+    }
+    headers[EXPECTED_RQ_TIMEOUT] = String(expected);
+    if (ex.rewriteGrpcTimeout) headers['grpc-timeout'] = formatGrpcTimeout(expected);
   }
 
   /** The retry decision for response headers. */

@@ -8,11 +8,11 @@
 //   - run the fault filter (delay: DI, abort: FI), on the original headers;
 //   - then, as the router: header mutations, path and host rewrites (x-envoy-original-*),
 //     the route timeout (covering every attempt), request mirrors, and on to the retry layer.
-import type { MaxStreamDuration, RequestMirrorPolicy } from '@inboard/xds';
+import type { MaxStreamDuration, RequestMirrorPolicy, RouteAction } from '@inboard/xds';
 import type { Dispatcher } from 'undici';
 import { decideFault, type FaultAbortDecision } from '../fault/fault-decision.ts';
 import type { CompiledTarget } from '../mesh/compiled-target.ts';
-import { parseGrpcTimeout } from '../route/grpc.ts';
+import { formatGrpcTimeout, isGrpcRequest, parseGrpcTimeout } from '../route/grpc.ts';
 import type { HeaderRecord } from '../route/header-mutation.ts';
 import { rewriteHost } from '../route/host-rewrite.ts';
 import { rewritePath } from '../route/path-rewrite.ts';
@@ -32,6 +32,9 @@ type Dispatch = (opts: DispatchOptions, handler: DispatchHandler) => boolean;
 
 /** Envoy's route timeout when the route does not set one (Istio always sets one, 0 by default). */
 export const DEFAULT_ROUTE_TIMEOUT_MS = 15_000;
+
+/** Envoy's connection manager stream_idle_timeout when the listener sets none. */
+export const DEFAULT_STREAM_IDLE_TIMEOUT_MS = 300_000;
 
 const UPSTREAM_RQ_TIMEOUT = 'x-envoy-upstream-rq-timeout-ms';
 
@@ -66,11 +69,12 @@ function parseUint(s: string | undefined): number | undefined {
 }
 
 /**
- * The stream's duration limit (ms; 0 or undefined: none), as Envoy's connection manager computes
- * it (refreshDurationTimeout): with a `grpc-timeout` header and the route's
- * grpc_timeout_header_max (or the deprecated max_grpc_timeout) configured, the header's value,
- * capped by that maximum unless it is 0, minus grpc_timeout_header_offset; otherwise the route's
- * max_stream_duration, else the connection manager's.
+ * The stream's duration limit (ms; undefined: none), as Envoy's connection manager computes it
+ * (refreshDurationTimeout): with a `grpc-timeout` header and the route's
+ * max_stream_duration.grpc_timeout_header_max configured, the header's value, capped by that
+ * maximum unless it is 0, minus grpc_timeout_header_offset (0 when the offset is not smaller,
+ * which expires at once); otherwise the route's max_stream_duration (0: none), else the
+ * connection manager's. The deprecated max_grpc_timeout plays no part here: it is the router's.
  */
 function streamDuration(
   route: MaxStreamDuration | undefined,
@@ -81,11 +85,30 @@ function streamDuration(
   const header = max === undefined ? undefined : parseGrpcTimeout(firstValue(record['grpc-timeout']));
   if (header === undefined) {
     const r = route?.maxStreamDuration;
-    return r !== undefined ? r : hcm;
+    const t = r !== undefined ? r : hcm;
+    return t === undefined || t === 0 ? undefined : t;
   }
   let t = max! > 0 && header > max! ? max! : header;
   const offset = route!.grpcTimeoutHeaderOffset;
   if (t !== 0 && offset !== undefined) t = offset < t ? t - offset : 0;
+  return t;
+}
+
+/**
+ * The router's route timeout before x-envoy-upstream-rq-timeout-ms (FilterUtility::finalTimeout):
+ * none once the route has max_stream_duration ("new timeouts": the route's timeout and
+ * max_grpc_timeout are ignored); for a gRPC request on a route with max_grpc_timeout, the
+ * grpc-timeout header (0 when absent or malformed) less grpc_timeout_offset when the offset is
+ * smaller, capped by max_grpc_timeout unless that is 0; else the route's timeout (15 s unset).
+ */
+function routeTimeout(action: RouteAction, grpc: boolean, record: HeaderRecord): number {
+  if (action.maxStreamDuration !== undefined) return 0;
+  const max = action.maxGrpcTimeout;
+  if (!grpc || max === undefined) return action.timeout ?? DEFAULT_ROUTE_TIMEOUT_MS;
+  let t = parseGrpcTimeout(firstValue(record['grpc-timeout'])) ?? 0;
+  const offset = action.grpcTimeoutOffset;
+  if (offset !== undefined && offset < t) t -= offset;
+  if (max !== 0 && (t === 0 || t > max)) t = max;
   return t;
 }
 
@@ -179,12 +202,23 @@ class Router {
     }
     ex.choice = choice;
     ex.upstream = upstream;
-    // max_stream_duration: the route's, else the connection manager's; 0 disables. It covers the
-    // whole stream from here (fault delay, every attempt, the response body).
-    const msd = streamDuration(action.maxStreamDuration, compiled.snapshot.hcm.maxStreamDuration, record);
-    if (msd !== undefined && msd > 0) ex.startStreamTimer(msd);
     ex.replayable =
       isReplayableBody(opts.body) && (opts as { [kBodyNotReplayable]?: boolean })[kBodyNotReplayable] !== true;
+    // A body still streaming from the caller: the connection manager's timeouts would answer 408.
+    ex.requestComplete = ex.replayable;
+    const hcm = compiled.snapshot.hcm;
+    // The stream idle timeout: the route's idle_timeout over the connection manager's
+    // stream_idle_timeout (Envoy's 5 min by default); 0 disables.
+    const idle = action.idleTimeout ?? hcm.streamIdleTimeout ?? DEFAULT_STREAM_IDLE_TIMEOUT_MS;
+    if (idle > 0) ex.startIdleTimer(idle);
+    // max_stream_duration: the route's, else the connection manager's. It covers the whole
+    // stream from here (fault delay, every attempt, the response body).
+    const msd = streamDuration(action.maxStreamDuration, hcm.maxStreamDuration, record);
+    if (msd !== undefined) {
+      // With "new timeouts" a gRPC request carries the limit upstream as its grpc-timeout.
+      if (action.maxStreamDuration !== undefined && isGrpcRequest(ex)) record['grpc-timeout'] = formatGrpcTimeout(msd);
+      ex.startStreamTimer(msd);
+    }
     const body = opts.body;
     if (typeof body === 'string') ex.bodyBytes = Buffer.byteLength(body);
     else if (body instanceof Uint8Array) ex.bodyBytes = body.byteLength;
@@ -256,7 +290,9 @@ class Router {
       record.host = ex.authority;
     }
 
-    let timeout = action.timeout ?? DEFAULT_ROUTE_TIMEOUT_MS;
+    const grpc = isGrpcRequest(ex);
+    let timeout = routeTimeout(action, grpc, record);
+    ex.rewriteGrpcTimeout = grpc && action.maxStreamDuration === undefined && action.maxGrpcTimeout !== undefined;
     if ((ex.headerBits & HAS_ENVOY) !== 0 && record[UPSTREAM_RQ_TIMEOUT] !== undefined) {
       if (this.#o.honorEnvoyHeaders) {
         const t = parseUint(firstValue(record[UPSTREAM_RQ_TIMEOUT]));
@@ -268,12 +304,10 @@ class Router {
 
     const next: MeshDispatchOptions = { ...opts, path, headers: record, [kExchange]: ex };
     if (next.query !== undefined) next.query = undefined;
-    // The route's idle_timeout (0: none) as undici's header and body timeouts of each attempt;
-    // without one, undici's 300 s defaults stand in for Envoy's 5 min stream idle timeout.
-    const idle = action.idleTimeout;
-    if (idle !== undefined) {
-      next.headersTimeout = idle;
-      next.bodyTimeout = idle;
+    // The exchange's stream idle timer replaces undici's coarse header and body timers.
+    if (ex.idleTimerRunning) {
+      next.headersTimeout = 0;
+      next.bodyTimeout = 0;
     }
     ex.opts = next;
     const mirrors = entry.requestMirrorPolicies;

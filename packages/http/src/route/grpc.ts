@@ -32,6 +32,23 @@ export function parseGrpcTimeout(value: string | undefined): number | undefined 
   return Math.floor(n * unit);
 }
 
+const MAX_GRPC_TIMEOUT_VALUE = 99_999_999;
+
+/**
+ * Grpc::Common::toGrpcTimeout: milliseconds as a grpc-timeout value, in the smallest unit of
+ * m, S, M, H that fits its 8 digits (hours clipped at 99999999H).
+ */
+export function formatGrpcTimeout(ms: number): string {
+  let t = Math.floor(ms);
+  if (t <= MAX_GRPC_TIMEOUT_VALUE) return `${t}m`;
+  t = Math.floor(t / 1000);
+  if (t <= MAX_GRPC_TIMEOUT_VALUE) return `${t}S`;
+  t = Math.floor(t / 60);
+  if (t <= MAX_GRPC_TIMEOUT_VALUE) return `${t}M`;
+  t = Math.floor(t / 60);
+  return `${Math.min(t, MAX_GRPC_TIMEOUT_VALUE)}H`;
+}
+
 /** Grpc::Utility::httpToGrpcStatus: the grpc-status of a local reply with this HTTP status. */
 export function httpToGrpcStatus(status: number): number {
   switch (status) {

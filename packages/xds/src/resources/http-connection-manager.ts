@@ -120,5 +120,6 @@ export function httpConnectionManager(
       `${path}.common_http_protocol_options.max_stream_duration`,
       p,
     ),
+    streamIdleTimeout: durationMs(hcm.stream_idle_timeout, `${path}.stream_idle_timeout`, p),
   };
 }

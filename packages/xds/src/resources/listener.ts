@@ -112,6 +112,7 @@ const EMPTY_HCM: HttpConnectionManager = Object.freeze({
   routeConfig: undefined,
   httpFilters: EMPTY,
   maxStreamDuration: undefined,
+  streamIdleTimeout: undefined,
 });
 
 const NO_MATCH: FilterChainMatch = Object.freeze({

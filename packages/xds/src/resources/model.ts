@@ -224,10 +224,18 @@ export interface RouteAction {
   readonly hostRewriteLiteral: string | undefined;
   readonly hostRewriteHeader: string | undefined;
   readonly autoHostRewrite: boolean;
-  /** undefined: Envoy's default of 15 s applies; 0 disables */
+  /**
+   * undefined: Envoy's default of 15 s applies; 0 disables. Ignored (like max_grpc_timeout) when
+   * maxStreamDuration is set: Envoy's "new timeouts" then bound the stream instead.
+   */
   readonly timeout: Millis | undefined;
   readonly idleTimeout: Millis | undefined;
+  /** the route's max_stream_duration message, when present */
   readonly maxStreamDuration: MaxStreamDuration | undefined;
+  /** the deprecated max_grpc_timeout: a gRPC request's grpc-timeout becomes the route timeout (0: uncapped) */
+  readonly maxGrpcTimeout: Millis | undefined;
+  /** the deprecated grpc_timeout_offset, taken off the grpc-timeout when smaller */
+  readonly grpcTimeoutOffset: Millis | undefined;
   readonly retryPolicy: RetryPolicy | undefined;
   readonly hashPolicy: readonly HashPolicy[];
   readonly requestMirrorPolicies: readonly RequestMirrorPolicy[];
@@ -374,6 +382,8 @@ export interface HttpConnectionManager {
   readonly httpFilters: readonly HttpFilter[];
   /** common_http_protocol_options.max_stream_duration (gRFC A31 default timeout) */
   readonly maxStreamDuration: Millis | undefined;
+  /** stream_idle_timeout (undefined: Envoy's 5 min default; 0 disables) */
+  readonly streamIdleTimeout: Millis | undefined;
 }
 
 export interface SocketAddress {

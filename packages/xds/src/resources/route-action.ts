@@ -148,21 +148,12 @@ export function mirrorPolicies(
 
 function maxStreamDuration(a: config_route_v3_RouteAction, path: string, p: Problems): MaxStreamDuration | undefined {
   const m = a.max_stream_duration;
-  if (m !== undefined) {
-    const at = `${path}.max_stream_duration`;
-    return {
-      maxStreamDuration: durationMs(m.max_stream_duration, `${at}.max_stream_duration`, p),
-      grpcTimeoutHeaderMax: durationMs(m.grpc_timeout_header_max, `${at}.grpc_timeout_header_max`, p),
-      grpcTimeoutHeaderOffset: durationMs(m.grpc_timeout_header_offset, `${at}.grpc_timeout_header_offset`, p),
-    };
-  }
-  // The deprecated pair means the same as grpc_timeout_header_max / _offset (istiod's default
-  // routes still send max_grpc_timeout: 0s); max_stream_duration wins when both are present.
-  if (a.max_grpc_timeout === undefined && a.grpc_timeout_offset === undefined) return undefined;
+  if (m === undefined) return undefined;
+  const at = `${path}.max_stream_duration`;
   return {
-    maxStreamDuration: undefined,
-    grpcTimeoutHeaderMax: durationMs(a.max_grpc_timeout, `${path}.max_grpc_timeout`, p),
-    grpcTimeoutHeaderOffset: durationMs(a.grpc_timeout_offset, `${path}.grpc_timeout_offset`, p),
+    maxStreamDuration: durationMs(m.max_stream_duration, `${at}.max_stream_duration`, p),
+    grpcTimeoutHeaderMax: durationMs(m.grpc_timeout_header_max, `${at}.grpc_timeout_header_max`, p),
+    grpcTimeoutHeaderOffset: durationMs(m.grpc_timeout_header_offset, `${at}.grpc_timeout_header_offset`, p),
   };
 }
 
@@ -231,6 +222,11 @@ export function routeAction(a: config_route_v3_RouteAction, path: string, p: Pro
     timeout: durationMs(a.timeout, `${path}.timeout`, p),
     idleTimeout: durationMs(a.idle_timeout, `${path}.idle_timeout`, p),
     maxStreamDuration: maxStreamDuration(a, path, p),
+    // The deprecated pair is not an alias of max_stream_duration's grpc_timeout_header_*: Envoy's
+    // router turns a gRPC request's grpc-timeout into the route timeout with it (istiod's default
+    // routes send max_grpc_timeout: 0s), and ignores it when max_stream_duration is present.
+    maxGrpcTimeout: durationMs(a.max_grpc_timeout, `${path}.max_grpc_timeout`, p),
+    grpcTimeoutOffset: durationMs(a.grpc_timeout_offset, `${path}.grpc_timeout_offset`, p),
     retryPolicy: a.retry_policy === undefined ? undefined : retryPolicy(a.retry_policy, `${path}.retry_policy`, p),
     hashPolicy: hashPolicies(a.hash_policy, `${path}.hash_policy`, p),
     requestMirrorPolicies: mirrorPolicies(a.request_mirror_policies, `${path}.request_mirror_policies`, p),
