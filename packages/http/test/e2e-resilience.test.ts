@@ -74,6 +74,7 @@ before(async () => {
       }),
     ),
     svc('routetimeout', forward(cluster('slow', 9080), { timeout: ms(5000), retry_policy: undefined })),
+    svc('ratelimited', forward(cluster('slow', 9080), { retry_policy: istioRetry(['envoy-ratelimited']) })),
     svc('limited', forward(cluster('limited', 9080))),
     svc('outlier', forward(cluster('outlier', 9080), { retry_policy: undefined })),
     svc('cutoff', forward(cluster('cutoff', 9080), { retry_policy: undefined })),
@@ -154,6 +155,24 @@ describe('retries', () => {
       assert.equal(flaky.seen.filter((s) => s.headers['x-envoy-attempt-count'] === '2').length, 14);
     } finally {
       stop();
+      await mesh.close();
+    }
+  });
+
+  // Envoy's wouldRetryFromHeaders looks at x-envoy-ratelimited first, on every attempt
+  test('envoy-ratelimited: a 429 with x-envoy-ratelimited on the first attempt is retried', async () => {
+    const mesh = cp.mesh();
+    const start = slow.seen.length;
+    slow.handler = (_req, res, _body, n) =>
+      n === start + 1
+        ? respond(res, 429, 'limited', { 'x-envoy-ratelimited': 'true' })
+        : respond(res, 200, `slow ${n}`);
+    try {
+      const r = await request('http://ratelimited:9080/', { dispatcher: mesh.dispatcher });
+      assert.equal(r.statusCode, 200);
+      assert.equal(await r.body.text(), `slow ${start + 2}`);
+      assert.equal(slow.seen.length, start + 2, 'two attempts');
+    } finally {
       await mesh.close();
     }
   });
@@ -253,14 +272,18 @@ describe('timeouts', () => {
     try {
       const pending = request('http://pertry:9080/', { dispatcher: mesh.dispatcher });
       await slow.received(start + 1);
+      // Envoy's setTimeoutHeaders: the per-try timeout is what the upstream may take
+      assert.equal(slow.seen[start]!.headers['x-envoy-expected-rq-timeout-ms'], '1000');
+      const timers = clock.pending; // the stream idle timer and the per-try timeout
       clock.advance(1000); // the per-try timeout fires
-      await until(() => clock.pending > 0); // the backoff timer (< 25 ms)
+      await until(() => clock.pending === timers); // ... and the backoff timer (< 25 ms) replaces it
       clock.advance(100);
       await slow.received(start + 2);
       const r = await pending;
       assert.equal(r.statusCode, 200);
       assert.equal(await r.body.text(), `slow ${start + 2}`);
       assert.equal(slow.seen[start + 1]!.headers['x-envoy-attempt-count'], '2');
+      assert.equal(slow.seen[start + 1]!.headers['x-envoy-expected-rq-timeout-ms'], '1000');
     } finally {
       await mesh.close();
     }
@@ -296,6 +319,7 @@ describe('timeouts', () => {
     try {
       const pending = request('http://routetimeout:9080/', { dispatcher: mesh.dispatcher });
       await slow.received(start + 1);
+      assert.equal(slow.seen[start]!.headers['x-envoy-expected-rq-timeout-ms'], '5000');
       const timers = clock.pending;
       clock.advance(4999);
       assert.equal(clock.pending, timers, 'still waiting just before the timeout');

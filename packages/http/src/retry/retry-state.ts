@@ -158,6 +158,8 @@ export function mayRetryResponse(policy: RetryPolicy | undefined, status: number
   const d = defaultsOf(policy);
   const on = d.retryOn;
   if (on === 0) return false;
+  // wouldRetryFromHeaders reads x-envoy-ratelimited before any status
+  if (on & RetryOn.ENVOY_RATE_LIMITED && headers('x-envoy-ratelimited') !== undefined) return true;
   if (status >= 500 || status === 409 || status === 425) return true;
   if (on & RetryOn.RETRIABLE_STATUS_CODES && d.codes.includes(status)) return true;
   if (on & RetryOn.RETRIABLE_HEADERS && d.retriableHeaders.length > 0) return true;
