@@ -115,10 +115,21 @@ describe('fault injection', () => {
   });
 
   test('a gRPC abort is HTTP 200 with grpc-status', async () => {
-    const r = await get('/grpc');
+    const r = await get('/grpc', { 'content-type': 'application/grpc' });
     assert.equal(r.status, 200);
     assert.equal(r.headers['grpc-status'], '14');
     assert.equal(r.headers['content-type'], 'application/grpc');
+  });
+
+  // Envoy's fault filter sends the abort as a local reply of 200 with the grpc_status; the local
+  // reply takes the gRPC form only for a gRPC request, so a plain caller gets 200 text/plain.
+  test('a gRPC abort on a plain HTTP request: 200 text/plain "fault filter abort", no grpc-status', async () => {
+    const r = await get('/grpc');
+    assert.equal(r.status, 200);
+    assert.equal(r.headers['grpc-status'], undefined);
+    assert.equal(r.headers['content-type'], 'text/plain');
+    assert.equal(r.body, 'fault filter abort');
+    assert.equal(r.headers['x-inboard-response-flags'], 'FI');
   });
 
   test('header_abort takes the status from x-envoy-fault-abort-request', async () => {

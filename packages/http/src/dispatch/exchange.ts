@@ -84,8 +84,6 @@ export interface LocalReply {
   readonly error?: Error | undefined;
   /** the grpc-status when the reply goes out in gRPC form (else the HTTP status's mapping) */
   readonly grpcStatus?: number | undefined;
-  /** gRPC form whatever the request (fault aborts with a grpc_status) */
-  readonly grpc?: boolean | undefined;
 }
 
 export const RESPONSE_FLAGS_HEADER = 'x-inboard-response-flags';
@@ -450,7 +448,7 @@ export class Exchange extends MeshController implements RouteRequest, HashReques
     if (this.#state !== ACTIVE) return;
     this.#state = STREAMING;
     this.#clearTimers();
-    const grpc = r.grpc === true || isGrpcRequest(this);
+    const grpc = isGrpcRequest(this);
     const body = !grpc && r.body !== undefined && r.body !== '' ? Buffer.from(r.body, 'utf8') : undefined;
     const headers: Record<string, string | string[]> = {};
     if (grpc) {

@@ -261,8 +261,8 @@ class Router {
       flags: ['FI'],
       details: 'fault_filter_abort',
       body: 'fault filter abort',
+      // the gRPC form only for a gRPC request: a plain one gets 200 text/plain, as from Envoy
       grpcStatus: abort.grpcStatus,
-      grpc: abort.grpcStatus !== undefined,
     });
   }
 
