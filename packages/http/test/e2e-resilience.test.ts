@@ -201,9 +201,27 @@ describe('retries', () => {
       const r = await request('http://alldead:9080/', { dispatcher: mesh.dispatcher });
       assert.equal(r.statusCode, 503);
       assert.equal(r.headers['x-inboard-response-flags'], 'UF,URX');
-      assert.match(
+      // Envoy's wording: the connection's failure reason is "delayed connect error: " + strerror
+      assert.equal(
         await r.body.text(),
-        /^upstream connect error or disconnect\/reset before headers\. retried and the latest reset reason: remote connection failure/,
+        'upstream connect error or disconnect/reset before headers. retried and the latest reset reason: remote connection failure, transport failure reason: delayed connect error: Connection refused',
+      );
+    } finally {
+      await mesh.close();
+    }
+  });
+
+  // Envoy records no transport failure reason for a connection the upstream closed
+  test('a connection closed before response headers: 503 UC, "reset reason: connection termination" and no more', async () => {
+    const mesh = cp.mesh();
+    slow.handler = (req) => req.socket.destroy();
+    try {
+      const r = await request('http://routetimeout:9080/', { dispatcher: mesh.dispatcher });
+      assert.equal(r.statusCode, 503);
+      assert.equal(r.headers['x-inboard-response-flags'], 'UC');
+      assert.equal(
+        await r.body.text(),
+        'upstream connect error or disconnect/reset before headers. reset reason: connection termination',
       );
     } finally {
       await mesh.close();

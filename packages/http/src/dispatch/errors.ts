@@ -171,11 +171,13 @@ export class UpstreamResetError extends MeshHttpError {
   readonly resetReason: ResetReason;
   constructor(reason: ResetReason, result: RequestResult, retried: boolean, cause: unknown) {
     const latest = retried ? 'retried and the latest reset reason' : 'reset reason';
-    const transport = cause instanceof Error ? `, transport failure reason: ${cause.message}` : '';
+    const transport = transportFailureReason(cause);
     super(
       'INBOARD_HTTP_UPSTREAM_RESET',
-      `upstream connect error or disconnect/reset before headers. ${latest}: ${resetReasonToString(reason)}${transport}`,
-      cause instanceof UpstreamTlsError ? withTransportFailure(result, cause.transportFailureReason) : result,
+      `upstream connect error or disconnect/reset before headers. ${latest}: ${resetReasonToString(reason)}${
+        transport === undefined ? '' : `, transport failure reason: ${transport}`
+      }`,
+      transport === undefined ? result : withTransportFailure(result, transport),
       { cause },
     );
     this.resetReason = reason;
@@ -183,13 +185,40 @@ export class UpstreamResetError extends MeshHttpError {
 }
 
 /**
- * Envoy's router appends the transport failure reason to the details, whitespace replaced:
- * `upstream_reset_before_response_started{remote_connection_failure,TLS_error:_...}`.
+ * strerror() of the connect errors Node reports by code: the text Envoy's connection puts after
+ * "delayed connect error: " (Linux wording).
+ */
+const CONNECT_ERRORS: Readonly<Record<string, string>> = {
+  ECONNREFUSED: 'Connection refused',
+  ECONNRESET: 'Connection reset by peer',
+  EHOSTUNREACH: 'No route to host',
+  ENETUNREACH: 'Network is unreachable',
+  ETIMEDOUT: 'Connection timed out',
+  EADDRNOTAVAIL: 'Cannot assign requested address',
+};
+
+/**
+ * Envoy's %UPSTREAM_TRANSPORT_FAILURE_REASON% for a failed attempt: the TLS error, or "delayed
+ * connect error: <strerror>" when the connect itself failed; nothing for a connection that was
+ * reset or closed after it was up (Envoy records no reason then).
+ */
+function transportFailureReason(cause: unknown): string | undefined {
+  if (cause instanceof UpstreamTlsError) return cause.transportFailureReason;
+  if (!(cause instanceof Error)) return undefined;
+  const e = cause as { code?: unknown; syscall?: unknown };
+  if (e.syscall !== 'connect' || typeof e.code !== 'string') return undefined;
+  const text = CONNECT_ERRORS[e.code];
+  return text === undefined ? undefined : `delayed connect error: ${text}`;
+}
+
+/**
+ * Envoy's router appends the transport failure reason to the details after a '|', whitespace
+ * replaced: `upstream_reset_before_response_started{remote_connection_failure|TLS_error:_...}`.
  */
 function withTransportFailure(result: RequestResult, reason: string): RequestResult {
   const d = result.details;
   if (!d.endsWith('}')) return result;
-  return { ...result, details: `${d.slice(0, -1)},${reason.replace(/\s/g, '_')}}` };
+  return { ...result, details: `${d.slice(0, -1)}|${reason.replace(/\s/g, '_')}}` };
 }
 
 // ------------------------------------------------------------------ upstream TLS
