@@ -60,7 +60,7 @@ export class ResourceLimit {
   }
 }
 
-/** CircuitBreakers.Thresholds.RetryBudget (not in the xDS model yet). */
+/** CircuitBreakers.Thresholds.RetryBudget (the cluster's, or an embedder's for a cluster without one). */
 export interface RetryBudget {
   /** percent of active + pending requests that may be retries, default 20 */
   readonly budgetPercent?: number;
@@ -160,8 +160,11 @@ export class CircuitBreakers {
   ) {
     // The first Thresholds entry for a priority wins.
     const find = (p: RoutingPriority) => thresholds.find((t) => t.priority === p) ?? DEFAULT_THRESHOLDS;
-    this.default = new PriorityCircuitBreakers('DEFAULT', find('DEFAULT'), retryBudgets?.DEFAULT);
-    this.high = new PriorityCircuitBreakers('HIGH', find('HIGH'), retryBudgets?.HIGH);
+    // The cluster's retry_budget, else an embedder's budget, else max_retries.
+    const d = find('DEFAULT');
+    const h = find('HIGH');
+    this.default = new PriorityCircuitBreakers('DEFAULT', d, d.retryBudget ?? retryBudgets?.DEFAULT);
+    this.high = new PriorityCircuitBreakers('HIGH', h, h.retryBudget ?? retryBudgets?.HIGH);
   }
 
   forPriority(priority: RoutingPriority): PriorityCircuitBreakers {

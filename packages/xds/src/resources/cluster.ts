@@ -268,13 +268,24 @@ function circuitBreakers(
     }
     if (set[t.priority]) continue;
     set[t.priority] = true;
-    out[t.priority] = {
+    const thresholds: CircuitBreakerThresholds = {
       priority: t.priority === 0 ? 'DEFAULT' : 'HIGH',
       maxConnections: t.max_connections?.value ?? 1024,
       maxPendingRequests: t.max_pending_requests?.value ?? 1024,
       maxRequests: t.max_requests?.value ?? 1024,
       maxRetries: t.max_retries?.value ?? 3,
     };
+    const rb = t.retry_budget;
+    if (rb !== undefined) {
+      // Envoy's defaults for an empty budget: 20 % and a floor of 3 (istiod's retryBudget)
+      const budgetPercent = rb.budget_percent?.value ?? 20;
+      if (!(budgetPercent >= 0 && budgetPercent <= 100))
+        p.add(`${ROOT}.circuit_breakers.thresholds[${i}].retry_budget.budget_percent`, 'must be within [0, 100]');
+      out[t.priority] = {
+        ...thresholds,
+        retryBudget: { budgetPercent, minRetryConcurrency: rb.min_retry_concurrency?.value ?? 3 },
+      };
+    } else out[t.priority] = thresholds;
   }
   return out;
 }

@@ -445,6 +445,16 @@ export interface CircuitBreakerThresholds {
   readonly maxPendingRequests: number;
   readonly maxRequests: number;
   readonly maxRetries: number;
+  /** set when the thresholds carry a retry_budget: it replaces maxRetries */
+  readonly retryBudget?: CircuitBreakerRetryBudget;
+}
+
+/** Thresholds.RetryBudget: retries may be this share of the requests active and pending, never fewer than the floor. */
+export interface CircuitBreakerRetryBudget {
+  /** percent, default 20 */
+  readonly budgetPercent: number;
+  /** default 3 */
+  readonly minRetryConcurrency: number;
 }
 
 export interface OutlierDetection {
