@@ -103,16 +103,26 @@ export class StreamIdleTimeoutError extends MeshHttpError {
   }
 }
 
-/** An attempt hit the per-try timeout and no retry followed: 504, flag UT (+ URX / UO). */
+/**
+ * An attempt hit the per-try timeout, or went silent for the per-try idle timeout (`idle`), and
+ * no retry followed: 504, flag UT (+ URX / UO).
+ */
 export class PerTryTimeoutError extends MeshHttpError {
   readonly timeoutMs: number;
-  constructor(timeoutMs: number, result?: RequestResult) {
+  readonly idle: boolean;
+  constructor(timeoutMs: number, result?: RequestResult, idle = false) {
     super(
       'INBOARD_HTTP_PER_TRY_TIMEOUT',
       'upstream request timeout',
-      result ?? { status: 504, flags: ['UT'], details: 'upstream_per_try_timeout', overloaded: false },
+      result ?? {
+        status: 504,
+        flags: ['UT'],
+        details: idle ? 'upstream_per_try_idle_timeout' : 'upstream_per_try_timeout',
+        overloaded: false,
+      },
     );
     this.timeoutMs = timeoutMs;
+    this.idle = idle;
   }
 }
 

@@ -82,6 +82,8 @@ class Attempt implements DispatchHandler {
   #state = PENDING;
   #abortReason: Error | undefined;
   #timer: TimerHandle | undefined;
+  #idleTimer: TimerHandle | undefined;
+  #lastActivity = 0;
   #discarded = 0;
   /** the attempt's telemetry event, while someone listens (published again when it ends) */
   event: AttemptEvent | undefined;
@@ -124,6 +126,33 @@ class Attempt implements DispatchHandler {
     }
   }
 
+  #clearIdleTimer(): void {
+    if (this.#idleTimer !== undefined) {
+      this.#idleTimer.cancel();
+      this.#idleTimer = undefined;
+    }
+  }
+
+  /** Response headers or body from the upstream: the per-try idle interval starts again. */
+  #touch(): void {
+    if (this.#idleTimer !== undefined) this.#lastActivity = this.#driver.clock.now();
+  }
+
+  // Envoy's per_try_idle_timeout: armed when the attempt gets its stream, reset by every response
+  // header and body event, and unlike the per-try timeout it still runs while the body streams.
+  // Activity only records the time; the timer re-arms itself for the rest when it fires early.
+  #onIdle(ms: number): void {
+    const clock = this.#driver.clock;
+    const left = this.#lastActivity + ms - clock.now();
+    if (left > 0) {
+      this.#idleTimer = clock.setTimeout(() => this.#onIdle(ms), left);
+      return;
+    }
+    this.#idleTimer = undefined;
+    this.timedOut = true;
+    this.abort(new PerTryTimeoutError(ms, undefined, true));
+  }
+
   onRequestStart(controller: DispatchController, _context: unknown): void {
     this.#controller = controller;
     this.started = true;
@@ -139,6 +168,12 @@ class Attempt implements DispatchHandler {
         this.abort(new PerTryTimeoutError(ms));
       }, ms);
     }
+    const idle = this.#driver.perTryIdleMs;
+    if (idle !== undefined) {
+      const clock = this.#driver.clock;
+      this.#lastActivity = clock.now();
+      this.#idleTimer = clock.setTimeout(() => this.#onIdle(idle), idle);
+    }
   }
 
   onRequestUpgrade(
@@ -148,6 +183,7 @@ class Attempt implements DispatchHandler {
     socket: unknown,
   ): void {
     this.#clearTimer();
+    this.#clearIdleTimer();
     if (this.#state !== PENDING) return;
     this.#state = FINISHED;
     this.endEvent(statusCode, undefined);
@@ -162,6 +198,7 @@ class Attempt implements DispatchHandler {
     statusMessage?: string,
   ): void {
     this.#clearTimer();
+    this.#touch();
     if (this.#state !== PENDING) return;
     const ex = this.#driver.ex;
     if (this.event !== undefined) this.event.status = statusCode;
@@ -174,6 +211,7 @@ class Attempt implements DispatchHandler {
     }
     const decision = this.#driver.decide(statusCode, headers);
     if (decision.action === 'retry') {
+      this.#clearIdleTimer();
       this.#state = DISCARDING;
       this.endEvent(statusCode, undefined);
       this.#driver.scheduleRetry(decision.backoffMs);
@@ -187,6 +225,7 @@ class Attempt implements DispatchHandler {
 
   onResponseData(controller: DispatchController, chunk: Buffer): void {
     if (this.#state === COMMITTED) {
+      this.#touch();
       this.#driver.ex.onResponseData(controller, chunk);
     } else if (this.#state === DISCARDING) {
       this.#discarded += chunk.length;
@@ -198,6 +237,7 @@ class Attempt implements DispatchHandler {
   }
 
   onResponseEnd(controller: DispatchController, trailers: Record<string, unknown>): void {
+    this.#clearIdleTimer();
     const st = this.#state;
     this.#state = FINISHED;
     const endedAt = this.event !== undefined ? this.endEvent(this.event.status, undefined) : -1;
@@ -210,6 +250,7 @@ class Attempt implements DispatchHandler {
 
   onResponseError(controller: DispatchController | undefined, err: Error): void {
     this.#clearTimer();
+    this.#clearIdleTimer();
     const st = this.#state;
     this.#state = FINISHED;
     if (this.event !== undefined) this.endEvent(this.event.status, err);
@@ -233,6 +274,8 @@ class RetryDriver extends Attempt implements UpstreamCanceller {
   readonly ex: Exchange;
   readonly clock: Clock;
   readonly perTryMs: number | undefined;
+  /** the retry policy's per_try_idle_timeout (ms; undefined: none) */
+  readonly perTryIdleMs: number | undefined;
   // Created on the first outcome that could be retried (most requests never need one).
   #rs: RetryState | undefined;
   /** retries are possible at all (a policy or retry headers, a replayable body, no upgrade) */
@@ -261,6 +304,8 @@ class RetryDriver extends Attempt implements UpstreamCanceller {
     } else {
       this.perTryMs = policyPerTryTimeout(policy, ex.routeTimeoutMs);
     }
+    const idle = policy?.perTryIdleTimeout;
+    this.perTryIdleMs = idle === undefined || idle === 0 ? undefined : idle;
     if (hasEnvoyHeaders) {
       for (const name of RETRY_CONTROL_HEADERS) if (record[name] !== undefined) delete record[name];
     }
@@ -402,7 +447,11 @@ class RetryDriver extends Attempt implements UpstreamCanceller {
       this.finish();
       ex.onResponseError(
         undefined,
-        new PerTryTimeoutError(err.timeoutMs, requestResult({ kind: 'per_try_timeout', retry: d })),
+        new PerTryTimeoutError(
+          err.timeoutMs,
+          requestResult({ kind: 'per_try_timeout', retry: d, idle: err.idle }),
+          err.idle,
+        ),
       );
       return;
     }

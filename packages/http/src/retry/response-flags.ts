@@ -116,7 +116,7 @@ export type RequestOutcome =
   /** the last attempt failed before response headers */
   | { readonly kind: 'reset'; readonly reason: ResetReason; readonly retry?: RetryDecision }
   /** the last attempt hit its per-try timeout */
-  | { readonly kind: 'per_try_timeout'; readonly retry?: RetryDecision }
+  | { readonly kind: 'per_try_timeout'; readonly retry?: RetryDecision; readonly idle?: boolean }
   /** the route timeout (covering all attempts) fired */
   | { readonly kind: 'global_timeout' }
   | { readonly kind: 'no_healthy_upstream' }
@@ -170,7 +170,7 @@ export function requestResult(outcome: RequestOutcome): RequestResult {
     case 'per_try_timeout':
       retryFlags(flags, outcome.retry);
       flags.push('UT');
-      return result(504, flags, 'upstream_per_try_timeout');
+      return result(504, flags, outcome.idle === true ? 'upstream_per_try_idle_timeout' : 'upstream_per_try_timeout');
     case 'global_timeout':
       return result(504, ['UT'], 'upstream_response_timeout');
     case 'no_healthy_upstream':

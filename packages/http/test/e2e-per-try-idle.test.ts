@@ -1,0 +1,92 @@
+// The retry policy's per_try_idle_timeout through the mesh dispatcher, as Envoy's upstream
+// request runs it: armed when the attempt gets its stream, restarted by every response header and
+// body event, and still running while the body streams. Silence before the headers is a per-try
+// timeout (retried under the policy, else 504 UT); silence after them resets the stream. Real
+// loopback upstream and ADS server; time moves only on a ManualClock.
+import assert from 'node:assert/strict';
+import type { ServerResponse } from 'node:http';
+import { after, before, describe, test } from 'node:test';
+import { ManualClock } from '@inboard/xds';
+import { request } from 'undici';
+import { ControlPlane, cluster, forward, ms, Upstream } from './e2e-fixtures.ts';
+
+const held: ServerResponse[] = [];
+const slow = new Upstream('slow');
+const cp = new ControlPlane();
+
+before(async () => {
+  await slow.start();
+  await cp.start(
+    [
+      {
+        name: 'idletry',
+        port: 9080,
+        routes: [
+          {
+            name: 'idletry',
+            match: { prefix: '/' },
+            route: forward(cluster('slow', 9080), {
+              retry_policy: { retry_on: '5xx', num_retries: { value: 1 }, per_try_idle_timeout: ms(100) },
+            }),
+          },
+        ],
+      },
+    ],
+    [{ name: cluster('slow', 9080), endpoints: [{ port: slow.port }] }],
+  );
+});
+
+after(async () => {
+  for (const r of held) r.destroy();
+  await cp.stop();
+  await slow.stop();
+});
+
+async function until(f: () => boolean): Promise<void> {
+  while (!f()) await new Promise((r) => setImmediate(r));
+}
+
+describe('per_try_idle_timeout', () => {
+  test('a silent attempt is retried; a silent body after the headers fails the response', async () => {
+    const clock = new ManualClock();
+    const mesh = cp.mesh({ clock });
+    const start = slow.seen.length;
+    slow.handler = (_req, res, _body, n) => {
+      held.push(res);
+      if (n === start + 2) {
+        res.writeHead(200, { 'content-type': 'text/plain' });
+        res.write('a');
+      }
+    };
+    try {
+      const pending = request('http://idletry:9080/', { dispatcher: mesh.dispatcher });
+      await slow.received(start + 1);
+      const timers = clock.pending;
+      clock.advance(99);
+      assert.equal(clock.pending, timers, 'the first attempt still waits at 99 ms');
+      clock.advance(1); // silent for 100 ms: the attempt is cancelled, a retry is scheduled
+      await until(() => clock.pending === timers); // the backoff timer replaced the idle timer
+      clock.advance(100);
+      await slow.received(start + 2);
+      const r = await pending;
+      assert.equal(r.statusCode, 200);
+      assert.equal(slow.seen.length, start + 2, 'retried once');
+      const chunks: Buffer[] = [];
+      const first = new Promise<void>((resolve) => r.body.once('data', () => resolve()));
+      r.body.on('data', (c: Buffer) => chunks.push(c));
+      const ended = new Promise<unknown>((resolve) => {
+        r.body.on('error', resolve);
+        r.body.on('end', () => resolve(undefined));
+      });
+      await first;
+      clock.advance(99);
+      assert.equal(Buffer.concat(chunks).toString(), 'a', 'still streaming 99 ms after the last chunk');
+      clock.advance(1);
+      const err = (await ended) as { code?: string; details?: string } | undefined;
+      assert.equal(err?.code, 'INBOARD_HTTP_PER_TRY_TIMEOUT');
+      assert.equal(err?.details, 'upstream_per_try_idle_timeout');
+    } finally {
+      await mesh.close();
+    }
+  });
+});
