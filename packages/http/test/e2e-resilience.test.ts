@@ -352,6 +352,32 @@ describe('timeouts', () => {
   });
 });
 
+describe('x-envoy-upstream-rq-timeout-alt-response', () => {
+  // Envoy's router: with the header (any value) a timeout answers 204 instead of 504, and the
+  // header is removed before the request goes upstream
+  test('the route timeout answers 204 UT, and the header is not sent upstream', async () => {
+    const clock = new ManualClock();
+    const mesh = cp.mesh({ clock });
+    const start = slow.seen.length;
+    slow.handler = holding(start + 1);
+    try {
+      const pending = request('http://routetimeout:9080/', {
+        dispatcher: mesh.dispatcher,
+        headers: { 'x-envoy-upstream-rq-timeout-alt-response': 'true' },
+      });
+      await slow.received(start + 1);
+      assert.equal(slow.seen[start]!.headers['x-envoy-upstream-rq-timeout-alt-response'], undefined);
+      clock.advance(5000);
+      const r = await pending;
+      assert.equal(r.statusCode, 204);
+      assert.equal(r.headers['x-inboard-response-flags'], 'UT');
+      assert.equal(await r.body.text(), '');
+    } finally {
+      await mesh.close();
+    }
+  });
+});
+
 describe('circuit breakers', () => {
   test('max_requests 1 with a slow upstream: the second request gets 503 UO at once', async () => {
     const mesh = cp.mesh();

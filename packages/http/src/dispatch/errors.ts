@@ -33,17 +33,26 @@ export class MeshHttpError extends InboardError {
   }
 }
 
-/** The route timeout (covering every attempt and backoff) fired: 504, flag UT. */
+/**
+ * The route timeout (covering every attempt and backoff) fired: 504, flag UT; 204 without a body
+ * when the request asked for x-envoy-upstream-rq-timeout-alt-response.
+ */
 export class RouteTimeoutError extends MeshHttpError {
   readonly timeoutMs: number;
-  constructor(timeoutMs: number) {
+  readonly #alt: boolean;
+  constructor(timeoutMs: number, altResponse = false) {
     super('INBOARD_HTTP_ROUTE_TIMEOUT', 'upstream request timeout', {
-      status: 504,
+      status: altResponse ? 204 : 504,
       flags: ['UT'],
       details: 'upstream_response_timeout',
       overloaded: false,
     });
     this.timeoutMs = timeoutMs;
+    this.#alt = altResponse;
+  }
+
+  override get replyBody(): string {
+    return this.#alt ? '' : this.message;
   }
 }
 
@@ -110,19 +119,23 @@ export class StreamIdleTimeoutError extends MeshHttpError {
 export class PerTryTimeoutError extends MeshHttpError {
   readonly timeoutMs: number;
   readonly idle: boolean;
-  constructor(timeoutMs: number, result?: RequestResult, idle = false) {
-    super(
-      'INBOARD_HTTP_PER_TRY_TIMEOUT',
-      'upstream request timeout',
-      result ?? {
-        status: 504,
-        flags: ['UT'],
-        details: idle ? 'upstream_per_try_idle_timeout' : 'upstream_per_try_timeout',
-        overloaded: false,
-      },
-    );
+  readonly #alt: boolean;
+  /** `altResponse`: x-envoy-upstream-rq-timeout-alt-response, 204 without a body */
+  constructor(timeoutMs: number, result?: RequestResult, idle = false, altResponse = false) {
+    const r = result ?? {
+      status: 504,
+      flags: ['UT'],
+      details: idle ? 'upstream_per_try_idle_timeout' : 'upstream_per_try_timeout',
+      overloaded: false,
+    };
+    super('INBOARD_HTTP_PER_TRY_TIMEOUT', 'upstream request timeout', altResponse ? { ...r, status: 204 } : r);
     this.timeoutMs = timeoutMs;
     this.idle = idle;
+    this.#alt = altResponse;
+  }
+
+  override get replyBody(): string {
+    return this.#alt ? '' : this.message;
   }
 }
 

@@ -151,6 +151,8 @@ export class Exchange extends MeshController implements RouteRequest, HashReques
   routeStartedAt = 0;
   /** the router rewrites grpc-timeout to the expected timeout (gRPC request, max_grpc_timeout) */
   rewriteGrpcTimeout = false;
+  /** x-envoy-upstream-rq-timeout-alt-response: route and per-try timeouts answer 204, not 504 */
+  timeoutAltResponse = false;
   fault: FaultInjection | undefined;
   /** consistent-hash value, computed on first need (null: not yet) */
   hash: bigint | undefined | null = null;
@@ -378,7 +380,7 @@ export class Exchange extends MeshController implements RouteRequest, HashReques
 
   #onRouteTimeout(): void {
     this.#routeTimer = undefined;
-    this.#expire(new RouteTimeoutError(this.routeTimeoutMs));
+    this.#expire(new RouteTimeoutError(this.routeTimeoutMs, this.timeoutAltResponse));
   }
 
   /** A timer covering the whole request fired: a local reply, or a reset once headers went out. */

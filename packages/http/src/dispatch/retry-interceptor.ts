@@ -451,6 +451,7 @@ class RetryDriver extends Attempt implements UpstreamCanceller {
           err.timeoutMs,
           requestResult({ kind: 'per_try_timeout', retry: d, idle: err.idle }),
           err.idle,
+          ex.timeoutAltResponse,
         ),
       );
       return;

@@ -37,6 +37,7 @@ export const DEFAULT_ROUTE_TIMEOUT_MS = 15_000;
 export const DEFAULT_STREAM_IDLE_TIMEOUT_MS = 300_000;
 
 const UPSTREAM_RQ_TIMEOUT = 'x-envoy-upstream-rq-timeout-ms';
+const TIMEOUT_ALT_RESPONSE = 'x-envoy-upstream-rq-timeout-alt-response';
 
 export interface RouteInterceptorOptions {
   readonly directory: TargetDirectory;
@@ -299,6 +300,12 @@ class Router {
         if (t !== undefined) timeout = t;
       }
       delete record[UPSTREAM_RQ_TIMEOUT];
+    }
+    // Any value: the route and per-try timeouts answer 204 instead of 504 (Envoy's router reads
+    // the header and removes it).
+    if ((ex.headerBits & HAS_ENVOY) !== 0 && record[TIMEOUT_ALT_RESPONSE] !== undefined) {
+      if (this.#o.honorEnvoyHeaders) ex.timeoutAltResponse = true;
+      delete record[TIMEOUT_ALT_RESPONSE];
     }
     if (timeout > 0) ex.startRouteTimer(timeout);
 
