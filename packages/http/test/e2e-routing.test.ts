@@ -22,6 +22,18 @@ const C = (subset: string) => cluster('reviews', 9080, subset);
 
 const routes: RouteIn[] = [
   {
+    name: 'by-tags',
+    match: {
+      prefix: '/tagged',
+      query_parameters: [
+        { name: 'tag', string_match: { exact: 'x' } },
+        // Envoy matches the raw (still percent-encoded) value
+        { name: 'q', string_match: { exact: "it's%20a%20b" } },
+      ],
+    },
+    route: forward(C('v2')),
+  },
+  {
     name: 'by-header',
     match: { prefix: '/reviews', headers: [{ name: 'end-user', string_match: { exact: 'jason' } }] },
     route: forward(C('v2')),
@@ -154,6 +166,21 @@ describe('matching', () => {
   test('a query parameter match sends the request to its subset', async () => {
     assert.equal((await get('http://reviews:9080/reviews/1?version=v3')).body, 'v3');
     assert.equal((await get('http://reviews:9080/reviews/1?version=v2')).body, 'v1');
+  });
+
+  test("undici's query option routes and reaches the upstream as undici alone would send it", async () => {
+    const before = v2.seen.length;
+    const query = { tag: ['x', 'y'], q: "it's a b" };
+    const r = await request('http://reviews:9080/tagged', { dispatcher: mesh.dispatcher, query });
+    assert.equal(await r.body.text(), 'v2');
+    // node:querystring, as undici's serializePathWithQuery: repeated keys, %20 for a space
+    assert.equal(v2.seen[before]!.url, "/tagged?tag=x&tag=y&q=it's%20a%20b");
+    // a path that already has a query: undici's own error, before anything is sent
+    await assert.rejects(
+      request('http://reviews:9080/tagged?tag=x', { dispatcher: mesh.dispatcher, query: { q: 'a' } }),
+      /Query params cannot be passed when url already contains "\?" or "#"/,
+    );
+    assert.equal(v2.seen.length, before + 1);
   });
 
   test('an exact path and a regex path route to their clusters', async () => {

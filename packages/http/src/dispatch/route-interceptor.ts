@@ -8,6 +8,7 @@
 //   - run the fault filter (delay: DI, abort: FI), on the original headers;
 //   - then, as the router: header mutations, path and host rewrites (x-envoy-original-*),
 //     the route timeout (covering every attempt), request mirrors, and on to the retry layer.
+import { stringify as stringifyQuery } from 'node:querystring';
 import type { MaxStreamDuration, RequestMirrorPolicy, RouteAction } from '@inboard/xds';
 import type { Dispatcher } from 'undici';
 import { decideFault, type FaultAbortDecision } from '../fault/fault-decision.ts';
@@ -56,11 +57,16 @@ function firstValue(v: string | string[] | undefined): string | undefined {
   return typeof v === 'string' ? v : v?.[0];
 }
 
-function withQuery(path: string, query: unknown): string {
-  if (query === null || typeof query !== 'object') return path;
-  const qs = new URLSearchParams(query as Record<string, string>).toString();
-  if (qs === '') return path;
-  return path.includes('?') ? `${path}&${qs}` : `${path}?${qs}`;
+/**
+ * The path undici would put on the wire for `opts.query` (its serializePathWithQuery): the query
+ * serialised by node:querystring (arrays as repeated keys, `%20` for a space), and an error when
+ * the path already has a query or a fragment. Routes must match what the upstream receives.
+ */
+function withQuery(path: string, query: NonNullable<DispatchOptions['query']>): string {
+  if (path.includes('?') || path.includes('#'))
+    throw new Error('Query params cannot be passed when url already contains "?" or "#".');
+  const qs = stringifyQuery(query as Parameters<typeof stringifyQuery>[0]);
+  return qs === '' ? path : `${path}?${qs}`;
 }
 
 function parseUint(s: string | undefined): number | undefined {
@@ -149,9 +155,19 @@ class Router {
   }
 
   #route(opts: DispatchOptions, handler: DispatchHandler, info: OriginInfo, compiled: CompiledTarget): boolean {
+    let path = opts.path;
+    if (opts.query) {
+      try {
+        path = withQuery(path, opts.query);
+      } catch (err) {
+        // as undici's dispatchers fail a request they refuse synchronously
+        if (typeof handler.onResponseError !== 'function') throw err;
+        handler.onResponseError(null as never, err as Error);
+        return true;
+      }
+    }
     const record: Record<string, string | string[]> = {};
     const bits = normalizeHeaders(opts.headers, record);
-    const path = opts.query === undefined || opts.query === null ? opts.path : withQuery(opts.path, opts.query);
     const authority = (bits & HAS_HOST) !== 0 ? (firstValue(record.host) ?? info.authority) : info.authority;
     const ex = new Exchange(
       compiled,
