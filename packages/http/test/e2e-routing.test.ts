@@ -34,6 +34,11 @@ const routes: RouteIn[] = [
     route: forward(C('v2')),
   },
   {
+    name: 'by-host-header',
+    match: { prefix: '/hostmatch', headers: [{ name: 'host', string_match: { exact: 'reviews:9080' } }] },
+    route: forward(C('v2')),
+  },
+  {
     name: 'by-header',
     match: { prefix: '/reviews', headers: [{ name: 'end-user', string_match: { exact: 'jason' } }] },
     route: forward(C('v2')),
@@ -181,6 +186,12 @@ describe('matching', () => {
       /Query params cannot be passed when url already contains "\?" or "#"/,
     );
     assert.equal(v2.seen.length, before + 1);
+  });
+
+  test('a header matcher named host matches the authority without an explicit Host header', async () => {
+    assert.equal((await get('http://reviews:9080/hostmatch')).body, 'v2');
+    assert.equal((await get('http://reviews:9080/hostmatch', { host: 'reviews:9080' })).body, 'v2');
+    assert.equal((await get('http://reviews.default:9080/hostmatch')).body, 'v1');
   });
 
   test('an exact path and a regex path route to their clusters', async () => {

@@ -33,7 +33,7 @@ import { compilePathRewrite, type PathRewriter } from './path-rewrite.ts';
 import { compileQueryParameterMatcher } from './query-matcher.ts';
 import { defaultRandom, type RandomSource } from './random.ts';
 import { RouteCompileError } from './route-compile-error.ts';
-import { joinedHeaderValue, type RouteRequest } from './route-request.ts';
+import { joinedHeaderValue, pseudoHeaderReader, type RouteRequest } from './route-request.ts';
 import { VirtualHostIndex } from './vhost-index.ts';
 
 export interface RouteTableOptions {
@@ -97,9 +97,13 @@ export interface CompiledVirtualHost {
   readonly requiredHeaders: readonly string[];
 }
 
-/** A header the matcher cannot match without (none for pseudo headers, which are always there). */
+/**
+ * A header the matcher cannot match without (none for pseudo headers, which are always there, nor
+ * for `host`, which Envoy's header map aliases to `:authority`).
+ */
 function requiredHeaderOf(h: HeaderMatcher): string | undefined {
-  if (h.treatMissingHeaderAsEmpty || h.name.startsWith(':')) return undefined;
+  if (h.treatMissingHeaderAsEmpty || h.name.startsWith(':') || pseudoHeaderReader(h.name) !== undefined)
+    return undefined;
   if (h.match.kind === 'present') return h.match.present !== h.invert ? h.name : undefined;
   return h.name;
 }
