@@ -70,6 +70,21 @@ const routes: RouteIn[] = [
     },
   },
   {
+    name: 'header-split',
+    match: { prefix: '/hdrsplit' },
+    route: {
+      ...forward(''),
+      cluster: undefined,
+      weighted_clusters: {
+        header_name: 'x-split',
+        clusters: [
+          { name: C('v1'), weight: { value: 50 } },
+          { name: C('v2'), weight: { value: 50 } },
+        ],
+      },
+    },
+  },
+  {
     name: 'redirect',
     match: { prefix: '/old' },
     redirect: { host_redirect: 'ratings:9080', path_redirect: '/moved', response_code: 1 /* FOUND */ },
@@ -239,6 +254,17 @@ describe('weighted clusters', () => {
     const share = counts.v1! / n;
     assert.ok(Math.abs(share - 0.8) < 0.06, `v1 got ${(share * 100).toFixed(1)}% (want 80% ± 6)`);
     assert.equal(counts.v1! + counts.v2!, n);
+  });
+
+  test("header_name: the header's value modulo the total weight picks the cluster", async () => {
+    const picks = async (value: string) => {
+      const seen = new Set<string>();
+      for (let i = 0; i < 20; i++) seen.add((await get('http://reviews:9080/hdrsplit', { 'x-split': value })).body);
+      return [...seen].sort();
+    };
+    assert.deepEqual(await picks('0'), ['v1']);
+    assert.deepEqual(await picks('1050'), ['v2']); // 1050 % 100 = 50: the second cluster's range
+    assert.deepEqual(await picks('x'), ['v1', 'v2']); // unparsable: the random value
   });
 });
 

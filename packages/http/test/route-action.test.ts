@@ -101,6 +101,7 @@ describe('cluster choice', () => {
     clusterSpecifier: {
       kind: 'weighted_clusters',
       clusters: [weight('a', 1), weight('b', 2), weight('zero', 0), weight('d', 3)],
+      headerName: undefined,
       totalWeight: 100, // deprecated: the sum of the weights (6) is what counts
     },
   });
@@ -109,6 +110,20 @@ describe('cluster choice', () => {
   test('weighted: begin <= r % sum < end over the running sum', () => {
     const picks = [0, 1, 2, 3, 4, 5, 6, 7, 6_000_000_003].map((r) => chooseCluster(entry, request('/'), r)?.name);
     assert.deepEqual(picks, ['a', 'b', 'b', 'd', 'd', 'd', 'a', 'b', 'd']);
+  });
+
+  test("header_name: the header's uint64 value replaces the random value; otherwise the random value", () => {
+    const spec = { ...weighted.clusterSpecifier, headerName: 'x-split' } as const;
+    const e = entryFor(
+      route(match({ kind: 'prefix', value: '/' }), forward('unused', { clusterSpecifier: spec })),
+      request('/'),
+    );
+    const pick = (h: string | string[]) => chooseCluster(e, request('/', {}, { 'x-split': h }), 0)?.name;
+    // 3 % 6 = 3 → d; ' +7 ' (SimpleAtoi trims and takes a '+') → 1 → b; 2^64-1 % 6 = 3 → d
+    assert.deepEqual([pick('3'), pick(' +7 '), pick('18446744073709551615')], ['d', 'b', 'd']);
+    // unparsable, negative, beyond uint64, or repeated: the random value (0 → a)
+    for (const bad of ['x', '-1', '1.5', '18446744073709551616', '', ['3', '3']]) assert.equal(pick(bad), 'a');
+    assert.equal(chooseCluster(e, request('/'), 1)?.name, 'b');
   });
 
   test('a zero weight is never picked', () => {
@@ -144,7 +159,12 @@ describe('cluster choice', () => {
 
   test('weights summing to zero fail the table', () => {
     const zero = forward('x', {
-      clusterSpecifier: { kind: 'weighted_clusters', clusters: [weight('a', 0)], totalWeight: 0 },
+      clusterSpecifier: {
+        kind: 'weighted_clusters',
+        clusters: [weight('a', 0)],
+        totalWeight: 0,
+        headerName: undefined,
+      },
     });
     assert.throws(
       () => compileRouteTable(config(vhost([route(match({ kind: 'prefix', value: '/' }), zero)]))),
@@ -233,7 +253,10 @@ describe('path rewrite', () => {
 
 describe('host rewrite', () => {
   const weighted = (routeOver: Partial<RouteAction>, cw: ClusterWeight) =>
-    forward('x', { ...routeOver, clusterSpecifier: { kind: 'weighted_clusters', clusters: [cw], totalWeight: 1 } });
+    forward('x', {
+      ...routeOver,
+      clusterSpecifier: { kind: 'weighted_clusters', clusters: [cw], totalWeight: 1, headerName: undefined },
+    });
 
   test('literal', () => {
     const e = entryFor(
@@ -399,6 +422,7 @@ describe('header mutations', () => {
         kind: 'weighted_clusters',
         clusters: [weight('a', 1, { headerMutations: level('cluster') })],
         totalWeight: 1,
+        headerName: undefined,
       },
     });
     const e = entryFor(
@@ -605,6 +629,7 @@ describe('policies a route inherits', () => {
         kind: 'weighted_clusters',
         clusters: [weight('a', 1, { filterOverrides: cwFilters })],
         totalWeight: 1,
+        headerName: undefined,
       },
     });
     const e = entryFor(

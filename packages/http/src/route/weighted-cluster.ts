@@ -1,6 +1,9 @@
 // RouteAction.cluster_specifier → the cluster (and its weighted-cluster settings) for a request.
 // weighted_clusters: `r % sum(weights)`, then the cluster with begin <= r < end over the running
 // sum, like RouteEntryImplBase::pickWeightedCluster (total_weight is deprecated and ignored).
+// With header_name, a single-valued header holding an unsigned 64-bit integer (absl's SimpleAtoi:
+// surrounding whitespace and a leading '+' allowed) replaces the random value; a missing,
+// repeated or unparsable header falls back to the random value.
 
 import { firstHeaderValue, type RouteRequest } from './route-request.ts';
 import type { ClusterChoice, RouteEntry } from './route-table.ts';
@@ -19,7 +22,9 @@ export function chooseCluster(entry: RouteEntry, req: RouteRequest, random: numb
     case 'cluster':
       return entry.clusters[0];
     case 'weighted_clusters': {
-      const r = random % entry.totalWeight;
+      const total = entry.totalWeight;
+      const header = spec.headerName === undefined ? undefined : req.headers(spec.headerName);
+      const r = (typeof header === 'string' ? headerValueModulo(header, total) : undefined) ?? random % total;
       const ends = entry.clusterEnds;
       for (let i = 0; i < ends.length; i++) if (r < ends[i]!) return entry.clusters[i];
       return undefined;
@@ -36,4 +41,16 @@ export function chooseCluster(entry: RouteEntry, req: RouteRequest, random: numb
       };
     }
   }
+}
+
+const UINT64_MAX = (1n << 64n) - 1n;
+
+/** `value % total` when value parses as a uint64 (SimpleAtoi), else undefined. */
+function headerValueModulo(value: string, total: number): number | undefined {
+  const m = /^[ \t\n\v\f\r]*\+?([0-9]+)[ \t\n\v\f\r]*$/.exec(value);
+  if (m === null) return undefined;
+  const digits = m[1]!;
+  if (digits.length <= 15) return Number(digits) % total;
+  const n = BigInt(digits);
+  return n > UINT64_MAX ? undefined : Number(n % BigInt(total));
 }

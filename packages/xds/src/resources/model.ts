@@ -211,7 +211,13 @@ export interface MaxStreamDuration {
 
 export type ClusterSpecifier =
   | { readonly kind: 'cluster'; readonly cluster: string }
-  | { readonly kind: 'weighted_clusters'; readonly clusters: readonly ClusterWeight[]; readonly totalWeight: number }
+  | {
+      readonly kind: 'weighted_clusters';
+      readonly clusters: readonly ClusterWeight[];
+      readonly totalWeight: number;
+      /** header_name (lower-cased): a header whose integer value replaces the random value */
+      readonly headerName: string | undefined;
+    }
   | { readonly kind: 'cluster_header'; readonly header: string };
 
 export interface RouteAction {

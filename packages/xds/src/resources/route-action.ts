@@ -66,7 +66,10 @@ function weightedClusters(w: config_route_v3_WeightedCluster, path: string, p: P
   }
   if (list.length > 0 && total === 0) p.add(`${path}.clusters`, 'the sum of weights must be greater than 0');
   if (total > UINT32_MAX) p.add(`${path}.clusters`, `the sum of weights (${total}) must not exceed ${UINT32_MAX}`);
-  return { kind: 'weighted_clusters', clusters, totalWeight: total };
+  // header_name: the request header whose integer value stands in for the random value
+  const hn = w.header_name;
+  const valueHeader = hn === undefined || hn === '' ? undefined : headerName(hn, `${path}.header_name`, p);
+  return { kind: 'weighted_clusters', clusters, totalWeight: total, headerName: valueHeader };
 }
 
 function hashPolicy(h: config_route_v3_RouteAction_HashPolicy, path: string, p: Problems): HashPolicy | undefined {
