@@ -84,6 +84,8 @@ const routes: RouteIn[] = [
       },
     },
   },
+  { name: 'created', match: { prefix: '/created' }, direct_response: { status: 201, body: { inline_string: 'made' } } },
+  { name: 'found', match: { prefix: '/found' }, direct_response: { status: 302 } },
   {
     name: 'redirect',
     match: { prefix: '/old' },
@@ -279,6 +281,17 @@ describe('local replies', () => {
     const r = await get('http://reviews:9080/teapot');
     assert.equal(r.status, 418);
     assert.equal(r.body, 'short and stout');
+  });
+
+  test("a 201 or 3xx direct response carries Location: the request's URI (Envoy's router)", async () => {
+    const created = await get('http://reviews:9080/created/x?q=1');
+    assert.equal(created.status, 201);
+    assert.equal(created.body, 'made');
+    assert.equal(created.headers.location, 'http://reviews:9080/created/x?q=1');
+    const found = await get('http://reviews:9080/found');
+    assert.equal(found.status, 302);
+    assert.equal(found.headers.location, 'http://reviews:9080/found');
+    assert.equal((await get('http://reviews:9080/teapot')).headers.location, undefined);
   });
 
   test('no route: 404 with flag NR, for an unmatched path and for an unknown Host', async () => {

@@ -106,6 +106,13 @@ describe('routes of the inbound route configuration', () => {
                   },
                 },
                 {
+                  match: { prefix: '/open/created' },
+                  direct_response: { status: 201 },
+                  typed_per_filter_config: {
+                    'envoy.filters.http.rbac': packAny('envoy.config.route.v3.FilterConfig', { disabled: true }),
+                  },
+                },
+                {
                   match: { prefix: '/open/forward' },
                   route: { cluster: 'outbound|9080||reviews.default.svc.cluster.local' },
                   typed_per_filter_config: {
@@ -139,6 +146,17 @@ describe('routes of the inbound route configuration', () => {
     assert.equal(d.status, 418);
     assert.equal(d.body, "I'm a teapot");
     assert.equal(d.responseCodeDetails, 'direct_response');
+  });
+
+  test("a 201 direct_response carries Location: the request's own URI, as Envoy's router adds", () => {
+    const d = engine.handle(info('/open/created/7?x=1'));
+    assert.ok(d.action === 'respond');
+    assert.equal(d.status, 201);
+    assert.equal(d.headers.location, 'http://reviews:8080/open/created/7?x=1');
+    assert.equal(
+      (engine.handle(info('/open/teapot')) as { headers: Record<string, string> }).headers.location,
+      undefined,
+    );
   });
 
   test('a forwarding route cannot be served in-process: 503, as gRPC servers fail it', () => {

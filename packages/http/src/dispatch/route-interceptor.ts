@@ -13,6 +13,7 @@ import type { MaxStreamDuration, RequestMirrorPolicy, RouteAction } from '@inboa
 import type { Dispatcher } from 'undici';
 import { decideFault, type FaultAbortDecision } from '../fault/fault-decision.ts';
 import type { CompiledTarget } from '../mesh/compiled-target.ts';
+import { directResponseLocation } from '../route/direct-response.ts';
 import { formatGrpcTimeout, isGrpcRequest, parseGrpcTimeout } from '../route/grpc.ts';
 import type { HeaderRecord } from '../route/header-mutation.ts';
 import { rewriteHost } from '../route/host-rewrite.ts';
@@ -203,7 +204,9 @@ class Router {
       return true;
     }
     if (action.kind === 'direct_response') {
-      ex.reply({ status: action.status, flags: [], details: 'direct_response', body: action.body });
+      const location = directResponseLocation(action.status, ex);
+      const headers = location === undefined ? undefined : { location };
+      ex.reply({ status: action.status, flags: [], details: 'direct_response', body: action.body, headers });
       return true;
     }
     if (action.kind !== 'route') {

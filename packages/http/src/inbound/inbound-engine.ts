@@ -28,6 +28,7 @@ import type {
 import { createLogger, resourceTypes, systemClock, type Xds } from '@inboard/xds';
 import { evaluateRbacFilters, rbacDeniedDetails } from '../rbac/rbac-filters.ts';
 import type { PeerCertificate, RbacRequest } from '../rbac/rbac-request.ts';
+import { directResponseLocation } from '../route/direct-response.ts';
 import { redirectResponse } from '../route/redirect.ts';
 import type { HeaderGetter } from '../route/route-request.ts';
 import type { RouteEntry } from '../route/route-table.ts';
@@ -401,8 +402,8 @@ export class InboundEngine {
     switch (action.kind) {
       case 'non_forwarding':
         return { ...common, action: 'allow' };
-      case 'direct_response':
-        return localReply(common, {
+      case 'direct_response': {
+        const reply = localReply(common, {
           action: 'respond',
           status: action.status,
           body: action.body ?? '',
@@ -410,6 +411,9 @@ export class InboundEngine {
           details: 'direct_response',
           close: false,
         });
+        const location = directResponseLocation(action.status, req);
+        return location === undefined ? reply : { ...reply, headers: { ...reply.headers, location } };
+      }
       case 'redirect': {
         const r = redirectResponse(route, req)!;
         return {
