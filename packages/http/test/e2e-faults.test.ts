@@ -58,6 +58,31 @@ const routes: RouteIn[] = [
     route: forward(C),
     typed_per_filter_config: faultOverride({ abort: { http_status: 503, percentage: HALF } }),
   },
+  // local-reply routes: the fault filter runs before the router answers them
+  {
+    name: 'direct',
+    match: { prefix: '/direct' },
+    direct_response: { status: 200, body: { inline_string: 'direct' } },
+    typed_per_filter_config: faultOverride({ abort: { http_status: 418, percentage: ALL } }),
+  },
+  {
+    name: 'redirect',
+    match: { prefix: '/redirect' },
+    redirect: { path_redirect: '/elsewhere' },
+    typed_per_filter_config: faultOverride({ abort: { http_status: 418, percentage: ALL } }),
+  },
+  {
+    name: 'no-cluster',
+    match: { prefix: '/no-cluster' },
+    route: forward(cluster('gone', 9080)),
+    typed_per_filter_config: faultOverride({ abort: { http_status: 418, percentage: ALL } }),
+  },
+  {
+    name: 'direct-only-for-cluster',
+    match: { prefix: '/restricted' },
+    direct_response: { status: 200, body: { inline_string: 'direct' } },
+    typed_per_filter_config: faultOverride({ abort: { http_status: 418, percentage: ALL }, upstream_cluster: C }),
+  },
   { name: 'clean', match: { prefix: '/' }, route: forward(C) },
 ];
 
@@ -145,6 +170,19 @@ describe('fault injection', () => {
     const n = 200;
     for (let i = 0; i < n; i++) if ((await get('/half')).status === 503) aborted++;
     assert.ok(Math.abs(aborted / n - 0.5) < 0.1, `${aborted}/${n} aborted`);
+  });
+
+  test('the fault filter runs before the router: direct responses, redirects and unknown clusters abort too', async () => {
+    for (const path of ['/direct', '/redirect', '/no-cluster']) {
+      const r = await get(path);
+      assert.equal(r.status, 418, path);
+      assert.equal(r.headers['x-inboard-response-flags'], 'FI', path);
+      assert.equal(r.headers.location, undefined, path);
+    }
+    // upstream_cluster never matches a route without a cluster: the direct response stands
+    const r = await get('/restricted');
+    assert.equal(r.status, 200);
+    assert.equal(r.body, 'direct');
   });
 
   test('routes without a fault are untouched', async () => {

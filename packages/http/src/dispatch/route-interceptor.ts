@@ -2,11 +2,11 @@
 // first upstream attempt.
 //   - find the mesh target of the dispatch origin (waiting for its first snapshot if needed);
 //     hosts outside the mesh pass through untouched, or get 502 in registry-only mode;
-//   - match the route on the caller's request (404 NR when none);
-//   - answer redirects and direct responses locally;
-//   - choose the cluster (503 NC, or cluster_not_found_response_code, when it is unknown);
-//   - run the fault filter (delay: DI, abort: FI), on the original headers;
-//   - then, as the router: header mutations, path and host rewrites (x-envoy-original-*),
+//   - match the route on the caller's request and choose the cluster;
+//   - run the fault filter (delay: DI, abort: FI), on the original headers, for every request;
+//   - then, as the router: 404 NR without a route, redirects and direct responses answered
+//     locally, 503 NC (or cluster_not_found_response_code) for an unknown cluster, else
+//     header mutations, path and host rewrites (x-envoy-original-*),
 //     the route timeout (covering every attempt), request mirrors, and on to the retry layer.
 import { stringify as stringifyQuery } from 'node:querystring';
 import type { MaxStreamDuration, RequestMirrorPolicy, RouteAction } from '@inboard/xds';
@@ -20,6 +20,7 @@ import { rewriteHost } from '../route/host-rewrite.ts';
 import { rewritePath } from '../route/path-rewrite.ts';
 import type { RandomSource } from '../route/random.ts';
 import { redirectResponse } from '../route/redirect.ts';
+import type { ClusterChoice } from '../route/route-table.ts';
 import { chooseCluster } from '../route/weighted-cluster.ts';
 import { isReplayableBody, kBodyNotReplayable } from './body-buffer.ts';
 import { NotInMeshError } from './errors.ts';
@@ -192,66 +193,53 @@ class Router {
 
     ex.random = this.#o.random();
     const entry = compiled.routeTable.match(ex, ex.random);
-    if (entry === undefined) {
-      ex.reply({ status: 404, flags: ['NR'], details: 'route_not_found' });
-      return true;
-    }
     ex.entry = entry;
-    const action = entry.route.action;
-    if (action.kind === 'redirect') {
-      const r = redirectResponse(entry, ex)!;
-      ex.reply({ status: r.status, flags: [], details: 'direct_response', headers: { location: r.location } });
-      return true;
-    }
-    if (action.kind === 'direct_response') {
-      const location = directResponseLocation(action.status, ex);
-      const headers = location === undefined ? undefined : { location };
-      ex.reply({ status: action.status, flags: [], details: 'direct_response', body: action.body, headers });
-      return true;
-    }
-    if (action.kind !== 'route') {
-      ex.reply({ status: 404, flags: ['NR'], details: 'route_not_found' });
-      return true;
+    const action = entry?.route.action;
+    let choice: ClusterChoice | undefined;
+    if (action?.kind === 'route') {
+      choice = chooseCluster(entry!, ex, ex.random);
+      const upstream = choice === undefined ? undefined : compiled.clusters.get(choice.name);
+      if (choice !== undefined && upstream !== undefined && upstream.kind !== 'missing') {
+        ex.choice = choice;
+        ex.upstream = upstream;
+        ex.replayable =
+          isReplayableBody(opts.body) && (opts as { [kBodyNotReplayable]?: boolean })[kBodyNotReplayable] !== true;
+        // A body still streaming from the caller: the connection manager's timeouts would answer 408.
+        ex.requestComplete = ex.replayable;
+        const hcm = compiled.snapshot.hcm;
+        // The stream idle timeout: the route's idle_timeout over the connection manager's
+        // stream_idle_timeout (Envoy's 5 min by default); 0 disables.
+        const idle = action.idleTimeout ?? hcm.streamIdleTimeout ?? DEFAULT_STREAM_IDLE_TIMEOUT_MS;
+        if (idle > 0) ex.startIdleTimer(idle);
+        // max_stream_duration: the route's, else the connection manager's. It covers the whole
+        // stream from here (fault delay, every attempt, the response body).
+        const msd = streamDuration(action.maxStreamDuration, hcm.maxStreamDuration, record);
+        if (msd !== undefined) {
+          // With "new timeouts" a gRPC request carries the limit upstream as its grpc-timeout.
+          if (action.maxStreamDuration !== undefined && isGrpcRequest(ex))
+            record['grpc-timeout'] = formatGrpcTimeout(msd);
+          ex.startStreamTimer(msd);
+        }
+        const body = opts.body;
+        if (typeof body === 'string') ex.bodyBytes = Buffer.byteLength(body);
+        else if (body instanceof Uint8Array) ex.bodyBytes = body.byteLength;
+        else if (body === undefined || body === null) ex.bodyBytes = 0;
+      }
     }
 
-    const choice = chooseCluster(entry, ex, ex.random);
-    const upstream = choice === undefined ? undefined : compiled.clusters.get(choice.name);
-    if (choice === undefined || upstream === undefined || upstream.kind === 'missing') {
-      ex.reply({ status: action.clusterNotFoundResponseCode || 503, flags: ['NC'], details: 'cluster_not_found' });
-      return true;
-    }
-    ex.choice = choice;
-    ex.upstream = upstream;
-    ex.replayable =
-      isReplayableBody(opts.body) && (opts as { [kBodyNotReplayable]?: boolean })[kBodyNotReplayable] !== true;
-    // A body still streaming from the caller: the connection manager's timeouts would answer 408.
-    ex.requestComplete = ex.replayable;
-    const hcm = compiled.snapshot.hcm;
-    // The stream idle timeout: the route's idle_timeout over the connection manager's
-    // stream_idle_timeout (Envoy's 5 min by default); 0 disables.
-    const idle = action.idleTimeout ?? hcm.streamIdleTimeout ?? DEFAULT_STREAM_IDLE_TIMEOUT_MS;
-    if (idle > 0) ex.startIdleTimer(idle);
-    // max_stream_duration: the route's, else the connection manager's. It covers the whole
-    // stream from here (fault delay, every attempt, the response body).
-    const msd = streamDuration(action.maxStreamDuration, hcm.maxStreamDuration, record);
-    if (msd !== undefined) {
-      // With "new timeouts" a gRPC request carries the limit upstream as its grpc-timeout.
-      if (action.maxStreamDuration !== undefined && isGrpcRequest(ex)) record['grpc-timeout'] = formatGrpcTimeout(msd);
-      ex.startStreamTimer(msd);
-    }
-    const body = opts.body;
-    if (typeof body === 'string') ex.bodyBytes = Buffer.byteLength(body);
-    else if (body instanceof Uint8Array) ex.bodyBytes = body.byteLength;
-    else if (body === undefined || body === null) ex.bodyBytes = 0;
-
-    // The fault filter runs before the router, on the headers as the caller sent them.
+    // The fault filter runs before the router, on the headers as the caller sent them, whatever
+    // the router then does (forward, redirect, direct response, NR, NC). Its per-route config
+    // comes from the route (the weighted cluster's entry first); without a route, the filter's
+    // own. upstream_cluster only matches a forwarding route's cluster: Envoy's direct-response
+    // routes have no route entry to compare.
     const ff = compiled.faultFilter;
     if (ff !== undefined) {
-      const filters = choice.filters;
-      if (!(filters.disabled(ff.name) ?? ff.disabledByDefault)) {
-        const fault = filters.fault(ff.name) ?? ff.config;
+      const filters = choice?.filters ?? entry?.filters;
+      if (!(filters?.disabled(ff.name) ?? ff.disabledByDefault)) {
+        const fault = filters?.fault(ff.name) ?? ff.config;
         if (fault.fault.delay !== undefined || fault.fault.abort !== undefined) {
-          const inj = decideFault(fault, ex, { random: this.#o.random, faults: ff.faults, clusterName: choice.name });
+          const clusterName = action?.kind === 'route' ? (choice?.name ?? '') : undefined;
+          const inj = decideFault(fault, ex, { random: this.#o.random, faults: ff.faults, clusterName });
           if (inj !== undefined) {
             ex.fault = inj;
             if (inj.delayMs !== undefined) {
@@ -259,7 +247,7 @@ class Router {
               ex.wait(inj.delayMs, () => {
                 const abort = inj.afterDelay();
                 if (abort !== undefined) this.#abort(ex, abort);
-                else this.#forward(ex, opts);
+                else this.#decide(ex, opts);
               });
               return true;
             }
@@ -271,8 +259,38 @@ class Router {
         }
       }
     }
-    this.#forward(ex, opts);
+    this.#decide(ex, opts);
     return true;
+  }
+
+  /** The router's decision: answer locally (NR, redirect, direct response, NC) or forward. */
+  #decide(ex: Exchange, opts: DispatchOptions): void {
+    const entry = ex.entry;
+    const action = entry?.route.action;
+    if (entry === undefined || action === undefined) {
+      ex.reply({ status: 404, flags: ['NR'], details: 'route_not_found' });
+      return;
+    }
+    if (action.kind === 'redirect') {
+      const r = redirectResponse(entry, ex)!;
+      ex.reply({ status: r.status, flags: [], details: 'direct_response', headers: { location: r.location } });
+      return;
+    }
+    if (action.kind === 'direct_response') {
+      const location = directResponseLocation(action.status, ex);
+      const headers = location === undefined ? undefined : { location };
+      ex.reply({ status: action.status, flags: [], details: 'direct_response', body: action.body, headers });
+      return;
+    }
+    if (action.kind !== 'route') {
+      ex.reply({ status: 404, flags: ['NR'], details: 'route_not_found' });
+      return;
+    }
+    if (ex.upstream === undefined) {
+      ex.reply({ status: action.clusterNotFoundResponseCode || 503, flags: ['NC'], details: 'cluster_not_found' });
+      return;
+    }
+    this.#forward(ex, opts);
   }
 
   #abort(ex: Exchange, abort: FaultAbortDecision): void {
