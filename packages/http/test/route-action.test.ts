@@ -243,6 +243,21 @@ describe('path rewrite', () => {
     assert.equal(rewrite(match({ kind: 'prefix', value: '/' }), badEscape, '/abc'), '/aXc'); // RE2 stops at the bad escape
   });
 
+  test('regex_rewrite: an empty match right after a match is not replaced (RE2, not Java replaceAll)', () => {
+    const trailing = forward('c', { regexRewrite: { regex: '/*$', substitution: '/' } });
+    assert.equal(rewrite(match({ kind: 'prefix', value: '/' }), trailing, '/foo//?q'), '/foo/?q');
+    assert.equal(rewrite(match({ kind: 'prefix', value: '/' }), trailing, '/foo'), '/foo/');
+    const star = forward('c', { regexRewrite: { regex: 'a*', substitution: 'X' } });
+    assert.equal(rewrite(match({ kind: 'prefix', value: '/' }), star, '/baaac'), 'X/XbXcX');
+    const slashes = forward('c', { regexRewrite: { regex: '/*', substitution: '/' } });
+    assert.equal(rewrite(match({ kind: 'prefix', value: '/' }), slashes, '//a///b'), '/a/b/');
+    // the same substitution serves a redirect's regex_rewrite
+    const r = redirect({ regexRewrite: { regex: '/*$', substitution: '/' } });
+    const req = request('/foo//');
+    const entry = entryFor(route(match({ kind: 'prefix', value: '/' }), r), req);
+    assert.equal(redirectResponse(entry, req)?.location, 'http://svc/foo/');
+  });
+
   test('no rewrite configured: undefined (nothing to put in x-envoy-original-path)', () => {
     assert.equal(rewrite(match({ kind: 'prefix', value: '/' }), forward('c'), '/a'), undefined);
     assert.equal(rewrite(match({ kind: 'prefix', value: '/' }), forward('c', { prefixRewrite: '' }), '/a'), undefined);
