@@ -87,6 +87,11 @@ const routes: RouteIn[] = [
   { name: 'created', match: { prefix: '/created' }, direct_response: { status: 201, body: { inline_string: 'made' } } },
   { name: 'found', match: { prefix: '/found' }, direct_response: { status: 302 } },
   {
+    name: 'binary',
+    match: { prefix: '/favicon' },
+    direct_response: { status: 200, body: { inline_bytes: new Uint8Array([0x89, 0x50, 0xff, 0x00, 0x80]) } },
+  },
+  {
     name: 'redirect',
     match: { prefix: '/old' },
     redirect: { host_redirect: 'ratings:9080', path_redirect: '/moved', response_code: 1 /* FOUND */ },
@@ -292,6 +297,13 @@ describe('local replies', () => {
     assert.equal(found.status, 302);
     assert.equal(found.headers.location, 'http://reviews:9080/found');
     assert.equal((await get('http://reviews:9080/teapot')).headers.location, undefined);
+  });
+
+  test('an inline_bytes direct response body arrives byte for byte', async () => {
+    const r = await request('http://reviews:9080/favicon', { dispatcher: mesh.dispatcher });
+    assert.equal(r.statusCode, 200);
+    assert.deepEqual([...Buffer.from(await r.body.arrayBuffer())], [0x89, 0x50, 0xff, 0x00, 0x80]);
+    assert.equal(r.headers['content-length'], '5');
   });
 
   test('no route: 404 with flag NR, for an unmatched path and for an unknown Host', async () => {

@@ -113,6 +113,13 @@ describe('routes of the inbound route configuration', () => {
                   },
                 },
                 {
+                  match: { prefix: '/open/bytes' },
+                  direct_response: { status: 200, body: { inline_bytes: new Uint8Array([0xff, 0x00, 0x80]) } },
+                  typed_per_filter_config: {
+                    'envoy.filters.http.rbac': packAny('envoy.config.route.v3.FilterConfig', { disabled: true }),
+                  },
+                },
+                {
                   match: { prefix: '/open/forward' },
                   route: { cluster: 'outbound|9080||reviews.default.svc.cluster.local' },
                   typed_per_filter_config: {
@@ -157,6 +164,12 @@ describe('routes of the inbound route configuration', () => {
       (engine.handle(info('/open/teapot')) as { headers: Record<string, string> }).headers.location,
       undefined,
     );
+  });
+
+  test('an inline_bytes direct response body is answered byte for byte', () => {
+    const d = engine.handle(info('/open/bytes'));
+    assert.ok(d.action === 'respond');
+    assert.deepEqual([...Buffer.from(d.body)], [0xff, 0x00, 0x80]);
   });
 
   test('a forwarding route cannot be served in-process: 503, as gRPC servers fail it', () => {

@@ -77,7 +77,8 @@ export interface LocalReply {
   readonly status: number;
   readonly flags: readonly ResponseFlag[];
   readonly details: string;
-  readonly body?: string | undefined;
+  /** text (sent as UTF-8), or bytes as they are (a direct response's inline_bytes) */
+  readonly body?: string | Uint8Array | undefined;
   readonly contentType?: string | undefined;
   readonly headers?: Readonly<Record<string, string>> | undefined;
   readonly overloaded?: boolean | undefined;
@@ -451,12 +452,21 @@ export class Exchange extends MeshController implements RouteRequest, HashReques
     this.#state = STREAMING;
     this.#clearTimers();
     const grpc = isGrpcRequest(this);
-    const body = !grpc && r.body !== undefined && r.body !== '' ? Buffer.from(r.body, 'utf8') : undefined;
+    const text = r.body;
+    const body =
+      grpc || text === undefined || text.length === 0
+        ? undefined
+        : typeof text === 'string'
+          ? Buffer.from(text, 'utf8')
+          : Buffer.from(text.buffer, text.byteOffset, text.byteLength);
     const headers: Record<string, string | string[]> = {};
     if (grpc) {
       headers['content-type'] = 'application/grpc';
       headers['grpc-status'] = String(r.grpcStatus ?? httpToGrpcStatus(r.status));
-      if (r.body !== undefined && r.body !== '') headers['grpc-message'] = encodeGrpcMessage(r.body);
+      if (text !== undefined && text.length > 0)
+        headers['grpc-message'] = encodeGrpcMessage(
+          typeof text === 'string' ? text : Buffer.from(text).toString('utf8'),
+        );
     } else if (body !== undefined) headers['content-type'] = r.contentType ?? 'text/plain';
     headers['content-length'] = String(body?.length ?? 0);
     if (r.headers !== undefined) Object.assign(headers, r.headers);

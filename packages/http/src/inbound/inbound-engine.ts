@@ -109,7 +109,8 @@ export interface InboundLocalReply extends DecisionCommon {
   readonly action: 'deny' | 'respond';
   /** 0 with closeConnection: the connection is closed without a response */
   readonly status: number;
-  readonly body: string;
+  /** text, or a Buffer (a direct response's inline_bytes, byte for byte) */
+  readonly body: string | Buffer;
   readonly headers: Readonly<Record<string, string>>;
   /** Envoy's %RESPONSE_FLAGS% (`-` when none) */
   readonly responseFlags: string;
@@ -406,7 +407,7 @@ export class InboundEngine {
         const reply = localReply(common, {
           action: 'respond',
           status: action.status,
-          body: action.body ?? '',
+          body: bodyOf(action.body),
           flags: '-',
           details: 'direct_response',
           close: false,
@@ -547,12 +548,17 @@ function base(
   return { path, matchedPolicy: undefined, filterChain, mtls, peer, remoteIp, route: undefined };
 }
 
+function bodyOf(body: string | Uint8Array | undefined): string | Buffer {
+  if (body === undefined) return '';
+  return typeof body === 'string' ? body : Buffer.from(body.buffer, body.byteOffset, body.byteLength);
+}
+
 function localReply(
   common: DecisionCommon,
   r: {
     action: 'deny' | 'respond';
     status: number;
-    body: string;
+    body: string | Buffer;
     flags: string;
     details: string;
     close: boolean;
@@ -563,7 +569,7 @@ function localReply(
     action: r.action,
     status: r.status,
     body: r.body,
-    headers: r.body === '' ? NO_HEADERS : TEXT_PLAIN,
+    headers: r.body.length === 0 ? NO_HEADERS : TEXT_PLAIN,
     responseFlags: r.flags,
     responseCodeDetails: r.details,
     closeConnection: r.close,

@@ -7,7 +7,7 @@ import type { RouteEntry } from './route-table.ts';
 
 export interface DirectResponse {
   readonly status: number;
-  readonly body: string | undefined;
+  readonly body: string | Uint8Array | undefined;
 }
 
 /** undefined when the route does not answer directly. */

@@ -264,8 +264,8 @@ export interface RedirectAction {
 export interface DirectResponseAction {
   readonly kind: 'direct_response';
   readonly status: number;
-  /** inline_string, or inline_bytes decoded as UTF-8 */
-  readonly body: string | undefined;
+  /** inline_string, or inline_bytes as they are (sent byte for byte: they may not be text) */
+  readonly body: string | Uint8Array | undefined;
 }
 
 /** Server-side routes (inbound listeners): let the application handle the request. */

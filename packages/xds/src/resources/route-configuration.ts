@@ -35,7 +35,6 @@ import { mirrorPolicies, regexRewrite, routeAction } from './route-action.ts';
 const DEFAULT_MAX_DIRECT_RESPONSE_BODY = 4096;
 const REDIRECT_CODES: readonly number[] = [301, 302, 303, 307, 308];
 const NON_FORWARDING: Action = Object.freeze({ kind: 'non_forwarding' });
-const utf8 = new TextDecoder();
 const NO_MATCH: RouteMatch = Object.freeze({
   path: { kind: 'prefix' as const, value: '' },
   caseSensitive: true,
@@ -151,7 +150,7 @@ function directResponse(
   p: Problems,
 ): DirectResponseAction {
   if (d.status < 200 || d.status >= 600) p.add(`${path}.status`, `${d.status} is not in [200, 600)`);
-  let body: string | undefined;
+  let body: string | Uint8Array | undefined;
   const b = d.body;
   if (b !== undefined) {
     let size = 0;
@@ -159,7 +158,7 @@ function directResponse(
       body = b.inline_string;
       size = Buffer.byteLength(body);
     } else if (b.inline_bytes !== undefined) {
-      body = utf8.decode(b.inline_bytes);
+      body = b.inline_bytes;
       size = b.inline_bytes.length;
     } else {
       p.add(`${path}.body`, 'only inline_string and inline_bytes bodies are supported');
