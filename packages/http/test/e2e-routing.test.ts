@@ -115,6 +115,11 @@ const routes: RouteIn[] = [
     route: forward(C('v1'), { host_rewrite_literal: 'www.example.org' }),
   },
   {
+    name: 'host-rewrite-xfh',
+    match: { prefix: '/xfh' },
+    route: forward(C('v1'), { host_rewrite_literal: 'www.example.org', append_x_forwarded_host: true }),
+  },
+  {
     name: 'headers',
     match: { prefix: '/headers' },
     route: forward(C('v1')),
@@ -343,6 +348,17 @@ describe('rewrites and header mutations', () => {
     const seen = v1.seen[before]!;
     assert.equal(seen.headers.host, 'www.example.org');
     assert.equal(seen.headers['x-envoy-original-host'], 'reviews:9080');
+  });
+
+  test('append_x_forwarded_host: a host rewrite appends the original Host to x-forwarded-host', async () => {
+    const before = v1.seen.length;
+    await get('http://reviews:9080/xfh');
+    await get('http://reviews:9080/xfh', { 'x-forwarded-host': 'edge.example' });
+    await get('http://reviews:9080/host', { 'x-forwarded-host': 'edge.example' });
+    assert.equal(v1.seen[before]!.headers.host, 'www.example.org');
+    assert.equal(v1.seen[before]!.headers['x-forwarded-host'], 'reviews:9080');
+    assert.equal(v1.seen[before + 1]!.headers['x-forwarded-host'], 'edge.example,reviews:9080');
+    assert.equal(v1.seen[before + 2]!.headers['x-forwarded-host'], 'edge.example', 'not without the flag');
   });
 
   test('request and response headers are added and removed', async () => {

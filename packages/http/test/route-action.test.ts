@@ -301,6 +301,30 @@ describe('host rewrite', () => {
     );
     assert.equal(rewriteHost(e2, chooseCluster(e2, request('/'), 0), {}), 'route.host');
   });
+
+  test('append_x_forwarded_host: a route rewrite appends the Host it replaces, once', () => {
+    const e = entryFor(
+      route(
+        match({ kind: 'prefix', value: '/' }),
+        forward('x', { hostRewriteLiteral: 'new', appendXForwardedHost: true }),
+      ),
+      request('/'),
+    );
+    const headers: Record<string, string | string[]> = { 'x-forwarded-host': 'a' };
+    assert.equal(rewriteHost(e, undefined, headers, 'svc'), 'new');
+    assert.equal(headers['x-forwarded-host'], 'a,svc');
+    rewriteHost(e, undefined, headers, 'svc');
+    assert.equal(headers['x-forwarded-host'], 'a,svc', "Envoy's append is idempotent for the last value");
+    // a weighted cluster's literal is set first: that is the Host the route's rewrite replaces
+    const cw = weighted(
+      { hostRewriteLiteral: 'route.host', appendXForwardedHost: true },
+      weight('a', 1, { hostRewriteLiteral: 'cluster.host' }),
+    );
+    const e2 = entryFor(route(match({ kind: 'prefix', value: '/' }), cw), request('/'));
+    const h2: Record<string, string | string[]> = {};
+    assert.equal(rewriteHost(e2, chooseCluster(e2, request('/'), 0), h2, 'svc'), 'route.host');
+    assert.equal(h2['x-forwarded-host'], 'cluster.host');
+  });
 });
 
 // ---------------------------------------------------------------------------- redirects

@@ -33,6 +33,7 @@ export function forward(cluster: string, over: Partial<RouteAction> = {}): Route
     hostRewriteLiteral: undefined,
     hostRewriteHeader: undefined,
     autoHostRewrite: false,
+    appendXForwardedHost: false,
     timeout: undefined,
     idleTimeout: undefined,
     maxStreamDuration: undefined,

@@ -8,6 +8,7 @@ import type { Dispatcher } from 'undici';
 import type { ClusterState, PickOptions } from '../cluster/cluster-state.ts';
 import type { Host } from '../cluster/host.ts';
 import { computeRequestHash } from '../cluster/request-hash.ts';
+import { appendForwardedHost } from '../route/host-rewrite.ts';
 import { DropOverloadError, type MeshHttpError, NoHealthyUpstreamError } from './errors.ts';
 import { type Exchange, kExchange, type MeshDispatchOptions, type RetryView } from './exchange.ts';
 import { failedController } from './mesh-controller.ts';
@@ -89,6 +90,11 @@ export function endpointInterceptor(): (dispatch: Dispatch) => Dispatch {
     if (action?.kind === 'route' && action.autoHostRewrite && host.hostname !== '') {
       const headers = o.headers as Record<string, string | string[]>;
       if (headers['x-envoy-original-host'] === undefined) headers['x-envoy-original-host'] = ex.authority;
+      if (action.appendXForwardedHost)
+        appendForwardedHost(
+          headers,
+          (typeof headers.host === 'string' ? headers.host : headers.host?.[0]) ?? ex.authority,
+        );
       headers.host = host.hostname;
     }
     return dispatch(o, handler);

@@ -319,7 +319,7 @@ class Router {
       record['x-envoy-original-path'] = path;
       path = rewritten;
     }
-    const host = rewriteHost(entry, choice, record);
+    const host = rewriteHost(entry, choice, record, ex.authority);
     if (host !== undefined) {
       record['x-envoy-original-host'] = ex.authority;
       record.host = host;

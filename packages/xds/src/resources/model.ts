@@ -230,6 +230,8 @@ export interface RouteAction {
   readonly hostRewriteLiteral: string | undefined;
   readonly hostRewriteHeader: string | undefined;
   readonly autoHostRewrite: boolean;
+  /** append_x_forwarded_host: a host rewrite appends the previous Host to x-forwarded-host */
+  readonly appendXForwardedHost: boolean;
   /**
    * undefined: Envoy's default of 15 s applies; 0 disables. Ignored (like max_grpc_timeout) when
    * maxStreamDuration is set: Envoy's "new timeouts" then bound the stream instead.

@@ -222,6 +222,7 @@ export function routeAction(a: config_route_v3_RouteAction, path: string, p: Pro
         ? undefined
         : headerName(a.host_rewrite_header, `${path}.host_rewrite_header`, p),
     autoHostRewrite: a.auto_host_rewrite?.value ?? false,
+    appendXForwardedHost: a.append_x_forwarded_host,
     timeout: durationMs(a.timeout, `${path}.timeout`, p),
     idleTimeout: durationMs(a.idle_timeout, `${path}.idle_timeout`, p),
     maxStreamDuration: maxStreamDuration(a, path, p),
