@@ -39,6 +39,11 @@ const routes: RouteIn[] = [
     route: forward(C('v2')),
   },
   {
+    name: 'by-empty-exact',
+    match: { prefix: '/anyvalue', headers: [{ name: 'x-any', exact_match: '' }] },
+    route: forward(C('v2')),
+  },
+  {
     name: 'by-header',
     match: { prefix: '/reviews', headers: [{ name: 'end-user', string_match: { exact: 'jason' } }] },
     route: forward(C('v2')),
@@ -157,7 +162,19 @@ before(async () => {
   };
   await cp.start(
     [
-      { name: 'reviews', port: 9080, routes },
+      {
+        name: 'reviews',
+        port: 9080,
+        routes,
+        // Envoy reads only a domain's first and last character as wildcards
+        extraVirtualHosts: [
+          {
+            name: 'odd-domains',
+            domains: ['foo.*.com', '*.foo.*'],
+            routes: [{ match: { prefix: '/' }, route: forward(C('v3')) }],
+          },
+        ],
+      },
       // a virtual host that asks for the attempt count downstream instead of upstream
       {
         name: 'details',
@@ -219,6 +236,17 @@ describe('matching', () => {
     assert.equal((await get('http://reviews:9080/hostmatch')).body, 'v2');
     assert.equal((await get('http://reviews:9080/hostmatch', { host: 'reviews:9080' })).body, 'v2');
     assert.equal((await get('http://reviews.default:9080/hostmatch')).body, 'v1');
+  });
+
+  test('the deprecated exact_match "" matches any value of a present header', async () => {
+    assert.equal((await get('http://reviews:9080/anyvalue', { 'x-any': 'whatever' })).body, 'v2');
+    assert.equal((await get('http://reviews:9080/anyvalue')).status, 404, 'the header must be present');
+  });
+
+  test("a '*' inside a domain: exact unless first (suffix wildcard) or last; the config is accepted", async () => {
+    assert.equal((await get('http://reviews:9080/x', { host: 'foo.*.com' })).body, 'v3');
+    assert.equal((await get('http://reviews:9080/x', { host: 'foo.bar.com' })).status, 404);
+    assert.equal((await get('http://reviews:9080/x', { host: 'a.foo.*' })).body, 'v3');
   });
 
   test('an exact path and a regex path route to their clusters', async () => {

@@ -489,6 +489,13 @@ test('every problem of an invalid route configuration is reported with its field
               }),
             },
           },
+          {
+            match: {
+              prefix: '/',
+              headers: [{ name: 'x', string_match: { safe_regex: { regex: 'a+' }, ignore_case: true } }],
+            },
+            route: { cluster: 'c' },
+          },
         ],
       },
     ],
@@ -496,7 +503,6 @@ test('every problem of an invalid route configuration is reported with its field
   assert.deepEqual(errors, [
     'route_config.virtual_hosts[1].domains[0]: duplicate domain "foo.com"',
     'route_config.virtual_hosts[1].domains[1]: only one virtual host may contain the wildcard domain "*"',
-    'route_config.virtual_hosts[1].domains[2]: "foo.*.com": a wildcard may only be the first or the last character',
     'route_config.virtual_hosts[2].routes[0].match: exactly one of prefix, path, safe_regex, path_separated_prefix must be set',
     'route_config.virtual_hosts[2].routes[1].match: exactly one of prefix, path, safe_regex, path_separated_prefix must be set',
     'route_config.virtual_hosts[2].routes[2].match.safe_regex.regex: backreference \\1 at offset 3 is not supported by RE2',
@@ -516,6 +522,7 @@ test('every problem of an invalid route configuration is reported with its field
     'route_config.virtual_hosts[2].routes[13].typed_per_filter_config["envoy.filters.http.fault"].abort.http_status: 100 is not in [200, 600)',
     'route_config.virtual_hosts[2].routes[13].typed_per_filter_config["x.unknown"]: unsupported filter config type "type.googleapis.com/x.Unknown"',
     'route_config.virtual_hosts[2].routes[13].typed_per_filter_config["x.nested"].config: FilterConfig cannot wrap another FilterConfig',
+    'route_config.virtual_hosts[2].routes[14].match.headers[0].string_match.ignore_case: ignore_case has no effect for safe_regex',
   ]);
 });
 
@@ -580,4 +587,29 @@ test('resources of another type or with a malformed payload are rejected clearly
     (truncated as { errors: readonly string[] }).errors[0]!,
     /^malformed envoy\.config\.route\.v3\.RouteConfiguration: length-delimited field runs past the end/,
   );
+});
+
+test("a '*' inside a domain is accepted as Envoy reads it (only the first and last character count)", () => {
+  const rc = decodeOk({
+    name: 'r',
+    virtual_hosts: [{ name: 'vh', domains: ['foo.*.com', '*.foo.*', 'a*b*'], routes: [] }],
+  });
+  assert.deepEqual(rc.virtualHosts[0]!.domains, ['foo.*.com', '*.foo.*', 'a*b*']);
+});
+
+test('the deprecated exact_match "" matches any value of a present header', () => {
+  const rc = decodeOk({
+    name: 'r',
+    virtual_hosts: [
+      {
+        name: 'vh',
+        domains: ['*'],
+        routes: [{ match: { prefix: '/', headers: [{ name: 'x', exact_match: '' }] }, route: { cluster: 'c' } }],
+      },
+    ],
+  });
+  assert.deepEqual(rc.virtualHosts[0]!.routes[0]!.match.headers[0]!.match, {
+    kind: 'string',
+    matcher: { kind: 'prefix', value: '', ignoreCase: false },
+  });
 });

@@ -44,6 +44,8 @@ export function stringMatcher(m: type_matcher_v3_StringMatcher, path: string, p:
   }
   if (m.safe_regex !== undefined) {
     set++;
+    // Envoy's StringMatcherImpl rejects the pair rather than ignore the flag
+    if (ignoreCase) p.add(`${path}.ignore_case`, 'ignore_case has no effect for safe_regex');
     out = { kind: 'regex', regex: regexText(m.safe_regex, `${path}.safe_regex`, p) };
   }
   if (m.custom !== undefined) {
@@ -71,7 +73,12 @@ export function headerMatcher(h: config_route_v3_HeaderMatcher, path: string, p:
   let match: HeaderMatch = PRESENT;
   if (h.exact_match !== undefined) {
     set++;
-    match = { kind: 'string', matcher: { kind: 'exact', value: h.exact_match, ignoreCase: false } };
+    // The deprecated exact_match matches any value when it is empty (Envoy's
+    // HeaderDataExactMatch); an empty prefix says the same for the string matchers downstream.
+    match =
+      h.exact_match === ''
+        ? { kind: 'string', matcher: { kind: 'prefix', value: '', ignoreCase: false } }
+        : { kind: 'string', matcher: { kind: 'exact', value: h.exact_match, ignoreCase: false } };
   }
   if (h.safe_regex_match !== undefined) {
     set++;

@@ -225,14 +225,10 @@ function virtualHost(
       if (state.wildcardSeen)
         p.add(`${path}.domains[${i}]`, 'only one virtual host may contain the wildcard domain "*"');
       state.wildcardSeen = true;
-    } else {
-      const star = d.indexOf('*', 1);
-      if (star >= 0 && star !== d.length - 1) {
-        p.add(`${path}.domains[${i}]`, `${JSON.stringify(d)}: a wildcard may only be the first or the last character`);
-      } else if (star > 0 && d.charCodeAt(0) === 42) {
-        p.add(`${path}.domains[${i}]`, `${JSON.stringify(d)}: a domain may not have a wildcard at both ends`);
-      }
     }
+    // Any other '*' is accepted as Envoy's RouteMatcher reads it: a leading one makes a suffix
+    // wildcard (`*.foo.*` matches hosts ending in the literal `.foo.*`), else a trailing one a
+    // prefix wildcard, else the domain is exact (`foo.*.com` only matches itself).
     if (d !== '*') {
       if (seenDomains.has(d)) p.add(`${path}.domains[${i}]`, `duplicate domain ${JSON.stringify(d)}`);
       else seenDomains.add(d);
