@@ -4,10 +4,21 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { ManualClock } from '@inboard/xds';
+import { packAny } from '@inboard/xds/codec';
 import { request } from 'undici';
 import { seededRandom } from '../src/cluster/index.ts';
 import type { OutboundMesh } from '../src/index.ts';
-import { ControlPlane, cluster, faultOverride, forward, ms, type RouteIn, Upstream, until } from './e2e-fixtures.ts';
+import {
+  ControlPlane,
+  cluster,
+  FAULT_FILTER,
+  faultOverride,
+  forward,
+  ms,
+  type RouteIn,
+  Upstream,
+  until,
+} from './e2e-fixtures.ts';
 
 const ALL = { numerator: 100, denominator: 0 /* HUNDRED */ };
 const HALF = { numerator: 50, denominator: 0 };
@@ -82,6 +93,27 @@ const routes: RouteIn[] = [
     match: { prefix: '/restricted' },
     direct_response: { status: 200, body: { inline_string: 'direct' } },
     typed_per_filter_config: faultOverride({ abort: { http_status: 418, percentage: ALL }, upstream_cluster: C }),
+  },
+  {
+    // the route aborts everything, but its only weighted cluster disables the fault filter
+    name: 'canary-exempt',
+    match: { prefix: '/canary' },
+    route: {
+      ...forward(''),
+      cluster: undefined,
+      weighted_clusters: {
+        clusters: [
+          {
+            name: C,
+            weight: { value: 1 },
+            typed_per_filter_config: {
+              [FAULT_FILTER]: packAny('envoy.config.route.v3.FilterConfig', { disabled: true }),
+            },
+          },
+        ],
+      },
+    },
+    typed_per_filter_config: faultOverride({ abort: { http_status: 418, percentage: ALL } }),
   },
   { name: 'clean', match: { prefix: '/' }, route: forward(C) },
 ];
@@ -183,6 +215,14 @@ describe('fault injection', () => {
     const r = await get('/restricted');
     assert.equal(r.status, 200);
     assert.equal(r.body, 'direct');
+  });
+
+  test("a weighted cluster's FilterConfig can disable the fault filter its route configures", async () => {
+    const before = backend.seen.length;
+    const r = await get('/canary');
+    assert.equal(r.status, 200);
+    assert.equal(r.headers['x-inboard-response-flags'], undefined);
+    assert.equal(backend.seen.length, before + 1);
   });
 
   test('routes without a fault are untouched', async () => {

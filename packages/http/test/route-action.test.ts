@@ -686,7 +686,7 @@ describe('policies a route inherits', () => {
     const choice = chooseCluster(e, request('/'), 0)!;
     assert.equal(choice.filters.fault(F)?.fault.upstreamCluster, 'cw');
     assert.equal(choice.filters.get(R)?.kind, 'disabled');
-    assert.equal(choice.filters.disabled(R), false); // a weighted cluster cannot disable a filter
+    assert.equal(choice.filters.disabled(R), true); // the weighted cluster's entry is asked first
     assert.equal(choice.filters.get('unknown'), undefined);
   });
 

@@ -37,18 +37,15 @@ export function effectiveMirrorPolicies(
 export class FilterConfigChain {
   // most specific first
   readonly #levels: readonly FilterOverrides[];
-  // how many of #levels take part in the disabled decision (a weighted cluster's does not)
-  readonly #disabledFrom: number;
   // The router asks about the same filter (the listener's fault filter) on every request: the
   // answers for the last name asked are kept (levels never change after compilation).
   #memoName: string | undefined;
   #memoDisabled: boolean | undefined;
   #memoFault: CompiledFault | undefined;
 
-  /** `levels` most specific first; `hasClusterLevel`: levels[0] is a weighted cluster's. */
-  constructor(levels: readonly FilterOverrides[], hasClusterLevel: boolean) {
+  /** `levels` most specific first (a weighted cluster's, when there is one, then route, vhost, route config). */
+  constructor(levels: readonly FilterOverrides[]) {
     this.#levels = levels;
-    this.#disabledFrom = hasClusterLevel ? 1 : 0;
   }
 
   /** The most specific override of filter `name` (Envoy's mostSpecificPerFilterConfig). */
@@ -71,9 +68,10 @@ export class FilterConfigChain {
   }
 
   /**
-   * Envoy's filterDisabled: true or false from the most specific route/vhost/route-config entry
-   * for `name` (any entry other than `disabled` enables the filter); undefined when none has one,
-   * and the filter's own `disabled` flag applies.
+   * Envoy's filterDisabled: true or false from the most specific entry for `name` (a weighted
+   * cluster's first, as WeightedClusterEntry::filterDisabled asks it before the route's; any
+   * entry other than `disabled` enables the filter); undefined when none has one, and the
+   * filter's own `disabled` flag applies.
    */
   disabled(name: string): boolean | undefined {
     if (name !== this.#memoName) this.#memo(name);
@@ -87,16 +85,8 @@ export class FilterConfigChain {
   }
 
   #memo(name: string): void {
-    let disabled: boolean | undefined;
-    for (let i = this.#disabledFrom; i < this.#levels.length; i++) {
-      const o = this.#levels[i]![name];
-      if (o !== undefined) {
-        disabled = o.kind === 'disabled';
-        break;
-      }
-    }
     const o = this.get(name);
-    this.#memoDisabled = disabled;
+    this.#memoDisabled = o === undefined ? undefined : o.kind === 'disabled';
     this.#memoFault = o?.kind === 'fault' ? compileFault(o.fault) : undefined;
     this.#memoName = name;
   }

@@ -343,7 +343,7 @@ export function compileRouteTable(rc: RouteConfiguration, options?: RouteTableOp
         );
       const requestHeaders = mutator(undefined, 'request');
       const responseHeaders = mutator(undefined, 'response');
-      const filters = new FilterConfigChain([routeFilters, vhFilters, rcFilters], false);
+      const filters = new FilterConfigChain([routeFilters, vhFilters, rcFilters]);
 
       const clusters: ClusterChoice[] = [];
       const clusterEnds: number[] = [];
@@ -364,7 +364,7 @@ export function compileRouteTable(rc: RouteConfiguration, options?: RouteTableOp
               weight: cw,
               requestHeaders: mutator(cwLevels, 'request'),
               responseHeaders: mutator(cwLevels, 'response'),
-              filters: new FilterConfigChain([cwFilters, routeFilters, vhFilters, rcFilters], true),
+              filters: new FilterConfigChain([cwFilters, routeFilters, vhFilters, rcFilters]),
             });
           });
           if (totalWeight <= 0) {
