@@ -136,6 +136,29 @@ const routes: RouteIn[] = [
     response_headers_to_remove: ['x-upstream-secret'],
   },
   {
+    name: 'formatted-headers',
+    match: { prefix: '/fmt' },
+    route: forward(C('v1')),
+    request_headers_to_add: [
+      { header: { key: 'x-copied', value: '%REQ(x-user)%' } },
+      { header: { key: 'x-alt', value: '%REQ(x-none?x-user):3%' } },
+      { header: { key: 'x-where', value: '%REQ(:method)% %REQ(:authority)%%REQ(:path)%' } },
+      { header: { key: 'x-client', value: '%DOWNSTREAM_REMOTE_ADDRESS_WITHOUT_PORT%' } },
+      { header: { key: 'x-dest', value: '%DOWNSTREAM_LOCAL_ADDRESS%' } },
+      { header: { key: 'x-proto', value: '%PROTOCOL%' } },
+      { header: { key: 'x-start', value: '%START_TIME%' } },
+      { header: { key: 'x-env', value: '%ENVIRONMENT(INBOARD_E2E_ROUTING_ENV)%/%ENVIRONMENT(INBOARD_E2E_UNSET)%' } },
+      { header: { key: 'x-cluster', value: '%UPSTREAM_CLUSTER%' } },
+      { header: { key: 'x-upstream', value: '%UPSTREAM_REMOTE_ADDRESS%' } },
+      { header: { key: 'x-literal', value: '100%% sure' } },
+    ],
+    response_headers_to_add: [
+      { header: { key: 'x-served-by', value: '%UPSTREAM_REMOTE_ADDRESS%' } },
+      { header: { key: 'x-code', value: '%RESPONSE_CODE%' } },
+      { header: { key: 'x-user-echo', value: '%REQ(x-user)%' } },
+    ],
+  },
+  {
     name: 'mirror',
     match: { prefix: '/mirror' },
     route: forward(C('v1'), {
@@ -150,6 +173,9 @@ const routes: RouteIn[] = [
     route: forward('outbound|9080|gone|reviews.default.svc.cluster.local'),
   },
 ];
+
+// read when the route table compiles, as Envoy reads ENVIRONMENT at configuration time
+process.env.INBOARD_E2E_ROUTING_ENV = 'from-env';
 
 const events: HttpRequestEvent[] = [];
 const onEvent = (e: unknown) => events.push(e as HttpRequestEvent);
@@ -387,6 +413,29 @@ describe('rewrites and header mutations', () => {
     assert.equal(v1.seen[before]!.headers['x-forwarded-host'], 'reviews:9080');
     assert.equal(v1.seen[before + 1]!.headers['x-forwarded-host'], 'edge.example,reviews:9080');
     assert.equal(v1.seen[before + 2]!.headers['x-forwarded-host'], 'edge.example', 'not without the flag');
+  });
+
+  test('header values with Envoy commands are evaluated per request', async () => {
+    const before = v1.seen.length;
+    const r = await get('http://reviews:9080/fmt/a?q=1', { 'x-user': 'jason' });
+    const seen = v1.seen[before]!.headers;
+    assert.equal(seen['x-copied'], 'jason');
+    assert.equal(seen['x-alt'], 'jas'); // the alternative header, truncated to 3
+    assert.equal(seen['x-where'], 'GET reviews:9080/fmt/a?q=1');
+    assert.equal(seen['x-client'], '127.0.0.1'); // the node's IP: the downstream is this process
+    assert.equal(seen['x-dest'], 'reviews:9080');
+    assert.equal(seen['x-proto'], 'HTTP/1.1');
+    assert.match(String(seen['x-start']), /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
+    assert.equal(seen['x-env'], 'from-env/-');
+    assert.equal(seen['x-cluster'], C('v1'));
+    assert.equal(seen['x-upstream'], undefined, 'no endpoint is chosen yet: empty, so not added');
+    assert.equal(seen['x-literal'], '100% sure');
+    assert.equal(r.headers['x-served-by'], `127.0.0.1:${v1.port}`);
+    assert.equal(r.headers['x-code'], '200');
+    assert.equal(r.headers['x-user-echo'], 'jason');
+    // a missing header gives an empty value: the header is not added at all
+    await get('http://reviews:9080/fmt/b');
+    assert.equal(v1.seen[before + 1]!.headers['x-copied'], undefined);
   });
 
   test('request and response headers are added and removed', async () => {

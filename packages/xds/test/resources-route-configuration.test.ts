@@ -613,3 +613,59 @@ test('the deprecated exact_match "" matches any value of a present header', () =
     matcher: { kind: 'prefix', value: '', ignoreCase: false },
   });
 });
+
+test('header values are Envoy format strings: commands parsed, a stray % or an unknown command NACKs', () => {
+  const withHeaders = (values: string[]): RouteConfigurationIn => ({
+    name: 'r',
+    virtual_hosts: [
+      {
+        name: 'vh',
+        domains: ['*'],
+        routes: [
+          {
+            match: { prefix: '/' },
+            route: { cluster: 'c' },
+            request_headers_to_add: values.map((value, i) => ({ header: { key: `x-h${i}`, value } })),
+          },
+        ],
+      },
+    ],
+  });
+  const adds = decodeOk(
+    withHeaders(['plain', '100%% sure', 'u=%REQ(X-User?x-alt):4%!', '%START_TIME(%Y-%m-%dT%H:%M:%E3S)%']),
+  ).virtualHosts[0]!.routes[0]!.headerMutations.requestHeadersToAdd;
+  assert.deepEqual(
+    adds.map((a) => a.format),
+    [
+      undefined,
+      undefined,
+      ['u=', { command: 'REQ', subcommand: 'X-User?x-alt', maxLength: 4 }, '!'],
+      [{ command: 'START_TIME', subcommand: '%Y-%m-%dT%H:%M:%E3S', maxLength: undefined }],
+    ],
+  );
+  const at = (i: number) => `route_config.virtual_hosts[0].routes[0].request_headers_to_add[${i}].header.value`;
+  assert.deepEqual(
+    errorsOf(
+      withHeaders([
+        'up 50%',
+        '%REQUEST_ID%',
+        '%UPSTREAM_METADATA(["istio","canonical_service"])%',
+        '%REQ%',
+        '%HOSTNAME(x)%',
+        '%PROTOCOL:3%',
+        '%REQ(a?b?c)%',
+        '%req(x)%',
+      ]),
+    ),
+    [
+      `${at(0)}: header "x-h0": no valid %COMMAND% at position 5 (a literal '%' is written '%%'; Envoy rejects this value)`,
+      `${at(1)}: header "x-h1": %REQUEST_ID% is not a known command (Envoy: not supported field in StreamInfo)`,
+      `${at(2)}: header "x-h2": %UPSTREAM_METADATA% is not supported by Inboard`,
+      `${at(3)}: header "x-h3": %REQ% requires parameters`,
+      `${at(4)}: header "x-h4": %HOSTNAME% does not take any parameters or length`,
+      `${at(5)}: header "x-h5": %PROTOCOL% does not take any parameters or length`,
+      `${at(6)}: header "x-h6": more than 1 alternative header specified in token: a?b?c`,
+      `${at(7)}: header "x-h7": no valid %COMMAND% at position 0 (a literal '%' is written '%%'; Envoy rejects this value)`,
+    ],
+  );
+});

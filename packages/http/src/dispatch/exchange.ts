@@ -474,15 +474,15 @@ export class Exchange extends MeshController implements RouteRequest, HashReques
     // Envoy's router adds it to its local replies too, once an upstream attempt was made.
     if (this.attempts > 0 && this.entry?.vhost.includeAttemptCountInResponse === true)
       headers[ATTEMPT_COUNT_HEADER] = String(this.attempts);
-    this.responseMutator(headers);
+    const status = grpc ? 200 : r.status;
+    this.status = status; // before the mutations: %RESPONSE_CODE%
+    this.responseMutator(headers, this);
     const flags = this.#merge(r.flags);
     this.#finalFlags = flags;
     this.#details = r.details;
     this.#error = r.error;
     if (this.settings.responseFlagsHeader && flags.length > 0)
       headers[RESPONSE_FLAGS_HEADER] = formatResponseFlags(flags);
-    const status = grpc ? 200 : r.status;
-    this.status = status;
     queueMicrotask(() => this.#deliverLocal(status, headers, body));
   }
 
@@ -568,7 +568,7 @@ export class Exchange extends MeshController implements RouteRequest, HashReques
     }
     const mutate = this.responseMutator;
     if (mutate !== NOOP_MUTATOR) {
-      mutate(headers as HeaderRecord);
+      mutate(headers as HeaderRecord, this);
       modified = true;
     }
     const d = this.retryDecision;

@@ -311,7 +311,7 @@ class Router {
     const action = entry.route.action;
     if (action.kind !== 'route') return;
     const record = ex.record;
-    choice.requestHeaders(record);
+    choice.requestHeaders(record, ex);
 
     let path = ex.path;
     const rewritten = rewritePath(entry, path);

@@ -54,8 +54,9 @@ export function compileTarget(
   clusterState: ClusterStateSource,
   faults: ActiveFaults,
   random: RandomSource,
+  localAddress?: string,
 ): CompiledTarget {
-  const routeTable = compileRouteTable(snapshot.routeConfig, { random });
+  const routeTable = compileRouteTable(snapshot.routeConfig, { random, localAddress });
   let faultFilter: FaultFilter | undefined;
   for (const f of snapshot.hcm.httpFilters) {
     if (f.config.kind !== 'fault') continue;

@@ -3,7 +3,8 @@
 // and swapped in with one assignment; requests read `compiled` once and keep that object.
 // A target whose listener does not exist is not in the mesh ('absent'); it stays watched, so it
 // joins the mesh if the control plane starts serving it.
-import type { Clock, TargetResolver, TargetSnapshot, TimerHandle, Xds } from '@inboard/xds';
+import { isIP } from 'node:net';
+import type { BootstrapNode, Clock, TargetResolver, TargetSnapshot, TimerHandle, Xds } from '@inboard/xds';
 import { createLogger, ResourceDoesNotExistError } from '@inboard/xds';
 import type { MeshTargetView, TargetState } from '../dispatch/target-directory.ts';
 import { ActiveFaults } from '../fault/active-faults.ts';
@@ -34,6 +35,8 @@ export class MeshTarget implements MeshTargetView {
   readonly #clusters: ClusterManager;
   readonly #options: MeshTargetOptions;
   readonly #unsubscribe: () => void;
+  /** this workload's IP (the node's INSTANCE_IPS, else its id's), for header value commands */
+  readonly #localAddress: string | undefined;
   #waiters: (() => void)[] = [];
   #timer: TimerHandle | undefined;
   #waitedOut = false;
@@ -43,6 +46,7 @@ export class MeshTarget implements MeshTargetView {
     this.key = key;
     this.#clusters = clusters;
     this.#options = options;
+    this.#localAddress = instanceIpOf(xds.bootstrap?.node);
     this.#resolver = xds.resolve(key);
     this.#unsubscribe = this.#resolver.subscribe({
       onSnapshot: (s) => this.#onSnapshot(s),
@@ -84,6 +88,7 @@ export class MeshTarget implements MeshTargetView {
         },
         this.faults,
         this.#options.random,
+        this.#localAddress,
       );
       this.#clusters.release(this, s.clusters);
       this.compileError = undefined;
@@ -119,4 +124,12 @@ export class MeshTarget implements MeshTargetView {
     this.#clusters.release(this, new Set());
     this.#settle();
   }
+}
+
+/** The first of the node's INSTANCE_IPS, else the IP in its id (`sidecar~<ip>~...`). */
+function instanceIpOf(node: BootstrapNode | undefined): string | undefined {
+  if (node === undefined) return undefined;
+  const listed = node.metadata.INSTANCE_IPS;
+  const ip = typeof listed === 'string' ? listed.split(',')[0]!.trim() : node.id.split('~')[1];
+  return ip !== undefined && isIP(ip) !== 0 ? ip : undefined;
 }

@@ -9,9 +9,16 @@
 // addReferenceKey does for all but its few "inline" headers, where it joins with ','.
 import type { HeaderAppendAction, HeaderValueOption } from '@inboard/xds';
 import { asciiLower } from './ascii-case.ts';
+import {
+  compileHeaderFormat,
+  type HeaderFormatContext,
+  type HeaderFormatEnvironment,
+  type HeaderValueFormatter,
+} from './header-format.ts';
 
 export type HeaderRecord = Record<string, string | string[]>;
-export type HeaderMutator = (headers: HeaderRecord) => void;
+/** `ctx`: the request the headers belong to, for values with commands (`%REQ(...)%`...) */
+export type HeaderMutator = (headers: HeaderRecord, ctx?: HeaderFormatContext) => void;
 
 export const NOOP_MUTATOR: HeaderMutator = () => {};
 
@@ -21,9 +28,21 @@ const APPEND = 2;
 
 interface Addition {
   readonly name: string;
+  /** the constant value (when `format` is undefined) */
   readonly value: string;
+  /** evaluated per request when the value has commands */
+  readonly format: HeaderValueFormatter | undefined;
+  readonly keepEmptyValue: boolean;
   readonly action: HeaderAppendAction;
 }
+
+/** Where a level's values are evaluated: request or response headers, and this process's facts. */
+export interface FormatSetting {
+  readonly response: boolean;
+  readonly env: HeaderFormatEnvironment;
+}
+
+const DEFAULT_FORMAT_SETTING: FormatSetting = { response: false, env: { localAddress: '127.0.0.1' } };
 
 /** Why a header list cannot be compiled; `index` points into the adds or removes list. */
 export class HeaderMutationConfigError extends Error {
@@ -36,10 +55,7 @@ export class HeaderMutationConfigError extends Error {
   }
 }
 
-/**
- * The value Envoy's formatter produces for a literal: `%%` is a literal `%`. Other `%COMMAND%`
- * operators need stream info Inboard does not model; they are kept verbatim.
- */
+/** The value Envoy's formatter produces for a literal: `%%` is a literal `%`. */
 export function literalHeaderValue(value: string): string {
   return value.includes('%%') ? value.replaceAll('%%', '%') : value;
 }
@@ -59,15 +75,22 @@ export class MutationLevel {
   readonly #adds: readonly Addition[];
   // Decisions of the add pass; apply() runs to completion synchronously, so one buffer suffices.
   readonly #decisions: Uint8Array;
+  /** the values of this request, when some have commands (else undefined: all constant) */
+  readonly #values: string[] | undefined;
 
   private constructor(removes: readonly string[], adds: readonly Addition[]) {
     this.#removes = removes;
     this.#adds = adds;
     this.#decisions = new Uint8Array(adds.length);
+    this.#values = adds.some((a) => a.format !== undefined) ? adds.map((a) => a.value) : undefined;
   }
 
   /** undefined when the level does nothing. Throws HeaderMutationConfigError. */
-  static compile(add: readonly HeaderValueOption[], remove: readonly string[]): MutationLevel | undefined {
+  static compile(
+    add: readonly HeaderValueOption[],
+    remove: readonly string[],
+    setting: FormatSetting = DEFAULT_FORMAT_SETTING,
+  ): MutationLevel | undefined {
     const removes = remove.map((n, i) => {
       const name = asciiLower(n);
       // Envoy rejects this config: pseudo headers and Host may not be removed.
@@ -78,17 +101,26 @@ export class MutationLevel {
     add.forEach((o, i) => {
       const name = asciiLower(o.name);
       if (isReserved(name)) throw new HeaderMutationConfigError('add', i, `${o.name} may not be set`);
+      if (o.format !== undefined) {
+        const format = compileHeaderFormat(o.format, setting.response, setting.env);
+        adds.push({ name, value: '', format, keepEmptyValue: o.keepEmptyValue, action: o.action });
+        return;
+      }
       const value = literalHeaderValue(o.value);
       // keep_empty_value=false: a header whose value is empty is not added at all
       if (value === '' && !o.keepEmptyValue) return;
-      adds.push({ name, value, action: o.action });
+      adds.push({ name, value, format: undefined, keepEmptyValue: o.keepEmptyValue, action: o.action });
     });
     if (removes.length === 0 && adds.length === 0) return undefined;
     return new MutationLevel(removes, adds);
   }
 
-  apply(headers: HeaderRecord): void {
+  apply(headers: HeaderRecord, ctx?: HeaderFormatContext): void {
     for (const name of this.#removes) delete headers[name];
+    if (this.#values !== undefined) {
+      this.#applyFormatted(headers, ctx, this.#values);
+      return;
+    }
     const adds = this.#adds;
     const decisions = this.#decisions;
     for (let i = 0; i < adds.length; i++) {
@@ -119,6 +151,50 @@ export class MutationLevel {
       else headers[name] = typeof prev === 'string' ? [prev, value] : [...prev, value];
     }
   }
+
+  /**
+   * apply() for a level with commands: every value is evaluated first, against the headers as
+   * they stand after the removals (Envoy's evaluateHeaders), and an empty one is dropped unless
+   * keep_empty_value.
+   */
+  #applyFormatted(headers: HeaderRecord, ctx: HeaderFormatContext | undefined, values: string[]): void {
+    const adds = this.#adds;
+    const decisions = this.#decisions;
+    for (let i = 0; i < adds.length; i++) {
+      const a = adds[i]!;
+      const value = a.format === undefined ? a.value : a.format(headers, ctx);
+      values[i] = value;
+      if (value === '' && !a.keepEmptyValue) {
+        decisions[i] = SKIP;
+        continue;
+      }
+      switch (a.action) {
+        case 'APPEND_IF_EXISTS_OR_ADD':
+          decisions[i] = APPEND;
+          break;
+        case 'ADD_IF_ABSENT':
+          decisions[i] = present(headers, a.name) ? SKIP : APPEND;
+          break;
+        case 'OVERWRITE_IF_EXISTS':
+          decisions[i] = present(headers, a.name) ? OVERWRITE : SKIP;
+          break;
+        case 'OVERWRITE_IF_EXISTS_OR_ADD':
+          decisions[i] = OVERWRITE;
+          break;
+      }
+    }
+    for (let i = 0; i < adds.length; i++) {
+      if (decisions[i] === OVERWRITE) headers[adds[i]!.name] = values[i]!;
+    }
+    for (let i = 0; i < adds.length; i++) {
+      if (decisions[i] !== APPEND) continue;
+      const name = adds[i]!.name;
+      const value = values[i]!;
+      const prev = present(headers, name) ? headers[name] : undefined;
+      if (prev === undefined) headers[name] = value;
+      else headers[name] = typeof prev === 'string' ? [prev, value] : [...prev, value];
+    }
+  }
 }
 
 /** Runs `levels` in the given order; skips the empty ones. */
@@ -127,10 +203,10 @@ export function composeHeaderMutator(levels: readonly (MutationLevel | undefined
   if (active.length === 0) return NOOP_MUTATOR;
   if (active.length === 1) {
     const only = active[0]!;
-    return (h) => only.apply(h);
+    return (h, ctx) => only.apply(h, ctx);
   }
-  return (h) => {
-    for (let i = 0; i < active.length; i++) active[i]!.apply(h);
+  return (h, ctx) => {
+    for (let i = 0; i < active.length; i++) active[i]!.apply(h, ctx);
   };
 }
 

@@ -39,6 +39,11 @@ import { VirtualHostIndex } from './vhost-index.ts';
 export interface RouteTableOptions {
   /** Draws a lookup's random value (runtime_fraction) when match() is not given one. */
   readonly random?: RandomSource;
+  /**
+   * This workload's IP, for `%DOWNSTREAM_REMOTE_ADDRESS%` in header values (an in-process
+   * request's downstream is the process itself). Default 127.0.0.1.
+   */
+  readonly localAddress?: string;
 }
 
 /** The cluster a request goes to, with the settings of its weighted-cluster entry if any. */
@@ -248,6 +253,9 @@ export function compileRouteTable(rc: RouteConfiguration, options?: RouteTableOp
     }
   };
 
+  const env = { localAddress: options?.localAddress ?? '127.0.0.1' };
+  const requestFormats = { response: false, env };
+  const responseFormats = { response: true, env };
   const levels = (
     hm: HeaderMutations,
     vhost: string | undefined,
@@ -256,7 +264,7 @@ export function compileRouteTable(rc: RouteConfiguration, options?: RouteTableOp
   ): Levels => {
     const one = (add: HeaderMutations['requestHeadersToAdd'], remove: readonly string[], dir: string) => {
       try {
-        return MutationLevel.compile(add, remove);
+        return MutationLevel.compile(add, remove, dir === 'response' ? responseFormats : requestFormats);
       } catch (err) {
         if (!(err instanceof HeaderMutationConfigError)) throw err;
         const list = err.list === 'add' ? 'HeadersToAdd' : 'HeadersToRemove';

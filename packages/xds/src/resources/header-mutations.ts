@@ -1,6 +1,7 @@
 // request/response headers to add and remove, at route configuration, virtual host, route and
 // weighted cluster level.
 import type { config_core_v3_HeaderValueOption } from '../gen/envoy.ts';
+import { parseHeaderFormat } from './header-format.ts';
 import { hasInvalidHeaderChars, isUnmodifiableHeader } from './header-names.ts';
 import type { HeaderAppendAction, HeaderMutations, HeaderValueOption } from './model.ts';
 import type { Problems } from './problems.ts';
@@ -35,6 +36,7 @@ function headersToAdd(
     const h = o.header;
     let name = '';
     let value = '';
+    let format: HeaderValueOption['format'];
     if (h === undefined) {
       p.add(`${at}.header`, 'must be set');
     } else {
@@ -48,6 +50,13 @@ function headersToAdd(
         );
       else if (hasInvalidHeaderChars(name)) p.add(`${at}.header.key`, 'invalid header name');
       if (hasInvalidHeaderChars(value)) p.add(`${at}.header.value`, 'header values must not contain CR, LF or NUL');
+      else {
+        try {
+          format = parseHeaderFormat(value);
+        } catch (err) {
+          p.add(`${at}.header.value`, `header ${JSON.stringify(name)}: ${(err as Error).message}`);
+        }
+      }
     }
     let action = APPEND_ACTIONS[o.append_action];
     if (action === undefined) {
@@ -59,7 +68,10 @@ function headersToAdd(
       if (o.append_action !== 0) p.add(at, 'append and append_action cannot both be set');
       action = o.append.value ? 'APPEND_IF_EXISTS_OR_ADD' : 'OVERWRITE_IF_EXISTS_OR_ADD';
     }
-    out[i] = { name, value, action, keepEmptyValue: o.keep_empty_value };
+    out[i] =
+      format === undefined
+        ? { name, value, action, keepEmptyValue: o.keep_empty_value }
+        : { name, value, format, action, keepEmptyValue: o.keep_empty_value };
   }
   return out;
 }

@@ -68,9 +68,22 @@ export type HeaderAppendAction =
   | 'OVERWRITE_IF_EXISTS_OR_ADD'
   | 'OVERWRITE_IF_EXISTS';
 
+/** A piece of a header value: literal text, or a `%COMMAND(SUBCOMMAND):LENGTH%` to substitute. */
+export type HeaderFormatPart =
+  | string
+  | {
+      readonly command: string;
+      /** '' when absent */
+      readonly subcommand: string;
+      readonly maxLength: number | undefined;
+    };
+
 export interface HeaderValueOption {
   readonly name: string;
+  /** as configured (`%%` not yet unescaped) */
   readonly value: string;
+  /** the value's literal text and commands, in order; undefined when it has no command */
+  readonly format?: readonly HeaderFormatPart[] | undefined;
   readonly action: HeaderAppendAction;
   readonly keepEmptyValue: boolean;
 }
