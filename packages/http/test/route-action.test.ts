@@ -6,6 +6,7 @@ import type {
   Action,
   ClusterWeight,
   FilterOverrides,
+  HeaderFormatPart,
   HeaderMutations,
   HeaderValueOption,
   HttpFault,
@@ -17,6 +18,7 @@ import type {
   RouteMatch,
   VirtualHost,
 } from '@inboard/xds';
+import { MutationLevel } from '../src/route/header-mutation.ts';
 import {
   chooseCluster,
   compileRouteTable,
@@ -719,5 +721,53 @@ describe('policies a route inherits', () => {
         ),
       (e: unknown) => e instanceof RouteCompileError && e.routeIndex === 0 && e.field === 'filterOverrides["f"]',
     );
+  });
+});
+
+// ---------------------------------------------------------------------------- header value commands
+
+describe('header value commands', () => {
+  // the parts @inboard/xds decodes a value into: text and `%COMMAND(SUBCOMMAND)%`s
+  const cmd = (command: string, subcommand = ''): HeaderFormatPart => ({ command, subcommand, maxLength: undefined });
+  const value = (format: HeaderFormatPart[], keepEmptyValue = false) => {
+    const option: HeaderValueOption = {
+      name: 'x-v',
+      value: '(unused)',
+      format,
+      action: 'OVERWRITE_IF_EXISTS_OR_ADD',
+      keepEmptyValue,
+    };
+    const level = MutationLevel.compile([option], [])!;
+    const headers: Record<string, string | string[]> = {};
+    level.apply(headers, {
+      method: 'GET',
+      authority: 'svc:80',
+      path: '/p',
+      scheme: 'http',
+      record: headers,
+      entry: undefined,
+      choice: undefined,
+      host: undefined,
+      status: 0,
+    });
+    return headers['x-v'];
+  };
+
+  test('START_TIME with a format: absl/strftime specifiers in UTC, Envoy fractional seconds', () => {
+    const before = Date.now();
+    const v = String(value([cmd('START_TIME', '%s|%Y-%m-%dT%H:%M:%S|%3f|%E6S|%z %Z|%%')]));
+    const [secs, iso, ms, e6s, zone, pct] = v.split('|');
+    assert.ok(Math.abs(Number(secs) * 1000 - before) < 2000, v);
+    assert.equal(iso, new Date(Number(secs) * 1000).toISOString().slice(0, 19));
+    assert.match(ms!, /^\d{3}$/);
+    assert.match(e6s!, /^\d\d\.\d{3}000$/);
+    assert.equal(zone, '+0000 UTC');
+    assert.equal(pct, '%');
+  });
+
+  test('an empty result is not added, unless keep_empty_value', () => {
+    assert.equal(value([cmd('REQ', 'x-none')]), undefined);
+    assert.equal(value([cmd('REQ', 'x-none')], true), '');
+    assert.equal(value([cmd('REQ', ':authority'), '|', cmd('DOWNSTREAM_LOCAL_PORT')]), 'svc:80|80');
   });
 });
