@@ -478,7 +478,8 @@ export function sendLocalReply(res: ServerResponse, reply: InboundLocalReply): v
     for (const [name, value] of Object.entries(reply.headers)) if (name !== 'content-type') res.setHeader(name, value);
     res.setHeader('content-type', 'application/grpc');
     res.setHeader('grpc-status', String(httpToGrpcStatus(reply.status)));
-    if (reply.body !== '') res.setHeader('grpc-message', encodeGrpcMessage(reply.body));
+    const text = typeof reply.body === 'string' ? reply.body : reply.body.toString('utf8');
+    if (text !== '') res.setHeader('grpc-message', encodeGrpcMessage(text));
     res.end();
     return;
   }
