@@ -4,8 +4,10 @@
 // timeout (retried under the policy, else 504 UT); silence after them resets the stream. Real
 // loopback upstream and ADS server; time moves only on a ManualClock.
 import assert from 'node:assert/strict';
+import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import type { ServerResponse } from 'node:http';
 import { after, before, describe, test } from 'node:test';
+import { ATTEMPT_START_CHANNEL, REQUEST_START_CHANNEL } from '@inboard/http';
 import { ManualClock } from '@inboard/xds';
 import { request } from 'undici';
 import { ControlPlane, cluster, forward, ms, Upstream } from './e2e-fixtures.ts';
@@ -42,14 +44,18 @@ after(async () => {
   await slow.stop();
 });
 
-async function until(f: () => boolean): Promise<void> {
-  while (!f()) await new Promise((r) => setImmediate(r));
-}
-
 describe('per_try_idle_timeout', () => {
   test('a silent attempt is retried; a silent body after the headers fails the response', async () => {
     const clock = new ManualClock();
     const mesh = cp.mesh({ clock });
+    // attempt start events are published for requests that had a start event
+    let attempts = 0;
+    const onStart = () => {};
+    const onAttempt = () => {
+      attempts++;
+    };
+    subscribe(REQUEST_START_CHANNEL, onStart);
+    subscribe(ATTEMPT_START_CHANNEL, onAttempt);
     const start = slow.seen.length;
     slow.handler = (_req, res, _body, n) => {
       held.push(res);
@@ -65,8 +71,12 @@ describe('per_try_idle_timeout', () => {
       clock.advance(99);
       assert.equal(clock.pending, timers, 'the first attempt still waits at 99 ms');
       clock.advance(1); // silent for 100 ms: the attempt is cancelled, a retry is scheduled
-      await until(() => clock.pending === timers); // the backoff timer replaced the idle timer
-      clock.advance(100);
+      // the backoff (jittered, well under 100 ms): step the clock until the retry starts, and not
+      // a millisecond further, so the retry's own idle timer starts from there whatever the load
+      while (attempts < 2) {
+        await new Promise((r) => setImmediate(r));
+        if (attempts < 2) clock.advance(1);
+      }
       await slow.received(start + 2);
       const r = await pending;
       assert.equal(r.statusCode, 200);
@@ -86,6 +96,8 @@ describe('per_try_idle_timeout', () => {
       assert.equal(err?.code, 'INBOARD_HTTP_PER_TRY_TIMEOUT');
       assert.equal(err?.details, 'upstream_per_try_idle_timeout');
     } finally {
+      unsubscribe(REQUEST_START_CHANNEL, onStart);
+      unsubscribe(ATTEMPT_START_CHANNEL, onAttempt);
       await mesh.close();
     }
   });
