@@ -192,6 +192,8 @@ export class DropOverloadError extends MeshHttpError {
  */
 export class UpstreamResetError extends MeshHttpError {
   readonly resetReason: ResetReason;
+  /** Envoy's %UPSTREAM_TRANSPORT_FAILURE_REASON% of the attempt (access logs), when it has one */
+  readonly transportFailureReason: string | undefined;
   constructor(reason: ResetReason, result: RequestResult, retried: boolean, cause: unknown) {
     const latest = retried ? 'retried and the latest reset reason' : 'reset reason';
     const transport = transportFailureReason(cause);
@@ -204,6 +206,7 @@ export class UpstreamResetError extends MeshHttpError {
       { cause },
     );
     this.resetReason = reason;
+    this.transportFailureReason = transport;
   }
 }
 

@@ -107,7 +107,25 @@ export interface HttpRequestEvent {
    */
   readonly peerMetadata: string | undefined;
   readonly peerMetadataId: string | undefined;
+  /**
+   * The `grpc-status` the caller received, as sent: from the response trailers, else the response
+   * headers (a trailers-only response, a local reply to a gRPC caller); undefined when neither had one
+   */
+  readonly grpcStatus: string | undefined;
+  /**
+   * Envoy's %UPSTREAM_TRANSPORT_FAILURE_REASON% of the last attempt, e.g. `delayed connect error: Connection refused`
+   * (a refused connection) or `TLS error: ...`; undefined when the connection was not the failure
+   */
+  readonly transportFailureReason: string | undefined;
 }
+
+/**
+ * The cluster Envoy's istio_stats names for a request no mesh route handled: `PassthroughCluster`
+ * (outboundTrafficPolicy ALLOW_ANY, route `allow_any`) or `BlackHoleCluster` (REGISTRY_ONLY,
+ * route `block_all`).
+ */
+export const PASSTHROUGH_CLUSTER = 'PassthroughCluster';
+export const BLACKHOLE_CLUSTER = 'BlackHoleCluster';
 
 export type OutlierChannelEvent =
   | {

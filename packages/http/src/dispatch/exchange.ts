@@ -18,7 +18,13 @@ import { encodeGrpcMessage, httpToGrpcStatus, isGrpcRequest } from '../route/grp
 import { type HeaderMutator, type HeaderRecord, NOOP_MUTATOR } from '../route/header-mutation.ts';
 import type { HeaderValue, RouteRequest } from '../route/route-request.ts';
 import type { ClusterChoice, RouteEntry } from '../route/route-table.ts';
-import { MaxStreamDurationError, MeshHttpError, RouteTimeoutError, StreamIdleTimeoutError } from './errors.ts';
+import {
+  MaxStreamDurationError,
+  MeshHttpError,
+  RouteTimeoutError,
+  StreamIdleTimeoutError,
+  UpstreamResetError,
+} from './errors.ts';
 import {
   type HttpRequestEvent,
   PEER_METADATA_HEADER,
@@ -186,6 +192,8 @@ export class Exchange extends MeshController implements RouteRequest, HashReques
   #bytesReceived = 0;
   #peerMetadata: string | undefined;
   #peerMetadataId: string | undefined;
+  /** grpc-status as the caller received it: trailers, else response headers */
+  #grpcStatus: string | undefined;
   #error: Error | undefined;
   /**
    * performance.now() as the committed attempt ended, set by the retry layer just before it
@@ -462,7 +470,7 @@ export class Exchange extends MeshController implements RouteRequest, HashReques
     const headers: Record<string, string | string[]> = {};
     if (grpc) {
       headers['content-type'] = 'application/grpc';
-      headers['grpc-status'] = String(r.grpcStatus ?? httpToGrpcStatus(r.status));
+      headers['grpc-status'] = this.#grpcStatus = String(r.grpcStatus ?? httpToGrpcStatus(r.status));
       if (text !== undefined && text.length > 0)
         headers['grpc-message'] = encodeGrpcMessage(
           typeof text === 'string' ? text : Buffer.from(text).toString('utf8'),
@@ -576,6 +584,9 @@ export class Exchange extends MeshController implements RouteRequest, HashReques
       d === undefined || d.action !== 'stop' || d.reason === 'not_retriable'
         ? NO_FLAGS
         : requestResult({ kind: 'response', status: statusCode, retry: d }).flags;
+    // a trailers-only gRPC response carries its status here (istio_stats' grpc_response_status)
+    const grpcStatus = headers['grpc-status'];
+    if (typeof grpcStatus === 'string') this.#grpcStatus = grpcStatus;
     // Istio's metadata exchange: the upstream said who it is; like Envoy, keep it from the caller
     const mx = headers[PEER_METADATA_HEADER];
     if (mx !== undefined) {
@@ -612,6 +623,8 @@ export class Exchange extends MeshController implements RouteRequest, HashReques
     if (this.#state !== STREAMING) return;
     this.#state = DONE;
     this.#clearTimers();
+    const grpcStatus = trailers?.['grpc-status'];
+    if (typeof grpcStatus === 'string') this.#grpcStatus = grpcStatus;
     this.#finish();
     this.user.onResponseEnd?.(this, trailers as never);
   }
@@ -658,6 +671,9 @@ export class Exchange extends MeshController implements RouteRequest, HashReques
       start: this.start,
       peerMetadata: this.#peerMetadata,
       peerMetadataId: this.#peerMetadataId,
+      grpcStatus: this.#grpcStatus,
+      transportFailureReason:
+        this.#error instanceof UpstreamResetError ? this.#error.transportFailureReason : undefined,
     };
     requestChannel.publish(event);
   }

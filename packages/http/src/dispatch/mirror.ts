@@ -89,6 +89,8 @@ class MirrorSink implements Dispatcher.DispatchHandler {
       start: undefined,
       peerMetadata: undefined,
       peerMetadataId: undefined,
+      grpcStatus: undefined,
+      transportFailureReason: undefined,
     };
     requestChannel.publish(event);
   }

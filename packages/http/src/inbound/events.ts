@@ -70,6 +70,17 @@ export interface InboundRequestEvent extends InboundStartEvent {
    * (none registered, or the policy answered before the application).
    */
   readonly start: InboundStartEvent | undefined;
+  /** a gRPC request: content-type `application/grpc` or `application/grpc+…` (not gRPC-Web) */
+  readonly grpc: boolean;
+  /**
+   * the `grpc-status` the application sent (gRPC requests only): from its trailers, else its
+   * response headers (a trailers-only response); undefined when it sent none
+   */
+  readonly grpcStatus: string | undefined;
+  /** the request's X-Forwarded-For */
+  readonly xForwardedFor: string | undefined;
+  /** the SNI the client asked for on a TLS connection (%REQUESTED_SERVER_NAME%) */
+  readonly requestedServerName: string | undefined;
 }
 
 export const inboundChannel = channel(INBOUND_CHANNEL);

@@ -11,7 +11,7 @@ import type { Duplex } from 'node:stream';
 import { PEER_METADATA_HEADER, PEER_METADATA_ID_HEADER } from '../dispatch/events.ts';
 import type { PeerCertificate } from '../rbac/rbac-request.ts';
 import { encodeGrpcMessage, httpToGrpcStatus, isGrpcContentType } from '../route/grpc.ts';
-import { firstHeaderValue, type HeaderGetter } from '../route/route-request.ts';
+import { firstHeaderValue, type HeaderGetter, joinedHeaderValue } from '../route/route-request.ts';
 import { type InboundRequestEvent, type InboundStartEvent, inboundChannel } from './events.ts';
 import type { InboundDecision, InboundEngine, InboundLocalReply, InboundRequestInfo } from './inbound-engine.ts';
 import { inboundScopes, runInScopes } from './inbound-scope.ts';
@@ -202,6 +202,32 @@ function emitInCurrentContext(req: IncomingMessage, res: ServerResponse): void {
   } as ServerResponse['emit'];
 }
 
+/**
+ * `grpc-status` in headers or trailers as an application hands them to writeHead / addTrailers:
+ * an object (any name case), `[name, value]` pairs, or a flat `[name, value, ...]` list.
+ */
+function grpcStatusIn(headers: unknown): string | undefined {
+  if (headers === null || typeof headers !== 'object') return undefined;
+  if (Array.isArray(headers)) {
+    const pairs = Array.isArray(headers[0]);
+    const step = pairs ? 1 : 2;
+    for (let i = 0; i < headers.length; i += step) {
+      const [name, value] = pairs ? (headers[i] as unknown[]) : [headers[i], headers[i + 1]];
+      if (typeof name === 'string' && name.toLowerCase() === 'grpc-status') return String(value);
+    }
+    return undefined;
+  }
+  const h = headers as Record<string, unknown>;
+  let v = h['grpc-status'];
+  if (v === undefined)
+    for (const name of Object.keys(h))
+      if (name.toLowerCase() === 'grpc-status') {
+        v = h[name];
+        break;
+      }
+  return v === undefined ? undefined : String(Array.isArray(v) ? v[0] : v);
+}
+
 function byteLength(chunk: unknown, encoding: unknown): number {
   if (typeof chunk === 'string')
     return Buffer.byteLength(chunk, typeof encoding === 'string' ? (encoding as BufferEncoding) : 'utf8');
@@ -225,6 +251,10 @@ export class InboundExchange {
   #started: InboundStartEvent | undefined;
   #peerMetadata: string | undefined;
   #peerMetadataId: string | undefined;
+  /** a gRPC request (measured only), and the grpc-status the application sent */
+  #grpc = false;
+  #grpcStatus: string | undefined;
+  #grpcTrailer: string | undefined;
 
   constructor(engine: InboundEngine, req: IncomingMessage, res: ServerResponse, options: ExchangeOptions = {}) {
     this.req = req;
@@ -338,6 +368,24 @@ export class InboundExchange {
       count(args[0], args[1]);
       return (end as (...a: unknown[]) => ServerResponse).apply(this, args);
     } as ServerResponse['end'];
+    // gRPC: the status the application sends, in the trailers or (trailers-only) the headers;
+    // headers given to writeHead may never reach getHeader(), so both calls are watched
+    if (isGrpcContentType(firstHeaderValue(req.headers['content-type']))) {
+      this.#grpc = true;
+      const writeHead = res.writeHead;
+      const addTrailers = res.addTrailers;
+      const self = this;
+      res.writeHead = function (this: ServerResponse, ...args: unknown[]) {
+        const status = grpcStatusIn(typeof args[1] === 'string' ? args[2] : args[1]);
+        if (status !== undefined) self.#grpcStatus = status;
+        return (writeHead as (...a: unknown[]) => ServerResponse).apply(this, args);
+      } as ServerResponse['writeHead'];
+      res.addTrailers = function (this: ServerResponse, trailers: unknown) {
+        const status = grpcStatusIn(trailers);
+        if (status !== undefined) self.#grpcTrailer = status;
+        return (addTrailers as (t: unknown) => void).call(this, trailers);
+      } as ServerResponse['addTrailers'];
+    }
     if (this.#options.completion !== 'manual') res.once('finish', () => this.#finish(false));
     res.once('close', () => this.#finish(!res.writableFinished));
   }
@@ -386,6 +434,12 @@ export class InboundExchange {
     });
   }
 
+  #sentGrpcStatus(): string | undefined {
+    if (this.#grpcTrailer !== undefined) return this.#grpcTrailer;
+    const h = this.res.getHeader('grpc-status');
+    return h !== undefined ? String(Array.isArray(h) ? h[0] : h) : this.#grpcStatus;
+  }
+
   #finish(aborted: boolean, upgradeStatus?: number): void {
     if (this.#done || !this.#measured) return;
     this.#done = true;
@@ -417,6 +471,8 @@ export class InboundExchange {
     const info = this.#info;
     const socket = this.req.socket as Socket | null;
     const headers = info.headers;
+    // a TLSSocket's SNI (false when the client sent none); the HTTP/2 compatibility socket proxies it
+    const sni = (socket as { servername?: unknown } | null)?.servername;
     const event: InboundRequestEvent = {
       reporter: 'destination',
       startTime: this.#startTime,
@@ -446,6 +502,10 @@ export class InboundExchange {
       peerMetadata: this.#peerMetadata,
       peerMetadataId: this.#peerMetadataId,
       start: this.#started,
+      grpc: this.#grpc,
+      grpcStatus: this.#grpc ? this.#sentGrpcStatus() : undefined,
+      xForwardedFor: joinedHeaderValue(headers('x-forwarded-for')),
+      requestedServerName: typeof sni === 'string' && sni !== '' ? sni : undefined,
     };
     inboundChannel.publish(event);
   }

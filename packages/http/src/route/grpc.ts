@@ -7,7 +7,10 @@ export function isGrpcRequest(req: RouteRequest): boolean {
   return isGrpcContentType(joinedHeaderValue(req.headers('content-type')));
 }
 
-/** The content-type test of isGrpcRequest. */
+/**
+ * A gRPC content-type as Envoy tells one: exactly `application/grpc` or `application/grpc+…`
+ * (`+proto`, `+json`); gRPC-Web's `application/grpc-web…` is not gRPC.
+ */
 export function isGrpcContentType(ct: string | undefined): boolean {
   if (ct === undefined || !ct.startsWith('application/grpc')) return false;
   return ct.length === 16 || ct.charCodeAt(16) === 43; /* + */

@@ -4,6 +4,7 @@ export { asciiLower } from './ascii-case.ts';
 export { type DirectResponse, directResponse } from './direct-response.ts';
 export { effectiveMirrorPolicies, effectiveRetryPolicy, FilterConfigChain } from './effective-policy.ts';
 export { fractionalPercentHit } from './fractional-percent.ts';
+export { httpToGrpcStatus, isGrpcContentType } from './grpc.ts';
 export { compileHeaderMatcher, compileHeaderMatchers, type RequestPredicate } from './header-matcher.ts';
 export {
   composeHeaderMutator,
