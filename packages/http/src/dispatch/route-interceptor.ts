@@ -23,10 +23,12 @@ import { redirectResponse } from '../route/redirect.ts';
 import type { ClusterChoice } from '../route/route-table.ts';
 import { chooseCluster } from '../route/weighted-cluster.ts';
 import { isReplayableBody, kBodyNotReplayable } from './body-buffer.ts';
+import { observeCatchAll } from './catch-all-events.ts';
 import { NotInMeshError } from './errors.ts';
 import { Exchange, type ExchangeSettings, kExchange, type MeshDispatchOptions } from './exchange.ts';
 import { HAS_ENVOY, HAS_HOST, normalizeHeaders } from './header-record.ts';
 import { replyLocally } from './local-reply.ts';
+import { newRequestId } from './request-id.ts';
 import type { OriginInfo, TargetDirectory } from './target-directory.ts';
 
 type DispatchOptions = Dispatcher.DispatchOptions;
@@ -151,8 +153,12 @@ class Router {
   }
 
   #unknown(opts: DispatchOptions, handler: DispatchHandler, info: OriginInfo): boolean {
-    if (this.#o.unknownHosts === 'passthrough') return this.#o.passthrough(opts, handler);
-    replyLocally(handler, new NotInMeshError(info.target.key), this.#o.settings.responseFlagsHeader);
+    // telemetry sees these as a sidecar reports them: routes allow_any / block_all
+    if (this.#o.unknownHosts === 'passthrough')
+      return this.#o.passthrough(opts, observeCatchAll(handler, opts, info, 'allow_any'));
+    const err = new NotInMeshError(info.target.key);
+    const observed = observeCatchAll(handler, opts, info, 'block_all', err.responseFlags, err.details);
+    replyLocally(observed, err, this.#o.settings.responseFlagsHeader);
     return true;
   }
 
@@ -170,6 +176,9 @@ class Router {
     }
     const record: Record<string, string | string[]> = {};
     const bits = normalizeHeaders(opts.headers, record);
+    // Envoy's connection manager gives a request without one an x-request-id (a UUID v4) and sends
+    // it upstream, so access logs on both sides and the application's own logs correlate
+    if (record['x-request-id'] === undefined) record['x-request-id'] = newRequestId();
     const authority = (bits & HAS_HOST) !== 0 ? (firstValue(record.host) ?? info.authority) : info.authority;
     const ex = new Exchange(
       compiled,
