@@ -7,6 +7,7 @@
 // listeners do not have).
 import { isIP } from 'node:net';
 import type { InboundRequestEvent } from '@inboard/http';
+import { grpcStatusCode, grpcStatusLabel } from './grpc-status.ts';
 import { type IstioLabels, LATEST, orUnknown, UNKNOWN } from './istio-labels.ts';
 import type { LocalWorkload } from './local-workload.ts';
 import type { LabelSet } from './outbound-labels.ts';
@@ -26,7 +27,8 @@ export function namespaceOfPrincipal(principal: string | undefined): string | un
   if (i < 0) return undefined;
   const rest = principal.slice(i + 4);
   const end = rest.indexOf('/');
-  return end < 0 ? rest : rest.slice(0, end);
+  const ns = end < 0 ? rest : rest.slice(0, end);
+  return ns === '' ? undefined : ns;
 }
 
 export class InboundLabeler {
@@ -45,7 +47,8 @@ export class InboundLabeler {
       if (this.#byPeer.size >= MAX_CACHED) this.#byPeer.clear();
       this.#byPeer.set(peer, (cache = new Map()));
     }
-    const key = `${e.authority}\u0000${e.status}\u0000${e.responseFlags}\u0000${e.peerPrincipal}\u0000${e.connectionSecurityPolicy}`;
+    const grpcCode = grpcStatusCode(e.grpc, e.grpcStatus, e.status);
+    const key = `${e.authority}\u0000${e.status}\u0000${e.responseFlags}\u0000${e.peerPrincipal}\u0000${e.connectionSecurityPolicy}\u0000${e.grpc ? grpcCode : 'h'}`;
     let set = cache.get(key);
     if (set === undefined) {
       if (cache.size >= MAX_CACHED) cache.clear();
@@ -62,7 +65,9 @@ export class InboundLabeler {
       const labels: IstioLabels = {
         reporter: 'destination',
         source_workload: peer?.workload ?? UNKNOWN,
-        source_workload_namespace: orUnknown(peerNamespace(peer) ?? namespaceOfPrincipal(e.peerPrincipal)),
+        // istio_stats: the namespace of the peer's SAN first (authenticated), the metadata the
+        // caller sent only without one
+        source_workload_namespace: orUnknown(namespaceOfPrincipal(e.peerPrincipal) ?? peerNamespace(peer)),
         source_principal: orUnknown(e.peerPrincipal),
         source_app: peer?.app ?? UNKNOWN,
         source_version: peer?.version ?? UNKNOWN,
@@ -80,11 +85,11 @@ export class InboundLabeler {
         destination_canonical_service: l.canonicalService,
         destination_canonical_revision: l.canonicalRevision,
         destination_cluster: l.cluster,
-        request_protocol: 'http',
+        request_protocol: e.grpc ? 'grpc' : 'http',
         response_flags: e.responseFlags === '' ? '-' : e.responseFlags,
         connection_security_policy: mtls ? 'mutual_tls' : 'none',
         response_code: String(e.status),
-        grpc_response_status: '',
+        grpc_response_status: grpcStatusLabel(grpcCode),
       };
       set = { labels: Object.freeze(labels), series: undefined };
       cache.set(key, set);

@@ -12,6 +12,7 @@ import {
   type HttpRequestEvent,
   INBOUND_CHANNEL,
   type InboundRequestEvent,
+  isGrpcContentType,
   type OutboundMesh,
   PEER_METADATA_HEADER,
   PEER_METADATA_ID_HEADER,
@@ -145,8 +146,9 @@ const UNKNOWN_WORKLOAD: LocalWorkload = {
   meshId: undefined,
 };
 
+/** istio_stats' request_protocol: gRPC as Envoy tells it (gRPC-Web is HTTP). */
 function isGrpc(start: RequestStartEvent | undefined): boolean {
-  return firstHeaderValue(start?.headers['content-type'])?.startsWith('application/grpc') === true;
+  return start !== undefined && isGrpcContentType(firstHeaderValue(start.headers['content-type']));
 }
 
 /** A subscriber that never throws into the data plane (diagnostics_channel rethrows asynchronously). */

@@ -3,12 +3,13 @@
 // metadata, destination_service from the cluster. One label set per distinct (target, cluster,
 // endpoint, authority, status, flags, protocol) is built and then reused.
 import type { HttpRequestEvent, OutboundMesh } from '@inboard/http';
-import { formatResponseFlags } from '@inboard/http';
+import { BLACKHOLE_CLUSTER, formatResponseFlags, PASSTHROUGH_CLUSTER } from '@inboard/http';
+import { grpcStatusCode, grpcStatusLabel } from './grpc-status.ts';
 import { type IstioLabels, LATEST, orUnknown, UNKNOWN } from './istio-labels.ts';
 import type { IstioSeries } from './istio-stats.ts';
 import type { LocalWorkload } from './local-workload.ts';
 import { peerFromMetadata } from './peer-metadata.ts';
-import { destinationService, parseIstioWorkload } from './peer-workload.ts';
+import { type DestinationService, destinationService, parseIstioWorkload } from './peer-workload.ts';
 import { compiledOf, lookupUpstream } from './upstream-lookup.ts';
 
 /** A label value the metadata exchange actually told (not its `unknown`). */
@@ -50,8 +51,27 @@ function sameLabelsButEndpoint(e: HttpRequestEvent, last: HttpRequestEvent): boo
     e.authority === last.authority &&
     e.flags === last.flags &&
     e.peerMetadata === last.peerMetadata &&
-    e.peerMetadataId === last.peerMetadataId
+    e.peerMetadataId === last.peerMetadataId &&
+    e.grpcStatus === last.grpcStatus &&
+    e.route === last.route
   );
+}
+
+/**
+ * The destination service of a request no mesh route handled, as istio_stats names it from the
+ * route (`allow_any`, `block_all`) or the cluster: the Host header, and the catch-all cluster as
+ * the name. Undefined for requests through the mesh's own routes.
+ */
+function catchAllService(e: HttpRequestEvent): DestinationService | undefined {
+  const name =
+    e.route === 'block_all'
+      ? BLACKHOLE_CLUSTER
+      : e.route === 'allow_any'
+        ? PASSTHROUGH_CLUSTER
+        : e.cluster === PASSTHROUGH_CLUSTER || e.cluster === BLACKHOLE_CLUSTER
+          ? e.cluster
+          : undefined;
+  return name === undefined ? undefined : { host: e.authority, name, namespace: undefined };
 }
 
 export class OutboundLabeler {
@@ -100,7 +120,13 @@ export class OutboundLabeler {
         this.#lastByEndpoint = undefined;
         return this.labelSet(e, grpc);
       }
-      set = this.#build(e, grpc, flagsText(e.flags), peerFromMetadata(e.peerMetadata, e.peerMetadataId));
+      set = this.#build(
+        e,
+        grpc,
+        grpcStatusCode(grpc, e.grpcStatus, e.status),
+        flagsText(e.flags),
+        peerFromMetadata(e.peerMetadata, e.peerMetadataId),
+      );
       byEndpoint.set(e.endpoint, set);
       this.#size++;
     }
@@ -113,8 +139,10 @@ export class OutboundLabeler {
       t = { compiled, byCluster: new Map() };
       this.#targets.set(e.target, t);
     }
-    let byAuthority = t.byCluster.get(e.cluster);
-    if (byAuthority === undefined) t.byCluster.set(e.cluster, (byAuthority = new Map()));
+    // a passthrough or black-holed request has no cluster of the mesh: its route names it
+    const clusterKey = e.cluster ?? e.route;
+    let byAuthority = t.byCluster.get(clusterKey);
+    if (byAuthority === undefined) t.byCluster.set(clusterKey, (byAuthority = new Map()));
     let byPeer = byAuthority.get(e.authority);
     if (byPeer === undefined) byAuthority.set(e.authority, (byPeer = new Map()));
     // the upstream's own account of itself (Istio's metadata exchange), when it gave one
@@ -122,19 +150,29 @@ export class OutboundLabeler {
     let byStatus = byPeer.get(peerMx);
     if (byStatus === undefined) byPeer.set(peerMx, (byStatus = new Map()));
     const flags = flagsText(e.flags);
-    const key = flags === '-' ? e.status * 2 + (grpc ? 1 : 0) : `${e.status}|${flags}|${grpc ? 1 : 0}`;
+    // HTTP: status × 2; gRPC: odd, with the grpc_response_status code (-2…16) in it
+    const code = grpcStatusCode(grpc, e.grpcStatus, e.status);
+    const key =
+      flags === '-'
+        ? grpc
+          ? (e.status * 32 + code + 2) * 2 + 1
+          : e.status * 2
+        : `${e.status}|${flags}|${grpc ? code : 'h'}`;
     let byEndpoint = byStatus.get(key);
     if (byEndpoint === undefined) byStatus.set(key, (byEndpoint = new Map()));
     return byEndpoint;
   }
 
-  #build(e: HttpRequestEvent, grpc: boolean, flags: string, mx: LocalWorkload | undefined): LabelSet {
+  #build(e: HttpRequestEvent, grpc: boolean, grpcCode: number, flags: string, mx: LocalWorkload | undefined): LabelSet {
     const { cluster, host } =
       this.#mesh === undefined
         ? { cluster: undefined, host: undefined }
         : lookupUpstream(this.#mesh, e.target, e.cluster, e.endpoint);
     const peer = parseIstioWorkload(host?.istioWorkload);
-    const service = destinationService(e.cluster, cluster, e.authority);
+    const service = catchAllService(e) ?? destinationService(e.cluster, cluster, e.authority);
+    // istio_stats' peer namespace: the peer certificate's SAN namespace (not visible here), else the
+    // peer's (the metadata exchange's, else the endpoint's); the service namespace is the same
+    const peerNamespace = known(mx?.namespace) ?? orUnknown(peer?.namespace);
     const l = this.#local;
     const labels: IstioLabels = {
       reporter: 'source',
@@ -148,7 +186,7 @@ export class OutboundLabeler {
       source_canonical_revision: l.canonicalRevision,
       source_cluster: l.cluster,
       destination_workload: known(mx?.workload) ?? orUnknown(peer?.workload),
-      destination_workload_namespace: known(mx?.namespace) ?? orUnknown(peer?.namespace),
+      destination_workload_namespace: peerNamespace,
       // the peer certificate's SAN is not visible to the data plane's events
       destination_principal: UNKNOWN,
       // the endpoint encoding carries no app / version: only the metadata exchange tells them
@@ -156,7 +194,7 @@ export class OutboundLabeler {
       destination_version: mx?.version ?? UNKNOWN,
       destination_service: orUnknown(service.host),
       destination_service_name: orUnknown(service.name),
-      destination_service_namespace: orUnknown(peer?.namespace),
+      destination_service_namespace: peerNamespace,
       destination_canonical_service: known(mx?.canonicalService) ?? orUnknown(peer?.canonicalService),
       destination_canonical_revision:
         mx !== undefined ? mx.canonicalRevision : orUnknown(peer?.canonicalRevision, LATEST),
@@ -165,7 +203,7 @@ export class OutboundLabeler {
       response_flags: flags,
       connection_security_policy: UNKNOWN,
       response_code: String(e.status),
-      grpc_response_status: '',
+      grpc_response_status: grpcStatusLabel(grpcCode),
     };
     return { labels: Object.freeze(labels), series: undefined };
   }

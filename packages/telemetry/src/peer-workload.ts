@@ -76,7 +76,8 @@ export function serviceFromHost(host: string): DestinationService {
 /**
  * The destination service as istio_stats finds it: the cluster's istio metadata `services[0]`
  * (host, name, namespace), else (our addition for clusters without metadata) the host of an
- * `outbound|port|subset|host` cluster name, else the request's Host header.
+ * `outbound|port|subset|host` cluster name, else the request's Host header, port and all (a
+ * request no route matched: `reviews:9080`).
  */
 export function destinationService(
   clusterName: string | undefined,
@@ -100,8 +101,8 @@ export function destinationService(
     const parsed = parseClusterName(clusterName);
     if (parsed !== undefined && parsed.host !== '') return serviceFromHost(parsed.host);
   }
-  const host = hostWithoutPort(authority);
-  return { host: authority, name: host, namespace: undefined };
+  // istio_stats keeps the Host header as it is for both (its port included)
+  return { host: authority, name: authority, namespace: undefined };
 }
 
 /**

@@ -25,6 +25,8 @@ export function httpRequestEvent(over: Partial<HttpRequestEvent> = {}): HttpRequ
     durations: { totalMs: 3.7, responseStartMs: 2 },
     bytes: { sent: 0, received: 120 },
     error: undefined,
+    grpcStatus: undefined,
+    transportFailureReason: undefined,
     ...over,
   };
 }

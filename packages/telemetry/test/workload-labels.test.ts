@@ -100,10 +100,10 @@ test('Istio cluster names and the destination service', () => {
     name: 'r-svc',
     namespace: 'ext',
   });
-  // nothing but the Host header
+  // nothing but the Host header (no route matched): istio_stats keeps its port in the name too
   assert.deepEqual(destinationService(undefined, undefined, 'reviews:9080'), {
     host: 'reviews:9080',
-    name: 'reviews',
+    name: 'reviews:9080',
     namespace: undefined,
   });
 });
