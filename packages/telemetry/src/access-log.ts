@@ -72,6 +72,17 @@ function header(h: HeaderRecord | undefined, name: string): string | null {
   return Array.isArray(v) ? v.join(',') : v;
 }
 
+/** %UPSTREAM_TRANSPORT_FAILURE_REASON%: Envoy's formatter writes its spaces as `_`. */
+function transportFailure(reason: string | undefined): string | null {
+  return reason === undefined || reason === '' ? null : reason.replaceAll(' ', '_');
+}
+
+/**
+ * The route an inbound request takes in an Envoy sidecar: the inbound listener's one catch-all
+ * route, which istiod names `default`.
+ */
+export const INBOUND_ROUTE_NAME = 'default';
+
 function address(ip: string, port: number): string | null {
   if (ip === '') return null;
   return ip.includes(':') ? `[${ip}]:${port}` : `${ip}:${port}`;
@@ -94,7 +105,7 @@ export function outboundAccessLogRecord(
     response_flags: flagsText(e.flags),
     response_code_details: e.details === '' ? null : e.details,
     connection_termination_details: null,
-    upstream_transport_failure_reason: null,
+    upstream_transport_failure_reason: transportFailure(e.transportFailureReason),
     bytes_received: e.bytes.sent ?? 0,
     bytes_sent: e.bytes.received,
     duration: Math.floor(e.durations.totalMs),
@@ -132,7 +143,7 @@ export function inboundAccessLogRecord(e: InboundRequestEvent): AccessLogRecord 
     bytes_sent: e.responseBytes,
     duration: Math.floor(e.durationMs),
     upstream_service_time: null,
-    x_forwarded_for: null,
+    x_forwarded_for: e.xForwardedFor ?? null,
     user_agent: e.userAgent ?? null,
     request_id: e.trace.requestId ?? null,
     authority: e.authority === '' ? null : e.authority,
@@ -142,8 +153,8 @@ export function inboundAccessLogRecord(e: InboundRequestEvent): AccessLogRecord 
     upstream_local_address: null,
     downstream_local_address: address(e.destinationIp, e.destinationPort),
     downstream_remote_address: address(e.sourceIp, e.sourcePort),
-    requested_server_name: null,
-    route_name: null,
+    requested_server_name: e.requestedServerName ?? null,
+    route_name: INBOUND_ROUTE_NAME,
   };
 }
 

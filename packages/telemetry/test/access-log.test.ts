@@ -76,13 +76,17 @@ const inbound: InboundRequestEvent = {
   peerMetadata: undefined,
   peerMetadataId: undefined,
   start: undefined,
+  grpc: false,
+  grpcStatus: undefined,
+  xForwardedFor: undefined,
+  requestedServerName: undefined,
 };
 
 test('inbound, text: addresses of the connection and Istio’s inbound cluster', () => {
   assert.equal(
     formatAccessLogText(inboundAccessLogRecord(inbound)),
     '[2026-01-02T03:04:05.000Z] "POST /admin?x=1 HTTP/1.1" 403 - rbac_access_denied_matched_policy[default-deny-admin-0] - "-" ' +
-      '12 19 1 - "-" "node" "rid-1" "reviews:9080" "-" inbound|9080|| - 10.0.0.7:9080 10.0.0.9:40123 - -\n',
+      '12 19 1 - "-" "node" "rid-1" "reviews:9080" "-" inbound|9080|| - 10.0.0.7:9080 10.0.0.9:40123 - default\n',
   );
 });
 
@@ -119,4 +123,29 @@ test('JSON: Istio’s keys, numbers for codes, sizes and durations, null when un
   assert.equal(o.bytes_sent, 19);
   assert.equal(o.upstream_host, null);
   assert.equal(o.downstream_remote_address, '10.0.0.9:40123');
+});
+
+test('the upstream transport failure reason of the event, spaces as `_` as Envoy’s formatter writes it', () => {
+  const refused = httpRequestEvent({
+    status: 503,
+    flags: ['UF'],
+    details: 'upstream_reset_before_response_started{remote_connection_failure}',
+    transportFailureReason: 'delayed connect error: 111',
+  });
+  const r = outboundAccessLogRecord(refused, undefined, Date.parse('2026-01-02T03:04:05.678Z'));
+  assert.equal(r.upstream_transport_failure_reason, 'delayed_connect_error:_111');
+  assert.match(
+    formatAccessLogText(r),
+    / UF upstream_reset_before_response_started\{remote_connection_failure\} - "delayed_connect_error:_111" /,
+  );
+  assert.equal(outboundAccessLogRecord(httpRequestEvent({}), undefined, 0).upstream_transport_failure_reason, null);
+});
+
+test('inbound: X-Forwarded-For, the TLS SNI and the inbound route `default`, as a server sidecar logs them', () => {
+  const sni = 'outbound_.9080_._.reviews.default.svc.cluster.local';
+  const r = inboundAccessLogRecord({ ...inbound, xForwardedFor: '10.1.2.3', requestedServerName: sni });
+  assert.equal(r.x_forwarded_for, '10.1.2.3');
+  assert.equal(r.requested_server_name, sni);
+  assert.equal(r.route_name, 'default');
+  assert.ok(formatAccessLogText(r).endsWith(` 10.0.0.7:9080 10.0.0.9:40123 ${sni} default\n`));
 });
