@@ -1,7 +1,7 @@
 // One explicit-bucket histogram aggregated in-process (per-bucket counts, sum, count, min, max),
 // and what an OpenTelemetry MetricProducer needs to hand it to an SDK MetricReader.
 import type { Attributes } from '@opentelemetry/api';
-import { bucketIndex } from './histogram-buckets.ts';
+import { bucketIndex, envoyBucketIndex } from './histogram-buckets.ts';
 
 // sdk-metrics enum values (DataPointType, AggregationTemporality): fixed by the OTLP data model.
 export const DATA_POINT_HISTOGRAM = 0;
@@ -66,5 +66,36 @@ export class HistogramCell {
         max: this.count > 0 ? this.max : undefined,
       },
     };
+  }
+}
+
+/**
+ * A histogram of Istio's standard metrics as Envoy buckets it: a value on a boundary counts in the
+ * bucket above (envoyBucketIndex), the bucket of the last value is remembered as [atLeast, below).
+ */
+export class EnvoyHistogramCell extends HistogramCell {
+  #lastIndex = 0;
+  #lastAtLeast = Number.NEGATIVE_INFINITY;
+  #lastBelow: number;
+
+  constructor(bounds: readonly number[]) {
+    super(bounds);
+    this.#lastBelow = bounds.length === 0 ? Number.POSITIVE_INFINITY : bounds[0]!;
+  }
+
+  override record(v: number): void {
+    let i = this.#lastIndex;
+    if (!(v >= this.#lastAtLeast && v < this.#lastBelow)) {
+      const b = this.bounds;
+      i = envoyBucketIndex(b, v);
+      this.#lastIndex = i;
+      this.#lastAtLeast = i === 0 ? Number.NEGATIVE_INFINITY : b[i - 1]!;
+      this.#lastBelow = i === b.length ? Number.POSITIVE_INFINITY : b[i]!;
+    }
+    this.counts[i]!++;
+    this.sum += v;
+    this.count++;
+    if (v < this.min) this.min = v;
+    if (v > this.max) this.max = v;
   }
 }

@@ -9,7 +9,14 @@
 import { ValueType } from '@opentelemetry/api';
 import type { CollectionResult, MetricProducer } from '@opentelemetry/sdk-metrics';
 import { ENVOY_DEFAULT_BUCKETS } from './histogram-buckets.ts';
-import { CUMULATIVE, DATA_POINT_HISTOGRAM, DATA_POINT_SUM, HistogramCell, hrTime } from './histogram-cell.ts';
+import {
+  CUMULATIVE,
+  DATA_POINT_HISTOGRAM,
+  DATA_POINT_SUM,
+  EnvoyHistogramCell,
+  type HistogramCell,
+  hrTime,
+} from './histogram-cell.ts';
 import { ISTIO_LABEL_NAMES, ISTIO_METRICS, type IstioLabels } from './istio-labels.ts';
 import { formatNumber, labelText } from './prometheus-text.ts';
 
@@ -21,9 +28,10 @@ export class IstioSeries {
   readonly labelText: string;
   readonly startTime: number;
   requests = 0;
-  readonly duration = new HistogramCell(BOUNDS);
-  readonly requestBytes = new HistogramCell(BOUNDS);
-  readonly responseBytes = new HistogramCell(BOUNDS);
+  // Envoy's bucketing: a value on a boundary counts in the bucket above
+  readonly duration: HistogramCell = new EnvoyHistogramCell(BOUNDS);
+  readonly requestBytes: HistogramCell = new EnvoyHistogramCell(BOUNDS);
+  readonly responseBytes: HistogramCell = new EnvoyHistogramCell(BOUNDS);
 
   constructor(labels: IstioLabels, text: string, startTime: number) {
     this.labels = labels;
