@@ -129,14 +129,15 @@ test('the upstream transport failure reason of the event, spaces as `_` as Envoy
   const refused = httpRequestEvent({
     status: 503,
     flags: ['UF'],
-    details: 'upstream_reset_before_response_started{remote_connection_failure}',
-    transportFailureReason: 'delayed connect error: 111',
+    details:
+      'upstream_reset_before_response_started{remote_connection_failure|delayed_connect_error:_Connection_refused}',
+    transportFailureReason: 'delayed connect error: Connection refused',
   });
   const r = outboundAccessLogRecord(refused, undefined, Date.parse('2026-01-02T03:04:05.678Z'));
-  assert.equal(r.upstream_transport_failure_reason, 'delayed_connect_error:_111');
+  assert.equal(r.upstream_transport_failure_reason, 'delayed_connect_error:_Connection_refused');
   assert.match(
     formatAccessLogText(r),
-    / UF upstream_reset_before_response_started\{remote_connection_failure\} - "delayed_connect_error:_111" /,
+    / UF upstream_reset_before_response_started\{remote_connection_failure\|delayed_connect_error:_Connection_refused\} - "delayed_connect_error:_Connection_refused" /,
   );
   assert.equal(outboundAccessLogRecord(httpRequestEvent({}), undefined, 0).upstream_transport_failure_reason, null);
 });
