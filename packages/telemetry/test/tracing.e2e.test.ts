@@ -114,10 +114,12 @@ test('the request span lasts exactly as long as the duration the metrics record,
   assert.ok(totalMs > 0);
   assert.ok(Math.abs(spanMs - totalMs) < 0.005, `span ${spanMs} ms, metrics ${totalMs} ms`);
   // its one attempt ended with it: the response's last byte ends both (the SDK's spans anchor
-  // their clocks to Date.now() as each starts, so theirs agree to the millisecond only)
+  // their clocks to Date.now() as each starts: truncated to the millisecond, two spans' clocks
+  // differ by under 1 ms, plus the gap between each span's Date.now() and performance.now()
+  // calls, which a busy machine stretches: 2 ms leaves room for it)
   const attempt = finished.find((s) => s.parentSpanContext?.spanId === request.spanContext().spanId)!;
   const ms = (t: readonly [number, number]) => t[0] * 1000 + t[1] / 1e6;
-  const within = process.env.INBOARD_MESH_SPANS === 'native' ? 0.005 : 1;
+  const within = process.env.INBOARD_MESH_SPANS === 'native' ? 0.005 : 2;
   assert.ok(Math.abs(ms(attempt.endTime) - ms(request.endTime)) < within, 'attempt and request end together');
   assert.ok(ms(attempt.startTime) >= ms(request.startTime) - within);
 });
