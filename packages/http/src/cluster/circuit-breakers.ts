@@ -87,8 +87,12 @@ export class PriorityCircuitBreakers {
    * a `pendingRequests` unit. The limits layer owns the entries.
    */
   readonly pendingQueue: PendingRequest[] = [];
-  /** `connections` units held per host (`address:port`): a host with none may always take one */
-  readonly hostConnections = new Map<string, number>();
+  /**
+   * `connections` units held per host (`address:port`): a host with none may always take one.
+   * A host's cell stays when its count drops to 0 (a request per connection would otherwise
+   * delete and re-insert it every time); cells at 0 are dropped once there are many.
+   */
+  readonly hostConnections = new Map<string, { held: number }>();
 
   constructor(priority: RoutingPriority, t: Omit<CircuitBreakerThresholds, 'priority'>, budget?: RetryBudget) {
     this.priority = priority;
@@ -114,12 +118,12 @@ export class PriorityCircuitBreakers {
  * requests never queue where nothing can serve them). False: the attempt must wait.
  */
 export function takeConnection(b: PriorityCircuitBreakers, hostKey: string): boolean {
-  const held = b.hostConnections.get(hostKey) ?? 0;
+  const cell = hostCell(b, hostKey);
   if (!b.connections.tryAcquire()) {
-    if (held > 0) return false;
+    if (cell.held > 0) return false;
     b.connections.acquire();
   }
-  b.hostConnections.set(hostKey, held + 1);
+  cell.held++;
   return true;
 }
 
@@ -127,7 +131,7 @@ export function takeConnection(b: PriorityCircuitBreakers, hostKey: string): boo
 export function moveConnection(b: PriorityCircuitBreakers, from: string, to: string): void {
   if (from === to) return;
   dropHostConnection(b, from);
-  b.hostConnections.set(to, (b.hostConnections.get(to) ?? 0) + 1);
+  hostCell(b, to).held++;
 }
 
 /** Gives back a `connections` unit held for `hostKey`. */
@@ -136,10 +140,23 @@ export function releaseConnection(b: PriorityCircuitBreakers, hostKey: string): 
   b.connections.release();
 }
 
+/** cells at 0 kept before they are swept (hosts come and go with EDS updates) */
+const MAX_HOST_CELLS = 1024;
+
+function hostCell(b: PriorityCircuitBreakers, hostKey: string): { held: number } {
+  let cell = b.hostConnections.get(hostKey);
+  if (cell === undefined) {
+    if (b.hostConnections.size >= MAX_HOST_CELLS)
+      for (const [key, c] of b.hostConnections) if (c.held === 0) b.hostConnections.delete(key);
+    cell = { held: 0 };
+    b.hostConnections.set(hostKey, cell);
+  }
+  return cell;
+}
+
 function dropHostConnection(b: PriorityCircuitBreakers, hostKey: string): void {
-  const held = b.hostConnections.get(hostKey) ?? 0;
-  if (held <= 1) b.hostConnections.delete(hostKey);
-  else b.hostConnections.set(hostKey, held - 1);
+  const cell = b.hostConnections.get(hostKey);
+  if (cell !== undefined && cell.held > 0) cell.held--;
 }
 
 /** Envoy's defaults when a priority has no Thresholds entry. */

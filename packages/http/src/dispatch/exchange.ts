@@ -152,6 +152,8 @@ export class Exchange extends MeshController implements RouteRequest, HashReques
    * manager's timeouts then answer 504 rather than 408
    */
   requestComplete = true;
+  /** the route or the connection manager sets the stream idle timeout (else undici's timers stand in) */
+  streamIdleConfigured = false;
   /** route timeout in ms, 0: none */
   routeTimeoutMs = 0;
   /** clock.now() as the route timeout started (x-envoy-expected-rq-timeout-ms of retries) */
@@ -342,11 +344,6 @@ export class Exchange extends MeshController implements RouteRequest, HashReques
     this.#idleMs = ms;
     this.#lastActivity = this.settings.clock.now();
     this.#idleTimer = this.settings.clock.setTimeout(() => this.#onIdle(), ms);
-  }
-
-  /** the stream idle timer is armed (not disabled, not expired) */
-  get idleTimerRunning(): boolean {
-    return this.#idleTimer !== undefined;
   }
 
   #touch(): void {

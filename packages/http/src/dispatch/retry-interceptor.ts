@@ -459,7 +459,7 @@ class RetryDriver extends Attempt implements UpstreamCanceller {
     // The stream idle timeout resets the whole stream, as Envoy's connection manager does: no retry.
     if (isStreamIdleTimeout(err)) {
       this.finish();
-      ex.onResponseError(undefined, new StreamIdleTimeoutError({ cause: err }));
+      ex.onResponseError(undefined, new StreamIdleTimeoutError({ cause: err, requestComplete: ex.requestComplete }));
       return;
     }
     // No healthy upstream, drop overload: final, no retry.

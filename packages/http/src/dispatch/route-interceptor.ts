@@ -38,9 +38,6 @@ type Dispatch = (opts: DispatchOptions, handler: DispatchHandler) => boolean;
 /** Envoy's route timeout when the route does not set one (Istio always sets one, 0 by default). */
 export const DEFAULT_ROUTE_TIMEOUT_MS = 15_000;
 
-/** Envoy's connection manager stream_idle_timeout when the listener sets none. */
-export const DEFAULT_STREAM_IDLE_TIMEOUT_MS = 300_000;
-
 const UPSTREAM_RQ_TIMEOUT = 'x-envoy-upstream-rq-timeout-ms';
 const TIMEOUT_ALT_RESPONSE = 'x-envoy-upstream-rq-timeout-alt-response';
 
@@ -217,9 +214,15 @@ class Router {
         ex.requestComplete = ex.replayable;
         const hcm = compiled.snapshot.hcm;
         // The stream idle timeout: the route's idle_timeout over the connection manager's
-        // stream_idle_timeout (Envoy's 5 min by default); 0 disables.
-        const idle = action.idleTimeout ?? hcm.streamIdleTimeout ?? DEFAULT_STREAM_IDLE_TIMEOUT_MS;
-        if (idle > 0) ex.startIdleTimer(idle);
+        // stream_idle_timeout; 0 disables. Configured, it runs on the exchange's own timer (precise,
+        // reset by response activity). Unconfigured, Envoy's 5 min default is left to undici's 300 s
+        // header and body timers of each attempt: a timer of our own armed and cleared for every
+        // request cost ≈ 0.3 µs, half again the mesh's own work per request.
+        const idle = action.idleTimeout ?? hcm.streamIdleTimeout;
+        if (idle !== undefined) {
+          ex.streamIdleConfigured = true;
+          if (idle > 0) ex.startIdleTimer(idle);
+        }
         // max_stream_duration: the route's, else the connection manager's. It covers the whole
         // stream from here (fault delay, every attempt, the response body).
         const msd = streamDuration(action.maxStreamDuration, hcm.maxStreamDuration, record);
@@ -357,8 +360,9 @@ class Router {
 
     const next: MeshDispatchOptions = { ...opts, path, headers: record, [kExchange]: ex };
     if (next.query !== undefined) next.query = undefined;
-    // The exchange's stream idle timer replaces undici's coarse header and body timers.
-    if (ex.idleTimerRunning) {
+    // A configured stream idle timeout (the exchange's timer, or 0: none) replaces undici's coarse
+    // header and body timers.
+    if (ex.streamIdleConfigured) {
       next.headersTimeout = 0;
       next.bodyTimeout = 0;
     }
