@@ -292,7 +292,7 @@ describe('timeouts', () => {
       await slow.received(start + 1);
       // Envoy's setTimeoutHeaders: the per-try timeout is what the upstream may take
       assert.equal(slow.seen[start]!.headers['x-envoy-expected-rq-timeout-ms'], '1000');
-      const timers = clock.pending; // the stream idle timer and the per-try timeout
+      const timers = clock.pending; // the per-try timeout
       clock.advance(1000); // the per-try timeout fires
       await until(() => clock.pending === timers); // ... and the backoff timer (< 25 ms) replaces it
       clock.advance(100);
