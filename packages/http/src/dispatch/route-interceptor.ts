@@ -175,7 +175,9 @@ class Router {
     const bits = normalizeHeaders(opts.headers, record);
     // Envoy's connection manager gives a request without one an x-request-id (a UUID v4) and sends
     // it upstream, so access logs on both sides and the application's own logs correlate
-    if (record['x-request-id'] === undefined) record['x-request-id'] = newRequestId();
+    // (generate_request_id, true unless the connection manager says false)
+    if (record['x-request-id'] === undefined && compiled.snapshot.hcm.generateRequestId)
+      record['x-request-id'] = newRequestId();
     const authority = (bits & HAS_HOST) !== 0 ? (firstValue(record.host) ?? info.authority) : info.authority;
     const ex = new Exchange(
       compiled,

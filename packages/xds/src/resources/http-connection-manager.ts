@@ -121,5 +121,6 @@ export function httpConnectionManager(
       p,
     ),
     streamIdleTimeout: durationMs(hcm.stream_idle_timeout, `${path}.stream_idle_timeout`, p),
+    generateRequestId: hcm.generate_request_id?.value ?? true,
   };
 }

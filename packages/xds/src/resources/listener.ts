@@ -113,6 +113,7 @@ const EMPTY_HCM: HttpConnectionManager = Object.freeze({
   httpFilters: EMPTY,
   maxStreamDuration: undefined,
   streamIdleTimeout: undefined,
+  generateRequestId: true,
 });
 
 const NO_MATCH: FilterChainMatch = Object.freeze({

@@ -405,6 +405,8 @@ export interface HttpConnectionManager {
   readonly maxStreamDuration: Millis | undefined;
   /** stream_idle_timeout (undefined: Envoy's 5 min default; 0 disables) */
   readonly streamIdleTimeout: Millis | undefined;
+  /** generate_request_id (default true): an x-request-id for requests that come without one */
+  readonly generateRequestId: boolean;
 }
 
 export interface SocketAddress {
