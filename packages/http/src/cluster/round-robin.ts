@@ -10,7 +10,7 @@ import { EMPTY_PICKER, type HostPicker, weightsAreEqual } from './host-picker.ts
 
 const weightOf = (h: Host): number => h.weight;
 
-/** The position of one hosts source's rotation: a counter taken modulo the current host count. */
+/** The position of one hosts source's rotation, taken modulo the current host count when it changed. */
 export interface RoundRobinIndex {
   index: number;
 }
@@ -25,9 +25,12 @@ class UnweightedRoundRobin implements HostPicker {
   }
 
   pick(): Host | undefined {
-    const i = this.cell.index;
-    this.cell.index = i + 1 === Number.MAX_SAFE_INTEGER ? 0 : i + 1;
-    return this.hosts[i % this.hosts.length];
+    const n = this.hosts.length;
+    let i = this.cell.index;
+    // the cell may come from a larger host set: fold it in once, then count within [0, n)
+    if (i >= n) i %= n;
+    this.cell.index = i + 1 === n ? 0 : i + 1;
+    return this.hosts[i];
   }
 }
 
