@@ -74,6 +74,28 @@ function refused(port: number): Promise<boolean> {
   });
 }
 
+/** The status a WebSocket upgrade request gets: 101 when the server took it over, else the response's. */
+function upgradeStatus(send: typeof https.request, options: https.RequestOptions): Promise<number> {
+  return new Promise<number>((resolve, reject) => {
+    const req = send({
+      host: '127.0.0.1',
+      agent: false,
+      headers: { connection: 'upgrade', upgrade: 'websocket' },
+      ...options,
+    });
+    req.on('upgrade', (res, socket) => {
+      socket.destroy();
+      resolve(res.statusCode ?? 0);
+    });
+    req.on('response', (res) => {
+      res.resume();
+      resolve(res.statusCode ?? 0);
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
 describe('Inboard.start with the embedded control plane', () => {
   const cp = new TestControlPlane();
   let v1: Awaited<ReturnType<typeof upstream>>;
@@ -185,26 +207,7 @@ describe('Inboard.start with the embedded control plane', () => {
       upgraded.push(req.url ?? '');
       socket.end('HTTP/1.1 101 Switching Protocols\r\nupgrade: websocket\r\nconnection: upgrade\r\n\r\n');
     });
-    const upgrade = (path: string) =>
-      new Promise<number>((resolve, reject) => {
-        const req = http.request({
-          host: '127.0.0.1',
-          port: served.port,
-          path,
-          agent: false,
-          headers: { connection: 'upgrade', upgrade: 'websocket' },
-        });
-        req.on('upgrade', (res, socket) => {
-          socket.destroy();
-          resolve(res.statusCode ?? 0);
-        });
-        req.on('response', (res) => {
-          res.resume();
-          resolve(res.statusCode ?? 0);
-        });
-        req.on('error', reject);
-        req.end();
-      });
+    const upgrade = (path: string) => upgradeStatus(http.request, { port: served.port, path });
     assert.equal(await upgrade('/admin'), 403);
     assert.equal(await upgrade('/ws'), 101);
     assert.deepEqual(upgraded, ['/ws']);
@@ -322,26 +325,7 @@ describe('mesh.serve() under PeerAuthentication STRICT', () => {
       socket.end('HTTP/1.1 101 Switching Protocols\r\nupgrade: websocket\r\nconnection: upgrade\r\n\r\n');
     });
     const upgrade = (path: string) =>
-      new Promise<number>((resolve, reject) => {
-        const req = https.request({
-          host: '127.0.0.1',
-          port: served.port,
-          path,
-          agent: false,
-          headers: { connection: 'upgrade', upgrade: 'websocket' },
-          ...client('productpage'),
-        });
-        req.on('upgrade', (res, socket) => {
-          socket.destroy();
-          resolve(res.statusCode ?? 0);
-        });
-        req.on('response', (res) => {
-          res.resume();
-          resolve(res.statusCode ?? 0);
-        });
-        req.on('error', reject);
-        req.end();
-      });
+      upgradeStatus(https.request, { port: served.port, path, ...client('productpage') });
     try {
       assert.equal(await upgrade('/admin'), 403);
       assert.equal(await upgrade('/ws'), 101);

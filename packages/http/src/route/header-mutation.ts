@@ -125,30 +125,14 @@ export class MutationLevel {
     const decisions = this.#decisions;
     for (let i = 0; i < adds.length; i++) {
       const a = adds[i]!;
-      switch (a.action) {
-        case 'APPEND_IF_EXISTS_OR_ADD':
-          decisions[i] = APPEND;
-          break;
-        case 'ADD_IF_ABSENT':
-          decisions[i] = present(headers, a.name) ? SKIP : APPEND;
-          break;
-        case 'OVERWRITE_IF_EXISTS':
-          decisions[i] = present(headers, a.name) ? OVERWRITE : SKIP;
-          break;
-        case 'OVERWRITE_IF_EXISTS_OR_ADD':
-          decisions[i] = OVERWRITE;
-          break;
-      }
+      decisions[i] = decide(a.action, headers, a.name);
     }
     for (let i = 0; i < adds.length; i++) {
       if (decisions[i] === OVERWRITE) headers[adds[i]!.name] = adds[i]!.value;
     }
     for (let i = 0; i < adds.length; i++) {
       if (decisions[i] !== APPEND) continue;
-      const { name, value } = adds[i]!;
-      const prev = present(headers, name) ? headers[name] : undefined;
-      if (prev === undefined) headers[name] = value;
-      else headers[name] = typeof prev === 'string' ? [prev, value] : [...prev, value];
+      appendHeader(headers, adds[i]!.name, adds[i]!.value);
     }
   }
 
@@ -168,33 +152,36 @@ export class MutationLevel {
         decisions[i] = SKIP;
         continue;
       }
-      switch (a.action) {
-        case 'APPEND_IF_EXISTS_OR_ADD':
-          decisions[i] = APPEND;
-          break;
-        case 'ADD_IF_ABSENT':
-          decisions[i] = present(headers, a.name) ? SKIP : APPEND;
-          break;
-        case 'OVERWRITE_IF_EXISTS':
-          decisions[i] = present(headers, a.name) ? OVERWRITE : SKIP;
-          break;
-        case 'OVERWRITE_IF_EXISTS_OR_ADD':
-          decisions[i] = OVERWRITE;
-          break;
-      }
+      decisions[i] = decide(a.action, headers, a.name);
     }
     for (let i = 0; i < adds.length; i++) {
       if (decisions[i] === OVERWRITE) headers[adds[i]!.name] = values[i]!;
     }
     for (let i = 0; i < adds.length; i++) {
       if (decisions[i] !== APPEND) continue;
-      const name = adds[i]!.name;
-      const value = values[i]!;
-      const prev = present(headers, name) ? headers[name] : undefined;
-      if (prev === undefined) headers[name] = value;
-      else headers[name] = typeof prev === 'string' ? [prev, value] : [...prev, value];
+      appendHeader(headers, adds[i]!.name, values[i]!);
     }
   }
+}
+
+/** What append_action does with a header value, given the headers after the removals. */
+function decide(action: HeaderAppendAction, headers: HeaderRecord, name: string): number {
+  switch (action) {
+    case 'APPEND_IF_EXISTS_OR_ADD':
+      return APPEND;
+    case 'ADD_IF_ABSENT':
+      return present(headers, name) ? SKIP : APPEND;
+    case 'OVERWRITE_IF_EXISTS':
+      return present(headers, name) ? OVERWRITE : SKIP;
+    case 'OVERWRITE_IF_EXISTS_OR_ADD':
+      return OVERWRITE;
+  }
+}
+
+function appendHeader(headers: HeaderRecord, name: string, value: string): void {
+  const prev = present(headers, name) ? headers[name] : undefined;
+  if (prev === undefined) headers[name] = value;
+  else headers[name] = typeof prev === 'string' ? [prev, value] : [...prev, value];
 }
 
 /** Runs `levels` in the given order; skips the empty ones. */
