@@ -45,6 +45,11 @@ export class HistogramCell {
       this.#lastAbove = i === 0 ? Number.NEGATIVE_INFINITY : b[i - 1]!;
       this.#lastAtMost = i === b.length ? Number.POSITIVE_INFINITY : b[i]!;
     }
+    this.add(i, v);
+  }
+
+  /** Counts `v` in bucket `i`. */
+  protected add(i: number, v: number): void {
     this.counts[i]!++;
     this.sum += v;
     this.count++;
@@ -92,10 +97,6 @@ export class EnvoyHistogramCell extends HistogramCell {
       this.#lastAtLeast = i === 0 ? Number.NEGATIVE_INFINITY : b[i - 1]!;
       this.#lastBelow = i === b.length ? Number.POSITIVE_INFINITY : b[i]!;
     }
-    this.counts[i]!++;
-    this.sum += v;
-    this.count++;
-    if (v < this.min) this.min = v;
-    if (v > this.max) this.max = v;
+    this.add(i, v);
   }
 }

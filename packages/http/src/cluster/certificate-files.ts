@@ -53,3 +53,19 @@ export function readCertificateFile(
     );
   }
 }
+
+/** The files a TLS context was built from (undefined: not configured). */
+export interface CertificateFiles {
+  readonly ca: Buffer | undefined;
+  readonly cert: Buffer | undefined;
+  readonly key: Buffer | undefined;
+}
+
+/** Whether the files read now are those `previous` was built from (nothing rotated). */
+export function sameFiles(previous: CertificateFiles, now: CertificateFiles): boolean {
+  return sameBytes(previous.ca, now.ca) && sameBytes(previous.cert, now.cert) && sameBytes(previous.key, now.key);
+}
+
+function sameBytes(a: Buffer | undefined, b: Buffer | undefined): boolean {
+  return a === undefined || b === undefined ? a === b : a.equals(b);
+}

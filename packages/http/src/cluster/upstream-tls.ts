@@ -19,6 +19,7 @@ import {
   type CertificateProviders,
   certificateProvider,
   readCertificateFile,
+  sameFiles,
   type TlsConfigErrorFactory,
 } from './certificate-files.ts';
 import { type ServerIdentityCheck, serverIdentityCheck } from './san-matcher.ts';
@@ -61,10 +62,6 @@ interface Material {
   readonly cert: Buffer | undefined;
   readonly ca: Buffer;
   readonly context: SecureContext;
-}
-
-function sameBytes(a: Buffer | undefined, b: Buffer | undefined): boolean {
-  return a === undefined || b === undefined ? a === b : a.equals(b);
 }
 
 export class UpstreamTlsConnector {
@@ -136,14 +133,7 @@ export class UpstreamTlsConnector {
       id === undefined ? undefined : readCertificateFile(this.#providers, id.instanceName, 'certificate', fail);
     const key =
       id === undefined ? undefined : readCertificateFile(this.#providers, id.instanceName, 'private key', fail);
-    if (
-      previous !== undefined &&
-      sameBytes(previous.ca, ca) &&
-      sameBytes(previous.cert, cert) &&
-      sameBytes(previous.key, key)
-    ) {
-      return previous;
-    }
+    if (previous !== undefined && sameFiles(previous, { ca, cert, key })) return previous;
     let context: SecureContext;
     try {
       context = createSecureContext({ ca, cert, key, minVersion: 'TLSv1.2' });

@@ -14,7 +14,12 @@
 import { createSecureContext, type Server as TlsServer } from 'node:tls';
 import type { Clock, TlsContext } from '@inboard/xds';
 import { createLogger } from '@inboard/xds';
-import { type CertificateProviders, certificateProvider, readCertificateFile } from '../cluster/certificate-files.ts';
+import {
+  type CertificateProviders,
+  certificateProvider,
+  readCertificateFile,
+  sameFiles,
+} from '../cluster/certificate-files.ts';
 import { InboundTlsConfigError, inboundTlsConfigError } from './tls-options.ts';
 
 const log = createLogger('inbound');
@@ -26,10 +31,6 @@ export interface ServerTlsMaterial {
   readonly key: Buffer;
   readonly cert: Buffer;
   readonly ca: Buffer | undefined;
-}
-
-function sameBytes(a: Buffer | undefined, b: Buffer | undefined): boolean {
-  return a === undefined || b === undefined ? a === b : a.equals(b);
 }
 
 /** What tls.Server keeps of its options (node sets these from the options it was created with). */
@@ -145,14 +146,7 @@ export class ServerCertificates {
       root === undefined ? undefined : readCertificateFile(this.#providers, root.instanceName, 'CA certificate', fail);
     const cert = readCertificateFile(this.#providers, id.instanceName, 'certificate', fail);
     const key = readCertificateFile(this.#providers, id.instanceName, 'private key', fail);
-    if (
-      previous !== undefined &&
-      sameBytes(previous.ca, ca) &&
-      sameBytes(previous.cert, cert) &&
-      sameBytes(previous.key, key)
-    ) {
-      return previous;
-    }
+    if (previous !== undefined && sameFiles(previous, { ca, cert, key })) return previous;
     try {
       // a key that does not match the certificate (files caught mid-rotation) fails here, not in a handshake
       createSecureContext({ key, cert, ca, minVersion: 'TLSv1.2' });
