@@ -71,6 +71,7 @@ test('a client API listener (istiod grpcgen shape) decodes', () => {
     ],
     maxStreamDuration: 30_000,
     streamIdleTimeout: undefined,
+    generateRequestId: true,
   });
   assert.ok(listenerType.equals(l, decodeOk(outbound)));
 });
