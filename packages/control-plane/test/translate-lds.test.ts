@@ -184,6 +184,46 @@ describe('LDS: inbound listeners', () => {
   });
 });
 
+describe('LDS: AuthorizationPolicy path templates', () => {
+  test('{*} and {**} paths become uri_template permissions as istiod writes them', () => {
+    const l = inbound([
+      authz('deny-admin', {
+        action: 'DENY',
+        rules: [{ to: [{ operation: { paths: ['/admin/{**}', '/api/{*}/items', '/plain/*'] } }] }],
+      }),
+    ]);
+    const rbac = (chain(l).filters as Json[])[0]!;
+    const paths = at(
+      rbac,
+      'typed_config',
+      'rules',
+      'policies',
+      'default-deny-admin-0',
+      'permissions',
+      0,
+      'and_rules',
+      'rules',
+      0,
+      'or_rules',
+      'rules',
+    );
+    const template = (t: string) => ({
+      uri_template: {
+        name: 'uri-template',
+        typed_config: {
+          '@type': 'envoy.extensions.path.match.uri_template.v3.UriTemplateMatchConfig',
+          path_template: t,
+        },
+      },
+    });
+    assert.deepEqual(paths, [
+      template('/admin/**'),
+      template('/api/*/items'),
+      { url_path: { path: { prefix: '/plain/' } } },
+    ]);
+  });
+});
+
 describe('LDS: gateways', () => {
   test('a gateway workload gets 0.0.0.0_<port> API listeners routed by http.<port>', () => {
     const snap = translate(bookinfo(bookinfoGateway), GATEWAY_NODE as never);

@@ -1,7 +1,7 @@
 // AuthorizationPolicy → the RBAC policies of the inbound HTTP filters, as istiod's proxyless
 // generator builds them (grpcgen buildRBAC + authz/model Generate with authenticated principals):
 // one policy per rule, keyed `<ns>-<name>-<ruleIndex>`; ALLOW and DENY only.
-import type { envoy } from '@inboard/xds/codec';
+import { type envoy, packAny } from '@inboard/xds/codec';
 import type { AuthorizationPolicy, Rule } from '../config/istio-types.ts';
 import { labelsMatch, type MeshIndex } from './mesh-index.ts';
 
@@ -75,14 +75,22 @@ function hostMatcher(v: string): HeaderMatcherIn {
   return { name, string_match: { exact: v, ignore_case: true } };
 }
 
-/** Paths: `{*}` (one segment) and `{**}` (the rest) templates become a regex. */
-function pathMatcher(v: string): StringMatcherIn {
-  if (v.includes('{*}') || v.includes('{**}')) {
-    const parts = v.split(/(\{\*\*\}|\{\*\})/);
-    const regex = parts.map((p) => (p === '{*}' ? '[^/]+' : p === '{**}' ? '.+' : regexQuote(p))).join('');
-    return { safe_regex: { regex } };
-  }
-  return stringMatcher(v);
+/**
+ * A path: with `{*}` (one segment) or `{**}` (the rest) it is a path template, sent as istiod
+ * sends it (matcher.PathTemplateMatcher: `{*}` → `*`, `{**}` → `**` in a uri_template
+ * permission named "uri-template"); otherwise a url_path string match.
+ */
+function pathPermission(v: string): PermissionIn {
+  if (!v.includes('{*}') && !v.includes('{**}')) return { url_path: { path: stringMatcher(v) } };
+  const template = v.replaceAll('{*}', '*').replaceAll('{**}', '**');
+  return {
+    uri_template: {
+      name: 'uri-template',
+      typed_config: packAny('envoy.extensions.path.match.uri_template.v3.UriTemplateMatchConfig', {
+        path_template: template,
+      }),
+    },
+  };
 }
 
 function cidr(v: string): envoy.config_core_v3_CidrRange$In {
@@ -127,7 +135,7 @@ function makeGenerators(index: MeshIndex, policyNamespace: string) {
     destPort: perm((v) => (/^\d+$/.test(v) ? { destination_port: Number(v) } : undefined)),
     destIp: perm((v) => ({ destination_ip: cidr(v) })),
     sni: perm((v) => ({ requested_server_name: stringMatcher(v) })),
-    path: perm((v) => ({ url_path: { path: pathMatcher(v) } })),
+    path: perm(pathPermission),
     method: perm((v) => ({ header: headerMatcher(':method', v) })),
     host: perm((v) => ({ header: hostMatcher(v) })),
     srcIp: prin((v) => ({ direct_remote_ip: cidr(v) })),
