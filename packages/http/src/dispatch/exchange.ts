@@ -350,6 +350,16 @@ export class Exchange extends MeshController implements RouteRequest, HashReques
     if (this.#idleTimer !== undefined) this.#lastActivity = this.settings.clock.now();
   }
 
+  /**
+   * A chunk of a request body streamed past the buffer limit went upstream (`ended`: the last):
+   * activity for the stream idle timer, as Envoy's decodeData resets it; once it ended, the
+   * request is complete and the connection manager's timeouts answer 504.
+   */
+  requestBodyProgress(ended: boolean): void {
+    this.#touch();
+    if (ended) this.requestComplete = true;
+  }
+
   #onIdle(): void {
     const clock = this.settings.clock;
     const left = this.#lastActivity + this.#idleMs - clock.now();

@@ -362,6 +362,9 @@ class Router {
 
     const next: MeshDispatchOptions = { ...opts, path, headers: record, [kExchange]: ex };
     if (next.query !== undefined) next.query = undefined;
+    // a body streaming past the buffer limit: its chunks are stream activity, its end completes the request
+    if (!ex.requestComplete && isAsyncIterable(opts.body))
+      next.body = observeUpload(opts.body, ex) as unknown as MeshDispatchOptions['body'];
     // A configured stream idle timeout (the exchange's timer, or 0: none) replaces undici's coarse
     // header and body timers.
     if (ex.streamIdleConfigured) {
@@ -373,6 +376,23 @@ class Router {
     if (mirrors.length > 0 && ex.replayable && this.#o.mirror !== undefined) this.#o.mirror(ex, mirrors);
     this.#next(next, ex);
   }
+}
+
+function isAsyncIterable(body: unknown): body is AsyncIterable<unknown> {
+  return (
+    body !== null &&
+    typeof body === 'object' &&
+    typeof (body as AsyncIterable<unknown>)[Symbol.asyncIterator] === 'function'
+  );
+}
+
+/** The caller's streamed body as undici reads it, telling the exchange of each chunk and of its end. */
+async function* observeUpload(body: AsyncIterable<unknown>, ex: Exchange): AsyncGenerator<unknown> {
+  for await (const chunk of body) {
+    ex.requestBodyProgress(false);
+    yield chunk;
+  }
+  ex.requestBodyProgress(true);
 }
 
 export function routeInterceptor(options: RouteInterceptorOptions): (dispatch: Dispatch) => Dispatch {
