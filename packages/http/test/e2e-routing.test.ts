@@ -365,6 +365,24 @@ describe('local replies', () => {
     assert.equal(r.headers['content-length'], '5');
   });
 
+  test("a caller writing into a direct response's body chunk does not change the next response", async () => {
+    const handler = {
+      chunks: [] as Buffer[],
+      onResponseData(_c: unknown, chunk: Buffer) {
+        chunk.fill(0x5a); // the caller's to keep, and to scribble on
+      },
+    };
+    await new Promise<void>((resolve, reject) =>
+      mesh.dispatcher.dispatch({ origin: 'http://reviews:9080', path: '/favicon', method: 'GET' }, {
+        ...handler,
+        onResponseEnd: () => resolve(),
+        onResponseError: (_c, e) => reject(e),
+      } as never),
+    );
+    const r = await request('http://reviews:9080/favicon', { dispatcher: mesh.dispatcher });
+    assert.deepEqual([...Buffer.from(await r.body.arrayBuffer())], [0x89, 0x50, 0xff, 0x00, 0x80]);
+  });
+
   test('no route: 404 with flag NR, for an unmatched path and for an unknown Host', async () => {
     const r = await get('http://reviews:9080/no/such/route');
     assert.equal(r.status, 404);

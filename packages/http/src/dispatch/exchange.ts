@@ -473,7 +473,7 @@ export class Exchange extends MeshController implements RouteRequest, HashReques
         ? undefined
         : typeof text === 'string'
           ? Buffer.from(text, 'utf8')
-          : Buffer.from(text.buffer, text.byteOffset, text.byteLength);
+          : Buffer.from(text); // a copy: the caller may write into the chunk it gets, the route's bytes stay
     const headers: Record<string, string | string[]> = {};
     if (grpc) {
       headers['content-type'] = 'application/grpc';
