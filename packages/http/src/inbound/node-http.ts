@@ -71,6 +71,10 @@ export function runInboundUpgrade(
   next: () => void,
   options?: ExchangeOptions,
 ): void {
+  // Node stops listening for the socket's errors before it emits 'upgrade': while the mesh holds
+  // it (waiting for the policy, answering a refusal) a client's reset must not become an
+  // unhandled 'error' that ends the process. The application gets the socket without it.
+  if (options?.waited !== true) socket.on('error', ignoreSocketError);
   if (waitForPolicy(engine, options, (o) => runInboundUpgrade(engine, req, socket, head, next, o), socket)) return;
   engine.adoptTlsServer((req.socket as { server?: unknown } | null)?.server);
   // The response the policy may answer with: it owns the socket only if it is used, so the
@@ -89,10 +93,15 @@ export function runInboundUpgrade(
     sendLocalReply(res, d);
     return;
   }
+  socket.off('error', ignoreSocketError);
   ex.applyPath();
   req.mesh = ex.info;
   ex.measureUpgrade(socket, head?.length ?? 0);
   ex.run(next);
+}
+
+function ignoreSocketError(): void {
+  // the socket is destroyed with the error; nothing to answer
 }
 
 /**

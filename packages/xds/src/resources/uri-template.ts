@@ -9,10 +9,10 @@
 // `*` is one path segment of literal characters, `**` any number of them (slashes included) and
 // only as the last operator; a variable without a match is `*`. At most 5 variables, names of
 // 1–16 characters starting with a letter, none repeated. Literals are RFC 3986 pchars minus `*`
-// and `=`.
+// (Envoy's kLiteral, which takes `=` back in: a `*` or `**` must match a segment such as `a=1`).
 
-/** The characters a literal, and a `*` segment, are made of (RFC 3986 pchar without `*` and `=`). */
-const PCHAR = "a-zA-Z0-9\\-._~%!$&'()+,;:@";
+/** The characters a literal, and a `*` segment, are made of (RFC 3986 pchar without `*`). */
+const PCHAR = "a-zA-Z0-9\\-._~%!$&'()+,;:@=";
 const LITERAL = new RegExp(`^[${PCHAR}]+$`);
 const VARIABLE_NAME = /^[a-zA-Z][a-zA-Z0-9_]*$/;
 const PRINTABLE = /^\/[\x21-\x7e]*$/;
