@@ -376,7 +376,7 @@ describe('local replies', () => {
       mesh.dispatcher.dispatch({ origin: 'http://reviews:9080', path: '/favicon', method: 'GET' }, {
         ...handler,
         onResponseEnd: () => resolve(),
-        onResponseError: (_c, e) => reject(e),
+        onResponseError: (_c: unknown, e: Error) => reject(e),
       } as never),
     );
     const r = await request('http://reviews:9080/favicon', { dispatcher: mesh.dispatcher });

@@ -4,6 +4,7 @@
 // answer 504 rather than 408. Real loopback upstream and ADS server; time moves on a ManualClock.
 import assert from 'node:assert/strict';
 import type { ServerResponse } from 'node:http';
+import type { Readable } from 'node:stream';
 import { after, before, test } from 'node:test';
 import { ManualClock } from '@inboard/xds';
 import { request } from 'undici';
@@ -75,7 +76,11 @@ test('chunks of a streamed body keep the stream idle timer from firing while the
   up.handler = (_req, res) => respond(res, 200, 'uploaded');
   const gate = chunkGate();
   try {
-    const pending = request('http://idle:9080/', { method: 'POST', body: gate.body, dispatcher: mesh.dispatcher });
+    const pending = request('http://idle:9080/', {
+      method: 'POST',
+      body: gate.body as unknown as Readable,
+      dispatcher: mesh.dispatcher,
+    });
     // 5 chunks 200 ms apart: never 300 ms of silence, though the upload takes 1 s
     // (a reply that cut the upload short ends the wait for the body to be read)
     const answered = pending.then(() => undefined);
@@ -100,7 +105,11 @@ test('a streamed body that ended counts as a complete request: max_stream_durati
   up.handler = (_req, res) => held.push(res);
   const gate = chunkGate();
   try {
-    const pending = request('http://msd:9080/', { method: 'POST', body: gate.body, dispatcher: mesh.dispatcher });
+    const pending = request('http://msd:9080/', {
+      method: 'POST',
+      body: gate.body as unknown as Readable,
+      dispatcher: mesh.dispatcher,
+    });
     for (let i = 0; i < 3; i++) await gate.send(Buffer.alloc(64, 98));
     await gate.send(null);
     await up.received(start + 1);

@@ -125,7 +125,7 @@ export class InboundServers {
         if (!server.listening) return;
         const closed = new Promise<void>((resolve) => server.close(() => resolve()));
         server.closeIdleConnections();
-        transport.closeIdleConnections();
+        transport.close();
         await closed;
       },
     };

@@ -17,8 +17,8 @@ const log = createLogger('inboard');
 export interface PolicyTransport {
   /** the HTTPS server TLS connections went to, if any did */
   readonly secure: HttpsServer | undefined;
-  /** closes the idle connections of the HTTPS server (the plain server closes its own) */
-  closeIdleConnections(): void;
+  /** closes the HTTPS server: its connection checks stop, its idle connections end */
+  close(): void;
 }
 
 export function transportByPolicy(
@@ -51,8 +51,23 @@ export function transportByPolicy(
       return;
     }
     if (secure === undefined) {
-      // HTTP/1.1 only: this server does not speak h2, so it does not offer it
-      secure = createHttpsServer({ ...options, ALPNProtocols: ['http/1.1'] }, onRequest);
+      // HTTP/1.1 only: this server does not speak h2, so it does not offer it. An upgrade goes the
+      // upgrade way only when the application listens for it on the plain server (else it is a
+      // request, as on a plaintext connection; Node 24's shouldUpgradeCallback)
+      secure = createHttpsServer(
+        {
+          ...options,
+          ALPNProtocols: ['http/1.1'],
+          shouldUpgradeCallback: () => server.listenerCount('upgrade') > 0,
+        } as Parameters<typeof createHttpsServer>[0],
+        onRequest,
+      );
+      // It never listens itself: 'listening' starts Node's tracking of its connections, which
+      // enforces headersTimeout / requestTimeout and lets close() end its idle connections.
+      const interval = (server as { connectionsCheckingInterval?: number }).connectionsCheckingInterval;
+      if (interval !== undefined)
+        (secure as { connectionsCheckingInterval?: number }).connectionsCheckingInterval = interval;
+      secure.emit('listening');
       engine.attachTls(secure);
       // the application's upgrade / connect listeners are on the plain server: hand them over
       for (const event of ['upgrade', 'connect'] as const) {
@@ -66,6 +81,11 @@ export function transportByPolicy(
     const fields = secure as unknown as { requestCert: boolean; rejectUnauthorized: boolean };
     fields.requestCert = options.requestCert;
     fields.rejectUnauthorized = options.rejectUnauthorized;
+    // the timeouts the application set on the server it was given
+    secure.headersTimeout = server.headersTimeout;
+    secure.requestTimeout = server.requestTimeout;
+    secure.keepAliveTimeout = server.keepAliveTimeout;
+    secure.timeout = server.timeout;
     secure.emit('connection', socket);
   };
 
@@ -76,8 +96,13 @@ export function transportByPolicy(
     if (engine.isReady) {
       dispatch(socket);
     } else {
+      // nobody watches the socket while it waits: a client's reset must not end the process
+      socket.on('error', ignoreWhileWaiting);
       engine.ready().then(
-        () => dispatch(socket),
+        () => {
+          socket.off('error', ignoreWhileWaiting);
+          if (!socket.destroyed) dispatch(socket);
+        },
         () => socket.destroy(),
       );
     }
@@ -88,8 +113,14 @@ export function transportByPolicy(
     get secure() {
       return secure;
     },
-    closeIdleConnections() {
-      secure?.closeIdleConnections();
+    close() {
+      // stops the connection checks and ends the idle connections (it never listened: the
+      // not-running error is expected)
+      secure?.close(() => {});
     },
   };
+}
+
+function ignoreWhileWaiting(): void {
+  // the socket is destroyed with the error
 }
