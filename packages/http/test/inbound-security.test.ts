@@ -147,6 +147,23 @@ describe('WebSocket upgrades and CONNECT go through the inbound policy', () => {
     assert.equal((await ev).responseCodeDetails, 'upgrade_failed');
   });
 
+  test('upgrades to other protocols than websocket are refused as Envoy refuses them (upgrade_failed)', async () => {
+    seen.length = 0;
+    for (const type of ['foo', 'TLS/1.0']) {
+      const r = await exchange(
+        serverPort,
+        `GET /chat HTTP/1.1\r\nhost: x\r\nconnection: upgrade\r\nupgrade: ${type}\r\n\r\n`,
+      );
+      assert.equal(statusLine(r), 'HTTP/1.1 403 Forbidden', type);
+    }
+    assert.deepEqual(seen, []);
+    // websocket, in any letter case, goes on
+    assert.equal(
+      statusLine(await exchange(serverPort, wsUpgrade('/chat').replace('websocket', 'WebSocket'))),
+      'HTTP/1.1 101 Switching Protocols',
+    );
+  });
+
   test('a DENY-all policy denies upgrades and CONNECT', async () => {
     const denyAll = scriptedEngine(
       plaintextInboundListener('0.0.0.0', 9081, [

@@ -333,10 +333,10 @@ export class InboundEngine {
       });
     }
 
-    if (info.method === 'CONNECT') {
+    if (info.method === 'CONNECT' || refusedUpgrade(info.headers)) {
       // Envoy's connection manager treats CONNECT as an upgrade and refuses the upgrade types its
       // upgrade_configs do not list before any filter runs; istiod's inbound listener lists
-      // websocket only.
+      // websocket only (an h2c upgrade is not one: Envoy's HTTP/1 codec drops its headers).
       return localReply(common0, {
         action: 'deny',
         status: 403,
@@ -574,6 +574,20 @@ function localReply(
     responseCodeDetails: r.details,
     closeConnection: r.close,
   };
+}
+
+/**
+ * An HTTP/1.1 upgrade (Connection lists `upgrade`, Upgrade is set) to something other than
+ * websocket or h2c: the upgrade types istiod's inbound connection manager does not configure.
+ */
+function refusedUpgrade(headers: HeaderGetter): boolean {
+  const upgrade = headers('upgrade');
+  if (upgrade === undefined) return false;
+  const connection = headers('connection');
+  const tokens = (typeof connection === 'string' ? connection : (connection ?? []).join(',')).toLowerCase();
+  if (!tokens.split(',').some((t) => t.trim() === 'upgrade')) return false;
+  const type = (typeof upgrade === 'string' ? upgrade : upgrade.join(',')).trim().toLowerCase();
+  return type !== 'websocket' && type !== 'h2c';
 }
 
 /**
