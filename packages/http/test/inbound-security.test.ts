@@ -409,7 +409,15 @@ describe('absolute-form request-target', () => {
       '0.0.0.0',
       9085,
     );
-    const server = http.createServer((req, res) => res.end(`${req.headers.host} ${req.url}`));
+    // every view Node keeps of the headers says the same Host
+    const server = http.createServer((req, res) => {
+      const raw = req.rawHeaders[req.rawHeaders.findIndex((h) => h.toLowerCase() === 'host') + 1];
+      res.end(
+        req.headers.host === raw && req.headersDistinct.host?.[0] === raw
+          ? `${req.headers.host} ${req.url}`
+          : `views differ: ${raw}`,
+      );
+    });
     attachInbound(server, engine);
     const port = await listen(server);
     const get = (target: string, host: string) =>

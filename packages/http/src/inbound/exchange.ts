@@ -99,7 +99,7 @@ function requestInfo(req: IncomingMessage, headers: HeaderGetter): InboundReques
   const target = req.url ?? '/';
   const absolute = absoluteFormAuthority(req, target);
   // the application is handed what Envoy would forward: the Host the policy checked
-  if (absolute !== undefined) req.headers.host = absolute;
+  if (absolute !== undefined) setRequestHeader(req, 'host', absolute);
   return {
     method: req.method ?? 'GET',
     target,
