@@ -47,7 +47,13 @@ export function scriptedEngine(listener: ListenerIn, ip: string, port: number): 
 }
 
 /** istiod's plaintext inbound listener for `ip:port`: one inline route configuration, these HTTP filters. */
-export function plaintextInboundListener(ip: string, port: number, httpFilters: readonly HttpFilterIn[]): ListenerIn {
+export function plaintextInboundListener(
+  ip: string,
+  port: number,
+  httpFilters: readonly HttpFilterIn[],
+  /** more HttpConnectionManager fields (generate_request_id…) */
+  hcmExtra: Record<string, unknown> = {},
+): ListenerIn {
   return {
     name: `xds.istio.io/grpc/lds/inbound/${ip}:${port}`,
     address: { socket_address: { address: ip, port_value: port } },
@@ -69,6 +75,7 @@ export function plaintextInboundListener(ip: string, port: number, httpFilters: 
                 ],
               },
               http_filters: [...httpFilters],
+              ...hcmExtra,
             }),
           },
         ],

@@ -541,4 +541,22 @@ describe('headers the connection manager sets', () => {
     assert.equal((await ev).trace.requestId, seen.requestId);
     assert.equal((await get('x-request-id: abc-123\r\n')).requestId, 'abc-123');
   });
+
+  test('none is generated when the connection manager says generate_request_id false', async () => {
+    const quiet = scriptedEngine(
+      plaintextInboundListener('0.0.0.0', 9088, [ROUTER_FILTER], { generate_request_id: { value: false } }),
+      '0.0.0.0',
+      9088,
+    );
+    const s = http.createServer((req, res) => res.end(String(req.headers['x-request-id'] ?? 'none')));
+    attachInbound(s, quiet);
+    const p = await listen(s);
+    try {
+      const r = await exchange(p, 'GET /reviews HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n');
+      assert.equal(bodyOf(r), 'none');
+    } finally {
+      quiet.close();
+      await close(s);
+    }
+  });
 });

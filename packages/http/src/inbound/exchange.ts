@@ -8,6 +8,7 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
+import type { Listener } from '@inboard/xds';
 import { PEER_METADATA_HEADER, PEER_METADATA_ID_HEADER } from '../dispatch/events.ts';
 import type { PeerCertificate } from '../rbac/rbac-request.ts';
 import { encodeGrpcMessage, httpToGrpcStatus, isGrpcContentType } from '../route/grpc.ts';
@@ -123,7 +124,7 @@ const REQUEST_ID = 'x-request-id';
  * cannot forge an identity; an x-request-id (a UUID v4) is generated when the request has none
  * (generate_request_id), so the application, RBAC and the access log see the same one.
  */
-function connectionManagerHeaders(req: IncomingMessage): void {
+function connectionManagerHeaders(req: IncomingMessage, generateRequestId: boolean): void {
   const details = connectionSecurity(req.socket as Socket | null).clientCertDetails;
   const xfcc = req.headers[XFCC];
   if (details === undefined) {
@@ -132,7 +133,17 @@ function connectionManagerHeaders(req: IncomingMessage): void {
     const previous = Array.isArray(xfcc) ? xfcc.join(',') : xfcc;
     setRequestHeader(req, XFCC, previous === undefined || previous === '' ? details : `${previous},${details}`);
   }
-  if (req.headers[REQUEST_ID] === undefined) setRequestHeader(req, REQUEST_ID, randomUUID());
+  if (generateRequestId && req.headers[REQUEST_ID] === undefined) setRequestHeader(req, REQUEST_ID, randomUUID());
+}
+
+/**
+ * generate_request_id of the listener's connection managers (istiod leaves it unset: true). The
+ * headers are set before a filter chain is chosen; istiod's chains all say the same.
+ */
+function generatesRequestIds(listener: Listener): boolean {
+  const chains = listener.filterChains;
+  for (let i = 0; i < chains.length; i++) if (chains[i]!.hcm.generateRequestId) return true;
+  return listener.defaultFilterChain?.hcm.generateRequestId ?? chains.length === 0;
 }
 
 /**
@@ -264,7 +275,8 @@ export class InboundExchange {
     this.#now = now;
     this.#start = options.arrivedAt?.monotonic ?? now();
     this.#startTime = options.arrivedAt?.wallClock ?? Date.now();
-    if (engine.policy.listener !== undefined) connectionManagerHeaders(req);
+    const listener = engine.policy.listener;
+    if (listener !== undefined) connectionManagerHeaders(req, generatesRequestIds(listener));
     const headers = headerGetterOf(req);
     this.#info = requestInfo(req, headers);
     const decision = engine.handle(this.#info);
