@@ -84,6 +84,39 @@ export function plaintextInboundListener(
   };
 }
 
+/**
+ * istiod's mTLS (PeerAuthentication STRICT) inbound listener: the workload certificate and root
+ * from the `default` certificate provider instance, client certificates required.
+ */
+export function strictInboundListener(ip: string, port: number, httpFilters: readonly HttpFilterIn[]): ListenerIn {
+  const listener = plaintextInboundListener(ip, port, httpFilters);
+  const chain = listener.filter_chains![0]!;
+  return {
+    ...listener,
+    filter_chains: [
+      {
+        ...chain,
+        name: 'inbound-mtls',
+        filters: chain.filters!.map((f) => ({ ...f, name: 'inbound-hcmmtls' })),
+        transport_socket: {
+          name: 'envoy.transport_sockets.tls',
+          typed_config: packAny('envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext', {
+            common_tls_context: {
+              tls_certificate_provider_instance: { instance_name: 'default', certificate_name: 'default' },
+              combined_validation_context: {
+                default_validation_context: {
+                  ca_certificate_provider_instance: { instance_name: 'default', certificate_name: 'ROOTCA' },
+                },
+              },
+            },
+            require_client_certificate: { value: true },
+          }),
+        },
+      },
+    ],
+  };
+}
+
 /** The plaintext inbound listener with an AuthorizationPolicy denying a path prefix. */
 export function plaintextListenerDenying(ip: string, port: number, policy: string, pathPrefix: string): ListenerIn {
   return plaintextInboundListener(ip, port, [

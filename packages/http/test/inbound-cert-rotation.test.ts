@@ -13,9 +13,9 @@ import { after, before, describe, test } from 'node:test';
 import tls from 'node:tls';
 import { fileURLToPath } from 'node:url';
 import { type FileWatcherCertificateProvider, ManualClock, resourceTypes, type XdsClient } from '@inboard/xds';
-import { type ListenerIn, packAny } from '@inboard/xds/codec';
 import fastify from 'fastify';
-import { decodeListener, ScriptedClient } from '../../../test/support/inbound-engine.ts';
+import { decodeListener, ScriptedClient, strictInboundListener } from '../../../test/support/inbound-engine.ts';
+import { ROUTER_FILTER } from '../../../test/support/istio-shaped.ts';
 import { plainRequest } from '../../../test/support/plain-request.ts';
 import {
   createInboundEngine,
@@ -32,47 +32,7 @@ const REVIEWS = 'URI:spiffe://cluster.local/ns/default/sa/reviews';
 const RATINGS = 'URI:spiffe://cluster.local/ns/default/sa/ratings';
 
 /** istiod's STRICT inbound listener: TLS from provider instance `default`, client certificates required, allow all. */
-const strictListener: ListenerIn = {
-  name: 'xds.istio.io/grpc/lds/inbound/127.0.0.1:9080',
-  filter_chains: [
-    {
-      name: 'inbound-mtls',
-      filters: [
-        {
-          name: 'inbound-hcmmtls',
-          typed_config: packAny('envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager', {
-            route_config: {
-              name: 'inbound',
-              virtual_hosts: [
-                { name: 'inbound', domains: ['*'], routes: [{ match: { prefix: '/' }, non_forwarding_action: {} }] },
-              ],
-            },
-            http_filters: [
-              {
-                name: 'envoy.filters.http.router',
-                typed_config: packAny('envoy.extensions.filters.http.router.v3.Router', {}),
-              },
-            ],
-          }),
-        },
-      ],
-      transport_socket: {
-        name: 'envoy.transport_sockets.tls',
-        typed_config: packAny('envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext', {
-          common_tls_context: {
-            tls_certificate_provider_instance: { instance_name: 'default', certificate_name: 'default' },
-            combined_validation_context: {
-              default_validation_context: {
-                ca_certificate_provider_instance: { instance_name: 'default', certificate_name: 'ROOTCA' },
-              },
-            },
-          },
-          require_client_certificate: { value: true },
-        }),
-      },
-    },
-  ],
-};
+const strictListener = strictInboundListener('127.0.0.1', 9080, [ROUTER_FILTER]);
 
 /** The files istio-agent writes, in a directory of their own. */
 class AgentFiles {

@@ -11,8 +11,12 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { type ListenerIn, packAny } from '@inboard/xds/codec';
-import { nextInboundEvent, plaintextInboundListener, scriptedEngine } from '../../../test/support/inbound-engine.ts';
+import {
+  nextInboundEvent,
+  plaintextInboundListener,
+  scriptedEngine,
+  strictInboundListener,
+} from '../../../test/support/inbound-engine.ts';
 import { ROUTER_FILTER } from '../../../test/support/istio-shaped.ts';
 import { plainRequest } from '../../../test/support/plain-request.ts';
 import { attachInbound, type InboundEngine } from '../src/index.ts';
@@ -96,42 +100,7 @@ describe('plaintext: gRPC status and X-Forwarded-For', () => {
 });
 
 /** istiod's mTLS inbound listener, reduced to the router. */
-const mtlsListener: ListenerIn = {
-  name: 'xds.istio.io/grpc/lds/inbound/0.0.0.0:9080',
-  filter_chains: [
-    {
-      name: 'inbound-mtls',
-      filters: [
-        {
-          name: 'inbound-hcmmtls',
-          typed_config: packAny('envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager', {
-            route_config: {
-              name: 'inbound',
-              virtual_hosts: [
-                { name: 'inbound', domains: ['*'], routes: [{ match: { prefix: '/' }, non_forwarding_action: {} }] },
-              ],
-            },
-            http_filters: [ROUTER_FILTER],
-          }),
-        },
-      ],
-      transport_socket: {
-        name: 'envoy.transport_sockets.tls',
-        typed_config: packAny('envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext', {
-          common_tls_context: {
-            tls_certificate_provider_instance: { instance_name: 'default', certificate_name: 'default' },
-            combined_validation_context: {
-              default_validation_context: {
-                ca_certificate_provider_instance: { instance_name: 'default', certificate_name: 'ROOTCA' },
-              },
-            },
-          },
-          require_client_certificate: { value: true },
-        }),
-      },
-    },
-  ],
-};
+const mtlsListener = strictInboundListener('0.0.0.0', 9080, [ROUTER_FILTER]);
 
 test('mTLS: the SNI the client asked for (an Envoy client sends the outbound cluster name)', async () => {
   const server = https.createServer(
