@@ -137,6 +137,75 @@ function recorder(): Seen & { watcher: Parameters<XdsClient['watch']>[2] } {
 
 const flush = () => new Promise<void>((r) => setImmediate(r));
 
+/**
+ * An LDS server on the fake transport that follows istiod's ShouldRespond: a NACK is ignored, an
+ * empty nonce is always answered, a stale nonce is ignored, the current nonce is answered when
+ * the names changed; every response carries the version current when it is built. Requests and
+ * responses wait in flight until delivered, so tests choose how they cross.
+ */
+class IstiodLds {
+  readonly exists = new Set<string>();
+  version = 1;
+  responses = 0;
+  private list: string[] | undefined;
+  private nonce = '';
+  private read = 0;
+  private readonly toClient: DiscoveryResponse[] = [];
+  private readonly transport: FakeTransport;
+  constructor(transport: FakeTransport) {
+    this.transport = transport;
+  }
+  /** Handles the requests in flight to the server; returns how many it handled. */
+  receive(max = Number.POSITIVE_INFINITY): number {
+    const sent = this.transport.last.sent as DiscoveryRequestIn[];
+    let k = 0;
+    while (this.read < sent.length && k < max) {
+      const r = sent[this.read++] as DiscoveryRequestIn;
+      k++;
+      if (r.type_url !== TypeUrl.Listener || r.error_detail !== undefined) continue;
+      const names = [...(r.resource_names ?? [])];
+      if (r.response_nonce === '' || this.list === undefined) {
+        this.list = names;
+        this.push();
+        continue;
+      }
+      if (r.response_nonce !== this.nonce) continue;
+      const changed = names.length !== this.list.length || names.some((n) => !this.list?.includes(n));
+      this.list = names;
+      if (changed) this.push();
+    }
+    return k;
+  }
+  /** Builds a response from the list it holds (a push, or an answer). */
+  push(): void {
+    this.nonce = `n${this.responses + 1}`;
+    this.responses++;
+    this.toClient.push({
+      type_url: TypeUrl.Listener,
+      version_info: `v${this.version}`,
+      nonce: this.nonce,
+      resources: (this.list ?? []).filter((n) => this.exists.has(n)).map((n) => res(n)),
+      control_plane: undefined,
+      canary: false,
+    });
+  }
+  /** Delivers the next response in flight; false when there is none. */
+  deliver(): boolean {
+    const r = this.toClient.shift();
+    if (r === undefined) return false;
+    this.transport.last.handlers.onResponse(r);
+    return true;
+  }
+  /** Runs requests and responses until nothing is in flight. */
+  async settle(): Promise<void> {
+    for (;;) {
+      await flush();
+      this.receive();
+      if (!this.deliver()) return;
+    }
+  }
+}
+
 describe('XdsClient SotW protocol', () => {
   let transport: FakeTransport;
   let clock: ManualClock;
@@ -407,6 +476,45 @@ describe('XdsClient SotW protocol', () => {
     assert.deepEqual((transport.last.sent[0] as DiscoveryRequestIn).resource_names, ['a:80', 'c:80', 'e:80']);
     transport.respond({ type_url: TypeUrl.Listener, version_info: 'v3', nonce: 'n4', resources: [res('a:80')] });
     assert.deepEqual(e.dne, ['e:80']);
+  });
+
+  test('empty-nonce requests answered with new versions are not waited on for ever: an unknown host still fails fast', async () => {
+    transport.becomeReady();
+    const server = new IstiodLds(transport);
+    server.exists.add('base:80');
+    const empties = () =>
+      (transport.last.sent as DiscoveryRequestIn[]).filter(
+        (r) => r.type_url === TypeUrl.Listener && r.response_nonce === '' && r.error_detail === undefined,
+      ).length;
+    client.watch(LDS, 'base:80', recorder().watcher);
+    await server.settle();
+    // subscription churn: each added listener is crossed by a push built from the older list,
+    // so the client asks again with an empty nonce; before that is answered, a configuration
+    // change that does not push LDS moves istiod's version, so the answer carries a new one
+    for (let i = 0; i < 8; i++) {
+      const name = `svc${i}:80`;
+      server.exists.add(name);
+      const w = recorder();
+      client.watch(LDS, name, w.watcher);
+      await flush();
+      server.version++;
+      server.push();
+      server.deliver(); // the push crosses the subscription change
+      await flush();
+      server.receive(1); // the subscription change: stale nonce, ignored
+      server.version++; // an EDS-only push
+      await server.settle(); // the empty-nonce request is answered, with the new version
+      assert.deepEqual(w.dne, []);
+      assert.equal(w.changed.length, 1, `${name} was received`);
+    }
+    const responses = server.responses;
+    const emptyBefore = empties();
+    const ghost = recorder();
+    client.watch(LDS, 'ghost:80', ghost.watcher);
+    await server.settle();
+    assert.deepEqual(ghost.dne, ['ghost:80'], 'declared missing without waiting for the timer');
+    assert.ok(server.responses - responses <= 2, `it took ${server.responses - responses} LDS responses`);
+    assert.ok(empties() - emptyBefore <= 1, `it took ${empties() - emptyBefore} empty-nonce requests`);
   });
 
   test('the does-not-exist timer starts only once the channel is ready', async () => {

@@ -15,6 +15,12 @@
 // also carries a new version when the type was not pushed at the last change: the client then
 // asks again with an empty nonce, and the answer to that settles it). A server that breaks a rule
 // (a push that repeats the version) can still make a name look missing until the next response.
+//
+// A response with a new version may be a push or an answer, so an empty-nonce request answered
+// with a new version (istiod's version moves with every full push, whatever types it carries)
+// stays carried until a response with an unchanged version accounts for it. The client keeps
+// that bounded: it sends no empty-nonce request while one may be unanswered (see
+// `awaitingEmptyNonce`), so at most one is ever carried.
 
 /** A request's names; 'all' is the wildcard (the empty LDS/CDS list). */
 export type NameList = ReadonlySet<string> | 'all';
@@ -41,6 +47,19 @@ export class SotwAnswers {
   /** Records a request (not a NACK: the server ignores those). */
   requested(names: NameList, emptyNonce: boolean): void {
     this.#since.push({ names, emptyNonce });
+  }
+
+  /**
+   * Whether an empty-nonce request may still be unanswered. Another one sent now would be
+   * carried behind it, and each answer then matched to the older request.
+   */
+  get awaitingEmptyNonce(): boolean {
+    return this.#carried.length > 0 || this.#since.some((r) => r.emptyNonce);
+  }
+
+  /** How many empty-nonce requests sent before the last response it still waits on (tests). */
+  get waiting(): number {
+    return this.#carried.length;
   }
 
   /**

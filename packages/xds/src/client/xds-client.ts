@@ -510,6 +510,12 @@ export class XdsClient {
   ): void {
     const stream = this.stream as AdsStream<DiscoveryRequestIn> | undefined;
     if (stream === undefined) return;
+    if (opts.refetch === true && ts.answers.awaitingEmptyNonce) {
+      // One empty-nonce request at a time: another would queue behind it, each answer then being
+      // matched to the older one. The one awaited is answered from the server's current list;
+      // a name it does not settle is asked for again after it, or its timer decides.
+      opts = { ...opts, refetch: false };
+    }
     const wildcard = ts.wildcardWatchers.size > 0;
     const names = this.subscribedNames(ts);
     let resourceNames: string[];
