@@ -145,6 +145,8 @@ const flush = () => new Promise<void>((r) => setImmediate(r));
  */
 class IstiodLds {
   readonly exists = new Set<string>();
+  /** stat_prefix per listener ("invalid" makes the client reject it) */
+  readonly stat = new Map<string, string>();
   version = 1;
   responses = 0;
   private list: string[] | undefined;
@@ -184,7 +186,7 @@ class IstiodLds {
       type_url: TypeUrl.Listener,
       version_info: `v${this.version}`,
       nonce: this.nonce,
-      resources: (this.list ?? []).filter((n) => this.exists.has(n)).map((n) => res(n)),
+      resources: (this.list ?? []).filter((n) => this.exists.has(n)).map((n) => res(n, this.stat.get(n))),
       control_plane: undefined,
       canary: false,
     });
@@ -515,6 +517,37 @@ describe('XdsClient SotW protocol', () => {
     assert.deepEqual(ghost.dne, ['ghost:80'], 'declared missing without waiting for the timer');
     assert.ok(server.responses - responses <= 2, `it took ${server.responses - responses} LDS responses`);
     assert.ok(empties() - emptyBefore <= 1, `it took ${empties() - emptyBefore} empty-nonce requests`);
+  });
+
+  test('a subscription change whose request went stale is sent again after a NACK, which istiod reads no names from', async () => {
+    transport.becomeReady();
+    const server = new IstiodLds(transport);
+    server.exists.add('a:80').add('b:80');
+    client.watch(LDS, 'a:80', recorder().watcher);
+    await server.settle();
+    const b = recorder();
+    client.watch(LDS, 'b:80', b.watcher);
+    await flush();
+    // a configuration change makes a:80 invalid; istiod pushes it, built from [a:80], before
+    // it reads the request adding b:80 - whose nonce is stale by then
+    server.version++;
+    server.stat.set('a:80', 'invalid');
+    server.push();
+    server.receive();
+    server.deliver(); // NACKed
+    const sent = transport.last.sent as DiscoveryRequestIn[];
+    const i = sent.findIndex((r) => r.error_detail !== undefined);
+    assert.ok(i !== -1, 'the push was rejected');
+    // the names again, as istiod reads them: the NACKed nonce, the last accepted version, no error
+    const again = sent[i + 1];
+    assert.deepEqual(again?.resource_names, ['a:80', 'b:80']);
+    assert.equal(again?.response_nonce, sent[i]?.response_nonce);
+    assert.equal(again?.version_info, 'v1');
+    assert.equal(again?.error_detail, undefined);
+    await server.settle();
+    assert.deepEqual(b.changed, ['{"name":"b:80","stat":""}'], 'b:80 reached istiod and came back');
+    clock.advance(15_000);
+    assert.deepEqual(b.dne, []);
   });
 
   test('the does-not-exist timer starts only once the channel is ready', async () => {

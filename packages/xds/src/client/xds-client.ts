@@ -106,6 +106,12 @@ interface TypeState {
   deltaStarted: boolean;
   /** SotW: the resource names last sent on the current stream */
   lastSent: string[] | undefined;
+  /**
+   * SotW: a subscription change went out with a response's nonce and no ACK has carried the
+   * names since. Such a request is ignored when a response crossed it (its nonce went stale), and
+   * a NACK's names are ignored too, so after a NACK the names are sent again.
+   */
+  changeUnacked: boolean;
   /** SotW, LDS/CDS: which of this stream's requests each response was built from */
   answers: SotwAnswers;
 }
@@ -145,6 +151,7 @@ export class XdsClient {
         nonce: '',
         deltaStarted: false,
         lastSent: undefined,
+        changeUnacked: false,
         answers: new SotwAnswers(),
       });
     }
@@ -377,6 +384,7 @@ export class XdsClient {
       ts.nonce = '';
       ts.deltaStarted = false;
       ts.lastSent = undefined;
+      ts.changeUnacked = false;
       ts.answers = new SotwAnswers();
       for (const rs of ts.resources.values()) rs.sent = false;
     }
@@ -551,6 +559,8 @@ export class XdsClient {
       ts.answers.requested(wildcard ? 'all' : new Set(resourceNames), req.response_nonce === '');
     }
     ts.lastSent = resourceNames;
+    // an empty nonce is always handled; a change with a nonce is lost if that nonce went stale
+    if (opts.force !== true && opts.nack === undefined && req.response_nonce !== '') ts.changeUnacked = true;
     for (const n of names) {
       const rs = ts.resources.get(n);
       if (rs !== undefined) rs.sent = true;
@@ -623,12 +633,19 @@ export class XdsClient {
       const message = `${shortType(ts.type.typeUrl)} response version ${JSON.stringify(res.version_info)} rejected: ${errors.join('; ')}`;
       log.warn('NACK', { typeUrl: ts.type.typeUrl, message });
       this.sendSotw(ts, { nack: { nonce: res.nonce, message } });
+      // istiod reads nothing but the error from a NACK (its ShouldRespond returns before looking
+      // at the names). If a subscription change may not have reached it (its request may have
+      // gone stale when this response crossed it), the names go again with this response's nonce,
+      // the last accepted version and no error_detail: istiod takes that as a request with the
+      // current nonce, and answers it if the names differ from its list (an ACK otherwise).
+      if (ts.changeUnacked) this.sendSotw(ts, { force: true });
     }
     this.deliver(ts, changed);
   }
 
   private sendSotwAck(ts: TypeState, askAgain = false): void {
     this.sendSotw(ts, { force: true, refetch: askAgain });
+    ts.changeUnacked = false;
     this.emit({ kind: 'ack', typeUrl: ts.type.typeUrl, version: ts.version, nonce: ts.nonce });
   }
 
