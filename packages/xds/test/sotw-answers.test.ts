@@ -112,8 +112,15 @@ function simulate(o: SimOptions): { claims: number; responses: number; missed: n
       } else if (r < 0.8 && toClient.length > 0) {
         const res = toClient.shift()!;
         responses++;
-        const { builtFrom } = tracker.answered(res.version);
+        const { builtFrom, couldList } = tracker.answered(res.version);
         carried = Math.max(carried, tracker.waiting - first);
+        if (couldList !== undefined) {
+          // a cached name outside it keeps its value: it must hold every name of the real list
+          assert.ok(
+            subsetOf(res.builtFrom, couldList),
+            `seed ${seed}: said [${[...(couldList as Set<string>)]}] could hold a list built from [${[...res.builtFrom]}]`,
+          );
+        }
         if (builtFrom !== undefined) {
           claims++;
           assert.ok(

@@ -550,6 +550,42 @@ describe('XdsClient SotW protocol', () => {
     assert.deepEqual(b.dne, []);
   });
 
+  test('a cached listener is not deleted by the answer to a request sent while it was not watched', async () => {
+    transport.becomeReady();
+    const off = client.watch(LDS, 'c:80', recorder().watcher);
+    await flush();
+    client.watch(LDS, 'd:80', recorder().watcher);
+    await flush();
+    off();
+    await flush();
+    const c = recorder();
+    client.watch(LDS, 'c:80', c.watcher);
+    await flush();
+    // before the first response every request has an empty nonce: [c] [c,d] [d] [d,c]
+    assert.deepEqual(
+      transport.last.sent.map((r) => (r as DiscoveryRequestIn).resource_names),
+      [['c:80'], ['c:80', 'd:80'], ['d:80'], ['d:80', 'c:80']],
+    );
+    // istiod answers each, in order, from its list; nothing changes on the server
+    transport.respond({ type_url: TypeUrl.Listener, version_info: 'v1', nonce: 'n1', resources: [res('c:80')] });
+    transport.respond({
+      type_url: TypeUrl.Listener,
+      version_info: 'v1',
+      nonce: 'n2',
+      resources: [res('c:80'), res('d:80')],
+    });
+    transport.respond({ type_url: TypeUrl.Listener, version_info: 'v1', nonce: 'n3', resources: [res('d:80')] });
+    assert.deepEqual(c.dne, [], 'that answer was built from [d:80]: c:80 keeps its value');
+    transport.respond({
+      type_url: TypeUrl.Listener,
+      version_info: 'v1',
+      nonce: 'n4',
+      resources: [res('d:80'), res('c:80')],
+    });
+    assert.deepEqual(c.dne, []);
+    assert.deepEqual(c.changed, ['{"name":"c:80","stat":""}'], 'one value, never deleted in between');
+  });
+
   test('the does-not-exist timer starts only once the channel is ready', async () => {
     const r = recorder();
     client.watch(RDS, 'route-a', r.watcher);

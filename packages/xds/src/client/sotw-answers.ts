@@ -25,6 +25,12 @@
 /** A request's names; 'all' is the wildcard (the empty LDS/CDS list). */
 export type NameList = ReadonlySet<string> | 'all';
 
+export interface Answered {
+  readonly builtFrom: NameList | undefined;
+  readonly couldList: NameList | undefined;
+  readonly push: boolean;
+}
+
 interface Sent {
   readonly names: NameList;
   readonly emptyNonce: boolean;
@@ -64,9 +70,10 @@ export class SotwAnswers {
 
   /**
    * Records a response: `builtFrom` is the list it was certainly built from (or a part of it),
-   * undefined when that is not known; `push` says it was taken for a push.
+   * undefined when that is not known; `couldList` holds every name the list it was built from
+   * may have held (undefined when not known); `push` says it was taken for a push.
    */
-  answered(version: string): { builtFrom: NameList | undefined; push: boolean } {
+  answered(version: string): Answered {
     const push = this.#version !== undefined && version !== this.#version;
     this.#version = version;
     const since = this.#since;
@@ -84,7 +91,7 @@ export class SotwAnswers {
       if (!kept) this.#serverList = undefined;
       for (const r of since) if (r.emptyNonce) this.#carried.push(r);
       if (this.#carried.length > 0) this.#lag++;
-      return { builtFrom: undefined, push };
+      return { builtFrom: undefined, couldList: undefined, push };
     }
     // An answer. Its trigger is, in the order the server handles them: the next carried
     // request (or one of the next `lag + 1`), else the first request sent since that changes
@@ -129,12 +136,12 @@ export class SotwAnswers {
     if (this.#carried.length === 0) this.#lag = 0;
     if (candidates.length === 0) {
       this.#serverList = undefined;
-      return { builtFrom: undefined, push };
+      return { builtFrom: undefined, couldList: undefined, push };
     }
     const built = candidates.reduce(intersect);
     const exact = candidates.every((c) => sameNames(c, candidates[0] as NameList));
     this.#serverList = exact ? built : undefined;
-    return { builtFrom: built, push };
+    return { builtFrom: built, couldList: candidates.reduce(union), push };
   }
 }
 
@@ -151,6 +158,11 @@ function intersect(a: NameList, b: NameList): NameList {
   const out = new Set<string>();
   for (const n of a) if (b.has(n)) out.add(n);
   return out;
+}
+
+function union(a: NameList, b: NameList): NameList {
+  if (a === 'all' || b === 'all') return 'all';
+  return new Set([...a, ...b]);
 }
 
 /** Whether a list includes a name. */

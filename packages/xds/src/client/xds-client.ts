@@ -617,9 +617,12 @@ export class XdsClient {
       // Otherwise - a push built from an older list may have crossed the request that added the
       // name - the ACK goes with an empty nonce, which istiod always answers from the current
       // list; if no answer comes, the does-not-exist timer decides, as in gRPC.
-      const { builtFrom } = ts.answers.answered(res.version_info);
+      const { builtFrom, couldList } = ts.answers.answered(res.version_info);
       for (const rs of [...ts.resources.values()]) {
         if (seen.has(rs.name) || rs.status === 'DOES_NOT_EXIST') continue;
+        // A response built from a list without the name (the answer to a request sent while it
+        // was not watched, crossing the one watching it again) says nothing about it.
+        if (rs.hasValue && couldList !== undefined && !listed(couldList, rs.name)) continue;
         if (rs.hasValue) this.resourceDeleted(ts, rs);
         else if (rs.status !== 'REQUESTED' || !rs.sent || rs.watchers.size === 0) continue;
         else if (builtFrom !== undefined && listed(builtFrom, rs.name)) this.markDoesNotExist(ts, rs);
