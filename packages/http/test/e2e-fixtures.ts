@@ -264,6 +264,25 @@ export class ControlPlane {
 }
 
 /** Awaits `pred` over event-loop turns (no timers): for state that changes on I/O callbacks. */
+/**
+ * Watches a response body as it streams: the chunks so far, the first one's arrival, and how it
+ * ended (undefined when it ended, else its error).
+ */
+export function watchBody(body: NodeJS.ReadableStream): {
+  readonly chunks: Buffer[];
+  readonly first: Promise<void>;
+  readonly ended: Promise<{ code?: string; details?: string } | undefined>;
+} {
+  const chunks: Buffer[] = [];
+  const first = new Promise<void>((resolve) => body.once('data', () => resolve()));
+  body.on('data', (c: Buffer) => chunks.push(c));
+  const ended = new Promise<{ code?: string; details?: string } | undefined>((resolve) => {
+    body.on('error', resolve);
+    body.on('end', () => resolve(undefined));
+  });
+  return { chunks, first, ended };
+}
+
 export async function until(pred: () => boolean, turns = 10_000): Promise<void> {
   for (let i = 0; i < turns; i++) {
     if (pred()) return;

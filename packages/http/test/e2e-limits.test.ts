@@ -16,6 +16,7 @@ import {
   type ServiceConfig,
   Upstream,
   until,
+  watchBody,
 } from './e2e-fixtures.ts';
 
 const held: ServerResponse[] = [];
@@ -562,19 +563,13 @@ describe('idle_timeout', () => {
       res!.write('a');
       const r = await pending;
       assert.equal(r.statusCode, 200);
-      const chunks: Buffer[] = [];
-      const first = new Promise<void>((resolve) => r.body.once('data', () => resolve()));
-      r.body.on('data', (c: Buffer) => chunks.push(c));
-      const ended = new Promise<unknown>((resolve) => {
-        r.body.on('error', resolve);
-        r.body.on('end', () => resolve(undefined));
-      });
+      const { chunks, first, ended } = watchBody(r.body);
       await first;
       clock.advance(99);
       clock.advance(0);
       assert.deepEqual(Buffer.concat(chunks).toString(), 'a', 'still streaming 99 ms after the last chunk');
       clock.advance(1);
-      const err = (await ended) as { code?: string } | undefined;
+      const err = await ended;
       assert.equal(err?.code, 'INBOARD_HTTP_STREAM_IDLE_TIMEOUT');
     } finally {
       await mesh.close();

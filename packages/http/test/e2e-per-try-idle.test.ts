@@ -10,7 +10,7 @@ import { after, before, describe, test } from 'node:test';
 import { ATTEMPT_START_CHANNEL, REQUEST_START_CHANNEL } from '@inboard/http';
 import { ManualClock } from '@inboard/xds';
 import { request } from 'undici';
-import { ControlPlane, cluster, forward, ms, Upstream } from './e2e-fixtures.ts';
+import { ControlPlane, cluster, forward, ms, Upstream, watchBody } from './e2e-fixtures.ts';
 
 const held: ServerResponse[] = [];
 const slow = new Upstream('slow');
@@ -81,18 +81,12 @@ describe('per_try_idle_timeout', () => {
       const r = await pending;
       assert.equal(r.statusCode, 200);
       assert.equal(slow.seen.length, start + 2, 'retried once');
-      const chunks: Buffer[] = [];
-      const first = new Promise<void>((resolve) => r.body.once('data', () => resolve()));
-      r.body.on('data', (c: Buffer) => chunks.push(c));
-      const ended = new Promise<unknown>((resolve) => {
-        r.body.on('error', resolve);
-        r.body.on('end', () => resolve(undefined));
-      });
+      const { chunks, first, ended } = watchBody(r.body);
       await first;
       clock.advance(99);
       assert.equal(Buffer.concat(chunks).toString(), 'a', 'still streaming 99 ms after the last chunk');
       clock.advance(1);
-      const err = (await ended) as { code?: string; details?: string } | undefined;
+      const err = await ended;
       assert.equal(err?.code, 'INBOARD_HTTP_PER_TRY_TIMEOUT');
       assert.equal(err?.details, 'upstream_per_try_idle_timeout');
     } finally {

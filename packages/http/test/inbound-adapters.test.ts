@@ -10,11 +10,12 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { type ListenerIn, packAny } from '@inboard/xds/codec';
+import { packAny } from '@inboard/xds/codec';
 import express from 'express';
 import fastify from 'fastify';
 import fp from 'fastify-plugin';
-import { nextInboundEvent, scriptedEngine } from '../../../test/support/inbound-engine.ts';
+import { nextInboundEvent, scriptedEngine, strictInboundListener } from '../../../test/support/inbound-engine.ts';
+import { ROUTER_FILTER } from '../../../test/support/istio-shaped.ts';
 import { plainRequest } from '../../../test/support/plain-request.ts';
 import {
   attachInbound,
@@ -36,59 +37,21 @@ const rbac = (name: string, action: number, policies: object) => ({
   }),
 });
 
-const strictListener: ListenerIn = {
-  name: 'xds.istio.io/grpc/lds/inbound/0.0.0.0:9080',
-  filter_chains: [
-    {
-      name: 'inbound-mtls',
-      filters: [
-        {
-          name: 'inbound-hcmmtls',
-          typed_config: packAny('envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager', {
-            route_config: {
-              name: 'inbound',
-              virtual_hosts: [
-                { name: 'inbound', domains: ['*'], routes: [{ match: { prefix: '/' }, non_forwarding_action: {} }] },
-              ],
-            },
-            http_filters: [
-              rbac('envoy.filters.http.rbac.DENY', 1, {
-                'default-deny-admin-0': {
-                  permissions: [{ url_path: { path: { prefix: '/admin' } } }],
-                  principals: [{ any: true }],
-                },
-              }),
-              rbac('envoy.filters.http.rbac', 0, {
-                'default-allow-productpage-0': {
-                  permissions: [{ any: true }],
-                  principals: [{ authenticated: { principal_name: { exact: PRODUCTPAGE } } }],
-                },
-              }),
-              {
-                name: 'envoy.filters.http.router',
-                typed_config: packAny('envoy.extensions.filters.http.router.v3.Router', {}),
-              },
-            ],
-          }),
-        },
-      ],
-      transport_socket: {
-        name: 'envoy.transport_sockets.tls',
-        typed_config: packAny('envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext', {
-          common_tls_context: {
-            tls_certificate_provider_instance: { instance_name: 'default', certificate_name: 'default' },
-            combined_validation_context: {
-              default_validation_context: {
-                ca_certificate_provider_instance: { instance_name: 'default', certificate_name: 'ROOTCA' },
-              },
-            },
-          },
-          require_client_certificate: { value: true },
-        }),
-      },
+const strictListener = strictInboundListener('0.0.0.0', 9080, [
+  rbac('envoy.filters.http.rbac.DENY', 1, {
+    'default-deny-admin-0': {
+      permissions: [{ url_path: { path: { prefix: '/admin' } } }],
+      principals: [{ any: true }],
     },
-  ],
-};
+  }),
+  rbac('envoy.filters.http.rbac', 0, {
+    'default-allow-productpage-0': {
+      permissions: [{ any: true }],
+      principals: [{ authenticated: { principal_name: { exact: PRODUCTPAGE } } }],
+    },
+  }),
+  ROUTER_FILTER,
+]);
 
 function newEngine(): InboundEngine {
   const engine = scriptedEngine(strictListener, '0.0.0.0', 9080);

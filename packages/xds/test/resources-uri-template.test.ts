@@ -4,6 +4,8 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { type ListenerIn, packAny } from '@inboard/xds/codec';
+import { plaintextInboundListener } from '../../../test/support/inbound-engine.ts';
+import { ROUTER_FILTER } from '../../../test/support/istio-shaped.ts';
 import { listenerType } from '../src/resources/index.ts';
 import { UriTemplateError, uriTemplateRegex } from '../src/resources/uri-template.ts';
 
@@ -59,64 +61,34 @@ describe("Envoy's path template grammar", () => {
   });
 });
 
+const MATCH_CONFIG = 'envoy.extensions.path.match.uri_template.v3.UriTemplateMatchConfig';
 const uriTemplate = (typeUrl: string, template: string) => ({
   name: 'uri-template',
   typed_config: {
     type_url: `type.googleapis.com/${typeUrl}`,
-    value:
-      typeUrl === 'envoy.extensions.path.match.uri_template.v3.UriTemplateMatchConfig'
-        ? packAny('envoy.extensions.path.match.uri_template.v3.UriTemplateMatchConfig', { path_template: template })
-            .value
-        : new Uint8Array(0),
+    value: typeUrl === MATCH_CONFIG ? packAny(MATCH_CONFIG, { path_template: template }).value : new Uint8Array(0),
   },
 });
-const MATCH_CONFIG = 'envoy.extensions.path.match.uri_template.v3.UriTemplateMatchConfig';
 
 /** istiod's inbound listener with a DENY policy on `to.operation.paths: [<template>]`. */
 function listenerDenying(template: ReturnType<typeof uriTemplate>): ListenerIn {
-  return {
-    name: 'xds.istio.io/grpc/lds/inbound/0.0.0.0:8080',
-    filter_chains: [
-      {
-        name: 'inbound-plaintext',
-        filters: [
-          {
-            name: 'inbound-hcmplaintext',
-            typed_config: packAny('envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager', {
-              route_config: {
-                name: 'inbound',
-                virtual_hosts: [
-                  { name: 'inbound', domains: ['*'], routes: [{ match: { prefix: '/' }, non_forwarding_action: {} }] },
-                ],
-              },
-              http_filters: [
-                {
-                  name: 'envoy.filters.http.rbac.DENY',
-                  typed_config: packAny('envoy.extensions.filters.http.rbac.v3.RBAC', {
-                    rules: {
-                      action: 1,
-                      policies: {
-                        'default-deny-admin-0': {
-                          permissions: [
-                            { and_rules: { rules: [{ or_rules: { rules: [{ uri_template: template }] } }] } },
-                          ],
-                          principals: [{ any: true }],
-                        },
-                      },
-                    },
-                  }),
-                },
-                {
-                  name: 'envoy.filters.http.router',
-                  typed_config: packAny('envoy.extensions.filters.http.router.v3.Router', {}),
-                },
-              ],
-            }),
+  return plaintextInboundListener('0.0.0.0', 8080, [
+    {
+      name: 'envoy.filters.http.rbac.DENY',
+      typed_config: packAny('envoy.extensions.filters.http.rbac.v3.RBAC', {
+        rules: {
+          action: 1,
+          policies: {
+            'default-deny-admin-0': {
+              permissions: [{ and_rules: { rules: [{ or_rules: { rules: [{ uri_template: template }] } }] } }],
+              principals: [{ any: true }],
+            },
           },
-        ],
-      },
-    ],
-  };
+        },
+      }),
+    },
+    ROUTER_FILTER,
+  ]);
 }
 
 function decode(l: ListenerIn) {
