@@ -42,6 +42,18 @@ function holding(from: number, to: number) {
   };
 }
 
+/**
+ * Moves the clock to 1 ms before `ms` (no timer may fire there), then to `ms`: the response that
+ * answers the pending request then.
+ */
+async function answeredAt<T>(clock: ManualClock, pending: Promise<T>, ms: number): Promise<T> {
+  const timers = clock.pending;
+  clock.advance(ms - 1);
+  assert.equal(clock.pending, timers, `still waiting at ${ms - 1} ms`);
+  clock.advance(1);
+  return pending;
+}
+
 function svc(name: string, action: ReturnType<typeof forward>, hcmExtra?: ServiceConfig['hcmExtra']): ServiceConfig {
   return { name, port: 9080, routes: [{ name, match: { prefix: '/' }, route: action }], hcmExtra };
 }
@@ -268,11 +280,7 @@ describe('max_stream_duration', () => {
     try {
       const pending = request('http://msd:9080/', { dispatcher: mesh.dispatcher });
       await slow.received(start + 1);
-      const timers = clock.pending;
-      clock.advance(1999);
-      assert.equal(clock.pending, timers, 'still waiting just before the limit');
-      clock.advance(1);
-      const r = await pending;
+      const r = await answeredAt(clock, pending, 2000);
       assert.equal(r.statusCode, 504);
       assert.equal(r.headers['x-inboard-response-flags'], undefined);
       assert.equal(await r.body.text(), 'downstream duration timeout');
@@ -310,11 +318,7 @@ describe('max_stream_duration', () => {
     try {
       const pending = request('http://hcmmsd:9080/', { dispatcher: mesh.dispatcher });
       await slow.received(start + 1);
-      const timers = clock.pending;
-      clock.advance(2999);
-      assert.equal(clock.pending, timers);
-      clock.advance(1);
-      const r = await pending;
+      const r = await answeredAt(clock, pending, 3000);
       assert.equal(r.statusCode, 504);
       assert.equal(r.headers['x-inboard-response-flags'], undefined);
       await r.body.text();
@@ -352,11 +356,7 @@ describe('max_stream_duration', () => {
       const pending = request('http://newto:9080/', { dispatcher: mesh.dispatcher });
       await slow.received(start + 1);
       assert.equal(slow.seen[start]?.headers['x-envoy-expected-rq-timeout-ms'], undefined, 'no route timeout');
-      const timers = clock.pending;
-      clock.advance(1499);
-      assert.equal(clock.pending, timers, 'still waiting at 1499 ms');
-      clock.advance(1);
-      const r = await pending;
+      const r = await answeredAt(clock, pending, 1500);
       assert.equal(r.statusCode, 504);
       assert.equal(r.headers['x-inboard-response-flags'], undefined);
       assert.equal(await r.body.text(), 'downstream duration timeout');
@@ -532,11 +532,7 @@ describe('idle_timeout', () => {
     try {
       const pending = request('http://idle:9080/quiet', { dispatcher: mesh.dispatcher });
       await slow.received(start + 1);
-      const timers = clock.pending;
-      clock.advance(99);
-      assert.equal(clock.pending, timers, 'still waiting at 99 ms');
-      clock.advance(1);
-      const r = await pending;
+      const r = await answeredAt(clock, pending, 100);
       assert.equal(r.statusCode, 504);
       assert.equal(r.headers['x-inboard-response-flags'], 'SI');
       assert.equal(await r.body.text(), 'stream timeout');
@@ -584,11 +580,7 @@ describe('idle_timeout', () => {
     try {
       const pending = request('http://hcmidle:9080/', { dispatcher: mesh.dispatcher });
       await slow.received(start + 1);
-      const timers = clock.pending;
-      clock.advance(299);
-      assert.equal(clock.pending, timers);
-      clock.advance(1);
-      const r = await pending;
+      const r = await answeredAt(clock, pending, 300);
       assert.equal(r.statusCode, 504);
       assert.equal(r.headers['x-inboard-response-flags'], 'SI');
       assert.equal(await r.body.text(), 'stream timeout');
