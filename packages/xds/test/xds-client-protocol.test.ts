@@ -224,6 +224,21 @@ describe('XdsClient SotW protocol', () => {
     });
   });
 
+  /** A recorder watching an LDS name, its subscription sent. */
+  const watchListener = async (name: string) => {
+    const w = recorder();
+    client.watch(LDS, name, w.watcher);
+    await flush();
+    return w;
+  };
+  /** The stream's first exchange: a:80 watched and received (version v1, nonce n1). */
+  const startWithA = async () => {
+    transport.becomeReady();
+    client.watch(LDS, 'a:80', recorder().watcher);
+    await flush();
+    transport.respond({ type_url: TypeUrl.Listener, version_info: 'v1', nonce: 'n1', resources: [res('a:80')] });
+  };
+
   test('one stream for all types; node only on the first request', async () => {
     client.watch(LDS, 'reviews:9080', recorder().watcher);
     await flush();
@@ -258,9 +273,7 @@ describe('XdsClient SotW protocol', () => {
     transport.respond({ type_url: TypeUrl.Listener, version_info: 'v1', nonce: 'n1', resources: [res('a:80')] });
     off();
     await flush();
-    const r = recorder();
-    client.watch(LDS, 'a:80', r.watcher);
-    await flush();
+    const r = await watchListener('a:80');
     const last = transport.last.sent.at(-1) as DiscoveryRequestIn;
     assert.deepEqual(last.resource_names, ['a:80']);
     assert.equal(last.response_nonce, '', 'an empty nonce makes istiod answer');
@@ -330,9 +343,7 @@ describe('XdsClient SotW protocol', () => {
     });
     const never = recorder();
     client.watch(LDS, 'bad:80', never.watcher);
-    const stale = recorder();
-    client.watch(LDS, 'a:80', stale.watcher);
-    await flush();
+    const stale = await watchListener('a:80');
     assert.equal(never.errors.length, 1, 'no good value: the rejection is the resource error');
     assert.match(never.errors[0]!, /LDS resource "bad:80" \(version "v2"\) rejected: name must not start with "bad"/);
     assert.deepEqual(never.changed, []);
@@ -347,9 +358,7 @@ describe('XdsClient SotW protocol', () => {
       nonce: 'n3',
       resources: [res('a:80', 'two'), res('bad:80')],
     });
-    const later = recorder();
-    client.watch(LDS, 'a:80', later.watcher);
-    await flush();
+    const later = await watchListener('a:80');
     assert.deepEqual(later.changed, ['{"name":"a:80","stat":"two"}']);
     assert.deepEqual(later.errors, []);
   });
@@ -419,10 +428,7 @@ describe('XdsClient SotW protocol', () => {
   });
 
   test('a name missing from the answer to the request that added it does not exist at once', async () => {
-    transport.becomeReady();
-    client.watch(LDS, 'a:80', recorder().watcher);
-    await flush();
-    transport.respond({ type_url: TypeUrl.Listener, version_info: 'v1', nonce: 'n1', resources: [res('a:80')] });
+    await startWithA();
     // two names added in two ticks: istiod answers the first request and ignores the second
     // (its nonce is stale by then), then answers the ACK that carries both
     const c = recorder();
@@ -439,13 +445,8 @@ describe('XdsClient SotW protocol', () => {
   });
 
   test('a name missing from a push is asked for again with an empty nonce; without an answer its timer decides', async () => {
-    transport.becomeReady();
-    client.watch(LDS, 'a:80', recorder().watcher);
-    await flush();
-    transport.respond({ type_url: TypeUrl.Listener, version_info: 'v1', nonce: 'n1', resources: [res('a:80')] });
-    const c = recorder();
-    client.watch(LDS, 'c:80', c.watcher);
-    await flush();
+    await startWithA();
+    const c = await watchListener('c:80');
     // a new version: a push that may have been built before the server saw c:80
     transport.respond({ type_url: TypeUrl.Listener, version_info: 'v2', nonce: 'n2', resources: [res('a:80')] });
     assert.deepEqual(c.dne, []);
@@ -461,19 +462,12 @@ describe('XdsClient SotW protocol', () => {
   });
 
   test('the answer to that empty-nonce request settles the name; so does the first answer on a new stream', async () => {
-    transport.becomeReady();
-    client.watch(LDS, 'a:80', recorder().watcher);
-    await flush();
-    transport.respond({ type_url: TypeUrl.Listener, version_info: 'v1', nonce: 'n1', resources: [res('a:80')] });
-    const c = recorder();
-    client.watch(LDS, 'c:80', c.watcher);
-    await flush();
+    await startWithA();
+    const c = await watchListener('c:80');
     transport.respond({ type_url: TypeUrl.Listener, version_info: 'v2', nonce: 'n2', resources: [res('a:80')] });
     transport.respond({ type_url: TypeUrl.Listener, version_info: 'v2', nonce: 'n3', resources: [res('a:80')] });
     assert.deepEqual(c.dne, ['c:80']);
-    const e = recorder();
-    client.watch(LDS, 'e:80', e.watcher);
-    await flush();
+    const e = await watchListener('e:80');
     transport.last.handlers.onEnd({ code: 0, details: 'max connection age' });
     assert.deepEqual((transport.last.sent[0] as DiscoveryRequestIn).resource_names, ['a:80', 'c:80', 'e:80']);
     transport.respond({ type_url: TypeUrl.Listener, version_info: 'v3', nonce: 'n4', resources: [res('a:80')] });
@@ -525,9 +519,7 @@ describe('XdsClient SotW protocol', () => {
     server.exists.add('a:80').add('b:80');
     client.watch(LDS, 'a:80', recorder().watcher);
     await server.settle();
-    const b = recorder();
-    client.watch(LDS, 'b:80', b.watcher);
-    await flush();
+    const b = await watchListener('b:80');
     // a configuration change makes a:80 invalid; istiod pushes it, built from [a:80], before
     // it reads the request adding b:80 - whose nonce is stale by then
     server.version++;
@@ -558,9 +550,7 @@ describe('XdsClient SotW protocol', () => {
     await flush();
     off();
     await flush();
-    const c = recorder();
-    client.watch(LDS, 'c:80', c.watcher);
-    await flush();
+    const c = await watchListener('c:80');
     // before the first response every request has an empty nonce: [c] [c,d] [d] [d,c]
     assert.deepEqual(
       transport.last.sent.map((r) => (r as DiscoveryRequestIn).resource_names),
@@ -641,9 +631,7 @@ describe('XdsClient SotW protocol', () => {
   });
 
   test('failures without a response back off exponentially with jitter; a response resets the backoff', async () => {
-    const r = recorder();
-    client.watch(LDS, 'a:80', r.watcher);
-    await flush();
+    const r = await watchListener('a:80');
     const delays: number[] = [];
     client.onEvent((e) => {
       if (e.kind === 'retry-scheduled') delays.push(e.delayMs);
