@@ -4,12 +4,13 @@
 // the response is done or the client went away. Without subscribers nothing is wrapped. The
 // application's handler runs through the registered inbound scopes, if any (`run()`).
 import { AsyncResource } from 'node:async_hooks';
-import { randomUUID } from 'node:crypto';
+
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { Listener } from '@inboard/xds';
 import { PEER_METADATA_HEADER, PEER_METADATA_ID_HEADER } from '../dispatch/events.ts';
+import { newRequestId } from '../dispatch/request-id.ts';
 import type { PeerCertificate } from '../rbac/rbac-request.ts';
 import { encodeGrpcMessage, httpToGrpcStatus, isGrpcContentType } from '../route/grpc.ts';
 import { firstHeaderValue, type HeaderGetter, joinedHeaderValue } from '../route/route-request.ts';
@@ -133,7 +134,7 @@ function connectionManagerHeaders(req: IncomingMessage, generateRequestId: boole
     const previous = Array.isArray(xfcc) ? xfcc.join(',') : xfcc;
     setRequestHeader(req, XFCC, previous === undefined || previous === '' ? details : `${previous},${details}`);
   }
-  if (generateRequestId && req.headers[REQUEST_ID] === undefined) setRequestHeader(req, REQUEST_ID, randomUUID());
+  if (generateRequestId && req.headers[REQUEST_ID] === undefined) setRequestHeader(req, REQUEST_ID, newRequestId());
 }
 
 /**
