@@ -11,6 +11,7 @@
 // skipped, flag UO, and the last failure is returned).
 
 import type { CircuitBreakerThresholds } from '@inboard/xds';
+import type { Host } from './host.ts';
 
 export type RoutingPriority = 'DEFAULT' | 'HIGH';
 
@@ -70,8 +71,8 @@ export interface RetryBudget {
 
 /** A request parked until a connection of its cluster frees up. */
 export interface PendingRequest {
-  /** `address:port` of the host the request goes to */
-  readonly hostKey: string;
+  /** the host the request goes to */
+  readonly host: Host;
   /** a connection is free: send the request (the `connections` unit is already taken) */
   proceed(): void;
 }
@@ -87,15 +88,12 @@ export class PriorityCircuitBreakers {
    * a `pendingRequests` unit. The limits layer owns the entries.
    */
   readonly pendingQueue: PendingRequest[] = [];
-  /**
-   * `connections` units held per host (`address:port`): a host with none may always take one.
-   * A host's cell stays when its count drops to 0 (a request per connection would otherwise
-   * delete and re-insert it every time); cells at 0 are dropped once there are many.
-   */
-  readonly hostConnections = new Map<string, { held: number }>();
+  /** which of a host's connection cells counts for these breakers (one per priority) */
+  readonly slot: 0 | 1;
 
   constructor(priority: RoutingPriority, t: Omit<CircuitBreakerThresholds, 'priority'>, budget?: RetryBudget) {
     this.priority = priority;
+    this.slot = priority === 'HIGH' ? 1 : 0;
     this.connections = new ResourceLimit(t.maxConnections);
     this.pendingRequests = new ResourceLimit(t.maxPendingRequests);
     this.requests = new ResourceLimit(t.maxRequests);
@@ -113,12 +111,34 @@ export class PriorityCircuitBreakers {
 }
 
 /**
- * Takes a `connections` unit for an HTTP/1.1 attempt to `hostKey`: within the limit, or over it
+ * `connections` units one host holds against one set of breakers: a host with none may always
+ * take one. The cell lives on the Host (a field read instead of a map lookup by address, twice
+ * per request); it counts for the breakers that own it, and a cluster update's new breakers take
+ * it over at 0, as their own counts start at 0. (Requests still parked with the old breakers may
+ * take it back as they proceed: at worst a host gets one connection over the limit while both
+ * sets of breakers have traffic.)
+ */
+export class HostConnections {
+  owner: PriorityCircuitBreakers | undefined = undefined;
+  held = 0;
+}
+
+function cellOf(b: PriorityCircuitBreakers, host: Host): HostConnections {
+  const cell = host.connections[b.slot]!;
+  if (cell.owner !== b) {
+    cell.owner = b;
+    cell.held = 0;
+  }
+  return cell;
+}
+
+/**
+ * Takes a `connections` unit for an HTTP/1.1 attempt to `host`: within the limit, or over it
  * when the host holds none (Envoy's pool always opens a first connection to a host, so pending
  * requests never queue where nothing can serve them). False: the attempt must wait.
  */
-export function takeConnection(b: PriorityCircuitBreakers, hostKey: string): boolean {
-  const cell = hostCell(b, hostKey);
+export function takeConnection(b: PriorityCircuitBreakers, host: Host): boolean {
+  const cell = cellOf(b, host);
   if (!b.connections.tryAcquire()) {
     if (cell.held > 0) return false;
     b.connections.acquire();
@@ -128,35 +148,21 @@ export function takeConnection(b: PriorityCircuitBreakers, hostKey: string): boo
 }
 
 /** Moves a held `connections` unit's per-host count (the unit itself stays taken). */
-export function moveConnection(b: PriorityCircuitBreakers, from: string, to: string): void {
+export function moveConnection(b: PriorityCircuitBreakers, from: Host, to: Host): void {
   if (from === to) return;
   dropHostConnection(b, from);
-  hostCell(b, to).held++;
+  cellOf(b, to).held++;
 }
 
-/** Gives back a `connections` unit held for `hostKey`. */
-export function releaseConnection(b: PriorityCircuitBreakers, hostKey: string): void {
-  dropHostConnection(b, hostKey);
+/** Gives back a `connections` unit held for `host`. */
+export function releaseConnection(b: PriorityCircuitBreakers, host: Host): void {
+  dropHostConnection(b, host);
   b.connections.release();
 }
 
-/** cells at 0 kept before they are swept (hosts come and go with EDS updates) */
-const MAX_HOST_CELLS = 1024;
-
-function hostCell(b: PriorityCircuitBreakers, hostKey: string): { held: number } {
-  let cell = b.hostConnections.get(hostKey);
-  if (cell === undefined) {
-    if (b.hostConnections.size >= MAX_HOST_CELLS)
-      for (const [key, c] of b.hostConnections) if (c.held === 0) b.hostConnections.delete(key);
-    cell = { held: 0 };
-    b.hostConnections.set(hostKey, cell);
-  }
-  return cell;
-}
-
-function dropHostConnection(b: PriorityCircuitBreakers, hostKey: string): void {
-  const cell = b.hostConnections.get(hostKey);
-  if (cell !== undefined && cell.held > 0) cell.held--;
+function dropHostConnection(b: PriorityCircuitBreakers, host: Host): void {
+  const cell = host.connections[b.slot]!;
+  if (cell.owner === b && cell.held > 0) cell.held--;
 }
 
 /** Envoy's defaults when a priority has no Thresholds entry. */

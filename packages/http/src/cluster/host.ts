@@ -3,6 +3,7 @@
 // address:port stays in the cluster's load assignment.
 
 import type { HealthStatus, LbEndpoint, Locality } from '@inboard/xds';
+import { HostConnections } from './circuit-breakers.ts';
 
 /** Coarse health as Envoy's load balancers see it. */
 export type CoarseHealth = 'healthy' | 'degraded' | 'unhealthy';
@@ -41,6 +42,8 @@ export class Host {
   activeRequests = 0;
   /** ejected by outlier detection */
   ejected = false;
+  /** `connections` circuit breaker units held, per routing priority (DEFAULT, HIGH) */
+  readonly connections: readonly [HostConnections, HostConnections] = [new HostConnections(), new HostConnections()];
   /** `http://address:port` / `https://…`: the origin of this endpoint's connection pool, built once */
   readonly httpOrigin: string;
   readonly httpsOrigin: string;

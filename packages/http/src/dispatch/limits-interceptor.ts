@@ -59,25 +59,25 @@ class PendingController extends MeshController {
 }
 
 /**
- * Hands the `connections` unit an HTTP/1.1 attempt to `hostKey` held to a waiting request: one for
+ * Hands the `connections` unit an HTTP/1.1 attempt to `host` held to a waiting request: one for
  * the same host first (Envoy's pending requests belong to a host's pool and its freed connection
  * serves them), else the oldest, unless the cluster is over its limit (a host's first connection
  * may exceed it); with nobody waiting the unit is given back.
  */
-export function handOverConnection(b: PriorityCircuitBreakers, hostKey: string): void {
+export function handOverConnection(b: PriorityCircuitBreakers, host: Host): void {
   const q = b.pendingQueue;
   let i = -1;
   if (q.length > 0) {
-    i = q.findIndex((p) => p.hostKey === hostKey);
+    i = q.findIndex((p) => p.host === host);
     if (i < 0 && b.connections.count <= b.connections.max) i = 0;
   }
   if (i < 0) {
-    releaseConnection(b, hostKey);
+    releaseConnection(b, host);
     return;
   }
   const next = q.splice(i, 1)[0]!;
   b.pendingRequests.release();
-  moveConnection(b, hostKey, next.hostKey);
+  moveConnection(b, host, next.host);
   // After undici has finished with the response that freed the connection, so the next
   // request reuses it instead of opening another.
   queueMicrotask(() => next.proceed());
@@ -115,8 +115,8 @@ export class UpstreamAccounting implements DispatchHandler, PendingRequest {
     this.#connection = connection;
   }
 
-  get hostKey(): string {
-    return this.#host.key;
+  get host(): Host {
+    return this.#host;
   }
 
   #release(): void {
@@ -125,7 +125,7 @@ export class UpstreamAccounting implements DispatchHandler, PendingRequest {
     this.#host.release();
     const b = this.#breakers;
     if (this.#request) b.requests.release();
-    if (this.#connection) handOverConnection(b, this.#host.key);
+    if (this.#connection) handOverConnection(b, this.#host);
   }
 
   /**
@@ -156,7 +156,7 @@ export class UpstreamAccounting implements DispatchHandler, PendingRequest {
     if (!this.#breakers.requests.tryAcquire()) {
       this.#released = true;
       this.#host.release();
-      handOverConnection(this.#breakers, this.#host.key);
+      handOverConnection(this.#breakers, this.#host);
       const err = new UpstreamOverflowError(this.#cluster.name);
       this.#handler.onResponseError?.(this.#pending!, err);
       return;
@@ -264,14 +264,14 @@ export function limitsInterceptor(): (dispatch: Dispatch) => Dispatch {
     const breakers = cluster.circuitBreakers.forPriority(action?.kind === 'route' ? action.priority : 'DEFAULT');
     // HTTP/1.1 (the cluster's protocol, or a caller that cannot take HTTP/2): one connection each.
     const h1 = !cluster.cluster.http2 || (opts as MeshDispatchOptions).allowH2 === false;
-    if (h1 && !takeConnection(breakers, host.key)) {
+    if (h1 && !takeConnection(breakers, host)) {
       if (!breakers.pendingRequests.tryAcquire()) return overflow(cluster.name, handler);
       host.acquire();
       new UpstreamAccounting(handler, cluster, host, breakers, true).park(opts, dispatch);
       return true;
     }
     if (!breakers.requests.tryAcquire()) {
-      if (h1) handOverConnection(breakers, host.key);
+      if (h1) handOverConnection(breakers, host);
       return overflow(cluster.name, handler);
     }
     host.acquire();

@@ -121,9 +121,9 @@ export function sendMirrors(
     const breakers = state.circuitBreakers.forPriority('DEFAULT');
     // A mirror never waits for a connection: with none free (HTTP/1.1) it is not sent.
     const h1 = !state.cluster.http2;
-    if (h1 && !takeConnection(breakers, host.key)) continue;
+    if (h1 && !takeConnection(breakers, host)) continue;
     if (!breakers.requests.tryAcquire()) {
-      if (h1) handOverConnection(breakers, host.key);
+      if (h1) handOverConnection(breakers, host);
       continue;
     }
     host.acquire();
@@ -148,7 +148,7 @@ export function sendMirrors(
     } catch {
       host.release();
       breakers.requests.release();
-      if (h1) handOverConnection(breakers, host.key);
+      if (h1) handOverConnection(breakers, host);
     }
   }
 }
