@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { OutlierDetection } from '@inboard/xds';
 import { ManualClock } from '@inboard/xds';
-import { ClusterState, grpcStatusToHttpStatus, type OutlierEvent } from '../src/cluster/index.ts';
+import { ClusterState, grpcStatusToHttpStatus, type OutlierEvent, parseGrpcStatus } from '../src/cluster/index.ts';
 import {
   constant,
   counting,
@@ -110,6 +110,17 @@ describe('outlier detection: consecutive errors', () => {
 
   it('maps gRPC statuses to HTTP the way Envoy reports them', () => {
     assert.deepEqual([0, 1, 4, 8, 13, 14, 16].map(grpcStatusToHttpStatus), [200, 499, 504, 429, 500, 503, 401]);
+  });
+
+  it('reads grpc-status as Envoy does: empty is none, what is not a code 0–16 is InvalidCode (HTTP 500)', () => {
+    const read = (v: string) => {
+      const code = parseGrpcStatus(v);
+      return code === undefined ? undefined : grpcStatusToHttpStatus(code);
+    };
+    assert.equal(read(''), undefined);
+    assert.deepEqual(['14', ' 14 ', '+14', '014'].map(read), [503, 503, 503, 503]);
+    assert.deepEqual(['17', '0x1', '1e1', '-1', 'abc', '+', '1 4'].map(parseGrpcStatus), [-1, -1, -1, -1, -1, -1, -1]);
+    assert.equal(read('17'), 500);
   });
 });
 

@@ -44,7 +44,13 @@ const cutoff = new Upstream('cutoff', (_req, res) => {
   res.writeHead(200, { 'content-type': 'text/plain', 'content-length': '100' });
   res.write('partial', () => res.socket?.destroy());
 });
-const upstreams = [flaky, alive, slow, bad, good, upload, cutoff];
+// gRPC's UNAVAILABLE in the response headers of an HTTP 200, with the content-type the test asks for
+const grpcFailing = new Upstream('grpcfail', (req, res) => {
+  const ct = req.headers['x-reply-content-type'];
+  res.writeHead(200, { 'grpc-status': '14', ...(typeof ct === 'string' ? { 'content-type': ct } : {}) });
+  res.end();
+});
+const upstreams = [flaky, alive, slow, bad, good, upload, cutoff, grpcFailing];
 const cp = new ControlPlane();
 let dead: number;
 
@@ -77,6 +83,7 @@ before(async () => {
     svc('ratelimited', forward(cluster('slow', 9080), { retry_policy: istioRetry(['envoy-ratelimited']) })),
     svc('limited', forward(cluster('limited', 9080))),
     svc('outlier', forward(cluster('outlier', 9080), { retry_policy: undefined })),
+    svc('grpcoutlier', forward(cluster('grpcoutlier', 9080), { retry_policy: undefined })),
     svc('cutoff', forward(cluster('cutoff', 9080), { retry_policy: undefined })),
     svc('upload', forward(cluster('upload', 9080), { retry_policy: istioRetry(['5xx']) })),
   ];
@@ -93,6 +100,18 @@ before(async () => {
     {
       name: cluster('outlier', 9080),
       endpoints: [{ port: bad.port }, { port: good.port }],
+      extra: {
+        outlier_detection: {
+          consecutive_5xx: { value: 3 },
+          interval: ms(10_000),
+          base_ejection_time: ms(30_000),
+          max_ejection_percent: { value: 100 },
+        },
+      },
+    },
+    {
+      name: cluster('grpcoutlier', 9080),
+      endpoints: [{ port: grpcFailing.port }, { port: good.port }],
       extra: {
         outlier_detection: {
           consecutive_5xx: { value: 3 },
@@ -440,6 +459,52 @@ describe('outlier detection', () => {
       await mesh.close();
     }
   });
+
+  // Envoy's router maps a grpc-status in the response headers to an HTTP status for outlier
+  // detection when the request is gRPC (its content-type), whatever the response's content-type
+  // says; gRPC-Web is not gRPC there.
+  for (const c of [
+    { name: 'a gRPC request', ct: 'application/grpc', replyCt: undefined, ejected: true },
+    { name: 'a gRPC+proto request', ct: 'application/grpc+proto', replyCt: 'application/grpc+proto', ejected: true },
+    {
+      name: 'a gRPC-Web request',
+      ct: 'application/grpc-web+proto',
+      replyCt: 'application/grpc-web+proto',
+      ejected: false,
+    },
+    { name: 'a JSON request', ct: 'application/json', replyCt: 'application/grpc', ejected: false },
+  ]) {
+    test(`${c.name} answered 200 with grpc-status UNAVAILABLE: the endpoint is ${c.ejected ? '' : 'not '}ejected`, async () => {
+      const mesh = cp.mesh({ clock: new ManualClock() });
+      const outlier: OutlierChannelEvent[] = [];
+      const on = (e: unknown) => outlier.push(e as OutlierChannelEvent);
+      diagnosticsChannel.subscribe(OUTLIER_CHANNEL, on);
+      const failing = `127.0.0.1:${grpcFailing.port}`;
+      try {
+        const before = grpcFailing.seen.length;
+        for (let i = 0; i < 8; i++) {
+          const r = await request('http://grpcoutlier:9080/svc/Method', {
+            method: 'POST',
+            dispatcher: mesh.dispatcher,
+            headers: {
+              'content-type': c.ct,
+              ...(c.replyCt === undefined ? {} : { 'x-reply-content-type': c.replyCt }),
+            },
+            body: '',
+          });
+          await r.body.text();
+          assert.equal(r.statusCode, 200);
+        }
+        const ejected = outlier.some((e) => e.type === 'eject' && e.endpoint === failing);
+        assert.equal(ejected, c.ejected);
+        // round robin over two endpoints: 3 failures then ejection, else every other request
+        assert.equal(grpcFailing.seen.length - before, c.ejected ? 3 : 4);
+      } finally {
+        diagnosticsChannel.unsubscribe(OUTLIER_CHANNEL, on);
+        await mesh.close();
+      }
+    });
+  }
 
   test('an endpoint that resets its connections after the response headers is ejected too', async () => {
     const clock = new ManualClock();

@@ -27,6 +27,7 @@ export {
   type OutlierEjectionType,
   type OutlierEvent,
   type OutlierResult,
+  parseGrpcStatus,
 } from './outlier-detector.ts';
 export { choosePriority, computePriorityLoad, type PriorityLevelCounts, type PriorityLoad } from './priority-load.ts';
 export { randomPicker } from './random-lb.ts';

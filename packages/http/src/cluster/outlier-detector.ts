@@ -350,6 +350,25 @@ export class OutlierDetector {
   }
 }
 
+/**
+ * Envoy's Grpc::Common::getGrpcStatus on a `grpc-status` value: undefined when empty (the HTTP
+ * status counts), a code 0–16, or -1 (InvalidCode) for anything absl::SimpleAtoi refuses (it
+ * allows surrounding whitespace and a `+`) or a code above 16 (user-defined codes not allowed).
+ */
+export function parseGrpcStatus(value: string): number | undefined {
+  if (value === '') return undefined;
+  const v = value.trim();
+  const digits = v.charCodeAt(0) === 43 /* + */ ? v.slice(1) : v;
+  if (digits === '' || digits.length > 20) return -1;
+  let n = 0;
+  for (let i = 0; i < digits.length; i++) {
+    const c = digits.charCodeAt(i) - 48;
+    if (c < 0 || c > 9) return -1;
+    n = n * 10 + c;
+  }
+  return n > 16 ? -1 : n;
+}
+
 /** Envoy's Grpc::Utility::grpcToHttpStatus, for reporting gRPC results to outlier detection. */
 export function grpcStatusToHttpStatus(grpcStatus: number): number {
   switch (grpcStatus) {

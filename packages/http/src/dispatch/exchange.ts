@@ -158,6 +158,8 @@ export class Exchange extends MeshController implements RouteRequest, HashReques
   routeTimeoutMs = 0;
   /** clock.now() as the route timeout started (x-envoy-expected-rq-timeout-ms of retries) */
   routeStartedAt = 0;
+  /** a gRPC request (content-type `application/grpc` or `application/grpc+…`), once forwarded */
+  grpc = false;
   /** the router rewrites grpc-timeout to the expected timeout (gRPC request, max_grpc_timeout) */
   rewriteGrpcTimeout = false;
   /** x-envoy-upstream-rq-timeout-alt-response: route and per-try timeouts answer 204, not 504 */

@@ -28,7 +28,7 @@ import {
 } from '../cluster/circuit-breakers.ts';
 import type { ClusterState } from '../cluster/cluster-state.ts';
 import type { Host } from '../cluster/host.ts';
-import { grpcStatusToHttpStatus } from '../cluster/outlier-detector.ts';
+import { grpcStatusToHttpStatus, parseGrpcStatus } from '../cluster/outlier-detector.ts';
 import { UpstreamOverflowError } from './errors.ts';
 import { kExchange, type MeshDispatchOptions } from './exchange.ts';
 import { failedController, MeshController } from './mesh-controller.ts';
@@ -89,6 +89,8 @@ export class UpstreamAccounting implements DispatchHandler, PendingRequest {
   readonly #cluster: ClusterState;
   readonly #host: Host;
   readonly #breakers: PriorityCircuitBreakers;
+  /** the request is gRPC (its content-type): a grpc-status in the response headers is its result */
+  readonly #grpc: boolean;
   /** holds a `connections` unit (HTTP/1.1) */
   #connection: boolean;
   /** holds a `requests` unit (not while waiting for a connection) */
@@ -107,12 +109,14 @@ export class UpstreamAccounting implements DispatchHandler, PendingRequest {
     host: Host,
     breakers: PriorityCircuitBreakers,
     connection: boolean,
+    grpc: boolean,
   ) {
     this.#handler = handler;
     this.#cluster = cluster;
     this.#host = host;
     this.#breakers = breakers;
     this.#connection = connection;
+    this.#grpc = grpc;
   }
 
   get host(): Host {
@@ -220,11 +224,14 @@ export class UpstreamAccounting implements DispatchHandler, PendingRequest {
     this.#responded = true;
     const detector = this.#cluster.outlierDetector;
     if (detector !== undefined) {
+      // Envoy's router: for a gRPC request (its content-type, whatever the response's), a
+      // grpc-status in the response headers is mapped to the HTTP status outlier detection sees;
+      // one that only comes in trailers is not looked at.
       let status = statusCode;
-      const grpc = headers['grpc-status'];
-      if (typeof grpc === 'string') {
-        const ct = headers['content-type'];
-        if (typeof ct === 'string' && ct.startsWith('application/grpc')) status = grpcStatusToHttpStatus(Number(grpc));
+      if (this.#grpc) {
+        const value = headers['grpc-status'];
+        const grpc = typeof value === 'string' ? parseGrpcStatus(value) : undefined;
+        if (grpc !== undefined) status = grpcStatusToHttpStatus(grpc);
       }
       detector.recordResult(this.#host, { status });
     }
@@ -267,7 +274,7 @@ export function limitsInterceptor(): (dispatch: Dispatch) => Dispatch {
     if (h1 && !takeConnection(breakers, host)) {
       if (!breakers.pendingRequests.tryAcquire()) return overflow(cluster.name, handler);
       host.acquire();
-      new UpstreamAccounting(handler, cluster, host, breakers, true).park(opts, dispatch);
+      new UpstreamAccounting(handler, cluster, host, breakers, true, ex.grpc).park(opts, dispatch);
       return true;
     }
     if (!breakers.requests.tryAcquire()) {
@@ -275,7 +282,7 @@ export function limitsInterceptor(): (dispatch: Dispatch) => Dispatch {
       return overflow(cluster.name, handler);
     }
     host.acquire();
-    return dispatch(opts, new UpstreamAccounting(handler, cluster, host, breakers, h1));
+    return dispatch(opts, new UpstreamAccounting(handler, cluster, host, breakers, h1, ex.grpc));
   };
 }
 

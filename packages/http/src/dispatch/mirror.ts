@@ -144,7 +144,7 @@ export function sendMirrors(
     };
     const sink = new MirrorSink(ex, p.cluster, host.key, base.path, authority);
     try {
-      pools.forCluster(state.cluster).dispatch(opts, new UpstreamAccounting(sink, state, host, breakers, h1));
+      pools.forCluster(state.cluster).dispatch(opts, new UpstreamAccounting(sink, state, host, breakers, h1, ex.grpc));
     } catch {
       host.release();
       breakers.requests.release();

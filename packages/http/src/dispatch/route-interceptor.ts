@@ -343,6 +343,7 @@ class Router {
     }
 
     const grpc = isGrpcRequest(ex);
+    ex.grpc = grpc;
     let timeout = routeTimeout(action, grpc, record);
     ex.rewriteGrpcTimeout = grpc && action.maxStreamDuration === undefined && action.maxGrpcTimeout !== undefined;
     if ((ex.headerBits & HAS_ENVOY) !== 0 && record[UPSTREAM_RQ_TIMEOUT] !== undefined) {
