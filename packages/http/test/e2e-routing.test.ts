@@ -156,6 +156,7 @@ const routes: RouteIn[] = [
       { header: { key: 'x-served-by', value: '%UPSTREAM_REMOTE_ADDRESS%' } },
       { header: { key: 'x-code', value: '%RESPONSE_CODE%' } },
       { header: { key: 'x-user-echo', value: '%REQ(x-user)%' } },
+      { header: { key: 'x-start', value: '%START_TIME%' } },
     ],
   },
   {
@@ -451,6 +452,7 @@ describe('rewrites and header mutations', () => {
     assert.equal(r.headers['x-served-by'], `127.0.0.1:${v1.port}`);
     assert.equal(r.headers['x-code'], '200');
     assert.equal(r.headers['x-user-echo'], 'jason');
+    assert.equal(r.headers['x-start'], seen['x-start'], "the response's START_TIME is the request's start too");
     // a missing header gives an empty value: the header is not added at all
     await get('http://reviews:9080/fmt/b');
     assert.equal(v1.seen[before + 1]!.headers['x-copied'], undefined);

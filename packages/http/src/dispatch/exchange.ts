@@ -169,6 +169,8 @@ export class Exchange extends MeshController implements RouteRequest, HashReques
   hash: bigint | undefined | null = null;
   /** Set-Cookie values of generated hash cookies, added to the upstream response */
   #setCookies: string[] | undefined;
+  /** Date.now() on the first read of startTime (-1: not yet) */
+  #startTime = -1;
 
   // ---- upstream progress, written by the inner interceptors
   attempts = 0;
@@ -280,6 +282,16 @@ export class Exchange extends MeshController implements RouteRequest, HashReques
   /** HashRequest */
   header(name: string): HeaderValue {
     return this.headers(name);
+  }
+
+  /**
+   * HeaderFormatContext: `%START_TIME%`, read first by the request header mutations as the router
+   * forwards the request (the same tick as its start unless a fault delay came first), and the
+   * same value for the response headers.
+   */
+  get startTime(): number {
+    if (this.#startTime < 0) this.#startTime = Date.now();
+    return this.#startTime;
   }
 
   /** HashRequest / RouteRequest: the downstream IP, which for an in-process caller is the workload's own. */

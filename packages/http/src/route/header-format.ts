@@ -30,6 +30,11 @@ export interface HeaderFormatContext {
   readonly host: { readonly address: string; readonly port: number } | undefined;
   /** the response status (0 before a response) */
   readonly status: number;
+  /**
+   * The stream's start (epoch ms) for `%START_TIME%`: the same value in request and response
+   * headers. Taken on first read, so requests whose routes do not use it pay nothing.
+   */
+  readonly startTime: number;
 }
 
 /** Per-process facts the commands need, fixed when the route table is compiled. */
@@ -244,8 +249,9 @@ function fraction(d: Date, digits: number): string {
  * that @inboard/xds accepted.
  */
 function startTimeFormatter(format: string): Piece {
-  if (format === '') return () => new Date().toISOString();
-  return () => formatTime(new Date(), format);
+  const start = (ctx: HeaderFormatContext | undefined) => new Date(ctx === undefined ? Date.now() : ctx.startTime);
+  if (format === '') return (_h, ctx) => start(ctx).toISOString();
+  return (_h, ctx) => formatTime(start(ctx), format);
 }
 
 function formatTime(d: Date, format: string): string {
