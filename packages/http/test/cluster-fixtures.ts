@@ -26,6 +26,7 @@ export function makeCluster(overrides: Partial<Cluster> = {}): Cluster {
     leastRequestChoiceCount: 2,
     leastRequestActiveRequestBias: 1,
     maglevTableSize: undefined,
+    slowStart: undefined,
     connectTimeout: 5000,
     circuitBreakers: [],
     outlierDetection: undefined,

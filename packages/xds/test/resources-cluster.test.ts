@@ -395,3 +395,100 @@ test('LB settings that would pick other hosts than Envoy are rejected; active_re
   assert.equal(typedLr.leastRequestActiveRequestBias, 0);
   assert.equal(decodeOk({ name: 'c', ...eds, lb_policy: 1 }).leastRequestActiveRequestBias, 1);
 });
+
+test('slow_start_config is read with Envoy defaults for round robin and least request; bad values are rejected', () => {
+  const eds = { type: 3, eds_cluster_config: { service_name: 'c', eds_config: { ads: {} } } } as const;
+  // istiod's warmupDurationSecs form: only the window
+  const rr = decodeOk({
+    name: 'c',
+    ...eds,
+    round_robin_lb_config: { slow_start_config: { slow_start_window: { seconds: 30, nanos: 0 } } },
+  });
+  assert.deepEqual(rr.slowStart, { windowMs: 30_000, aggression: 1, minWeightFraction: 0.1 });
+  // istiod's warmup form: aggression with the runtime key "(" (not read) and min_weight_percent
+  const lr = decodeOk({
+    name: 'c',
+    ...eds,
+    lb_policy: 1,
+    least_request_lb_config: {
+      slow_start_config: {
+        slow_start_window: { seconds: 1, nanos: 500_999_999 },
+        aggression: { default_value: 2, runtime_key: '(' },
+        min_weight_percent: { value: 25 },
+      },
+    },
+  });
+  assert.deepEqual(lr.slowStart, { windowMs: 1500, aggression: 2, minWeightFraction: 0.25 });
+  // typed policies carry the common SlowStartConfig
+  const typed = (name: string, config: object): ClusterIn => ({
+    name: 'c',
+    ...eds,
+    load_balancing_policy: {
+      policies: [{ typed_extension_config: { name: 'lb', typed_config: packAny(name as never, config as never) } }],
+    },
+  });
+  assert.deepEqual(
+    decodeOk(
+      typed('envoy.extensions.load_balancing_policies.round_robin.v3.RoundRobin', {
+        slow_start_config: {
+          slow_start_window: { seconds: 10, nanos: 0 },
+          aggression: { default_value: 0, runtime_key: 'k' },
+        },
+      }),
+    ).slowStart,
+    // an aggression that is not > 0 is 1.0, as Envoy falls back at runtime
+    { windowMs: 10_000, aggression: 1, minWeightFraction: 0.1 },
+  );
+  assert.deepEqual(
+    decodeOk(
+      typed('envoy.extensions.load_balancing_policies.least_request.v3.LeastRequest', {
+        slow_start_config: { slow_start_window: { seconds: 5, nanos: 0 }, min_weight_percent: { value: 0 } },
+      }),
+    ).slowStart,
+    { windowMs: 5000, aggression: 1, minWeightFraction: 0 },
+  );
+  // no window (or less than 1 ms) disables slow start, as Envoy's slow_start_window of 0 does
+  assert.equal(decodeOk({ name: 'c', ...eds, round_robin_lb_config: { slow_start_config: {} } }).slowStart, undefined);
+  assert.equal(
+    decodeOk({
+      name: 'c',
+      ...eds,
+      round_robin_lb_config: { slow_start_config: { slow_start_window: { seconds: 0, nanos: 999_999 } } },
+    }).slowStart,
+    undefined,
+  );
+  // a round robin config on a least request cluster is not that policy's: ignored, as Envoy does
+  assert.equal(
+    decodeOk({
+      name: 'c',
+      ...eds,
+      lb_policy: 1,
+      round_robin_lb_config: { slow_start_config: { slow_start_window: { seconds: 30, nanos: 0 } } },
+    }).slowStart,
+    undefined,
+  );
+  assert.equal(decodeOk({ name: 'c', ...eds }).slowStart, undefined);
+  assert.deepEqual(
+    errorsOf({
+      name: 'c',
+      ...eds,
+      round_robin_lb_config: {
+        slow_start_config: { slow_start_window: { seconds: -1, nanos: 0 }, min_weight_percent: { value: 101 } },
+      },
+    }),
+    [
+      'cluster.round_robin_lb_config.slow_start_config.slow_start_window: invalid duration (seconds -1, nanos 0): must be non-negative and in range',
+      'cluster.round_robin_lb_config.slow_start_config.min_weight_percent: 101 is not a percentage in [0, 100]',
+    ],
+  );
+  assert.deepEqual(
+    errorsOf(
+      typed('envoy.extensions.load_balancing_policies.least_request.v3.LeastRequest', {
+        slow_start_config: { slow_start_window: { seconds: 5, nanos: 0 }, min_weight_percent: { value: -5 } },
+      }),
+    ),
+    [
+      'cluster.load_balancing_policy.policies[0].typed_extension_config.typed_config.slow_start_config.min_weight_percent: -5 is not a percentage in [0, 100]',
+    ],
+  );
+});

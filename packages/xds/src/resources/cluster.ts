@@ -8,12 +8,20 @@ import type {
   config_cluster_v3_LoadBalancingPolicy,
   config_cluster_v3_OutlierDetection,
   config_core_v3_RuntimeDouble,
+  extensions_load_balancing_policies_common_v3_SlowStartConfig,
   google_protobuf_UInt32Value,
 } from '../gen/envoy.ts';
 import { clusterLoadAssignment } from './cluster-load-assignment.ts';
 import { decodeResource } from './decode-resource.ts';
 import { deepEqual } from './deep-equal.ts';
-import type { CircuitBreakerThresholds, Cluster, ClusterLoadAssignment, LbPolicy, OutlierDetection } from './model.ts';
+import type {
+  CircuitBreakerThresholds,
+  Cluster,
+  ClusterLoadAssignment,
+  LbPolicy,
+  OutlierDetection,
+  SlowStartConfig,
+} from './model.ts';
 import type { Problems } from './problems.ts';
 import { anyMessageName, durationMs, EMPTY, positiveDurationMs, unpack } from './proto-values.ts';
 import type { DecodeContext, ResourceType } from './resource-type.ts';
@@ -65,6 +73,7 @@ interface LbSettings {
   leastRequestChoiceCount: number;
   leastRequestActiveRequestBias: number;
   maglevTableSize: number | undefined;
+  slowStart: SlowStartConfig | undefined;
 }
 
 function ringHash(
@@ -132,6 +141,35 @@ function ringHashFunction(fn: number, path: string, p: Problems): void {
   if (fn !== 0) p.add(path, `hash function ${fn === 1 ? 'MURMUR_HASH_2' : fn} is not supported (only XX_HASH)`);
 }
 
+/**
+ * Round robin / least request slow_start_config (both the Cluster.SlowStartConfig and the typed
+ * policies' common SlowStartConfig have these three fields). Envoy truncates the window to whole
+ * milliseconds and disables slow start when that is 0; min_weight_percent must be a percentage
+ * (its proto constraint), defaulting to 10 %; aggression is read from its default_value, and a
+ * value that is not > 0 is replaced with 1.0 when the weight is computed (Envoy logs an error and
+ * carries on), so it is accepted here too.
+ */
+function slowStartConfig(
+  c: extensions_load_balancing_policies_common_v3_SlowStartConfig | undefined,
+  path: string,
+  p: Problems,
+): SlowStartConfig | undefined {
+  if (c === undefined) return undefined;
+  const window = durationMs(c.slow_start_window, `${path}.slow_start_window`, p);
+  const minPercent = c.min_weight_percent?.value ?? 10;
+  if (!(minPercent >= 0 && minPercent <= 100)) {
+    p.add(`${path}.min_weight_percent`, `${minPercent} is not a percentage in [0, 100]`);
+  }
+  const windowMs = Math.floor(window ?? 0);
+  if (windowMs <= 0) return undefined;
+  const aggression = c.aggression?.default_value ?? 1;
+  return {
+    windowMs,
+    aggression: aggression > 0 ? aggression : 1,
+    minWeightFraction: minPercent / 100,
+  };
+}
+
 function choiceCount(v: google_protobuf_UInt32Value | undefined, path: string, p: Problems): number {
   const n = v?.value ?? 2;
   if (n < 2) p.add(path, 'must be at least 2');
@@ -146,6 +184,7 @@ function typedLbPolicy(lb: config_cluster_v3_LoadBalancingPolicy, path: string, 
     leastRequestChoiceCount: 2,
     leastRequestActiveRequestBias: 1,
     maglevTableSize: undefined,
+    slowStart: undefined,
   };
   const seen: string[] = [];
   for (let i = 0; i < lb.policies.length; i++) {
@@ -153,8 +192,11 @@ function typedLbPolicy(lb: config_cluster_v3_LoadBalancingPolicy, path: string, 
     const at = `${path}.policies[${i}].typed_extension_config.typed_config`;
     const type = any === undefined ? '' : anyMessageName(any);
     switch (type) {
-      case LB_ROUND_ROBIN:
+      case LB_ROUND_ROBIN: {
+        const m = unpack(any!, LB_ROUND_ROBIN, at, p);
+        settings.slowStart = slowStartConfig(m?.slow_start_config, `${at}.slow_start_config`, p);
         return settings;
+      }
       case LB_RANDOM:
         settings.lbPolicy = 'RANDOM';
         return settings;
@@ -165,6 +207,7 @@ function typedLbPolicy(lb: config_cluster_v3_LoadBalancingPolicy, path: string, 
         settings.leastRequestActiveRequestBias = activeRequestBias(m?.active_request_bias);
         if (m?.enable_full_scan?.value === true) p.add(`${at}.enable_full_scan`, 'is not supported');
         if (m !== undefined && m.selection_method !== 0) p.add(`${at}.selection_method`, 'only N_CHOICES is supported');
+        settings.slowStart = slowStartConfig(m?.slow_start_config, `${at}.slow_start_config`, p);
         return settings;
       }
       case LB_RING_HASH: {
@@ -204,6 +247,7 @@ function lbSettings(c: config_cluster_v3_Cluster, aggregate: boolean, p: Problem
     leastRequestChoiceCount: 2,
     leastRequestActiveRequestBias: 1,
     maglevTableSize: undefined,
+    slowStart: undefined,
   };
   const policy = LB_POLICIES[c.lb_policy];
   if (policy === undefined) {
@@ -235,6 +279,17 @@ function lbSettings(c: config_cluster_v3_Cluster, aggregate: boolean, p: Problem
       p,
     );
     settings.leastRequestActiveRequestBias = activeRequestBias(c.least_request_lb_config?.active_request_bias);
+    settings.slowStart = slowStartConfig(
+      c.least_request_lb_config?.slow_start_config,
+      `${ROOT}.least_request_lb_config.slow_start_config`,
+      p,
+    );
+  } else if (policy === 'ROUND_ROBIN') {
+    settings.slowStart = slowStartConfig(
+      c.round_robin_lb_config?.slow_start_config,
+      `${ROOT}.round_robin_lb_config.slow_start_config`,
+      p,
+    );
   } else if (policy === 'MAGLEV') {
     settings.maglevTableSize = maglevTableSize(
       c.maglev_lb_config?.table_size?.value,
@@ -472,6 +527,7 @@ function cluster(c: config_cluster_v3_Cluster, p: Problems, ctx: DecodeContext):
     leastRequestChoiceCount: lb.leastRequestChoiceCount,
     leastRequestActiveRequestBias: lb.leastRequestActiveRequestBias,
     maglevTableSize: lb.maglevTableSize,
+    slowStart: lb.slowStart,
     connectTimeout: positiveDurationMs(c.connect_timeout, `${ROOT}.connect_timeout`, p) ?? DEFAULT_CONNECT_TIMEOUT,
     circuitBreakers: circuitBreakers(c.circuit_breakers, p),
     outlierDetection: c.outlier_detection === undefined ? undefined : outlierDetection(c.outlier_detection, p),

@@ -480,6 +480,16 @@ export interface CircuitBreakerRetryBudget {
   readonly minRetryConcurrency: number;
 }
 
+/** SlowStartConfig with Envoy's defaults filled in. */
+export interface SlowStartConfig {
+  /** slow_start_window in whole milliseconds (Envoy truncates to ms), > 0 */
+  readonly windowMs: Millis;
+  /** aggression's default_value, 1.0 when unset or not > 0 (Envoy falls back to 1.0 there); the runtime key is not read */
+  readonly aggression: number;
+  /** min_weight_percent / 100, default 0.1 */
+  readonly minWeightFraction: number;
+}
+
 export interface OutlierDetection {
   readonly consecutive5xx: number;
   readonly consecutiveGatewayFailure: number;
@@ -526,6 +536,11 @@ export interface Cluster {
   readonly leastRequestActiveRequestBias: number;
   /** MAGLEV only (default 65537) */
   readonly maglevTableSize: number | undefined;
+  /**
+   * ROUND_ROBIN / LEAST_REQUEST slow start (Istio `warmupDurationSecs` / `warmup`); undefined when
+   * not configured or its window is 0 (Envoy's "slow start disabled")
+   */
+  readonly slowStart: SlowStartConfig | undefined;
   readonly connectTimeout: Millis;
   /** always [DEFAULT, HIGH], Envoy's defaults (1024/1024/1024/3) filled in where unset */
   readonly circuitBreakers: readonly CircuitBreakerThresholds[];
