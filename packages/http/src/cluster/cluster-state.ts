@@ -9,8 +9,23 @@
 // get the load the healthy hosts cannot take (see priority-load.ts). For RING_HASH/MAGLEV the
 // tables hold a priority's healthy hosts (all hosts in panic), as in Envoy's thread-aware
 // balancers, which never route to degraded hosts outside panic.
+//
+// Slow start (ROUND_ROBIN / LEAST_REQUEST with slow_start_config): as in Envoy without active
+// health checking, a host enters slow start when the cluster first sees it healthy — the hosts of
+// a new cluster when it is built, a host added by EDS (or turned healthy) when it arrives — and its
+// weight ramps up over the window (slow-start.ts). While any host is in its window the pickers
+// schedule on the scaled weights, which a timer on the injected clock recomputes; when the last
+// host leaves its window the pickers go back to the unweighted fast path.
 
-import type { Clock, Cluster, ClusterLoadAssignment, LbPolicy, Locality } from '@inboard/xds';
+import type {
+  Clock,
+  Cluster,
+  ClusterLoadAssignment,
+  LbPolicy,
+  Locality,
+  SlowStartConfig,
+  TimerHandle,
+} from '@inboard/xds';
 import { systemClock } from '@inboard/xds';
 import { CircuitBreakers, type RetryBudget, type RoutingPriority } from './circuit-breakers.ts';
 import { EMPTY_TABLE, type HashingTable } from './hash-lb.ts';
@@ -26,6 +41,7 @@ import { randomPicker } from './random-lb.ts';
 import { mathRandom, type RandomSource } from './random-source.ts';
 import { DEFAULT_MAX_RING_SIZE, DEFAULT_MIN_RING_SIZE, ringHashTable } from './ring-hash.ts';
 import { type RoundRobinIndex, roundRobinPicker } from './round-robin.ts';
+import { slowStartFactor, slowStartRefreshMs } from './slow-start.ts';
 import { mod64 } from './xxhash64.ts';
 
 export interface ClusterStateOptions {
@@ -33,8 +49,9 @@ export interface ClusterStateOptions {
   readonly random?: RandomSource;
   /**
    * The state this one replaces (cluster config changed): Host objects of persisting endpoints are
-   * carried over so in-flight requests keep counting on them. Outlier and circuit breaker state
-   * start fresh, as a new Envoy cluster does. The previous state is disposed.
+   * carried over so in-flight requests keep counting on them. Outlier, circuit breaker and slow
+   * start state start fresh, as a new Envoy cluster's (and its new hosts') do. The previous state
+   * is disposed.
    */
   readonly previous?: ClusterState;
   /** overrides the cluster's LeastRequest active_request_bias (leastRequestActiveRequestBias) */
@@ -102,6 +119,10 @@ export class ClusterState {
   /** ROUND_ROBIN positions per hosts source (`priority/slot`), kept across refreshes */
   private readonly rrIndexes = new Map<string, RoundRobinIndex>();
   private disposed = false;
+  private readonly slowStart: SlowStartConfig | undefined;
+  /** some healthy host was inside its slow start window at the last slow start refresh */
+  private inSlowStart = false;
+  private slowStartTimer: TimerHandle | undefined;
 
   constructor(cluster: Cluster, assignment: ClusterLoadAssignment, options: ClusterStateOptions = {}) {
     this.name = cluster.name;
@@ -111,11 +132,14 @@ export class ClusterState {
     this.random = options.random ?? mathRandom;
     this.activeRequestBias = options.activeRequestBias ?? cluster.leastRequestActiveRequestBias ?? 1;
     this.circuitBreakers = new CircuitBreakers(cluster.circuitBreakers, options.retryBudgets);
+    this.slowStart =
+      cluster.lbPolicy === 'ROUND_ROBIN' || cluster.lbPolicy === 'LEAST_REQUEST' ? cluster.slowStart : undefined;
     this.seed = this.random();
     this.load = computePriorityLoad([], 140, 50);
     if (options.previous !== undefined) {
       for (const [key, host] of options.previous.hostsByKey) {
         host.ejected = false;
+        host.slowStartSince = Number.NaN;
         this.hostsByKey.set(key, host);
       }
       options.previous.dispose();
@@ -238,6 +262,7 @@ export class ClusterState {
   /** Recomputes health-dependent state (after ejection changes or health updates). */
   refresh(): void {
     if (this.disposed) return;
+    if (this.slowStart !== undefined) this.updateSlowStart(this.slowStart);
     const opf = this.assignment.overprovisioningFactor > 0 ? this.assignment.overprovisioningFactor : 140;
     for (const set of this.hostSets) {
       set.healthy = [];
@@ -311,15 +336,61 @@ export class ClusterState {
     }
   }
 
+  /**
+   * Stamps the hosts seen healthy for the first time, recomputes every host's slow start weight
+   * and arms the refresh timer while some host is in its window (at the refresh interval, or
+   * sooner when a host's window ends first).
+   */
+  private updateSlowStart(config: SlowStartConfig): void {
+    const now = this.clock.now();
+    let untilFirstExit = Number.POSITIVE_INFINITY;
+    for (const host of this.hostsByKey.values()) {
+      // Envoy scales only healthy hosts, and starts the window when it first sees one healthy
+      if (host.health !== 'healthy') {
+        host.slowStartWeight = host.weight;
+        continue;
+      }
+      if (Number.isNaN(host.slowStartSince)) host.slowStartSince = now;
+      const age = now - host.slowStartSince;
+      host.slowStartWeight = host.weight * slowStartFactor(config, age);
+      if (age < config.windowMs && config.windowMs - age < untilFirstExit) untilFirstExit = config.windowMs - age;
+    }
+    this.inSlowStart = untilFirstExit !== Number.POSITIVE_INFINITY;
+    if (this.inSlowStart && this.slowStartTimer === undefined) {
+      this.slowStartTimer = this.clock.setTimeout(
+        () => this.onSlowStartTimer(config),
+        Math.min(slowStartRefreshMs(config), untilFirstExit),
+      );
+    }
+  }
+
+  private onSlowStartTimer(config: SlowStartConfig): void {
+    this.slowStartTimer = undefined;
+    if (this.disposed) return;
+    const wasInSlowStart = this.inSlowStart;
+    // the pickers keep their schedules: a host's new weight applies when it is next re-inserted
+    this.updateSlowStart(config);
+    if (wasInSlowStart && !this.inSlowStart) {
+      // nobody is in slow start any more: back to plain rotation / power of two choices
+      for (const set of this.hostSets) set.pickers = [];
+    }
+  }
+
   private picker(set: HostSet, slot: number, hosts: readonly Host[]): HostPicker {
     let p = set.pickers[slot];
     if (p === undefined) {
       switch (this.cluster.lbPolicy) {
         case 'LEAST_REQUEST':
-          p = leastRequestPicker(hosts, this.random, this.seed, {
-            choiceCount: this.cluster.leastRequestChoiceCount || 2,
-            activeRequestBias: this.activeRequestBias,
-          });
+          p = leastRequestPicker(
+            hosts,
+            this.random,
+            this.seed,
+            {
+              choiceCount: this.cluster.leastRequestChoiceCount || 2,
+              activeRequestBias: this.activeRequestBias,
+            },
+            this.inSlowStart,
+          );
           break;
         case 'RANDOM':
           p = randomPicker(hosts);
@@ -331,7 +402,7 @@ export class ClusterState {
             cell = { index: this.seed % Math.max(1, hosts.length) };
             this.rrIndexes.set(key, cell);
           }
-          p = roundRobinPicker(hosts, this.seed, cell);
+          p = roundRobinPicker(hosts, this.seed, cell, this.inSlowStart);
         }
       }
       set.pickers[slot] = p;
@@ -435,9 +506,11 @@ export class ClusterState {
     return (this.random() >>> 0) / 4294967296 < fraction;
   }
 
-  /** Stops timers (outlier sweeps). The state must not be used afterwards. */
+  /** Stops timers (outlier sweeps, slow start refreshes). The state must not be used afterwards. */
   dispose(): void {
     this.disposed = true;
     this.outlierDetector?.dispose();
+    this.slowStartTimer?.cancel();
+    this.slowStartTimer = undefined;
   }
 }

@@ -44,6 +44,13 @@ export class Host {
   ejected = false;
   /** `connections` circuit breaker units held, per routing priority (DEFAULT, HIGH) */
   readonly connections: readonly [HostConnections, HostConnections] = [new HostConnections(), new HostConnections()];
+  /**
+   * Slow start: when the cluster's load balancer first saw this host healthy (Envoy's
+   * last_hc_pass_time, which without active health checking is set on first sight); NaN until then
+   */
+  slowStartSince = Number.NaN;
+  /** `weight` scaled by the slow start factor as of the cluster's last slow start refresh */
+  slowStartWeight = 1;
   /** `http://address:port` / `https://…`: the origin of this endpoint's connection pool, built once */
   readonly httpOrigin: string;
   readonly httpsOrigin: string;

@@ -2,7 +2,9 @@
 // replacement) and keeps the one with the fewest active requests (power of two choices by
 // default; the first sampled wins ties). With unequal weights it runs an EDF schedule where a
 // host's weight is `weight / (active_requests + 1) ^ active_request_bias`, re-evaluated each
-// time the host is re-inserted after a pick.
+// time the host is re-inserted after a pick. While a host is in slow start the EDF schedule runs
+// even with equal weights (as Envoy's does), with `weight` scaled by the host's slow start factor
+// (kept up to date by the cluster, so no pick computes it).
 
 import { EdfScheduler, prePicks } from './edf-scheduler.ts';
 import type { Host } from './host.ts';
@@ -35,20 +37,26 @@ class WeightedLeastRequest implements HostPicker {
   private readonly edf: EdfScheduler<Host>;
   private readonly weightOf: (h: Host) => number;
 
-  constructor(hosts: readonly Host[], bias: number, seed: number) {
-    this.weightOf =
-      bias === 0
-        ? (h) => h.weight
-        : bias === 1
-          ? (h) => h.weight / (h.activeRequests + 1)
-          : (h) => h.weight / (h.activeRequests + 1) ** bias;
+  constructor(hosts: readonly Host[], bias: number, seed: number, slowStart: boolean) {
+    if (slowStart) {
+      this.weightOf =
+        bias === 0
+          ? (h) => h.slowStartWeight
+          : bias === 1
+            ? (h) => h.slowStartWeight / (h.activeRequests + 1)
+            : (h) => h.slowStartWeight / (h.activeRequests + 1) ** bias;
+    } else {
+      this.weightOf =
+        bias === 0
+          ? (h) => h.weight
+          : bias === 1
+            ? (h) => h.weight / (h.activeRequests + 1)
+            : (h) => h.weight / (h.activeRequests + 1) ** bias;
+    }
     this.edf = EdfScheduler.create(
       hosts,
       this.weightOf,
-      prePicks(
-        seed,
-        hosts.map((h) => h.weight),
-      ),
+      prePicks(seed, hosts.map(slowStart ? (h) => h.slowStartWeight : (h) => h.weight)),
     );
   }
 
@@ -64,13 +72,17 @@ export interface LeastRequestOptions {
   readonly activeRequestBias: number;
 }
 
+/** @param slowStart some host of the cluster is in slow start: schedule on `slowStartWeight` */
 export function leastRequestPicker(
   hosts: readonly Host[],
   random: RandomSource,
   seed: number,
   options: LeastRequestOptions,
+  slowStart = false,
 ): HostPicker {
   if (hosts.length === 0) return EMPTY_PICKER;
-  if (weightsAreEqual(hosts)) return new ChoicesLeastRequest(hosts, random, Math.max(2, options.choiceCount));
-  return new WeightedLeastRequest(hosts, options.activeRequestBias, seed);
+  if (!slowStart && weightsAreEqual(hosts)) {
+    return new ChoicesLeastRequest(hosts, random, Math.max(2, options.choiceCount));
+  }
+  return new WeightedLeastRequest(hosts, options.activeRequestBias, seed, slowStart);
 }

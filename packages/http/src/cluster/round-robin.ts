@@ -2,13 +2,17 @@
 // round robin) when they differ. Both start at a random point (Envoy seeds each load balancer).
 // The rotation's position lives in a cell the cluster keeps per hosts source across host set
 // refreshes (EDS updates, ejections), as Envoy's round robin keeps its per-source index; the
-// EDF schedule is rebuilt from the seed on every refresh, as Envoy's is.
+// EDF schedule is rebuilt from the seed on every refresh, as Envoy's is. While a host is in slow
+// start the EDF schedule runs even with equal weights (as Envoy's does), on the slow-start-scaled
+// weights, which the cluster updates in place: a host's new weight takes effect when it is next
+// re-inserted, as in Envoy.
 
 import { EdfScheduler, prePicks } from './edf-scheduler.ts';
 import type { Host } from './host.ts';
 import { EMPTY_PICKER, type HostPicker, weightsAreEqual } from './host-picker.ts';
 
 const weightOf = (h: Host): number => h.weight;
+const slowStartWeightOf = (h: Host): number => h.slowStartWeight;
 
 /** The position of one hosts source's rotation, taken modulo the current host count when it changed. */
 export interface RoundRobinIndex {
@@ -36,25 +40,30 @@ class UnweightedRoundRobin implements HostPicker {
 
 class WeightedRoundRobin implements HostPicker {
   private readonly edf: EdfScheduler<Host>;
+  private readonly weightOf: (h: Host) => number;
 
-  constructor(hosts: readonly Host[], seed: number) {
-    this.edf = EdfScheduler.create(hosts, weightOf, prePicks(seed, hosts.map(weightOf)));
+  constructor(hosts: readonly Host[], seed: number, weight: (h: Host) => number) {
+    this.weightOf = weight;
+    this.edf = EdfScheduler.create(hosts, weight, prePicks(seed, hosts.map(weight)));
   }
 
   pick(): Host | undefined {
-    return this.edf.pickAndAdd(weightOf);
+    return this.edf.pickAndAdd(this.weightOf);
   }
 }
 
 /**
  * @param cell the source's rotation position, kept by the caller across refreshes; a new source
  *   starts at `seed % hosts` (default: a fresh cell there)
+ * @param slowStart some host of the cluster is in slow start: schedule on `slowStartWeight`
  */
 export function roundRobinPicker(
   hosts: readonly Host[],
   seed: number,
   cell: RoundRobinIndex = { index: seed % Math.max(1, hosts.length) },
+  slowStart = false,
 ): HostPicker {
   if (hosts.length === 0) return EMPTY_PICKER;
-  return weightsAreEqual(hosts) ? new UnweightedRoundRobin(hosts, cell) : new WeightedRoundRobin(hosts, seed);
+  if (slowStart) return new WeightedRoundRobin(hosts, seed, slowStartWeightOf);
+  return weightsAreEqual(hosts) ? new UnweightedRoundRobin(hosts, cell) : new WeightedRoundRobin(hosts, seed, weightOf);
 }
