@@ -5,6 +5,7 @@ import { describe, test } from 'node:test';
 import {
   type DestinationRule,
   type IstioObject,
+  type LoadBalancerSettings,
   type MeshConfigSnapshot,
   type RegistryServiceEndpoints,
   type TrafficPolicy,
@@ -58,6 +59,56 @@ describe('CDS', () => {
       (simple) => at(cds(mesh([reviewsDr({ loadBalancer: { simple } })]), name()), 'lb_policy') ?? null,
     );
     assert.deepEqual(out, [1, 3, null]);
+  });
+
+  test('warmupDurationSecs / warmup → slow_start_config of round robin and least request, as istiod sets it', () => {
+    const lb = (loadBalancer: LoadBalancerSettings) => {
+      const c = cds(mesh([reviewsDr({ loadBalancer })]), name());
+      return {
+        lb_policy: at(c, 'lb_policy') ?? null,
+        round_robin: at(c, 'round_robin_lb_config') ?? null,
+        least_request: at(c, 'least_request_lb_config') ?? null,
+      };
+    };
+    // the deprecated field: only the window
+    assert.deepEqual(lb({ simple: 'ROUND_ROBIN', warmupDurationSecs: '60s' }), {
+      lb_policy: null,
+      round_robin: { slow_start_config: { slow_start_window: { seconds: 60 } } },
+      least_request: null,
+    });
+    // warmup: aggression 1.0 (runtime key "(") and 10 % filled in; it wins over warmupDurationSecs
+    assert.deepEqual(lb({ simple: 'LEAST_REQUEST', warmupDurationSecs: '60s', warmup: { duration: '90s' } }), {
+      lb_policy: 1,
+      round_robin: null,
+      least_request: {
+        slow_start_config: {
+          slow_start_window: { seconds: 90 },
+          aggression: { default_value: 1, runtime_key: '(' },
+          min_weight_percent: { value: 10 },
+        },
+      },
+    });
+    assert.deepEqual(lb({ warmup: { duration: '1.5s', minimumPercent: 25, aggression: 2 } }), {
+      lb_policy: null,
+      round_robin: {
+        slow_start_config: {
+          slow_start_window: { seconds: 1, nanos: 500_000_000 },
+          aggression: { default_value: 2, runtime_key: '(' },
+          min_weight_percent: { value: 25 },
+        },
+      },
+      least_request: null,
+    });
+    // policies without slow start in Envoy: no config
+    for (const loadBalancer of [
+      { simple: 'RANDOM', warmupDurationSecs: '60s' },
+      { simple: 'PASSTHROUGH', warmupDurationSecs: '60s' },
+      { consistentHash: { httpHeaderName: 'x-user' }, warmupDurationSecs: '60s' },
+    ] as const) {
+      const out = lb(loadBalancer);
+      assert.equal(out.round_robin, null, JSON.stringify(loadBalancer));
+      assert.equal(out.least_request, null, JSON.stringify(loadBalancer));
+    }
   });
 
   test('consistentHash: ring hash (default and explicit size), maglev', () => {

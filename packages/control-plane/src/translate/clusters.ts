@@ -20,23 +20,56 @@ type Pack = (typeName: string, message: unknown) => envoy.google_protobuf_Any$In
 const MAX_UINT32 = 0xffff_ffff;
 const DEFAULT_RING_SIZE = 1024;
 
+/**
+ * istiod's setWarmup / setSlowStartConfig (Envoy sidecar form; its proxyless generator sends no
+ * slow start): `warmup` wins over the deprecated `warmupDurationSecs`, and fills in aggression 1.0
+ * (with the runtime key `(`, so no runtime value overrides it) and min weight 10 %.
+ */
+function slowStartConfig(
+  lb: LoadBalancerSettings | undefined,
+): envoy.config_cluster_v3_Cluster_SlowStartConfig$In | undefined {
+  const warmup = lb?.warmup;
+  if (warmup !== undefined) {
+    return {
+      slow_start_window: parseDuration(warmup.duration),
+      aggression: { default_value: warmup.aggression ?? 1, runtime_key: '(' },
+      min_weight_percent: { value: warmup.minimumPercent ?? 10 },
+    };
+  }
+  if (lb?.warmupDurationSecs !== undefined) return { slow_start_window: parseDuration(lb.warmupDurationSecs) };
+  return undefined;
+}
+
 /** Load balancer settings: simple policy, then consistent hash (ApplyRingHashLoadBalancer) on top. */
 function applyLoadBalancer(c: ClusterIn, lb: LoadBalancerSettings | undefined): void {
+  // Slow start goes with the two policies Envoy implements it for: LEAST_REQUEST, and ROUND_ROBIN
+  // (also the default here, as istiod applies it to its default policy); not RANDOM or PASSTHROUGH.
+  const slowStart = slowStartConfig(lb);
   switch (lb?.simple) {
     case 'LEAST_REQUEST':
     case 'LEAST_CONN':
       c.lb_policy = LbPolicy.LEAST_REQUEST;
+      if (slowStart !== undefined) c.least_request_lb_config = { slow_start_config: slowStart };
       break;
     case 'RANDOM':
       // istiod's proxyless generator drops RANDOM; Inboard sends it (a documented deviation)
       c.lb_policy = LbPolicy.RANDOM;
       break;
+    case 'PASSTHROUGH':
+      // round robin, the unset default; istiod (ORIGINAL_DST) applies no warmup here
+      break;
     default:
-      // ROUND_ROBIN, UNSPECIFIED, PASSTHROUGH: round robin, the unset default
+      // ROUND_ROBIN, UNSPECIFIED: round robin, the unset default
+      if (slowStart !== undefined) c.round_robin_lb_config = { slow_start_config: slowStart };
       break;
   }
   const hash = lb?.consistentHash;
   if (hash !== undefined) {
+    // a consistent hash replaces the policy, and its lb config (a oneof in Envoy's Cluster) the
+    // round robin one; istiod leaves that in place when it sets none of its own, and Envoy
+    // ignores it then, so it is simply not sent
+    delete c.round_robin_lb_config;
+    delete c.least_request_lb_config;
     if (hash.maglev !== undefined) {
       c.lb_policy = LbPolicy.MAGLEV;
       if ((hash.maglev.tableSize ?? 0) !== 0) c.maglev_lb_config = { table_size: { value: hash.maglev.tableSize! } };
