@@ -10,17 +10,18 @@ import {
   bodyBufferInterceptor,
   HAS_ENVOY,
   HAS_HOST,
-  kBodyNotReplayable,
   localOriginOf,
   NotInMeshError,
   normalizeHeaders,
   PerTryTimeoutError,
+  RequestBody,
   RouteTimeoutError,
   resetReasonOf,
   shadowHost,
   toRawHeaders,
   UpstreamOverflowError,
 } from '../src/index.ts';
+import { until } from './e2e-fixtures.ts';
 
 function codeError(code: string, message = code): Error {
   return Object.assign(new Error(message), { code });
@@ -109,22 +110,19 @@ describe('shadowHost', () => {
   });
 });
 
-/** Runs the buffer interceptor over `body`; resolves with the options the next layer got. */
-function buffered(
-  body: unknown,
-  limit: number,
-): Promise<Dispatcher.DispatchOptions & { [kBodyNotReplayable]?: boolean }> {
-  return new Promise((resolve, reject) => {
-    const next = (opts: Dispatcher.DispatchOptions) => {
-      resolve(opts);
-      return true;
-    };
-    const handler: Dispatcher.DispatchHandler = { onResponseError: (_c, err) => reject(err) };
-    bodyBufferInterceptor({ limit })(next)(
-      { origin: 'http://x', path: '/', method: 'POST', body } as Dispatcher.DispatchOptions,
-      handler,
-    );
-  });
+/** Runs the buffer interceptor over `body`; returns the options the next layer got (at once). */
+function buffered(body: unknown, limit: number): Dispatcher.DispatchOptions {
+  let got: Dispatcher.DispatchOptions | undefined;
+  const next = (opts: Dispatcher.DispatchOptions) => {
+    got = opts;
+    return true;
+  };
+  bodyBufferInterceptor({ limit })(next)(
+    { origin: 'http://x', path: '/', method: 'POST', body } as Dispatcher.DispatchOptions,
+    {},
+  );
+  assert.ok(got !== undefined, 'the request goes on without waiting for its body');
+  return got;
 }
 
 async function drain(body: unknown): Promise<string> {
@@ -133,28 +131,72 @@ async function drain(body: unknown): Promise<string> {
   return Buffer.concat(parts).toString();
 }
 
+/** An endless source of 10-byte chunks that counts how many were taken. */
+function counting() {
+  const state = { pulled: 0 };
+  async function* source(): AsyncGenerator<Buffer> {
+    for (;;) {
+      state.pulled++;
+      yield Buffer.alloc(10, 120);
+    }
+  }
+  return { state, source: source() };
+}
+
 describe('request body buffering', () => {
-  test('a stream under the limit becomes one replayable Buffer', async () => {
-    const opts = await buffered(Readable.from([Buffer.from('ab'), 'cd']), 16);
-    assert.ok(Buffer.isBuffer(opts.body));
-    assert.equal((opts.body as Buffer).toString(), 'abcd');
-    assert.equal(opts[kBodyNotReplayable], undefined);
+  test('a stream goes on at once as a RequestBody each reader gets whole, from the first chunk', async () => {
+    const opts = buffered(Readable.from([Buffer.from('ab'), 'cd']), 16);
+    const body = opts.body as unknown as RequestBody;
+    assert.ok(body instanceof RequestBody);
+    assert.equal(await drain(body.reader()), 'abcd');
+    assert.equal(await drain(body.reader()), 'abcd', 'a second attempt replays the kept chunks');
+    assert.equal(body.complete, true);
+    assert.equal(body.overflowed, false);
+    assert.equal(body.buffered().toString(), 'abcd');
   });
 
-  test('a stream over the limit streams on, complete and in order, marked not replayable', async () => {
-    const opts = await buffered(Readable.from(['aaaa', 'bbbb', 'cccc']), 5);
-    assert.equal(opts[kBodyNotReplayable], true);
-    assert.equal(await drain(opts.body), 'aaaabbbbcccc');
+  test('past the limit a body streams on once, complete and in order, and cannot be read again', async () => {
+    const body = buffered(Readable.from(['aaaa', 'bbbb', 'cccc']), 5).body as unknown as RequestBody;
+    assert.equal(await drain(body.reader()), 'aaaabbbbcccc');
+    assert.equal(body.overflowed, true);
+    await assert.rejects(drain(body.reader()), /buffer limit/);
   });
 
-  test('strings and buffers pass untouched; a failing stream fails the request', async () => {
-    assert.equal((await buffered('text', 1)).body, 'text');
+  test('the caller is read ahead up to the limit, then only as fast as the attempt takes chunks', async () => {
+    const { state, source } = counting();
+    const body = new RequestBody(source, 35);
+    body.start();
+    await until(() => state.pulled >= 4);
+    for (let i = 0; i < 50; i++) await new Promise((r) => setImmediate(r));
+    assert.equal(state.pulled, 4, 'read ahead: 40 bytes, the first past the 35-byte limit');
+    const reader = body.reader();
+    for (let i = 0; i < 6; i++) await reader.next();
+    for (let i = 0; i < 50; i++) await new Promise((r) => setImmediate(r));
+    assert.equal(state.pulled, 6, 'past the limit, one chunk per chunk sent');
+    body.close();
+  });
+
+  test('strings and buffers pass untouched; a failing stream fails its readers and tells the request', async () => {
+    assert.equal(buffered('text', 1).body, 'text');
+    const b = Buffer.from('x');
+    assert.equal(buffered(b, 1).body, b);
     const failing = new Readable({
       read() {
         this.destroy(new Error('body broke'));
       },
     });
-    await assert.rejects(buffered(failing, 16), /body broke/);
+    const body = buffered(failing, 16).body as unknown as RequestBody;
+    let told: Error | undefined;
+    body.listener = {
+      onBodyChunk() {},
+      onBodyEnd() {},
+      onBodyOverflow() {},
+      onBodyError(err) {
+        told = err;
+      },
+    };
+    await assert.rejects(drain(body.reader()), /body broke/);
+    assert.match(String(told?.message), /body broke/);
   });
 });
 

@@ -1,21 +1,83 @@
-// A request body streamed past the buffer limit, as Envoy's connection manager sees it: every
-// chunk sent upstream is stream activity (the stream idle timer restarts, as decodeData resets
-// it), and once the last one went the request is complete, so the connection manager's timeouts
-// answer 504 rather than 408. Real loopback upstream and ADS server; time moves on a ManualClock.
+// A streamed request body (what fetch sends), as Envoy's router handles it: the request goes
+// upstream at once and each chunk follows as the caller sends it, while a copy is kept for retries
+// up to the buffer limit. Every chunk is stream activity (the stream idle timer restarts, as
+// decodeData resets it); once the last one came the request is complete, so the connection
+// manager's timeouts answer 504 rather than 408 and the route timeout starts. Real loopback
+// upstreams and ADS server; time moves on a ManualClock where timers matter.
 import assert from 'node:assert/strict';
-import type { ServerResponse } from 'node:http';
+import diagnosticsChannel from 'node:diagnostics_channel';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import type { Readable } from 'node:stream';
 import { after, before, test } from 'node:test';
 import { ManualClock } from '@inboard/xds';
 import { request } from 'undici';
-import { ControlPlane, cluster, forward, ms, respond, Upstream } from './e2e-fixtures.ts';
+import {
+  ATTEMPT_END_CHANNEL,
+  type AttemptEvent,
+  type HttpRequestEvent,
+  REQUEST_CHANNEL,
+  REQUEST_START_CHANNEL,
+} from '../src/index.ts';
+import { ControlPlane, cluster, forward, istioRetry, ms, respond, Upstream, until } from './e2e-fixtures.ts';
 
 const held: ServerResponse[] = [];
 const up = new Upstream('uploads');
 const cp = new ControlPlane();
 
+/** What a LiveUpstream saw of one request: its body as it arrived, and whether it ended or broke off. */
+interface LiveRequest {
+  body: string;
+  ended: boolean;
+  aborted: boolean;
+}
+
+/**
+ * An upstream whose handler runs at the request headers (the Upstream fixture waits for the whole
+ * body), recording each request's body as it arrives.
+ */
+class LiveUpstream {
+  readonly server: Server;
+  readonly requests: LiveRequest[] = [];
+  handler: (req: IncomingMessage, res: ServerResponse, n: number) => void = (_req, res) => respond(res, 200, 'ok');
+
+  constructor() {
+    this.server = createServer((req, res) => {
+      const seen: LiveRequest = { body: '', ended: false, aborted: false };
+      this.requests.push(seen);
+      req.on('data', (c: Buffer) => {
+        seen.body += c.toString();
+      });
+      req.on('end', () => {
+        seen.ended = true;
+      });
+      req.on('close', () => {
+        if (!seen.ended) seen.aborted = true;
+      });
+      this.handler(req, res, this.requests.length);
+    });
+  }
+
+  get port(): number {
+    return (this.server.address() as AddressInfo).port;
+  }
+
+  async start(): Promise<void> {
+    this.server.listen(0, '127.0.0.1');
+    await new Promise((resolve) => this.server.once('listening', resolve));
+  }
+
+  async stop(): Promise<void> {
+    this.server.closeAllConnections();
+    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  }
+}
+
+const live = new LiveUpstream();
+
 before(async () => {
   await up.start();
+  await live.start();
   const noRetry = { retry_policy: undefined };
   const svc = (name: string, action: ReturnType<typeof forward>, hcmExtra?: object) => ({
     name,
@@ -30,8 +92,14 @@ before(async () => {
         'msd',
         forward(cluster('uploads', 9080), { ...noRetry, max_stream_duration: { max_stream_duration: ms(2000) } }),
       ),
+      // istiod's default retry policy plus 5xx, as a VirtualService with retries writes it
+      svc('live', forward(cluster('live', 9080), { retry_policy: istioRetry(['5xx']) })),
+      svc('livetimeout', forward(cluster('live', 9080), { retry_policy: undefined, timeout: ms(1000) })),
     ],
-    [{ name: cluster('uploads', 9080), endpoints: [{ port: up.port }] }],
+    [
+      { name: cluster('uploads', 9080), endpoints: [{ port: up.port }] },
+      { name: cluster('live', 9080), endpoints: [{ port: live.port }] },
+    ],
   );
 });
 
@@ -39,28 +107,33 @@ after(async () => {
   for (const r of held) r.destroy();
   await cp.stop();
   await up.stop();
+  await live.stop();
 });
 
-/** A request body whose chunks the test hands over one at a time; send() returns once the previous one was taken. */
+/**
+ * A request body whose chunks the test hands over one at a time; send() returns once the previous
+ * one was taken. null ends the body, an Error makes it throw.
+ */
 function chunkGate() {
-  let give: ((c: Buffer | null) => void) | undefined;
+  let give: ((c: Buffer | null | Error) => void) | undefined;
   let asked!: () => void;
   let askedNext = new Promise<void>((r) => {
     asked = r;
   });
   async function* body(): AsyncGenerator<Buffer> {
     for (;;) {
-      const c = await new Promise<Buffer | null>((r) => {
+      const c = await new Promise<Buffer | null | Error>((r) => {
         give = r;
         asked();
       });
       if (c === null) return;
+      if (c instanceof Error) throw c;
       yield c;
     }
   }
   return {
     body: body(),
-    async send(c: Buffer | null): Promise<void> {
+    async send(c: Buffer | null | Error): Promise<void> {
       await askedNext;
       askedNext = new Promise<void>((r) => {
         asked = r;
@@ -117,6 +190,223 @@ test('a streamed body that ended counts as a complete request: max_stream_durati
     const r = await pending;
     assert.equal(r.statusCode, 504);
     assert.equal(await r.body.text(), 'downstream duration timeout');
+  } finally {
+    await mesh.close();
+  }
+});
+
+/** The events of the requests run by `f` (request, attempt-end), while someone listens to both. */
+async function withEvents<T>(
+  f: (events: { requests: HttpRequestEvent[]; attempts: AttemptEvent[] }) => Promise<T>,
+): Promise<T> {
+  const events = { requests: [] as HttpRequestEvent[], attempts: [] as AttemptEvent[] };
+  const onRequest = (e: unknown) => events.requests.push(e as HttpRequestEvent);
+  const onAttempt = (e: unknown) => events.attempts.push(e as AttemptEvent);
+  const onStart = () => {};
+  diagnosticsChannel.subscribe(REQUEST_CHANNEL, onRequest);
+  diagnosticsChannel.subscribe(ATTEMPT_END_CHANNEL, onAttempt);
+  diagnosticsChannel.subscribe(REQUEST_START_CHANNEL, onStart);
+  try {
+    return await f(events);
+  } finally {
+    diagnosticsChannel.unsubscribe(REQUEST_CHANNEL, onRequest);
+    diagnosticsChannel.unsubscribe(ATTEMPT_END_CHANNEL, onAttempt);
+    diagnosticsChannel.unsubscribe(REQUEST_START_CHANNEL, onStart);
+  }
+}
+
+test('an interactive upload through fetch: the answer to the first chunk comes before the caller sends the next', async () => {
+  const mesh = cp.mesh();
+  // headers once the first chunk is in, then an echo of each chunk as it comes
+  live.handler = (req, res) => {
+    req.on('data', (c: Buffer) => {
+      if (!res.headersSent) res.writeHead(200, { 'content-type': 'text/plain' });
+      res.write(`<${c}>`);
+    });
+    req.on('end', () => res.end('.'));
+  };
+  const gate = chunkGate();
+  try {
+    const pending = mesh.fetch('http://live:9080/chat', {
+      method: 'POST',
+      body: ReadableStream.from(gate.body),
+      duplex: 'half',
+    });
+    await gate.send(Buffer.from('hello'));
+    const res = await pending;
+    assert.equal(res.status, 200);
+    const reader = res.body!.getReader();
+    const text = async () => Buffer.from((await reader.read()).value!).toString();
+    assert.equal(await text(), '<hello>');
+    await gate.send(Buffer.from('again'));
+    assert.equal(await text(), '<again>');
+    await gate.send(null);
+    assert.equal(await text(), '.');
+    assert.equal((await reader.read()).done, true);
+    assert.equal(live.requests.at(-1)!.body, 'helloagain');
+  } finally {
+    await mesh.close();
+  }
+});
+
+test('a retry resends the kept chunks, then the ones the caller sends after the first attempt started', async () => {
+  const mesh = cp.mesh();
+  const start = live.requests.length;
+  // the first attempt is answered 503 at its first chunk, the second echoes the whole body
+  live.handler = (req, res, n) => {
+    if (n === start + 1) {
+      req.once('data', () => respond(res, 503, 'try again'));
+      return;
+    }
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => respond(res, 200, Buffer.concat(chunks).toString()));
+  };
+  const gate = chunkGate();
+  try {
+    const pending = request('http://live:9080/upload', {
+      method: 'POST',
+      body: gate.body as unknown as Readable,
+      dispatcher: mesh.dispatcher,
+    });
+    await gate.send(Buffer.from('one,'));
+    await until(() => live.requests.length === start + 2);
+    await gate.send(Buffer.from('two,'));
+    await gate.send(Buffer.from('three'));
+    await gate.send(null);
+    const r = await pending;
+    assert.equal(r.statusCode, 200);
+    assert.equal(await r.body.text(), 'one,two,three');
+    assert.equal(live.requests.length, start + 2);
+    assert.equal(live.requests[start]!.body, 'one,');
+    assert.equal(live.requests[start]!.ended, false, 'the retried attempt was reset, not ended as if complete');
+  } finally {
+    await mesh.close();
+  }
+});
+
+test('a body that passes the buffer limit while a retry waits in its backoff: 507, as from Envoy', async () => {
+  const clock = new ManualClock();
+  const mesh = cp.mesh({ clock, requestBufferLimitBytes: 16 });
+  const start = live.requests.length;
+  live.handler = (req, res) => req.once('data', () => respond(res, 503, 'try again'));
+  const gate = chunkGate();
+  try {
+    await withEvents(async (events) => {
+      const pending = request('http://live:9080/big', {
+        method: 'POST',
+        body: gate.body as unknown as Readable,
+        dispatcher: mesh.dispatcher,
+      });
+      await gate.send(Buffer.alloc(8, 97));
+      // the 503 came: the retry waits for its backoff (the clock does not move)
+      await until(() => events.attempts.some((a) => a.status === 503));
+      await gate.send(Buffer.alloc(16, 98));
+      const r = await pending;
+      assert.equal(r.statusCode, 507);
+      assert.equal(await r.body.text(), 'exceeded request buffer limit while retrying upstream');
+      assert.equal(live.requests.length, start + 1, 'no second attempt');
+      const e = events.requests.at(-1)!;
+      assert.equal(e.details, 'request_payload_exceeded_retry_buffer_limit');
+      assert.deepEqual(e.flags, []);
+    });
+  } finally {
+    await mesh.close();
+  }
+});
+
+test('a caller stream that fails mid-way resets the attempt; the caller gets its own error, flagged DC', async () => {
+  const mesh = cp.mesh();
+  const start = live.requests.length;
+  live.handler = () => {}; // never answers: the body decides
+  const gate = chunkGate();
+  try {
+    await withEvents(async (events) => {
+      const pending = request('http://live:9080/broken', {
+        method: 'POST',
+        body: gate.body as unknown as Readable,
+        dispatcher: mesh.dispatcher,
+      });
+      await gate.send(Buffer.from('first'));
+      await until(() => live.requests[start]?.body === 'first');
+      await gate.send(new Error('caller body broke'));
+      await assert.rejects(pending, /caller body broke/);
+      await until(() => live.requests[start]!.aborted);
+      const e = events.requests.at(-1)!;
+      assert.deepEqual(e.flags, ['DC']);
+      assert.equal(e.details, 'downstream_remote_disconnect');
+      assert.equal(e.bytes.sent, 5);
+    });
+  } finally {
+    await mesh.close();
+  }
+});
+
+test('an upstream that answers before the body ends: the caller gets the answer and its body is no longer read', async () => {
+  const mesh = cp.mesh();
+  const start = live.requests.length;
+  live.handler = (req, res) => req.once('data', () => respond(res, 413, 'too large'));
+  // a caller with more to send, later: its iterator records whether the mesh let it go
+  const calls = { next: 0, returned: false };
+  const body = {
+    [Symbol.asyncIterator]() {
+      return {
+        next(): Promise<IteratorResult<Buffer>> {
+          calls.next++;
+          if (calls.next === 1) return Promise.resolve({ done: false, value: Buffer.from('head') });
+          return new Promise(() => {});
+        },
+        return(): Promise<IteratorResult<Buffer>> {
+          calls.returned = true;
+          return Promise.resolve({ done: true, value: undefined });
+        },
+      };
+    },
+  };
+  try {
+    const r = await request('http://live:9080/upload', {
+      method: 'POST',
+      body: body as unknown as Readable,
+      dispatcher: mesh.dispatcher,
+    });
+    assert.equal(r.statusCode, 413);
+    assert.equal(await r.body.text(), 'too large');
+    await until(() => calls.returned);
+    assert.equal(calls.next, 2, 'nothing asked of the caller after the answer');
+    assert.equal(live.requests.length, start + 1, 'a 413 is not retried');
+    assert.equal(live.requests[start]!.body, 'head');
+  } finally {
+    await mesh.close();
+  }
+});
+
+test('the route timeout starts once the streamed body is complete, as Envoy arms it at the end of the request', async () => {
+  const clock = new ManualClock();
+  const mesh = cp.mesh({ clock });
+  const start = live.requests.length;
+  live.handler = (_req, res) => held.push(res);
+  const gate = chunkGate();
+  try {
+    const pending = request('http://livetimeout:9080/', {
+      method: 'POST',
+      body: gate.body as unknown as Readable,
+      dispatcher: mesh.dispatcher,
+    });
+    const answered = pending.then(() => true);
+    await gate.send(Buffer.from('slow '));
+    await until(() => live.requests[start]?.body === 'slow ');
+    clock.advance(5000); // the caller takes its time: no route timeout yet
+    await gate.send(Buffer.from('upload'));
+    await until(() => live.requests[start]?.body === 'slow upload');
+    assert.equal(await Promise.race([answered, Promise.resolve(false)]), false);
+    await gate.send(null);
+    await until(() => live.requests[start]!.ended);
+    clock.advance(999);
+    assert.equal(await Promise.race([answered, new Promise((r) => setImmediate(() => r(false)))]), false);
+    clock.advance(1);
+    const r = await pending;
+    assert.equal(r.statusCode, 504);
+    assert.equal(await r.body.text(), 'upstream request timeout');
   } finally {
     await mesh.close();
   }

@@ -113,6 +113,22 @@ export class StreamIdleTimeoutError extends MeshHttpError {
 }
 
 /**
+ * A retry was waiting (backoff) when the streamed request body passed the buffer limit: the copy
+ * the retry would resend is gone. Envoy's router answers 507 "exceeded request buffer limit while
+ * retrying upstream" (details request_payload_exceeded_retry_buffer_limit), with no response flag.
+ */
+export class RetryBufferOverflowError extends MeshHttpError {
+  constructor() {
+    super('INBOARD_HTTP_RETRY_BUFFER_OVERFLOW', 'exceeded request buffer limit while retrying upstream', {
+      status: 507,
+      flags: [],
+      details: 'request_payload_exceeded_retry_buffer_limit',
+      overloaded: false,
+    });
+  }
+}
+
+/**
  * An attempt hit the per-try timeout, or went silent for the per-try idle timeout (`idle`), and
  * no retry followed: 504, flag UT (+ URX / UO).
  */

@@ -18,6 +18,7 @@ import { encodeGrpcMessage, httpToGrpcStatus, isGrpcRequest } from '../route/grp
 import { type HeaderMutator, type HeaderRecord, NOOP_MUTATOR } from '../route/header-mutation.ts';
 import type { HeaderValue, RouteRequest } from '../route/route-request.ts';
 import type { ClusterChoice, RouteEntry } from '../route/route-table.ts';
+import type { RequestBody, RequestBodyListener } from './body-buffer.ts';
 import {
   MaxStreamDurationError,
   MeshHttpError,
@@ -59,10 +60,17 @@ export interface RetryView {
   onHostAttempted(host: Host): void;
 }
 
-/** What the exchange cancels when it answers early (the retry layer's driver). */
+/**
+ * What the exchange cancels when it answers early, and tells of the streamed request body's
+ * progress (the retry layer's driver).
+ */
 export interface UpstreamCanceller {
   /** cancels the attempt in flight and any pending backoff */
   cancel(reason: Error): void;
+  /** the streamed request body ended: the per-try timers of the attempt in flight may start */
+  onRequestComplete(): void;
+  /** the streamed request body passed the buffer limit: no retry any more */
+  onBodyOverflow(): void;
 }
 
 /** Per-mesh settings every exchange reads. */
@@ -116,7 +124,10 @@ function safeCall(f: () => void, onThrow: (err: unknown) => void): void {
 // forwards pause/resume to whatever delivers the response now, and turns abort() into the end of
 // the request (timers, backoff and the attempt in flight are cancelled). One object per request
 // instead of two.
-export class Exchange extends MeshController implements RouteRequest, HashRequest, DispatchHandler, DispatchController {
+export class Exchange
+  extends MeshController
+  implements RouteRequest, HashRequest, DispatchHandler, DispatchController, RequestBodyListener
+{
   // ---- the request as route matching sees it (RouteRequest)
   readonly method: string;
   readonly authority: string;
@@ -143,19 +154,25 @@ export class Exchange extends MeshController implements RouteRequest, HashReques
   upstream: UpstreamCluster | undefined;
   /** base options of every attempt (path and headers rewritten; origin set per attempt) */
   opts: MeshDispatchOptions | undefined;
-  /** the request body can be sent again (buffered or absent) */
+  /** the request body can be sent again (none, a string or bytes, or a streamed one within the limit) */
   replayable = true;
   /** request body size when known */
   bodyBytes: number | undefined;
+  /** a streamed request body (forwarded as it arrives, kept for retries within the limit) */
+  body: RequestBody | undefined;
   /**
-   * the whole request was in hand when it was routed (no body, or one buffered): the connection
-   * manager's timeouts then answer 504 rather than 408
+   * the whole request is in hand (no body, a string or bytes, or a streamed body that ended): the
+   * connection manager's timeouts then answer 504 rather than 408, and the route timeout runs
    */
   requestComplete = true;
   /** the route or the connection manager sets the stream idle timeout (else undici's timers stand in) */
   streamIdleConfigured = false;
   /** route timeout in ms, 0: none */
   routeTimeoutMs = 0;
+  /** the route timeout waits for the end of a streamed request body */
+  #routeTimerDeferred = false;
+  /** sent once a streamed body is complete within the limit (request mirrors) */
+  #onComplete: (() => void) | undefined;
   /** clock.now() as the route timeout started (x-envoy-expected-rq-timeout-ms of retries) */
   routeStartedAt = 0;
   /** a gRPC request (content-type `application/grpc` or `application/grpc+…`), once forwarded */
@@ -332,12 +349,29 @@ export class Exchange extends MeshController implements RouteRequest, HashReques
     return this.choice?.responseHeaders ?? this.entry?.responseHeaders ?? NOOP_MUTATOR;
   }
 
-  /** Starts the route timeout (covering every attempt and backoff). */
+  /**
+   * Starts the route timeout (covering every attempt and backoff). Like Envoy's router, which arms
+   * it once the downstream request is complete, it waits for the end of a streamed body.
+   */
   startRouteTimer(ms: number): void {
     const clock = this.settings.clock;
     this.routeTimeoutMs = ms;
     this.routeStartedAt = clock.now();
+    if (!this.requestComplete) {
+      this.#routeTimerDeferred = true;
+      return;
+    }
     this.#routeTimer = clock.setTimeout(() => this.#onRouteTimeout(), ms);
+  }
+
+  /** ms of the route timeout used up at `now` (0 while it waits for the request body) */
+  routeElapsed(now: number): number {
+    return this.#routeTimerDeferred ? 0 : now - this.routeStartedAt;
+  }
+
+  /** Runs `f` once the streamed body is complete within the limit (never if it passes the limit). */
+  whenBodyComplete(f: () => void): void {
+    this.#onComplete = f;
   }
 
   /** Starts the max stream duration: the whole request, response body included. */
@@ -365,13 +399,58 @@ export class Exchange extends MeshController implements RouteRequest, HashReques
   }
 
   /**
-   * A chunk of a request body streamed past the buffer limit went upstream (`ended`: the last):
-   * activity for the stream idle timer, as Envoy's decodeData resets it; once it ended, the
-   * request is complete and the connection manager's timeouts answer 504.
+   * A chunk of a streamed body the mesh does not keep came (`ended`: the end): activity for the
+   * stream idle timer, as Envoy's decodeData resets it; once it ended, the request is complete and
+   * the connection manager's timeouts answer 504.
    */
   requestBodyProgress(ended: boolean): void {
     this.#touch();
     if (ended) this.requestComplete = true;
+  }
+
+  // ---- RequestBodyListener: the streamed body (see body-buffer.ts)
+
+  /** a chunk came from the caller: stream activity, as Envoy's decodeData resets the idle timer */
+  onBodyChunk(): void {
+    this.#touch();
+  }
+
+  /**
+   * The caller's body ended: the request is complete (timeouts answer 504 from now on), the route
+   * timeout starts, and so do the per-try timers of the attempt in flight, as in Envoy's
+   * onRequestComplete; mirrors of a body kept whole go out.
+   */
+  onBodyEnd(): void {
+    this.requestComplete = true;
+    this.bodyBytes = this.body?.bytes;
+    if (this.#state === DONE) return;
+    if (this.#routeTimerDeferred) {
+      this.#routeTimerDeferred = false;
+      const clock = this.settings.clock;
+      this.routeStartedAt = clock.now();
+      this.#routeTimer = clock.setTimeout(() => this.#onRouteTimeout(), this.routeTimeoutMs);
+    }
+    this.upstreamCanceller?.onRequestComplete();
+    const f = this.#onComplete;
+    if (f !== undefined) {
+      this.#onComplete = undefined;
+      f();
+    }
+  }
+
+  /** The body passed the buffer limit: its copy is gone, so retries and mirrors are given up. */
+  onBodyOverflow(): void {
+    this.replayable = false;
+    this.#onComplete = undefined;
+    if (this.#state !== DONE) this.upstreamCanceller?.onBodyOverflow();
+  }
+
+  /**
+   * The caller's body failed: the request ends as if the caller had aborted it (Envoy sees a
+   * downstream reset: DC), the attempt in flight is cancelled, and the caller gets the error.
+   */
+  onBodyError(err: Error): void {
+    if (this.#state !== DONE) this.abort(err);
   }
 
   #onIdle(): void {
@@ -663,6 +742,12 @@ export class Exchange extends MeshController implements RouteRequest, HashReques
 
   #finish(): void {
     this.fault?.release();
+    const body = this.body;
+    if (body !== undefined && !body.complete) {
+      // the request is over: the rest of the caller's body is not read (Envoy resets the stream)
+      this.bodyBytes = body.bytes;
+      body.close(this.#error ?? new Error('the request ended before its body was sent'));
+    }
     if (!requestChannel.hasSubscribers) return;
     const entry = this.entry;
     const now = this.endedAt >= 0 ? this.endedAt : performance.now();

@@ -2,10 +2,12 @@
 // Envoy sidecar's router does, the errors they report, and their diagnostics_channel events.
 export {
   type BodyBufferOptions,
+  BodyReader,
   bodyBufferInterceptor,
   DEFAULT_REQUEST_BUFFER_LIMIT,
   isReplayableBody,
-  kBodyNotReplayable,
+  RequestBody,
+  type RequestBodyListener,
 } from './body-buffer.ts';
 export { endpointInterceptor } from './endpoint-interceptor.ts';
 export {
@@ -15,6 +17,7 @@ export {
   NoHealthyUpstreamError,
   NotInMeshError,
   PerTryTimeoutError,
+  RetryBufferOverflowError,
   RouteTimeoutError,
   StreamIdleTimeoutError,
   UpstreamOverflowError,

@@ -1,8 +1,9 @@
 // Request mirroring (shadowing): a fire-and-forget copy of a routed request to another cluster,
 // sampled by the policy's runtime_fraction. The copy carries the request as the router sends it
-// (mutated headers, rewritten path, the buffered body) with `-shadow` added to the host (before
-// any port) unless disabled; its response is read and dropped, its failures never reach the
-// caller. The mirror cluster's circuit breakers and outlier detection apply as to any request.
+// (mutated headers, rewritten path, the body; a streamed one once it is complete within the
+// buffer limit) with `-shadow` added to the host (before any port) unless disabled; its response
+// is read and dropped, its failures never reach the caller. The mirror cluster's circuit breakers
+// and outlier detection apply as to any request.
 import type { RequestMirrorPolicy } from '@inboard/xds';
 import type { Dispatcher } from 'undici';
 import { takeConnection } from '../cluster/circuit-breakers.ts';
@@ -139,7 +140,8 @@ export function sendMirrors(
       path: base.path,
       method: base.method,
       headers,
-      body: base.body,
+      // a streamed body is mirrored once complete within the limit: the copy kept for retries
+      body: ex.body !== undefined ? ex.body.buffered() : base.body,
       servername: tls || ex.scheme !== 'https' ? 'inboard' : undefined,
     };
     const sink = new MirrorSink(ex, p.cluster, host.key, base.path, authority);

@@ -1,14 +1,17 @@
 // The retry layer: runs a routed request as one or more upstream attempts under the route's
 // retry policy (RetryState), the way Envoy's router does.
 //   - every attempt goes back through endpoint selection (so previous_hosts can avoid a host);
-//   - a per-try timeout starts when the attempt gets its connection and ends at response headers;
+//   - a per-try timeout starts when the attempt gets its connection (and the request is complete)
+//     and ends at response headers;
 //   - a retriable response is drained and dropped, and the next attempt starts after the
 //     jittered backoff (timers from the injected clock);
 //   - the first response that is not retried is committed: from then on its headers and body go
 //     to the caller, and nothing is retried any more;
 //   - a failure that is not retried becomes the final error, which the exchange turns into
 //     Envoy's local reply (503 UF,URX, 504 UT, 503 UO...).
-// Requests whose body cannot be replayed (streamed past the buffer limit) get no retries.
+// A streamed request body goes to each attempt through its own reader: the chunks kept so far,
+// then those still arriving. Once it passes the buffer limit nothing is retried any more, and a
+// retry waiting in its backoff at that moment becomes Envoy's 507.
 import type { Clock, RetryPolicy, TimerHandle } from '@inboard/xds';
 import type { Dispatcher } from 'undici';
 import type { RandomSource } from '../cluster/random-source.ts';
@@ -21,9 +24,11 @@ import {
   RetryState,
 } from '../retry/retry-state.ts';
 import { formatGrpcTimeout } from '../route/grpc.ts';
+import type { BodyReader } from './body-buffer.ts';
 import {
   MeshHttpError,
   PerTryTimeoutError,
+  RetryBufferOverflowError,
   StreamIdleTimeoutError,
   UpstreamOverflowError,
   UpstreamResetError,
@@ -79,6 +84,10 @@ class Attempt implements DispatchHandler {
   started = false;
   /** the per-try timeout fired */
   timedOut = false;
+  /** what undici sends of a streamed request body for this attempt */
+  reader: BodyReader | undefined;
+  /** the per-try timers wait for the end of the request body */
+  #timersDeferred = false;
   #state = PENDING;
   #abortReason: Error | undefined;
   #timer: TimerHandle | undefined;
@@ -114,6 +123,7 @@ class Attempt implements DispatchHandler {
   }
 
   abort(reason: Error): void {
+    this.reader?.close(reason);
     if (this.#state === FINISHED) return;
     this.#abortReason ??= reason;
     this.#controller?.abort(reason);
@@ -160,8 +170,23 @@ class Attempt implements DispatchHandler {
       controller.abort(this.#abortReason);
       return;
     }
+    // Envoy's upstream request sets up both per-try timers once it has its stream and the
+    // downstream request is complete, whichever comes last.
+    if (this.#driver.ex.requestComplete) this.#armTimers(true);
+    else this.#timersDeferred = true;
+  }
+
+  /** The streamed request body ended: the per-try timers start if they were waiting for it. */
+  requestComplete(): void {
+    if (!this.#timersDeferred) return;
+    this.#timersDeferred = false;
+    if (this.#state === PENDING) this.#armTimers(true);
+    else if (this.#state === COMMITTED) this.#armTimers(false);
+  }
+
+  #armTimers(perTry: boolean): void {
     const ms = this.#driver.perTryMs;
-    if (ms !== undefined) {
+    if (perTry && ms !== undefined) {
       this.#timer = this.#driver.clock.setTimeout(() => {
         this.#timer = undefined;
         this.timedOut = true;
@@ -174,6 +199,12 @@ class Attempt implements DispatchHandler {
       this.#lastActivity = clock.now();
       this.#idleTimer = clock.setTimeout(() => this.#onIdle(idle), idle);
     }
+  }
+
+  /** The attempt is over for the request: undici stops sending what it had not sent of the body. */
+  #endBody(reason: string): void {
+    const r = this.reader;
+    if (r !== undefined && !r.finished) r.close(new Error(reason));
   }
 
   onRequestUpgrade(
@@ -212,6 +243,18 @@ class Attempt implements DispatchHandler {
     const decision = this.#driver.decide(statusCode, headers);
     if (decision.action === 'retry') {
       this.#clearIdleTimer();
+      this.#timersDeferred = false;
+      const r = this.reader;
+      if (r !== undefined && !r.finished) {
+        // Envoy resets an upstream request it retries before the whole request went out.
+        this.#state = FINISHED;
+        this.endEvent(statusCode, undefined);
+        this.#driver.scheduleRetry(decision.backoffMs);
+        const reason = new Error('retried before the request body was sent');
+        r.close(reason);
+        controller.abort(reason);
+        return;
+      }
       this.#state = DISCARDING;
       this.endEvent(statusCode, undefined);
       this.#driver.scheduleRetry(decision.backoffMs);
@@ -238,6 +281,9 @@ class Attempt implements DispatchHandler {
 
   onResponseEnd(controller: DispatchController, trailers: Record<string, unknown>): void {
     this.#clearIdleTimer();
+    this.#timersDeferred = false;
+    // an upstream that answered before the body ended: the rest is not sent
+    this.#endBody('the upstream answered before the request body was sent');
     const st = this.#state;
     this.#state = FINISHED;
     const endedAt = this.event !== undefined ? this.endEvent(this.event.status, undefined) : -1;
@@ -251,6 +297,8 @@ class Attempt implements DispatchHandler {
   onResponseError(controller: DispatchController | undefined, err: Error): void {
     this.#clearTimer();
     this.#clearIdleTimer();
+    this.#timersDeferred = false;
+    this.reader?.close(err);
     const st = this.#state;
     this.#state = FINISHED;
     if (this.event !== undefined) this.endEvent(this.event.status, err);
@@ -278,8 +326,11 @@ class RetryDriver extends Attempt implements UpstreamCanceller {
   readonly perTryIdleMs: number | undefined;
   // Created on the first outcome that could be retried (most requests never need one).
   #rs: RetryState | undefined;
-  /** retries are possible at all (a policy or retry headers, a replayable body, no upgrade) */
-  readonly #retriable: boolean;
+  /**
+   * retries are possible at all (a policy or retry headers, a replayable body, no upgrade); false
+   * once a streamed body passed the buffer limit
+   */
+  #retriable: boolean;
   readonly #policy: RetryPolicy | undefined;
   readonly #next: Dispatch;
   readonly #o: RetryInterceptorOptions;
@@ -362,6 +413,12 @@ class RetryDriver extends Attempt implements UpstreamCanceller {
     }
     const a = n === 1 ? this : new Attempt(this);
     this.#current = a;
+    const body = ex.body;
+    if (body !== undefined) {
+      // each attempt reads the streamed body from its first chunk (kept while within the limit)
+      a.reader = body.reader();
+      opts = { ...opts, body: a.reader as unknown as MeshDispatchOptions['body'] };
+    }
     const start = ex.start;
     if (start !== undefined && (attemptStartChannel.hasSubscribers || attemptEndChannel.hasSubscribers)) {
       const e: AttemptEvent = {
@@ -396,7 +453,7 @@ class RetryDriver extends Attempt implements UpstreamCanceller {
     let expected = this.perTryMs ?? global;
     if (expected <= 0) return;
     if (global > 0) {
-      const elapsed = Math.floor(this.clock.now() - ex.routeStartedAt);
+      const elapsed = Math.floor(ex.routeElapsed(this.clock.now()));
       expected = elapsed >= global ? 1 : Math.min(expected, global - elapsed);
     }
     headers[EXPECTED_RQ_TIMEOUT] = String(expected);
@@ -491,6 +548,28 @@ class RetryDriver extends Attempt implements UpstreamCanceller {
   /** The request is over as far as retries go: release the retry circuit breaker slot. */
   finish(): void {
     this.#rs?.finish();
+  }
+
+  /** UpstreamCanceller: the streamed body ended; the attempt in flight may start its per-try timers. */
+  onRequestComplete(): void {
+    this.#current?.requestComplete();
+  }
+
+  /**
+   * UpstreamCanceller: the streamed body passed the buffer limit. As Envoy's router, which drops
+   * its retry state then: no retry from now on (the attempt in flight has the last word), and a
+   * retry already waiting in its backoff cannot be made: 507.
+   */
+  onBodyOverflow(): void {
+    if (!this.#retriable) return;
+    this.#retriable = false;
+    this.#rs?.finish();
+    this.#rs = undefined;
+    const backoff = this.#backoff;
+    if (backoff === undefined) return;
+    backoff.cancel();
+    this.#backoff = undefined;
+    if (this.ex.active) this.ex.onResponseError(undefined, new RetryBufferOverflowError());
   }
 
   /** UpstreamCanceller */

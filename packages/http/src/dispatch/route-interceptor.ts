@@ -22,7 +22,7 @@ import type { RandomSource } from '../route/random.ts';
 import { redirectResponse } from '../route/redirect.ts';
 import type { ClusterChoice } from '../route/route-table.ts';
 import { chooseCluster } from '../route/weighted-cluster.ts';
-import { isReplayableBody, kBodyNotReplayable } from './body-buffer.ts';
+import { isReplayableBody, RequestBody } from './body-buffer.ts';
 import { observeCatchAll } from './catch-all-events.ts';
 import { NotInMeshError } from './errors.ts';
 import { Exchange, type ExchangeSettings, kExchange, type MeshDispatchOptions } from './exchange.ts';
@@ -210,10 +210,17 @@ class Router {
       if (choice !== undefined && upstream !== undefined && upstream.kind !== 'missing') {
         ex.choice = choice;
         ex.upstream = upstream;
-        ex.replayable =
-          isReplayableBody(opts.body) && (opts as { [kBodyNotReplayable]?: boolean })[kBodyNotReplayable] !== true;
-        // A body still streaming from the caller: the connection manager's timeouts would answer 408.
-        ex.requestComplete = ex.replayable;
+        const body = opts.body;
+        if (body instanceof RequestBody) {
+          // Streamed: forwarded as it arrives, kept for retries within the limit. Until it ends the
+          // connection manager's timeouts would answer 408.
+          ex.body = body;
+          body.listener = ex;
+          ex.requestComplete = false;
+        } else {
+          ex.replayable = isReplayableBody(body);
+          ex.requestComplete = ex.replayable;
+        }
         const hcm = compiled.snapshot.hcm;
         // The stream idle timeout: the route's idle_timeout over the connection manager's
         // stream_idle_timeout; 0 disables. Configured, it runs on the exchange's own timer (precise,
@@ -234,7 +241,6 @@ class Router {
             record['grpc-timeout'] = formatGrpcTimeout(msd);
           ex.startStreamTimer(msd);
         }
-        const body = opts.body;
         if (typeof body === 'string') ex.bodyBytes = Buffer.byteLength(body);
         else if (body instanceof Uint8Array) ex.bodyBytes = body.byteLength;
         else if (body === undefined || body === null) ex.bodyBytes = 0;
@@ -363,8 +369,9 @@ class Router {
 
     const next: MeshDispatchOptions = { ...opts, path, headers: record, [kExchange]: ex };
     if (next.query !== undefined) next.query = undefined;
-    // a body streaming past the buffer limit: its chunks are stream activity, its end completes the request
-    if (!ex.requestComplete && isAsyncIterable(opts.body))
+    // a streamed body the mesh does not keep (not made replayable by the bodyBuffer stage): its
+    // chunks are stream activity, its end completes the request
+    if (!ex.requestComplete && ex.body === undefined && isAsyncIterable(opts.body))
       next.body = observeUpload(opts.body, ex) as unknown as MeshDispatchOptions['body'];
     // A configured stream idle timeout (the exchange's timer, or 0: none) replaces undici's coarse
     // header and body timers.
@@ -374,7 +381,14 @@ class Router {
     }
     ex.opts = next;
     const mirrors = entry.requestMirrorPolicies;
-    if (mirrors.length > 0 && ex.replayable && this.#o.mirror !== undefined) this.#o.mirror(ex, mirrors);
+    const mirror = this.#o.mirror;
+    if (mirrors.length > 0 && mirror !== undefined) {
+      // A streamed body is mirrored once it is complete within the limit (see the README's deviations).
+      if (ex.body !== undefined) ex.whenBodyComplete(() => mirror(ex, mirrors));
+      else if (ex.replayable) mirror(ex, mirrors);
+    }
+    // the request goes upstream at once; the body follows as the caller sends it
+    ex.body?.start();
     this.#next(next, ex);
   }
 }
