@@ -7,11 +7,13 @@
 import assert from 'node:assert/strict';
 import diagnosticsChannel from 'node:diagnostics_channel';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createH2Server, type Http2Server, type ServerHttp2Stream } from 'node:http2';
 import type { AddressInfo } from 'node:net';
 import type { Readable } from 'node:stream';
 import { after, before, test } from 'node:test';
 import { ManualClock } from '@inboard/xds';
-import { request } from 'undici';
+import { packAny } from '@inboard/xds/codec';
+import { H2CClient, request } from 'undici';
 import {
   ATTEMPT_END_CHANNEL,
   type AttemptEvent,
@@ -75,9 +77,22 @@ class LiveUpstream {
 
 const live = new LiveUpstream();
 
+/** An h2c upstream (a gRPC-style server): each stream goes to `onStream`; `closed` counts streams that closed. */
+const h2 = {
+  server: createH2Server() as Http2Server,
+  closed: 0,
+  onStream: (_s: ServerHttp2Stream) => {},
+};
+h2.server.on('stream', (s) => {
+  s.on('close', () => h2.closed++);
+  h2.onStream(s);
+});
+
 before(async () => {
   await up.start();
   await live.start();
+  h2.server.listen(0, '127.0.0.1');
+  await new Promise((resolve) => h2.server.once('listening', resolve));
   const noRetry = { retry_policy: undefined };
   const svc = (name: string, action: ReturnType<typeof forward>, hcmExtra?: object) => ({
     name,
@@ -95,10 +110,23 @@ before(async () => {
       // istiod's default retry policy plus 5xx, as a VirtualService with retries writes it
       svc('live', forward(cluster('live', 9080), { retry_policy: istioRetry(['5xx']) })),
       svc('livetimeout', forward(cluster('live', 9080), { retry_policy: undefined, timeout: ms(1000) })),
+      svc('bidi', forward(cluster('bidi', 9080), { retry_policy: istioRetry(['5xx']) })),
     ],
     [
       { name: cluster('uploads', 9080), endpoints: [{ port: up.port }] },
       { name: cluster('live', 9080), endpoints: [{ port: live.port }] },
+      {
+        name: cluster('bidi', 9080),
+        endpoints: [{ port: (h2.server.address() as AddressInfo).port }],
+        extra: {
+          typed_extension_protocol_options: {
+            'envoy.extensions.upstreams.http.v3.HttpProtocolOptions': packAny(
+              'envoy.extensions.upstreams.http.v3.HttpProtocolOptions',
+              { explicit_http_config: { http2_protocol_options: {} } },
+            ),
+          },
+        },
+      },
     ],
   );
 });
@@ -108,6 +136,7 @@ after(async () => {
   await cp.stop();
   await up.stop();
   await live.stop();
+  await new Promise((resolve) => h2.server.close(resolve));
 });
 
 /**
@@ -409,5 +438,44 @@ test('the route timeout starts once the streamed body is complete, as Envoy arms
     assert.equal(await r.body.text(), 'upstream request timeout');
   } finally {
     await mesh.close();
+  }
+});
+
+test('over HTTP/2, a bidirectional exchange: chunks and answers interleave, and a stream the upstream ends first is closed', async () => {
+  // undici's h2c client as the upstream dispatcher (prior-knowledge HTTP/2 to the endpoint)
+  const client = new H2CClient(`http://127.0.0.1:${(h2.server.address() as AddressInfo).port}`);
+  const mesh = cp.mesh({ upstream: client });
+  // echoes each chunk; ends the response (and its stream) at "bye", whatever the caller still has
+  h2.onStream = (s) => {
+    s.respond({ ':status': 200, 'content-type': 'text/plain' });
+    s.on('data', (c: Buffer) => {
+      if (String(c) === 'bye') s.end('<bye>');
+      else s.write(`<${c}>`);
+    });
+  };
+  const closedBefore = h2.closed;
+  const gate = chunkGate();
+  try {
+    const pending = mesh.fetch('http://bidi:9080/chat', {
+      method: 'POST',
+      body: ReadableStream.from(gate.body),
+      duplex: 'half',
+    });
+    await gate.send(Buffer.from('ping'));
+    const res = await pending;
+    assert.equal(res.status, 200);
+    const reader = res.body!.getReader();
+    const text = async () => Buffer.from((await reader.read()).value!).toString();
+    assert.equal(await text(), '<ping>');
+    await gate.send(Buffer.from('pong'));
+    assert.equal(await text(), '<pong>');
+    await gate.send(Buffer.from('bye'));
+    assert.equal(await text(), '<bye>');
+    assert.equal((await reader.read()).done, true);
+    // the request side is closed too, not left half open on the upstream's connection
+    await until(() => h2.closed === closedBefore + 1);
+  } finally {
+    await mesh.close();
+    await client.close();
   }
 });

@@ -201,10 +201,14 @@ class Attempt implements DispatchHandler {
     }
   }
 
-  /** The attempt is over for the request: undici stops sending what it had not sent of the body. */
-  #endBody(reason: string): void {
+  /**
+   * The response ended before the request body: the body ends here, so undici stops sending it
+   * (over HTTP/1.1 it drops the connection of a request still being written; an HTTP/2 stream is
+   * closed rather than left half open). The caller's stream is let go by the exchange.
+   */
+  #endBody(): void {
     const r = this.reader;
-    if (r !== undefined && !r.finished) r.close(new Error(reason));
+    if (r !== undefined && !r.finished) void r.return();
   }
 
   onRequestUpgrade(
@@ -283,7 +287,7 @@ class Attempt implements DispatchHandler {
     this.#clearIdleTimer();
     this.#timersDeferred = false;
     // an upstream that answered before the body ended: the rest is not sent
-    this.#endBody('the upstream answered before the request body was sent');
+    this.#endBody();
     const st = this.#state;
     this.#state = FINISHED;
     const endedAt = this.event !== undefined ? this.endEvent(this.event.status, undefined) : -1;
