@@ -248,7 +248,7 @@ class Router {
     }
 
     // A streamed body of a request answered locally is let go when the request ends.
-    if (ex.body === undefined && opts.body instanceof RequestBody) ex.body = opts.body;
+    if (ex.upstream === undefined && opts.body instanceof RequestBody) ex.body = opts.body;
 
     // The fault filter runs before the router, on the headers as the caller sent them, whatever
     // the router then does (forward, redirect, direct response, NR, NC). Its per-route config
