@@ -76,6 +76,7 @@ class LiveUpstream {
 }
 
 const live = new LiveUpstream();
+const shadow = new Upstream('shadow');
 
 /** An h2c upstream (a gRPC-style server): each stream goes to `onStream`; `closed` counts streams that closed. */
 const h2 = {
@@ -91,6 +92,7 @@ h2.server.on('stream', (s) => {
 before(async () => {
   await up.start();
   await live.start();
+  await shadow.start();
   h2.server.listen(0, '127.0.0.1');
   await new Promise((resolve) => h2.server.once('listening', resolve));
   const noRetry = { retry_policy: undefined };
@@ -110,11 +112,27 @@ before(async () => {
       // istiod's default retry policy plus 5xx, as a VirtualService with retries writes it
       svc('live', forward(cluster('live', 9080), { retry_policy: istioRetry(['5xx']) })),
       svc('livetimeout', forward(cluster('live', 9080), { retry_policy: undefined, timeout: ms(1000) })),
+      svc(
+        'pertry',
+        forward(cluster('live', 9080), { retry_policy: istioRetry(['5xx'], { per_try_timeout: ms(1000) }) }),
+      ),
+      svc(
+        'mirrored',
+        forward(cluster('live', 9080), {
+          request_mirror_policies: [
+            {
+              cluster: cluster('shadow', 9080),
+              runtime_fraction: { default_value: { numerator: 100, denominator: 0 } },
+            },
+          ],
+        }),
+      ),
       svc('bidi', forward(cluster('bidi', 9080), { retry_policy: istioRetry(['5xx']) })),
     ],
     [
       { name: cluster('uploads', 9080), endpoints: [{ port: up.port }] },
       { name: cluster('live', 9080), endpoints: [{ port: live.port }] },
+      { name: cluster('shadow', 9080), endpoints: [{ port: shadow.port }] },
       {
         name: cluster('bidi', 9080),
         endpoints: [{ port: (h2.server.address() as AddressInfo).port }],
@@ -136,6 +154,7 @@ after(async () => {
   await cp.stop();
   await up.stop();
   await live.stop();
+  await shadow.stop();
   await new Promise((resolve) => h2.server.close(resolve));
 });
 
@@ -477,5 +496,72 @@ test('over HTTP/2, a bidirectional exchange: chunks and answers interleave, and 
   } finally {
     await mesh.close();
     await client.close();
+  }
+});
+
+test('the per-try timeout starts once the streamed body is complete; the retry it causes resends the whole body', async () => {
+  const clock = new ManualClock();
+  const mesh = cp.mesh({ clock });
+  const start = live.requests.length;
+  // the first attempt is never answered, the second echoes the body
+  live.handler = (req, res, n) => {
+    if (n === start + 1) return;
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => respond(res, 200, Buffer.concat(chunks).toString()));
+  };
+  const gate = chunkGate();
+  try {
+    const pending = request('http://pertry:9080/', {
+      method: 'POST',
+      body: gate.body as unknown as Readable,
+      dispatcher: mesh.dispatcher,
+    });
+    await gate.send(Buffer.from('take '));
+    await until(() => live.requests[start]?.body === 'take ');
+    clock.advance(3000); // a slow caller is not the upstream's fault: no per-try timeout yet
+    await gate.send(Buffer.from('your time'));
+    await gate.send(null);
+    await until(() => live.requests[start]!.ended);
+    assert.equal(live.requests.length, start + 1);
+    clock.advance(1000); // the per-try timeout, from the end of the request
+    await until(() => clock.pending > 0 && live.requests.length === start + 1);
+    clock.advance(1000); // the backoff
+    const r = await pending;
+    assert.equal(r.statusCode, 200);
+    assert.equal(await r.body.text(), 'take your time');
+    assert.equal(live.requests.length, start + 2);
+  } finally {
+    await mesh.close();
+  }
+});
+
+test('a streamed body within the limit is mirrored whole once it is complete', async () => {
+  const mesh = cp.mesh();
+  const start = shadow.seen.length;
+  live.handler = (req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => respond(res, 200, Buffer.concat(chunks).toString()));
+  };
+  const gate = chunkGate();
+  try {
+    const pending = request('http://mirrored:9080/copy', {
+      method: 'POST',
+      body: gate.body as unknown as Readable,
+      dispatcher: mesh.dispatcher,
+    });
+    await gate.send(Buffer.from('first '));
+    await gate.send(Buffer.from('second'));
+    await gate.send(null);
+    const r = await pending;
+    assert.equal(await r.body.text(), 'first second');
+    await shadow.received(start + 1);
+    const copy = shadow.seen[start]!;
+    assert.equal(copy.url, '/copy');
+    assert.equal(copy.headers.host, 'mirrored-shadow:9080');
+    assert.equal(copy.body, 'first second');
+  } finally {
+    await mesh.close();
   }
 });
