@@ -135,7 +135,8 @@ export class RequestBody implements AsyncIterable<Buffer> {
   close(reason?: Error): void {
     if (this.#state !== READING) return;
     this.#state = CLOSED;
-    this.#error = reason;
+    // a reader still sending must fail, never end as if the body were complete
+    this.#error = reason ?? new Error('the request body was closed');
     this.#wake();
     const it = this.#source;
     if (typeof it.return === 'function') {
@@ -159,7 +160,7 @@ export class RequestBody implements AsyncIterable<Buffer> {
     }
     if (this.#state === ENDED) return DONE;
     if (this.#state === FAILED) return this.#error!;
-    if (this.#state === CLOSED) return this.#error ?? DONE;
+    if (this.#state === CLOSED) return this.#error!;
     this.#waiting.push(r);
     this.#started = true;
     this.#pull();
