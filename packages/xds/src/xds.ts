@@ -102,6 +102,19 @@ export class Xds {
     this.resolvers.delete(target);
   }
 
+  /**
+   * Stops resolving a target only if nobody subscribes to its resolver any more: one user of a
+   * shared Xds letting go of a target (an idle mesh target, as gRPC drops an idle channel's
+   * resolver) leaves it resolving for the others. True when the resolver was closed; the next
+   * `resolve(target)` starts afresh.
+   */
+  releaseUnused(target: string): boolean {
+    const r = this.resolvers.get(target);
+    if (r === undefined || r.subscribers > 0) return false;
+    this.release(target);
+    return true;
+  }
+
   close(): void {
     for (const r of this.resolvers.values()) r.close();
     this.resolvers.clear();

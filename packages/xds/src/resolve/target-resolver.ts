@@ -98,6 +98,11 @@ export class TargetResolver {
     });
   }
 
+  /** How many subscriptions are open (Xds.releaseUnused closes a resolver only at 0). */
+  get subscribers(): number {
+    return this.listeners.size;
+  }
+
   /** The latest complete snapshot, if any. */
   current(): TargetSnapshot | undefined {
     return this.snapshot;
