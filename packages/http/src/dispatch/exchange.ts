@@ -248,6 +248,8 @@ export class Exchange
     this.settings = settings;
     // Timing is only taken for telemetry subscribers.
     this.startedAt = requestChannel.hasSubscribers ? performance.now() : -1;
+    // A target with requests in flight is never idle (its clusters and pools are in use).
+    target.usage.active++;
   }
 
   /**
@@ -741,6 +743,7 @@ export class Exchange
   // ------------------------------------------------------------------ telemetry
 
   #finish(): void {
+    this.target.usage.active--;
     this.fault?.release();
     const body = this.body;
     if (body !== undefined && !body.complete) {

@@ -133,6 +133,7 @@ class Router {
     const info = this.#o.directory.lookup(opts.origin);
     if (info === undefined) return this.#o.passthrough(opts, handler);
     const t = info.target;
+    t.unusedSweeps = 0;
     const compiled = t.compiled;
     if (compiled !== undefined) return this.#route(opts, handler, info, compiled);
     if (t.state === 'resolving') {

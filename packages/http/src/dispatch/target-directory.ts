@@ -14,6 +14,16 @@ export interface MeshTargetView {
   readonly compiled: CompiledTarget | undefined;
   /** Resolves once the target is ready or absent, or when waiting for it timed out. */
   settled(): Promise<void>;
+  /**
+   * The mesh's idle sweeps since the target was last used: every request sets it to 0 (one store,
+   * the whole cost of idle tracking on the request path), the sweep counts up.
+   */
+  unusedSweeps: number;
+}
+
+/** A target's requests in flight through the mesh: counted up and down by each exchange. */
+export interface TargetUsage {
+  active: number;
 }
 
 /** One dispatch origin (`http://reviews:9080`), parsed once. */

@@ -5,6 +5,7 @@
 import type { Cluster, TargetSnapshot } from '@inboard/xds';
 import { AggregateLoadBalancer } from '../cluster/aggregate-lb.ts';
 import type { ClusterState } from '../cluster/cluster-state.ts';
+import type { TargetUsage } from '../dispatch/target-directory.ts';
 import type { ActiveFaults } from '../fault/active-faults.ts';
 import { type CompiledFault, compileFault } from '../fault/compiled-fault.ts';
 import type { RandomSource } from '../route/random.ts';
@@ -43,6 +44,8 @@ export interface CompiledTarget {
   readonly routeTable: RouteTable;
   readonly clusters: ReadonlyMap<string, UpstreamCluster>;
   readonly faultFilter: FaultFilter | undefined;
+  /** the target's requests in flight, shared by every snapshot of the target (idle tracking) */
+  readonly usage: TargetUsage;
 }
 
 /** Hands out the shared ClusterState of a cluster for a snapshot (see ClusterManager). */
@@ -53,6 +56,7 @@ export function compileTarget(
   snapshot: TargetSnapshot,
   clusterState: ClusterStateSource,
   faults: ActiveFaults,
+  usage: TargetUsage,
   random: RandomSource,
   localAddress?: string,
 ): CompiledTarget {
@@ -103,5 +107,6 @@ export function compileTarget(
     routeTable,
     clusters,
     faultFilter,
+    usage,
   };
 }

@@ -9,5 +9,6 @@ export {
   type UpstreamCluster,
 } from './compiled-target.ts';
 export { MeshDispatcher } from './mesh-dispatcher.ts';
+export { MeshOptionError } from './mesh-option-error.ts';
 export { MeshTarget, type MeshTargetOptions } from './mesh-target.ts';
 export { OutboundMesh, type OutboundMeshOptions } from './outbound-mesh.ts';

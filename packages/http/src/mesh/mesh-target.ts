@@ -2,11 +2,12 @@
 // CDS → EDS) and the compiled form of its latest snapshot. Every snapshot is compiled once, here,
 // and swapped in with one assignment; requests read `compiled` once and keep that object.
 // A target whose listener does not exist is not in the mesh ('absent'); it stays watched, so it
-// joins the mesh if the control plane starts serving it.
+// joins the mesh if the control plane starts serving it. The mesh releases a target nobody used
+// for its idle timeout (close()), as gRPC drops the resolver of an idle channel.
 import { isIP } from 'node:net';
 import type { BootstrapNode, Clock, TargetResolver, TargetSnapshot, TimerHandle, Xds } from '@inboard/xds';
 import { createLogger, ResourceDoesNotExistError } from '@inboard/xds';
-import type { MeshTargetView, TargetState } from '../dispatch/target-directory.ts';
+import type { MeshTargetView, TargetState, TargetUsage } from '../dispatch/target-directory.ts';
 import { ActiveFaults } from '../fault/active-faults.ts';
 import type { RandomSource } from '../route/random.ts';
 import type { ClusterManager } from './cluster-manager.ts';
@@ -23,14 +24,19 @@ export interface MeshTargetOptions {
   readonly onCompiled?: (target: MeshTarget) => void;
 }
 
-export class MeshTarget implements MeshTargetView {
+export class MeshTarget implements MeshTargetView, TargetUsage {
   readonly key: string;
   state: TargetState = 'resolving';
   compiled: CompiledTarget | undefined;
+  /** requests in flight through the mesh (counted by their exchanges) */
+  active = 0;
+  /** the mesh's idle sweeps since the last use (a request, `target()`, `ready()`) */
+  unusedSweeps = 0;
   /** the fault filter's active_faults gauge and counters, kept across snapshots */
   readonly faults = new ActiveFaults();
   /** the last snapshot that failed to compile, with the reason */
   compileError: Error | undefined;
+  readonly #xds: Xds;
   readonly #resolver: TargetResolver;
   readonly #clusters: ClusterManager;
   readonly #options: MeshTargetOptions;
@@ -44,6 +50,7 @@ export class MeshTarget implements MeshTargetView {
 
   constructor(key: string, xds: Xds, clusters: ClusterManager, options: MeshTargetOptions) {
     this.key = key;
+    this.#xds = xds;
     this.#clusters = clusters;
     this.#options = options;
     this.#localAddress = instanceIpOf(xds.bootstrap?.node);
@@ -55,6 +62,15 @@ export class MeshTarget implements MeshTargetView {
     const now = this.#resolver.current();
     if (now !== undefined) this.#onSnapshot(now);
     else if (this.#resolver.error() instanceof ResourceDoesNotExistError) this.#onError(this.#resolver.error()!);
+  }
+
+  /** Requests are waiting for the first snapshot (such a target is not idle). */
+  get waiting(): boolean {
+    return this.#waiters.length > 0;
+  }
+
+  get closed(): boolean {
+    return this.#closed;
   }
 
   settled(): Promise<void> {
@@ -87,6 +103,7 @@ export class MeshTarget implements MeshTargetView {
           return this.#clusters.use(this, name, cluster, res?.status === 'ok' ? res.endpoints : undefined);
         },
         this.faults,
+        this,
         this.#options.random,
         this.#localAddress,
       );
@@ -117,10 +134,17 @@ export class MeshTarget implements MeshTargetView {
     this.#settle();
   }
 
-  close(): void {
+  /**
+   * Stops following the target: its subscription ends and the cluster states only it used are
+   * disposed. `release`: the resolver is closed too unless someone else subscribes to it, so the
+   * xDS client drops the watches (and the resources) nobody else has; a mesh closing keeps the
+   * resolvers of an Xds it shares.
+   */
+  close(release = false): void {
     if (this.#closed) return;
     this.#closed = true;
     this.#unsubscribe();
+    if (release) this.#xds.releaseUnused(this.key);
     this.#clusters.release(this, new Set());
     this.#settle();
   }

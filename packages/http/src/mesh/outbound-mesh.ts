@@ -1,7 +1,7 @@
 // The outbound half of Inboard's data plane: an xDS client plus an undici Dispatcher that sends
 // every request the way an Envoy sidecar would. Targets (`host:port`) are resolved lazily, on
-// the first request to them, and stay cached; hosts the control plane does not know pass
-// through untouched (or get 502 with `unknownHosts: 'reject'`).
+// the first request to them, and stay cached until unused for the idle timeout; hosts the control
+// plane does not know pass through untouched (or get 502 with `unknownHosts: 'reject'`).
 //
 //   const mesh = new OutboundMesh({ bootstrap });
 //   setGlobalDispatcher(mesh.dispatcher);            // undici, and Node's global fetch
@@ -17,6 +17,7 @@ import {
   createLogger,
   type FileWatcherCertificateProvider,
   systemClock,
+  type TimerHandle,
   Xds,
   type XdsOptions,
 } from '@inboard/xds';
@@ -35,6 +36,7 @@ import { UpstreamPools } from '../dispatch/upstream-pools.ts';
 import { ClusterManager } from './cluster-manager.ts';
 import type { CompiledTarget } from './compiled-target.ts';
 import { MeshDispatcher } from './mesh-dispatcher.ts';
+import { MeshOptionError } from './mesh-option-error.ts';
 import { MeshTarget } from './mesh-target.ts';
 
 const log = createLogger('http.outbound-mesh');
@@ -60,6 +62,12 @@ export interface OutboundMeshOptions {
   readonly requestBufferLimitBytes?: number;
   /** how long a request waits for a new target's first xDS snapshot (default 15 s) */
   readonly resolveTimeoutMs?: number;
+  /**
+   * A target (`host:port`) nothing used for this long is released: its xDS watches, compiled
+   * routes and the cluster states only it used; the next request resolves it again. Default
+   * 30 min (gRPC's channel idle timeout); 0: never; else at least 1000.
+   */
+  readonly idleTimeoutMs?: number;
   /** options for the per-endpoint connection pools (undici Agent options) */
   readonly agentOptions?: Agent.Options;
   /** sends mesh traffic to this dispatcher instead of the built-in per-endpoint pools */
@@ -102,6 +110,14 @@ export function workloadIp(node: BootstrapNode): string | undefined {
 }
 
 const DEFAULT_RESOLVE_TIMEOUT_MS = 15_000;
+/** gRPC's default channel idle timeout (grpc.client_idle_timeout_ms) */
+const DEFAULT_IDLE_TIMEOUT_MS = 30 * 60_000;
+/** the smallest idle timeout gRPC accepts for a channel */
+const MIN_IDLE_TIMEOUT_MS = 1000;
+/** the sweep looks at every target this many times per idle timeout */
+const SWEEPS_PER_TIMEOUT = 8;
+/** setTimeout's largest delay */
+const MAX_TIMER_MS = 2 ** 31 - 1;
 const MAX_CACHED_ORIGINS = 10_000;
 const DEFAULT_PORTS: Readonly<Record<string, number>> = { 'http:': 80, 'https:': 443 };
 
@@ -116,6 +132,11 @@ export class OutboundMesh implements TargetDirectory {
   readonly #pools: UpstreamPools;
   readonly #targets = new Map<string, MeshTarget>();
   readonly #origins = new Map<string, OriginInfo | null>();
+  /** idle tracking: the sweep's clock and period, and how many unused sweeps release a target */
+  readonly #sweepClock: Clock;
+  readonly #sweepMs: number;
+  readonly #idleSweeps: number;
+  #sweepTimer: TimerHandle | undefined;
   #closed = false;
 
   constructor(options: OutboundMeshOptions) {
@@ -131,6 +152,18 @@ export class OutboundMesh implements TargetDirectory {
     this.#clock = options.clock ?? requestClock;
     this.#random = options.random ?? mathRandom;
     this.#resolveTimeoutMs = options.resolveTimeoutMs ?? DEFAULT_RESOLVE_TIMEOUT_MS;
+    const idleMs = options.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS;
+    if (typeof idleMs !== 'number' || !Number.isFinite(idleMs) || (idleMs !== 0 && idleMs < MIN_IDLE_TIMEOUT_MS))
+      throw new MeshOptionError(
+        'idleTimeoutMs',
+        `expected 0 (never) or a number of milliseconds from ${MIN_IDLE_TIMEOUT_MS}, got ${String(idleMs)}`,
+      );
+    // One periodic sweep instead of a timer per target or per request: a target is released on
+    // the first sweep after it has gone unused for the whole timeout, which is between the
+    // timeout and a quarter of it later. The sweep's timer must not keep the process alive.
+    this.#sweepClock = options.clock ?? systemClock;
+    this.#sweepMs = Math.min(MAX_TIMER_MS, Math.floor(idleMs / SWEEPS_PER_TIMEOUT));
+    this.#idleSweeps = idleMs === 0 ? 0 : Math.ceil(idleMs / this.#sweepMs);
     // Outlier detection's interval timers must not keep the process alive.
     this.#clusters = new ClusterManager({ clock: options.clock ?? systemClock, random: this.#random });
     this.#pools = new UpstreamPools({
@@ -221,7 +254,10 @@ export class OutboundMesh implements TargetDirectory {
     };
   }
 
-  /** The target `host:port`, resolved on first use. */
+  /**
+   * The target `host:port`, resolved on first use (again after it was released for being idle).
+   * Counts as a use: the target is not idle from now.
+   */
   target(key: string): MeshTarget {
     let t = this.#targets.get(key);
     if (t === undefined) {
@@ -232,13 +268,58 @@ export class OutboundMesh implements TargetDirectory {
         resolveTimeoutMs: this.#resolveTimeoutMs,
       });
       this.#targets.set(key, t);
+      this.#armSweep();
     }
+    t.unusedSweeps = 0;
     return t;
   }
 
   /**
+   * The target `host:port` if the mesh follows it now (a request, `target()` or `ready()` used it
+   * within the idle timeout); undefined otherwise. Resolves nothing and is not a use: for
+   * introspection (admin, telemetry).
+   */
+  find(key: string): MeshTarget | undefined {
+    return this.#targets.get(key);
+  }
+
+  #armSweep(): void {
+    if (this.#sweepTimer !== undefined || this.#idleSweeps === 0 || this.#closed) return;
+    this.#sweepTimer = this.#sweepClock.setTimeout(() => this.#sweep(), this.#sweepMs);
+  }
+
+  /**
+   * Releases the targets nothing used for the idle timeout, as gRPC drops the resolver (and so
+   * the xDS watches) of a channel without calls for its idle timeout and resolves again on the
+   * next call. A target with requests in flight or waiting for its first snapshot is in use.
+   */
+  #sweep(): void {
+    this.#sweepTimer = undefined;
+    if (this.#closed) return;
+    let released = 0;
+    for (const [key, t] of this.#targets) {
+      if (t.active > 0 || t.waiting) {
+        t.unusedSweeps = 0;
+        continue;
+      }
+      if (++t.unusedSweeps <= this.#idleSweeps) continue;
+      this.#targets.delete(key);
+      t.close(true);
+      released++;
+    }
+    if (released > 0) {
+      // Parsed origins name the target object: the next request parses again and resolves anew.
+      for (const [origin, info] of this.#origins) {
+        if (info !== null && this.#targets.get(info.target.key) !== info.target) this.#origins.delete(origin);
+      }
+      log.debug('released idle targets', { released, remaining: this.#targets.size });
+    }
+    if (this.#targets.size > 0) this.#armSweep();
+  }
+
+  /**
    * Resolves a target ahead of the first request: the compiled snapshot, or undefined when the
-   * host is not in the mesh (or did not resolve in time).
+   * host is not in the mesh (or did not resolve in time). Counts as a use, like a request.
    */
   async ready(key: string): Promise<CompiledTarget | undefined> {
     const t = this.target(key);
@@ -270,6 +351,8 @@ export class OutboundMesh implements TargetDirectory {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    this.#sweepTimer?.cancel();
+    this.#sweepTimer = undefined;
     // A shared Xds keeps its resolvers: other users may watch the same targets.
     for (const t of this.#targets.values()) t.close();
     this.#targets.clear();
