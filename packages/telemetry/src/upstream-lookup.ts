@@ -1,8 +1,9 @@
 // Read-only lookups into the outbound mesh for telemetry: from what a request event names (its
 // target, cluster and endpoint) to the cluster's xDS config and the endpoint's Host (which carries
 // the EDS endpoint's istio workload metadata and tlsMode). Goes through OutboundMesh's public API
-// only: target(key) is the MeshTarget every request to that key already used, so looking it up
-// creates nothing; its compiled snapshot holds the shared ClusterState of each cluster.
+// only: find(key) is the MeshTarget requests to that key use, if the mesh follows it now (it
+// creates nothing, and does not keep an idle target from being released); its compiled snapshot
+// holds the shared ClusterState of each cluster.
 import type { ClusterState, CompiledTarget, Host, OutboundMesh } from '@inboard/http';
 import type { Cluster } from '@inboard/xds';
 
@@ -20,13 +21,9 @@ export function clusterStatesOf(mesh: OutboundMesh, target: string, clusterName:
   return up.kind === 'cluster' ? [up.state] : up.leaves;
 }
 
-/** The target's compiled snapshot (undefined while unresolved or when the mesh is closed). */
+/** The target's compiled snapshot (undefined while unresolved, released, or the mesh is closed). */
 export function compiledOf(mesh: OutboundMesh, target: string): CompiledTarget | undefined {
-  try {
-    return mesh.target(target).compiled;
-  } catch {
-    return undefined;
-  }
+  return mesh.find(target)?.compiled;
 }
 
 export function lookupUpstream(

@@ -8,7 +8,13 @@ import { once } from 'node:events';
 import http, { type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { AdsServer, Snapshot } from '@inboard/control-plane';
-import { attachInbound, createInboundEngine, type InboundEngine, OutboundMesh } from '@inboard/http';
+import {
+  attachInbound,
+  createInboundEngine,
+  type InboundEngine,
+  OutboundMesh,
+  type OutboundMeshOptions,
+} from '@inboard/http';
 import { type Bootstrap, parseBootstrap, Xds } from '@inboard/xds';
 import { type envoy, jsToStruct, packAny } from '@inboard/xds/codec';
 import { resourceFromAttributes } from '@opentelemetry/resources';
@@ -182,6 +188,8 @@ export class TwoServices {
   endpointWorkload = REVIEWS_WORKLOAD;
   /** more reviews endpoints in EDS, after the server's own */
   extraEndpoints: readonly ExtraEndpoint[] = [];
+  /** options of the client's OutboundMesh (set before start) */
+  meshOptions: Omit<OutboundMeshOptions, 'xds' | 'bootstrap'> = {};
 
   constructor() {
     this.server = http.createServer((req, res) => {
@@ -227,7 +235,7 @@ export class TwoServices {
       }),
       backoff: { initialMs: 20, maxMs: 100 },
     });
-    this.mesh = new OutboundMesh({ xds: this.clientXds });
+    this.mesh = new OutboundMesh({ ...this.meshOptions, xds: this.clientXds });
     this.engine = createInboundEngine({ xds: this.serverXds, listenAddress: { ip: '127.0.0.1', port: this.port } });
     attachInbound(this.server, this.engine);
     await this.engine.ready();

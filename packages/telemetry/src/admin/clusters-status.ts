@@ -4,7 +4,7 @@
 // circuit breaker thresholds and, from the outlier events seen since the admin server started,
 // each endpoint's ejection count and last ejection reason.
 import type { ClusterState, Host, OutboundMesh, OutlierChannelEvent } from '@inboard/http';
-import { clusterStatesOf } from '../upstream-lookup.ts';
+import { clusterStatesOf, compiledOf } from '../upstream-lookup.ts';
 import { meshTargets } from './mesh-targets.ts';
 
 export interface OutlierHistory {
@@ -135,7 +135,7 @@ function clusterStatus(state: ClusterState, targets: readonly string[], outliers
 export function clusterStatuses(mesh: OutboundMesh, outliers: OutlierLog): ClusterStatus[] {
   const states = new Map<ClusterState, string[]>();
   for (const target of meshTargets(mesh)) {
-    const compiled = mesh.target(target).compiled;
+    const compiled = compiledOf(mesh, target);
     if (compiled === undefined) continue;
     for (const name of compiled.clusters.keys()) {
       for (const s of clusterStatesOf(mesh, target, name)) {
