@@ -13,7 +13,7 @@ import type { Readable } from 'node:stream';
 import { after, before, test } from 'node:test';
 import { ManualClock } from '@inboard/xds';
 import { packAny } from '@inboard/xds/codec';
-import { H2CClient, request } from 'undici';
+import { request } from 'undici';
 import {
   ATTEMPT_END_CHANNEL,
   type AttemptEvent,
@@ -461,9 +461,8 @@ test('the route timeout starts once the streamed body is complete, as Envoy arms
 });
 
 test('over HTTP/2, a bidirectional exchange: chunks and answers interleave, and a stream the upstream ends first is closed', async () => {
-  // undici's h2c client as the upstream dispatcher (prior-knowledge HTTP/2 to the endpoint)
-  const client = new H2CClient(`http://127.0.0.1:${(h2.server.address() as AddressInfo).port}`);
-  const mesh = cp.mesh({ upstream: client });
+  // the mesh's own pools: a plaintext cluster with http2_protocol_options is h2c (prior knowledge)
+  const mesh = cp.mesh();
   // echoes each chunk; ends the response (and its stream) at "bye", whatever the caller still has
   h2.onStream = (s) => {
     s.respond({ ':status': 200, 'content-type': 'text/plain' });
@@ -495,7 +494,6 @@ test('over HTTP/2, a bidirectional exchange: chunks and answers interleave, and 
     await until(() => h2.closed === closedBefore + 1);
   } finally {
     await mesh.close();
-    await client.close();
   }
 });
 

@@ -58,8 +58,12 @@ class PoolGroup {
     const url = new URL(origin);
     // A mirror sends the caller's scheme: the connection is TLS all the same.
     if (this.#tls) url.protocol = 'https:';
+    // Plaintext HTTP/2 is h2c with prior knowledge, as Envoy speaks to a cluster with
+    // http2_protocol_options and no TLS. undici's Pool builds its connector from the top-level
+    // `useH2c` only (h2Options.useH2c reaches a Client, not a Pool's connector), so both are set.
+    const h2c = url.protocol === 'http:';
     const options = this.#h2
-      ? { ...this.#options, allowH2: true, h2Options: { ...this.#options.h2Options, useH2c: url.protocol === 'http:' } }
+      ? { ...this.#options, allowH2: true, useH2c: h2c, h2Options: { ...this.#options.h2Options, useH2c: h2c } }
       : { ...this.#options, allowH2: false };
     const pool = new Pool(url, options);
     this.#pools.set(origin, pool);
