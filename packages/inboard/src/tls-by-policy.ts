@@ -69,6 +69,14 @@ export function transportByPolicy(
         (secure as { connectionsCheckingInterval?: number }).connectionsCheckingInterval = interval;
       secure.emit('listening');
       engine.attachTls(secure);
+      // Node before shouldUpgradeCallback (22.x) upgrades a request when the server has an
+      // 'upgrade' listener, and this server always has the one below: it counts the
+      // application's instead, so an upgrade it does not listen for stays a request there too.
+      const ownCount = secure.listenerCount.bind(secure);
+      secure.listenerCount = ((event: string | symbol, listener?: (...args: unknown[]) => void) =>
+        event === 'upgrade'
+          ? server.listenerCount('upgrade')
+          : ownCount(event, listener)) as HttpsServer['listenerCount'];
       // the application's upgrade / connect listeners are on the plain server: hand them over
       for (const event of ['upgrade', 'connect'] as const) {
         secure.on(event, (req: IncomingMessage, socket: Socket, head: Buffer) => {

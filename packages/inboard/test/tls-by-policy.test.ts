@@ -1,6 +1,6 @@
 // mesh.serve()'s TLS transport (tls-by-policy.ts) behaves as the plain server the application was
 // given: its timeouts apply to TLS connections, close() ends idle TLS connections at once, an
-// upgrade request without an upgrade listener is served as a request, and a connection reset
+// upgrade request without an upgrade listener is handled as over plaintext, and a connection reset
 // while it waits for the policy does not end the process. Real sockets on loopback; the engine is
 // a stand-in that only answers the transport's questions.
 import assert from 'node:assert/strict';
@@ -85,20 +85,39 @@ test('close() ends an idle keep-alive TLS connection at once, not after keepAliv
   agent.destroy();
 });
 
-test('an upgrade request over TLS without an upgrade listener is served as a request, as over plaintext', async () => {
+test('an upgrade request over TLS without an upgrade listener is handled as over plaintext', async () => {
+  const request = 'GET /ws HTTP/1.1\r\nhost: x\r\nconnection: upgrade\r\nupgrade: websocket\r\n\r\n';
+  const exchange = async (s: net.Socket) => {
+    let response = '';
+    s.on('data', (c) => (response += c));
+    s.on('error', () => {});
+    await once(s, 'close');
+    return response;
+  };
+  // What this Node does on a plain server: Node 24 serves the request (shouldUpgradeCallback's
+  // default), Node 22 before it closes the connection.
+  const plain = http.createServer((_req, res) => res.end('served'));
+  plain.listen(0, '127.0.0.1');
+  await once(plain, 'listening');
+  const p = net.connect((plain.address() as AddressInfo).port, '127.0.0.1', () => p.end(request));
+  const expected = await exchange(p);
+  plain.closeAllConnections();
+  await new Promise<void>((r) => plain.close(() => r()));
+
   const server = http.createServer();
   const { transport, port } = await serve(server, engine());
-  const s = tls.connect({ port, host: '127.0.0.1', rejectUnauthorized: false }, () =>
-    s.end('GET /ws HTTP/1.1\r\nhost: x\r\nconnection: upgrade\r\nupgrade: websocket\r\n\r\n'),
-  );
-  let response = '';
-  s.on('data', (c) => (response += c));
-  await once(s, 'end');
-  assert.equal(response.split('\r\n')[0], 'HTTP/1.1 200 OK');
-  assert.ok(response.endsWith('served'));
-  transport.close();
-  server.closeAllConnections();
-  await new Promise<void>((r) => server.close(() => r()));
+  try {
+    const s = tls.connect({ port, host: '127.0.0.1', rejectUnauthorized: false }, () => s.end(request));
+    const response = await exchange(s);
+    assert.equal(response.split('\r\n')[0], expected.split('\r\n')[0]);
+    assert.equal(response.endsWith('served'), expected.endsWith('served'));
+    // on the dev runtime that means served
+    if (Number(process.versions.node.split('.')[0]) >= 24) assert.ok(response.startsWith('HTTP/1.1 200 OK'));
+  } finally {
+    transport.close();
+    server.closeAllConnections();
+    await new Promise<void>((r) => server.close(() => r()));
+  }
 });
 
 test('a connection reset while it waits for the first policy does not end the process', async () => {
@@ -111,9 +130,11 @@ test('a connection reset while it waits for the first policy does not end the pr
   s.write('x'.repeat(1000));
   s.resetAndDestroy();
   // until the server has seen the reset, while the connection still waited (an unhandled 'error'
-  // would fail the test)
+  // would fail the test). Node 22 does not read an accepted socket nobody handles yet, so there
+  // the reset shows once the connection is handed over below.
   const connections = () => new Promise<number>((r) => server.getConnections((_err, n) => r(n)));
-  while ((await connections()) > 0) await new Promise((r) => setImmediate(r));
+  if (Number(process.versions.node.split('.')[0]) >= 24)
+    while ((await connections()) > 0) await new Promise((r) => setImmediate(r));
   e.makeReady();
   const ok = tls.connect({ port, host: '127.0.0.1', rejectUnauthorized: false }, () =>
     ok.end('GET / HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n'),
