@@ -66,6 +66,14 @@ function holding(holdFirst: number) {
   };
 }
 
+/** consecutive_5xx 3, ejection for 30 s on a 10 s interval, every host may go */
+const ejectAfterThree5xx = {
+  consecutive_5xx: { value: 3 },
+  interval: ms(10_000),
+  base_ejection_time: ms(30_000),
+  max_ejection_percent: { value: 100 },
+};
+
 before(async () => {
   for (const u of upstreams) await u.start();
   dead = await closedPort();
@@ -100,26 +108,12 @@ before(async () => {
     {
       name: cluster('outlier', 9080),
       endpoints: [{ port: bad.port }, { port: good.port }],
-      extra: {
-        outlier_detection: {
-          consecutive_5xx: { value: 3 },
-          interval: ms(10_000),
-          base_ejection_time: ms(30_000),
-          max_ejection_percent: { value: 100 },
-        },
-      },
+      extra: { outlier_detection: ejectAfterThree5xx },
     },
     {
       name: cluster('grpcoutlier', 9080),
       endpoints: [{ port: grpcFailing.port }, { port: good.port }],
-      extra: {
-        outlier_detection: {
-          consecutive_5xx: { value: 3 },
-          interval: ms(10_000),
-          base_ejection_time: ms(30_000),
-          max_ejection_percent: { value: 100 },
-        },
-      },
+      extra: { outlier_detection: ejectAfterThree5xx },
     },
     {
       name: cluster('cutoff', 9080),

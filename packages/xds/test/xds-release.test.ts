@@ -3,30 +3,8 @@
 // Xds (an OutboundMesh releasing an idle target) never pulls a target from under another.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import {
-  type AdsStream,
-  type AdsStreamHandlers,
-  type AdsTransport,
-  parseBootstrap,
-  resourceTypes,
-  Xds,
-} from '@inboard/xds';
-import type { DiscoveryRequestIn } from '@inboard/xds/codec';
-
-class RecordingTransport implements AdsTransport {
-  readonly server = 'recording';
-  readonly sent: DiscoveryRequestIn[] = [];
-  openSotw(_h: AdsStreamHandlers<unknown>): AdsStream<DiscoveryRequestIn> {
-    return { send: (r) => this.sent.push(r), cancel: () => {} };
-  }
-  openDelta(_h: AdsStreamHandlers<unknown>): AdsStream<never> {
-    throw new Error('not used');
-  }
-  whenReady(): () => void {
-    return () => {};
-  }
-  close(): void {}
-}
+import { parseBootstrap, resourceTypes, Xds } from '@inboard/xds';
+import { RecordingTransport } from './recording-transport.ts';
 
 const turn = () => new Promise((r) => setImmediate(r));
 
