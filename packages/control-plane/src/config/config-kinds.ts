@@ -2,10 +2,12 @@
 // with a note: a config directory often holds Deployments, ConfigMaps or Istio kinds Inboard does
 // not implement (EnvoyFilter, Telemetry...).
 import { z } from 'zod';
+import { httpRouteSpecSchema } from './gateway-api-schemas.ts';
 import type {
   AuthorizationPolicy,
   DestinationRule,
   Gateway,
+  GatewayHTTPRoute,
   IstioKind,
   PeerAuthentication,
   RequestAuthentication,
@@ -39,9 +41,11 @@ import {
 export const NETWORKING_GROUP = 'networking.istio.io';
 export const SECURITY_GROUP = 'security.istio.io';
 export const INBOARD_GROUP = 'inboard.dev';
+export const GATEWAY_API_GROUP = 'gateway.networking.k8s.io';
 
 const NETWORKING_VERSIONS = ['v1', 'v1beta1', 'v1alpha3'];
 const SECURITY_VERSIONS = ['v1', 'v1beta1'];
+const GATEWAY_API_VERSIONS = ['v1', 'v1beta1'];
 
 function istioObject<K extends IstioKind, S>(kind: K, spec: z.ZodType<S>) {
   return z.object({ apiVersion: z.string(), kind: z.literal(kind), metadata: objectMeta, spec });
@@ -74,6 +78,7 @@ const requestAuthenticationSchema: z.ZodType<RequestAuthentication> = istioObjec
   'RequestAuthentication',
   requestAuthenticationSpecSchema,
 );
+const httpRouteSchema: z.ZodType<GatewayHTTPRoute> = istioObject('HTTPRoute', httpRouteSpecSchema);
 
 export const k8sServiceSchema = z.object({
   apiVersion: z.string(),
@@ -173,6 +178,13 @@ const KINDS: readonly KindInfo[] = [
     category: 'istio',
     schema: requestAuthenticationSchema,
   },
+  {
+    group: GATEWAY_API_GROUP,
+    kind: 'HTTPRoute',
+    versions: GATEWAY_API_VERSIONS,
+    category: 'istio',
+    schema: httpRouteSchema,
+  },
   { group: '', kind: 'Service', versions: ['v1'], category: 'k8s-service', schema: k8sServiceSchema },
   { group: '', kind: 'Endpoints', versions: ['v1'], category: 'k8s-endpoints', schema: k8sEndpointsSchema },
   { group: '', kind: 'Pod', versions: ['v1'], category: 'k8s-pod', schema: k8sPodSchema },
@@ -194,7 +206,7 @@ const KINDS: readonly KindInfo[] = [
 ];
 
 /** Groups where an unknown kind deserves a clearer note ("not supported", not just "unknown"). */
-const KNOWN_GROUPS = new Set([NETWORKING_GROUP, SECURITY_GROUP, INBOARD_GROUP]);
+const KNOWN_GROUPS = new Set([NETWORKING_GROUP, SECURITY_GROUP, INBOARD_GROUP, GATEWAY_API_GROUP]);
 
 export function splitApiVersion(apiVersion: string): { group: string; version: string } {
   const slash = apiVersion.lastIndexOf('/');

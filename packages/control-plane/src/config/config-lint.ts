@@ -99,6 +99,44 @@ export function lintIstioObject(obj: IstioObject): FieldIssue[] {
         warn(['spec', 'selector'], 'workload selector specified without labels');
       }
       break;
+    case 'HTTPRoute': {
+      const refs = obj.spec.parentRefs ?? [];
+      if (refs.length === 0) warn(['spec'], 'no parentRefs: the route is attached to nothing');
+      let mesh = 0;
+      refs.forEach((r, i) => {
+        const p = ['spec', 'parentRefs', i];
+        const group = r.group ?? 'gateway.networking.k8s.io';
+        const kind = r.kind ?? 'Gateway';
+        if ((group === '' && kind === 'Service') || (group === 'networking.istio.io' && kind === 'ServiceEntry')) {
+          mesh++;
+          if (r.sectionName !== undefined)
+            warn([...p, 'sectionName'], 'sectionName is ignored for a Service parent (as istiod does); use port');
+        } else if (kind === 'Service') {
+          warn(p, `kind Service without group "" is ${group}/Service, not a Service: set group: "" to route for it`);
+        } else if (group === 'gateway.networking.k8s.io' && kind === 'Gateway') {
+          warn(p, 'Gateway API Gateway parents are not supported by Inboard: only Service (mesh) parents route');
+        } else {
+          warn(p, `parent ${group}/${kind} is ignored (mesh routes name a Service or ServiceEntry)`);
+        }
+      });
+      if (mesh > 0 && mesh === refs.length && (obj.spec.hostnames?.length ?? 0) > 0)
+        warn(
+          ['spec', 'hostnames'],
+          "hostnames are ignored for Service parents: the route applies to the Service's host",
+        );
+      (obj.spec.rules ?? []).forEach((rule, i) => {
+        (rule.backendRefs ?? []).forEach((b, j) => {
+          const group = b.group ?? '';
+          const kind = b.kind ?? 'Service';
+          if ((group === '' && kind === 'Service') || (group === 'networking.istio.io' && kind === 'Hostname')) return;
+          warn(
+            ['spec', 'rules', i, 'backendRefs', j],
+            `backendRef ${group}/${kind} is not supported: requests sent to it get 500`,
+          );
+        });
+      });
+      break;
+    }
     default:
       break;
   }

@@ -3,7 +3,7 @@
 
 import { type ConfigEntry, entryProblem } from './config-entry.ts';
 import type { ConfigProblem } from './config-problem.ts';
-import type { MeshConfig } from './istio-types.ts';
+import type { GatewayHTTPRoute, MeshConfig } from './istio-types.ts';
 
 export function crossObjectWarnings(
   entries: readonly ConfigEntry[],
@@ -24,6 +24,7 @@ export function crossObjectWarnings(
     }
     out.push(entryProblem(e, 'warning', message(first)));
   };
+  out.push(...gatewayRouteWarnings(entries, meshConfig));
   for (const e of entries) {
     if (e.body.type !== 'istio') continue;
     const o = e.body.object;
@@ -42,6 +43,77 @@ export function crossObjectWarnings(
         `pa/${o.metadata.namespace}`,
         (f) => `more than one ${scope} PeerAuthentication; only ${f.ref.name} applies`,
       );
+    }
+  }
+  return out;
+}
+
+/**
+ * HTTPRoutes whose references resolve to nothing (istiod reports them in the route status, which
+ * files do not have), and an HTTPRoute and a VirtualService routing the same Service host (istiod
+ * applies one per client: see the README).
+ */
+function gatewayRouteWarnings(entries: readonly ConfigEntry[], meshConfig: MeshConfig | undefined): ConfigProblem[] {
+  const out: ConfigProblem[] = [];
+  const mesh = entries.find((e) => e.body.type === 'mesh-config');
+  const suffix =
+    (mesh?.body.type === 'mesh-config' ? mesh.body.meshConfig.domainSuffix : undefined) ??
+    meshConfig?.domainSuffix ??
+    'cluster.local';
+  const services = new Set<string>();
+  const vsHosts = new Map<string, string>();
+  for (const e of entries) {
+    if (e.body.type === 'service') services.add(`${e.body.service.namespace}/${e.body.service.name}`);
+    if (e.body.type === 'istio' && e.body.object.kind === 'VirtualService') {
+      const vs = e.body.object;
+      const gateways = vs.spec.gateways ?? [];
+      if (gateways.length > 0 && !gateways.includes('mesh')) continue;
+      for (const h of vs.spec.hosts ?? []) {
+        const host = h.includes('.') || h === '*' ? h : `${h}.${vs.metadata.namespace}.svc.${suffix}`;
+        if (!vsHosts.has(host)) vsHosts.set(host, `${vs.metadata.namespace}/${vs.metadata.name}`);
+      }
+    }
+  }
+  for (const e of entries) {
+    if (e.body.type !== 'istio' || e.body.object.kind !== 'HTTPRoute') continue;
+    const route: GatewayHTTPRoute = e.body.object;
+    const ns = route.metadata.namespace;
+    for (const p of route.spec.parentRefs ?? []) {
+      if (p.group !== '' || (p.kind ?? 'Gateway') !== 'Service') continue;
+      const key = `${p.namespace ?? ns}/${p.name}`;
+      if (!services.has(key)) {
+        out.push(entryProblem(e, 'warning', `parent Service ${key} not found: the route is not attached to it`));
+        continue;
+      }
+      const host = `${p.name}.${p.namespace ?? ns}.svc.${suffix}`;
+      const other = vsHosts.get(host);
+      if (other !== undefined) {
+        out.push(
+          entryProblem(
+            e,
+            'warning',
+            `VirtualService ${other} also routes ${host}: a client uses one of them (private or exported VirtualServices first, then HTTPRoutes of its own namespace, then the oldest)`,
+          ),
+        );
+      }
+    }
+    const missing = new Set<string>();
+    for (const rule of route.spec.rules ?? []) {
+      const refs = [
+        ...(rule.backendRefs ?? []).map((b) => ({ ref: b, what: 'backendRef', effect: 'requests sent to it get 500' })),
+        ...(rule.filters ?? []).flatMap((f) =>
+          f.requestMirror === undefined
+            ? []
+            : [{ ref: f.requestMirror.backendRef, what: 'mirror backendRef', effect: 'nothing is mirrored to it' }],
+        ),
+      ];
+      for (const { ref, what, effect } of refs) {
+        if ((ref.group ?? '') !== '' || (ref.kind ?? 'Service') !== 'Service') continue;
+        const key = `${ref.namespace ?? ns}/${ref.name}`;
+        if (services.has(key) || missing.has(`${what} ${key}`)) continue;
+        missing.add(`${what} ${key}`);
+        out.push(entryProblem(e, 'warning', `${what} Service ${key} not found: ${effect}`));
+      }
     }
   }
   return out;

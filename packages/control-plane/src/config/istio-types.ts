@@ -602,6 +602,163 @@ export interface RequestAuthenticationSpec {
 }
 
 // ---------------------------------------------------------------------------------------------
+// gateway.networking.k8s.io — HTTPRoute (v1, v1beta1). Field names are the Gateway API's. Inboard
+// reads the mesh (GAMMA) form: parentRefs naming a Service (group "") or an Istio ServiceEntry.
+// Defaults the API server would fill in (match path `PathPrefix /`, header / query `Exact`,
+// backend `Service` with weight 1, redirect 302) are applied by the translator.
+// ---------------------------------------------------------------------------------------------
+
+export interface ParentReference {
+  /** Default "gateway.networking.k8s.io" (a Gateway); "" with kind Service for mesh routes. */
+  readonly group?: string;
+  /** Default "Gateway". */
+  readonly kind?: string;
+  readonly namespace?: string;
+  readonly name: string;
+  readonly sectionName?: string;
+  readonly port?: number;
+}
+
+export type HTTPPathMatchType = 'Exact' | 'PathPrefix' | 'RegularExpression';
+
+export interface HTTPPathMatch {
+  readonly type?: HTTPPathMatchType;
+  readonly value?: string;
+}
+
+export interface HTTPHeaderMatch {
+  readonly type?: 'Exact' | 'RegularExpression';
+  readonly name: string;
+  readonly value: string;
+}
+
+export type HTTPQueryParamMatch = HTTPHeaderMatch;
+
+export interface HTTPRouteMatch {
+  readonly path?: HTTPPathMatch;
+  readonly headers?: readonly HTTPHeaderMatch[];
+  readonly queryParams?: readonly HTTPQueryParamMatch[];
+  readonly method?: string;
+}
+
+export interface HTTPHeader {
+  readonly name: string;
+  readonly value: string;
+}
+
+export interface HTTPHeaderFilter {
+  readonly set?: readonly HTTPHeader[];
+  readonly add?: readonly HTTPHeader[];
+  readonly remove?: readonly string[];
+}
+
+export interface HTTPPathModifier {
+  readonly type: 'ReplaceFullPath' | 'ReplacePrefixMatch';
+  readonly replaceFullPath?: string;
+  readonly replacePrefixMatch?: string;
+}
+
+export interface HTTPRequestRedirectFilter {
+  readonly scheme?: 'http' | 'https';
+  readonly hostname?: string;
+  readonly path?: HTTPPathModifier;
+  readonly port?: number;
+  /** Default 302. */
+  readonly statusCode?: number;
+}
+
+export interface HTTPURLRewriteFilter {
+  readonly hostname?: string;
+  readonly path?: HTTPPathModifier;
+}
+
+export interface BackendObjectReference {
+  /** Default "" (core). */
+  readonly group?: string;
+  /** Default "Service"; `Hostname` (group networking.istio.io) names a ServiceEntry host. */
+  readonly kind?: string;
+  readonly name: string;
+  readonly namespace?: string;
+  readonly port?: number;
+}
+
+export interface GatewayFraction {
+  readonly numerator: number;
+  /** Default 100. */
+  readonly denominator?: number;
+}
+
+export interface HTTPRequestMirrorFilter {
+  readonly backendRef: BackendObjectReference;
+  readonly percent?: number;
+  readonly fraction?: GatewayFraction;
+}
+
+export interface HTTPCORSFilter {
+  readonly allowOrigins?: readonly string[];
+  readonly allowCredentials?: boolean;
+  readonly allowMethods?: readonly string[];
+  readonly allowHeaders?: readonly string[];
+  readonly exposeHeaders?: readonly string[];
+  /** Seconds. */
+  readonly maxAge?: number;
+}
+
+export type HTTPRouteFilterType =
+  | 'RequestHeaderModifier'
+  | 'ResponseHeaderModifier'
+  | 'RequestRedirect'
+  | 'URLRewrite'
+  | 'RequestMirror'
+  | 'CORS'
+  | 'ExtensionRef';
+
+export interface HTTPRouteFilter {
+  readonly type: HTTPRouteFilterType;
+  readonly requestHeaderModifier?: HTTPHeaderFilter;
+  readonly responseHeaderModifier?: HTTPHeaderFilter;
+  readonly requestRedirect?: HTTPRequestRedirectFilter;
+  readonly urlRewrite?: HTTPURLRewriteFilter;
+  readonly requestMirror?: HTTPRequestMirrorFilter;
+  readonly cors?: HTTPCORSFilter;
+  readonly extensionRef?: { readonly group: string; readonly kind: string; readonly name: string };
+}
+
+export interface HTTPBackendRef extends BackendObjectReference {
+  /** 0 – 1,000,000; default 1. */
+  readonly weight?: number;
+  readonly filters?: readonly HTTPRouteFilter[];
+}
+
+export interface HTTPRouteTimeouts {
+  /** Gateway API duration ("10s", "1h2m", "500ms"); "0s" disables. */
+  readonly request?: DurationString;
+  readonly backendRequest?: DurationString;
+}
+
+/** Experimental channel. */
+export interface HTTPRouteRetry {
+  readonly codes?: readonly number[];
+  readonly attempts?: number;
+  readonly backoff?: DurationString;
+}
+
+export interface HTTPRouteRule {
+  readonly name?: string;
+  readonly matches?: readonly HTTPRouteMatch[];
+  readonly filters?: readonly HTTPRouteFilter[];
+  readonly backendRefs?: readonly HTTPBackendRef[];
+  readonly timeouts?: HTTPRouteTimeouts;
+  readonly retry?: HTTPRouteRetry;
+}
+
+export interface HTTPRouteSpec {
+  readonly parentRefs?: readonly ParentReference[];
+  readonly hostnames?: readonly string[];
+  readonly rules?: readonly HTTPRouteRule[];
+}
+
+// ---------------------------------------------------------------------------------------------
 // The discriminated union
 // ---------------------------------------------------------------------------------------------
 
@@ -622,6 +779,8 @@ export type Sidecar = IstioObjectBase<'Sidecar', SidecarSpec>;
 export type PeerAuthentication = IstioObjectBase<'PeerAuthentication', PeerAuthenticationSpec>;
 export type AuthorizationPolicy = IstioObjectBase<'AuthorizationPolicy', AuthorizationPolicySpec>;
 export type RequestAuthentication = IstioObjectBase<'RequestAuthentication', RequestAuthenticationSpec>;
+/** gateway.networking.k8s.io HTTPRoute (named apart from the VirtualService `HTTPRoute` rule). */
+export type GatewayHTTPRoute = IstioObjectBase<'HTTPRoute', HTTPRouteSpec>;
 
 export type IstioObject =
   | Gateway
@@ -632,7 +791,8 @@ export type IstioObject =
   | Sidecar
   | PeerAuthentication
   | AuthorizationPolicy
-  | RequestAuthentication;
+  | RequestAuthentication
+  | GatewayHTTPRoute;
 
 export type IstioKind = IstioObject['kind'];
 

@@ -1,0 +1,206 @@
+// Gateway API HTTPRoutes in config files: validated as the API server validates them against the
+// Gateway API CRDs (plus what istiod refuses to translate), each problem naming file, document,
+// line, object and field; an invalid route is rejected while the rest loads; references that
+// resolve to nothing, and an HTTPRoute next to a VirtualService for the same host, are warnings.
+import assert from 'node:assert/strict';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { type ConfigLoadResult, ConfigStore, formatProblem } from '@inboard/control-plane';
+
+async function load(
+  t: { after(fn: () => Promise<void>): void },
+  files: Record<string, string>,
+): Promise<ConfigLoadResult> {
+  const dir = await mkdtemp(join(tmpdir(), 'inboard-gateway-api-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  for (const [name, text] of Object.entries(files)) await writeFile(join(dir, name), text);
+  return new ConfigStore({ cwd: dir }).load(Object.keys(files));
+}
+
+const REGISTRY = `apiVersion: inboard.dev/v1alpha1
+kind: Registry
+metadata: {name: test, namespace: default}
+spec:
+  services:
+  - {name: reviews, ports: [{name: http, port: 9080}]}
+  - {name: reviews-v1, ports: [{name: http, port: 9080}]}
+  - {name: reviews-v2, ports: [{name: http, port: 9080}]}
+`;
+
+/** An HTTPRoute on the reviews Service whose rules are `rules` (YAML at the rules' indentation). */
+function route(name: string, rules: string, apiVersion = 'gateway.networking.k8s.io/v1'): string {
+  return `apiVersion: ${apiVersion}
+kind: HTTPRoute
+metadata: {name: ${name}}
+spec:
+  parentRefs:
+  - {group: "", kind: Service, name: reviews, port: 9080}
+  rules:
+${rules.replace(/^/gm, '  ')}
+`;
+}
+
+test('a valid HTTPRoute loads (v1 and v1beta1); v1alpha2 is an unsupported version', async (t) => {
+  const r = await load(t, {
+    'registry.yaml': REGISTRY,
+    'routes.yaml': [
+      route(
+        'by-header',
+        `- matches:
+  - headers: [{name: end-user, value: jason}]
+    path: {type: PathPrefix, value: /reviews}
+  backendRefs: [{name: reviews-v2, port: 9080}]
+- backendRefs:
+  - {name: reviews-v1, port: 9080, weight: 90}
+  - {name: reviews-v2, port: 9080, weight: 10}
+  timeouts: {request: 10s, backendRequest: 2s}`,
+      ),
+      route('beta', '- backendRefs: [{name: reviews-v1, port: 9080}]', 'gateway.networking.k8s.io/v1beta1'),
+      route('alpha', '- backendRefs: [{name: reviews-v1, port: 9080}]', 'gateway.networking.k8s.io/v1alpha2'),
+    ].join('---\n'),
+  });
+  assert.deepEqual(r.problems.map(formatProblem), [
+    'routes.yaml: document 3 (line 26): HTTPRoute default/alpha: apiVersion: unsupported apiVersion "gateway.networking.k8s.io/v1alpha2" for HTTPRoute (supported: gateway.networking.k8s.io/v1, gateway.networking.k8s.io/v1beta1)',
+  ]);
+  assert.deepEqual(r.warnings.map(formatProblem), []);
+  assert.deepEqual(
+    r.snapshot.istio.map((o) => `${o.kind}/${o.metadata.name}`),
+    ['HTTPRoute/by-header', 'HTTPRoute/beta'],
+  );
+});
+
+test('bad fields are errors naming file, document, line, object and field; the document is rejected', async (t) => {
+  const r = await load(t, {
+    'registry.yaml': REGISTRY,
+    'bad.yaml': [
+      route(
+        'paths',
+        `- matches:
+  - path: {type: PathPrefix, value: reviews}
+  - path: {type: Exact, value: /a//b}
+  - path: {type: RegularExpression, value: "/(?=x)"}
+  - headers: [{name: x, value: a}, {name: x, value: b}]
+  - method: FETCH
+  backendRefs: [{name: reviews-v1, port: 9080}]`,
+      ),
+      route(
+        'backends',
+        `- backendRefs:
+  - {name: reviews-v1}
+  - {name: reviews-v1.default.svc.cluster.local, port: 9080}
+  - {name: reviews-v2, port: 9080, weight: 2000000}`,
+      ),
+      route(
+        'filters',
+        `- filters:
+  - {type: RequestRedirect, requestRedirect: {statusCode: 399}}
+  - type: URLRewrite
+    urlRewrite: {path: {type: ReplaceFullPath, replacePrefixMatch: /x}}
+  - {type: RequestHeaderModifier, responseHeaderModifier: {set: [{name: a, value: b}]}}
+  - {type: ExtensionRef, extensionRef: {group: example.com, kind: Lua, name: x}}
+  backendRefs: [{name: reviews-v1, port: 9080}]
+  timeouts: {request: 1s, backendRequest: 2s}
+- timeouts: {request: 1.5s}
+  retry: {attempts: -1}`,
+      ),
+    ].join('---\n'),
+  });
+  assert.deepEqual(r.problems.map(formatProblem), [
+    `bad.yaml: document 1 (line 9): HTTPRoute default/paths: spec.rules[0].matches[0].path.value: value must be an absolute path and start with '/' when type one of ["Exact", "PathPrefix"]`,
+    `bad.yaml: document 1 (line 10): HTTPRoute default/paths: spec.rules[0].matches[1].path.value: value must not contain '//' when type one of ["Exact", "PathPrefix"]`,
+    'bad.yaml: document 1 (line 11): HTTPRoute default/paths: spec.rules[0].matches[2].path.value: invalid RE2 regex: error parsing regexp: invalid or unsupported Perl syntax: `(?=`',
+    'bad.yaml: document 1 (line 12): HTTPRoute default/paths: spec.rules[0].matches[3].headers[1].name: duplicate header name "x"',
+    'bad.yaml: document 1 (line 13): HTTPRoute default/paths: spec.rules[0].matches[4].method: method must be one of GET, HEAD, POST, PUT, DELETE, CONNECT, OPTIONS, TRACE, PATCH',
+    'bad.yaml: document 2 (line 24): HTTPRoute default/backends: spec.rules[0].backendRefs[0].port: Must have port for Service reference',
+    'bad.yaml: document 2 (line 25): HTTPRoute default/backends: spec.rules[0].backendRefs[1].name: service name invalid; the name of the Service must be used, not the hostname',
+    'bad.yaml: document 2 (line 26): HTTPRoute default/backends: spec.rules[0].backendRefs[2].weight: weight must be 0-1000000',
+    'bad.yaml: document 3 (line 35): HTTPRoute default/filters: spec.rules[0].filters: May specify either httpRouteFilterRequestRedirect or httpRouteFilterRequestRewrite, but not both',
+    'bad.yaml: document 3 (line 35): HTTPRoute default/filters: spec.rules[0].filters: RequestRedirect filter must not be used together with backendRefs',
+    'bad.yaml: document 3 (line 36): HTTPRoute default/filters: spec.rules[0].filters[0].requestRedirect.statusCode: statusCode must be one of 301, 302, 303, 307, 308',
+    "bad.yaml: document 3 (line 38): HTTPRoute default/filters: spec.rules[0].filters[1].urlRewrite.path.replaceFullPath: replaceFullPath must be specified when type is set to 'ReplaceFullPath'",
+    "bad.yaml: document 3 (line 38): HTTPRoute default/filters: spec.rules[0].filters[1].urlRewrite.path.replacePrefixMatch: type must be 'ReplacePrefixMatch' when replacePrefixMatch is set",
+    'bad.yaml: document 3 (line 39): HTTPRoute default/filters: spec.rules[0].filters[2].requestHeaderModifier: filter.requestHeaderModifier must be specified for RequestHeaderModifier filter.type',
+    'bad.yaml: document 3 (line 39): HTTPRoute default/filters: spec.rules[0].filters[2].responseHeaderModifier: filter.responseHeaderModifier must be nil if the filter.type is not ResponseHeaderModifier',
+    // istiod accepts the object but drops the route ("unsupported filter type"): an error here
+    'bad.yaml: document 3 (line 40): HTTPRoute default/filters: spec.rules[0].filters[3].type: unsupported filter type "ExtensionRef"',
+    'bad.yaml: document 3 (line 42): HTTPRoute default/filters: spec.rules[0].timeouts.backendRequest: backendRequest timeout cannot be longer than request timeout',
+    'bad.yaml: document 3 (line 43): HTTPRoute default/filters: spec.rules[1].timeouts.request: invalid duration "1.5s": expected Gateway API form like "10s", "500ms" or "1h30m"',
+    'bad.yaml: document 3 (line 44): HTTPRoute default/filters: spec.rules[1].retry.attempts: attempts must not be negative',
+  ]);
+  // every route document is rejected; the registry next to them loads
+  assert.deepEqual(r.snapshot.istio, []);
+  assert.deepEqual(
+    r.snapshot.services.map((s) => s.name),
+    ['reviews', 'reviews-v1', 'reviews-v2'],
+  );
+});
+
+test('unknown fields and ignored settings are warnings; unresolved references and a VirtualService on the same host too', async (t) => {
+  const r = await load(t, {
+    'registry.yaml': REGISTRY,
+    'warn.yaml': `apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: {name: reviews}
+spec:
+  hostnames: [reviews.example.com]
+  parentRefs:
+  - {group: "", kind: Service, name: reviews, sectionName: http}
+  - {kind: Service, name: reviews}
+  - {name: my-gateway}
+  - {group: "", kind: Service, name: ratings}
+  rules:
+  - sessionPersistence: {sessionName: s}
+    filters:
+    - type: RequestMirror
+      requestMirror: {backendRef: {name: shadow, port: 9080}}
+    backendRefs:
+    - {name: reviews-v3, port: 9080}
+    - {group: example.com, kind: Bucket, name: b}
+---
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: reviews}
+spec:
+  hosts: [reviews]
+  http:
+  - route:
+    - destination: {host: reviews-v1}
+`,
+  });
+  assert.deepEqual(r.problems.map(formatProblem), []);
+  assert.deepEqual(r.warnings.map(formatProblem), [
+    'warn.yaml: document 1 (line 1): HTTPRoute default/reviews: warning: VirtualService default/reviews also routes reviews.default.svc.cluster.local: a client uses one of them (private or exported VirtualServices first, then HTTPRoutes of its own namespace, then the oldest)',
+    'warn.yaml: document 1 (line 1): HTTPRoute default/reviews: warning: parent Service default/ratings not found: the route is not attached to it',
+    'warn.yaml: document 1 (line 1): HTTPRoute default/reviews: warning: backendRef Service default/reviews-v3 not found: requests sent to it get 500',
+    'warn.yaml: document 1 (line 1): HTTPRoute default/reviews: warning: mirror backendRef Service default/shadow not found: nothing is mirrored to it',
+    'warn.yaml: document 1 (line 7): HTTPRoute default/reviews: spec.parentRefs[0].sectionName: warning: sectionName is ignored for a Service parent (as istiod does); use port',
+    'warn.yaml: document 1 (line 8): HTTPRoute default/reviews: spec.parentRefs[1]: warning: kind Service without group "" is gateway.networking.k8s.io/Service, not a Service: set group: "" to route for it',
+    'warn.yaml: document 1 (line 9): HTTPRoute default/reviews: spec.parentRefs[2]: warning: Gateway API Gateway parents are not supported by Inboard: only Service (mesh) parents route',
+    'warn.yaml: document 1 (line 12): HTTPRoute default/reviews: spec.rules[0].sessionPersistence: warning: unknown field, ignored by Inboard',
+    'warn.yaml: document 1 (line 18): HTTPRoute default/reviews: spec.rules[0].backendRefs[1]: warning: backendRef example.com/Bucket is not supported: requests sent to it get 500',
+  ]);
+  assert.deepEqual(
+    r.snapshot.istio.map((o) => o.kind),
+    ['HTTPRoute', 'VirtualService'],
+  );
+});
+
+test('hostnames on a route whose parents are all Services are flagged as ignored', async (t) => {
+  const r = await load(t, {
+    'registry.yaml': REGISTRY,
+    'route.yaml': `apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: {name: reviews}
+spec:
+  parentRefs: [{group: "", kind: Service, name: reviews}]
+  hostnames: [reviews.example.com]
+  rules:
+  - backendRefs: [{name: reviews-v1, port: 9080}]
+`,
+  });
+  assert.deepEqual(r.warnings.map(formatProblem), [
+    "route.yaml: document 1 (line 6): HTTPRoute default/reviews: spec.hostnames: warning: hostnames are ignored for Service parents: the route applies to the Service's host",
+  ]);
+});
