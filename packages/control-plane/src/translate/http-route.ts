@@ -17,6 +17,7 @@ import { translateCorsPolicy } from './cors-policy.ts';
 import { parseDuration, ZERO_DURATION } from './durations.ts';
 import { CORS_FILTER, FAULT_FILTER, RedirectCode } from './envoy-names.ts';
 import { integerToFraction, percentToFraction, translateFault } from './fault.ts';
+import { PREFIX_MARKER } from './gateway-api-routes.ts';
 import { hashPolicy } from './hash-policy.ts';
 import { translateHeaderOperations } from './header-operations.ts';
 import { clusterName, parseClusterName, resolveShortname } from './hostnames.ts';
@@ -31,6 +32,14 @@ type RouteActionIn = envoy.config_route_v3_RouteAction$In;
 type AnyIn = envoy.google_protobuf_Any$In;
 
 const JWT_CLAIM_HEADER = '@request.auth.claims';
+const UNKNOWN_SERVICE = 'UnknownService';
+/** RouteAction.ClusterNotFoundResponseCode INTERNAL_SERVER_ERROR. */
+const CLUSTER_NOT_FOUND_500 = 2;
+
+/** RE2's QuoteMeta (Go regexp.QuoteMeta): a literal inside a pattern. */
+function quoteMeta(s: string): string {
+  return s.replace(/[\\.+*?()|[\]{}^$]/g, '\\$&');
+}
 
 export interface RouteContext {
   readonly node: ProxyNode;
@@ -66,8 +75,8 @@ function byName<T extends { name?: string | undefined }>(a: T, b: T): number {
   return x < y ? -1 : x > y ? 1 : 0;
 }
 
-/** route.TranslateRouteMatch */
-export function translateRouteMatch(m: HTTPMatchRequest | undefined): RouteMatchIn {
+/** route.TranslateRouteMatch; `gatewaySemantics` for routes converted from Gateway API HTTPRoutes. */
+export function translateRouteMatch(m: HTTPMatchRequest | undefined, gatewaySemantics = false): RouteMatchIn {
   const out: RouteMatchIn = { prefix: '/' };
   if (m === undefined) return out;
   const headers: envoy.config_route_v3_HeaderMatcher$In[] = [];
@@ -85,7 +94,13 @@ export function translateRouteMatch(m: HTTPMatchRequest | undefined): RouteMatch
       delete out.prefix;
       out.path = m.uri.exact;
     } else if (m.uri.prefix !== undefined) {
-      out.prefix = m.uri.prefix;
+      if (gatewaySemantics && m.uri.prefix !== '/') {
+        // Gateway API prefixes match whole path segments: `/foo` matches `/foo` and `/foo/bar`, not `/foobar`
+        delete out.prefix;
+        out.path_separated_prefix = m.uri.prefix.endsWith('/') ? m.uri.prefix.slice(0, -1) : m.uri.prefix;
+      } else {
+        out.prefix = m.uri.prefix;
+      }
     } else if (m.uri.regex !== undefined) {
       delete out.prefix;
       out.safe_regex = { regex: m.uri.regex };
@@ -141,6 +156,8 @@ function routeOperation(r: RouteIn, vsName: string, port: number): string {
 
 /** GetDestinationCluster: the destination port, else the service's only port, else the listener port. */
 export function destinationCluster(d: Destination, ctx: RouteContext): string {
+  // only an HTTPRoute backendRef of a kind istiod does not know has no host: its cluster never exists
+  if (d.host === '') return UNKNOWN_SERVICE;
   const svc = ctx.lookupService(d.host);
   let port = ctx.listenPort;
   if (d.port?.number !== undefined && d.port.number !== 0) port = d.port.number;
@@ -188,11 +205,17 @@ function routeAction(
     // proxyless only: gRPC reads max_stream_duration (gRFC A31), not the deprecated max_grpc_timeout
     max_stream_duration: { max_stream_duration: timeout },
   };
+  // the Gateway API wants 500 for a backend that does not exist (route.go applyHTTPRouteDestination)
+  if (vs.gatewaySemantics) action.cluster_not_found_response_code = CLUSTER_NOT_FOUND_500;
   let authority = authorityFromHeaders;
   if (http.rewrite !== undefined) {
     const rx = http.rewrite.uriRegexRewrite;
     if (rx !== undefined) action.regex_rewrite = { pattern: { regex: rx.match }, substitution: rx.rewrite };
-    else if (http.rewrite.uri !== undefined && http.rewrite.uri !== '') action.prefix_rewrite = http.rewrite.uri;
+    else if (vs.gatewaySemantics && http.rewrite.uri === '/') {
+      // ReplacePrefixMatch `/` removes the matched prefix, keeping a `/` when nothing is left
+      const prefix = out.match?.path_separated_prefix ?? '';
+      action.regex_rewrite = { pattern: { regex: `^${quoteMeta(prefix)}(/?)(.*)` }, substitution: '/\\2' };
+    } else if (http.rewrite.uri !== undefined && http.rewrite.uri !== '') action.prefix_rewrite = http.rewrite.uri;
     if (http.rewrite.authority !== undefined && http.rewrite.authority !== '') authority = http.rewrite.authority;
   }
   if (authority !== '') action.host_rewrite_literal = authority;
@@ -278,7 +301,7 @@ export function translateRoute(
   if (match?.name !== undefined && match.name !== '') name = `${name}.${match.name}`;
   const out: RouteIn = {
     name,
-    match: translateRouteMatch(match),
+    match: translateRouteMatch(match, vs.gatewaySemantics),
     metadata: configMetadata(vs.namespace, vs.name),
   };
   if (match?.statPrefix !== undefined && match.statPrefix !== '') out.stat_prefix = match.statPrefix;
@@ -301,7 +324,10 @@ export function translateRoute(
     const redirect: envoy.config_route_v3_RedirectAction$In = { response_code: code };
     if (r.authority !== undefined && r.authority !== '') redirect.host_redirect = r.authority;
     // an empty path_redirect means "keep the path" in Envoy; leave it unset rather than ''
-    if (r.uri !== undefined && r.uri !== '') redirect.path_redirect = r.uri;
+    if (vs.gatewaySemantics && r.uri?.startsWith(PREFIX_MARKER) === true) {
+      // ReplacePrefixMatch: replace the matched prefix, keep the rest of the path
+      redirect.prefix_rewrite = r.uri.slice(PREFIX_MARKER.length);
+    } else if (r.uri !== undefined && r.uri !== '') redirect.path_redirect = r.uri;
     if (r.scheme !== undefined && r.scheme !== '') redirect.scheme_redirect = r.scheme;
     if (r.port !== undefined || r.derivePort !== undefined) {
       let port = r.port ?? 0;

@@ -21,6 +21,7 @@ import type {
   VirtualService,
   WorkloadEntrySpec,
 } from '../config/istio-types.ts';
+import { httpRouteVirtualServices } from './gateway-api-routes.ts';
 import { resolveShortname } from './hostnames.ts';
 
 export const DEFAULT_DOMAIN_SUFFIX = 'cluster.local';
@@ -104,6 +105,12 @@ export interface VirtualServiceEntry {
   readonly gateways: readonly string[];
   readonly exportTo: readonly string[];
   readonly order: number;
+  /**
+   * Converted from a Gateway API HTTPRoute (istiod's "gateway semantics"): it applies only to
+   * clients in its own namespace or the service's, wins over other public routes in its namespace,
+   * and translates prefixes, rewrites, redirects and missing backends the Gateway API way.
+   */
+  readonly gatewaySemantics: boolean;
 }
 
 /** DestinationRules of one namespace and host merged as istiod consolidates them. */
@@ -273,7 +280,18 @@ export class MeshIndex {
     this.servicesByHost = byHost;
 
     const vsExport = mesh.defaultVirtualServiceExportTo ?? ['*'];
-    this.virtualServices = byKind('VirtualService').map((vs, order) => {
+    // HTTPRoutes become VirtualServices first, as istiod's Gateway API controller converts them
+    const registry = new Set(config.services.map((s) => `${s.namespace}/${s.name}`));
+    const serviceEntries = byKind('ServiceEntry');
+    const fromRoutes = httpRouteVirtualServices(byKind('HTTPRoute'), {
+      domainSuffix: this.settings.domainSuffix,
+      serviceExists: (ns, name) => registry.has(`${ns}/${name}`),
+      serviceEntryHosts: (ns, name) =>
+        serviceEntries.find((se) => se.metadata.namespace === ns && se.metadata.name === name)?.spec.hosts,
+      hostExists: (h) => byHost.has(h),
+    });
+    const converted = new Set<VirtualService>(fromRoutes);
+    this.virtualServices = [...byKind('VirtualService'), ...fromRoutes].sort(byCreation).map((vs, order) => {
       const ns = vs.metadata.namespace;
       const gateways = (
         vs.spec.gateways === undefined || vs.spec.gateways.length === 0 ? ['mesh'] : vs.spec.gateways
@@ -286,6 +304,7 @@ export class MeshIndex {
         gateways,
         exportTo: vs.spec.exportTo !== undefined && vs.spec.exportTo.length > 0 ? vs.spec.exportTo : vsExport,
         order,
+        gatewaySemantics: converted.has(vs),
       };
     });
     this.destinationRules = this.#consolidateDestinationRules(byKind('DestinationRule'));

@@ -63,9 +63,9 @@ export class NodeScope {
   readonly meshVirtualServices: readonly VirtualServiceEntry[];
   readonly #egress: readonly EgressHost[];
   readonly #byHost = new Map<string, MeshService>();
-  readonly #exactVs = new Map<string, VirtualServiceEntry>();
+  readonly #exactVs = new Map<string, VirtualServiceEntry[]>();
   readonly #wildcardVs: VirtualServiceEntry[] = [];
-  readonly #vsForHost = new Map<string, VirtualServiceEntry | undefined>();
+  readonly #vsForHost = new Map<string, readonly VirtualServiceEntry[]>();
   readonly #drForHost = new Map<string, DestinationRuleEntry | undefined>();
 
   constructor(index: MeshIndex, node: ProxyNode) {
@@ -92,13 +92,18 @@ export class NodeScope {
       vss.push(vs);
     }
     // istiod's VirtualServicesForGateway order: private to the node's namespace, then exported to
-    // it by name, then public; creation order within each (the first one for a host wins)
-    const rank = (vs: VirtualServiceEntry) =>
-      vs.exportTo.includes('*') ? 2 : vs.exportTo.includes('.') && vs.namespace === ns ? 0 : 1;
+    // it by name, then public — among those, routes converted from the node's own namespace's
+    // HTTPRoutes first (the Gateway API's "consumer override") —; creation order within each
+    const rank = (vs: VirtualServiceEntry) => {
+      if (!vs.exportTo.includes('*')) return vs.exportTo.includes('.') && vs.namespace === ns ? 0 : 1;
+      return vs.gatewaySemantics && vs.namespace === ns ? 2 : 3;
+    };
     vss.sort((a, b) => rank(a) - rank(b) || a.order - b.order);
     for (const vs of vss) {
       for (const h of vs.hosts) {
-        if (!this.#exactVs.has(h)) this.#exactVs.set(h, vs);
+        const list = this.#exactVs.get(h);
+        if (list === undefined) this.#exactVs.set(h, [vs]);
+        else if (!list.includes(vs)) list.push(vs);
         if (isWildcard(h) && !this.#wildcardVs.includes(vs)) this.#wildcardVs.push(vs);
       }
     }
@@ -121,27 +126,37 @@ export class NodeScope {
   }
 
   /**
-   * The VirtualService that routes this host for the mesh: the first with the exact host, else the
-   * one with the most specific matching wildcard (istiod's mostSpecificWildcardVsIndex), else none.
+   * The VirtualServices that may route this host for the mesh, in the order istiod tries them: those
+   * naming the exact host, then the one with the most specific matching wildcard (istiod's
+   * mostSpecificWildcardVsIndex). The first that yields routes on a port serves it
+   * (BuildSidecarVirtualHostWrapper skips a VirtualService without routes there). A route converted
+   * from an HTTPRoute only applies to clients of its own namespace or the service's.
    */
-  virtualServiceFor(host: string): VirtualServiceEntry | undefined {
-    if (this.#vsForHost.has(host)) return this.#vsForHost.get(host);
-    let found = this.#exactVs.get(host);
-    if (found === undefined) {
-      let best = -1;
-      for (const vs of this.#wildcardVs) {
-        for (const h of vs.hosts) {
-          if (!isWildcard(h) || !hostsOverlap(h, host)) continue;
-          const score = hostSpecificity(h);
-          if (score > best) {
-            best = score;
-            found = vs;
-          }
+  virtualServicesFor(host: string): readonly VirtualServiceEntry[] {
+    const cached = this.#vsForHost.get(host);
+    if (cached !== undefined) return cached;
+    const found = [...(this.#exactVs.get(host) ?? [])];
+    let wildcard: VirtualServiceEntry | undefined;
+    let best = -1;
+    for (const vs of this.#wildcardVs) {
+      // wildcard hosts of converted routes are not service hosts (separateVSHostsAndServices)
+      if (vs.gatewaySemantics) continue;
+      for (const h of vs.hosts) {
+        if (!isWildcard(h) || !hostsOverlap(h, host)) continue;
+        const score = hostSpecificity(h);
+        if (score > best) {
+          best = score;
+          wildcard = vs;
         }
       }
     }
-    this.#vsForHost.set(host, found);
-    return found;
+    if (wildcard !== undefined && !found.includes(wildcard)) found.push(wildcard);
+    const svcNs = this.service(host)?.namespace;
+    const out = found.filter(
+      (vs) => !vs.gatewaySemantics || vs.namespace === svcNs || vs.namespace === this.node.namespace,
+    );
+    this.#vsForHost.set(host, out);
+    return out;
   }
 
   /**

@@ -53,8 +53,11 @@ export function outboundRouteConfig(
   const name = clusterName(port.port, '', svc.hostname);
   // TCP/TLS ports get no virtual host (istiod only routes HTTP or sniffed ports)
   if (!isHttpOrSniffed(port.protocol)) return { name, virtual_hosts: [] };
-  const vs = scope.virtualServiceFor(svc.hostname);
-  let routes = vs === undefined ? [] : virtualServiceRoutes(vs, routeContext(scope, port.port, MESH_GATEWAY, pack));
+  let routes: ReturnType<typeof virtualServiceRoutes> = [];
+  for (const vs of scope.virtualServicesFor(svc.hostname)) {
+    routes = virtualServiceRoutes(vs, routeContext(scope, port.port, MESH_GATEWAY, pack));
+    if (routes.length > 0) break;
+  }
   if (routes.length === 0) {
     const hash = consistentHashForService(scope.destinationRule(svc.hostname)?.spec, port.port);
     routes = [defaultRoute(svc.hostname, port.port, hash, scope.settings.defaultHttpRetryPolicy)];

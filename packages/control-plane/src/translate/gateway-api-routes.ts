@@ -1,0 +1,389 @@
+// Kubernetes Gateway API HTTPRoutes for the mesh (GAMMA) → VirtualServices, the way istiod converts
+// them (pilot/pkg/config/kube/gateway: conversion.go convertHTTPRoute, route_collections.go
+// HTTPRouteCollection and mergeHTTPRoutes). The result is an ordinary VirtualService with "gateway
+// semantics" that the VirtualService → RDS code translates, with the few differences istiod's
+// route.go makes for such routes (path-separated prefixes, 500 for a missing backend...).
+//
+// - A parentRef to a Service (group "", kind Service) or an Istio ServiceEntry that exists binds the
+//   route to the mesh for that service's host(s); `hostnames` play no part. A parentRef `port` adds a
+//   port match to every rule. Other parents (a Gateway API Gateway) are not read.
+// - Each rule becomes one Istio HTTP route per match, named `rule.name` or `<ns>.<route>.<index>`.
+// - Routes of one namespace for one host (and parent port) are merged into one VirtualService named
+//   `<ns>[~port]~<host>`, oldest route first, then sorted by the Gateway API's precedence: exact
+//   path, then prefix, then regex; longer paths; a method; more headers; more query parameters.
+import type {
+  BackendObjectReference,
+  Destination,
+  GatewayHTTPRoute,
+  HeaderOperations,
+  HTTPHeaderFilter,
+  HTTPMatchRequest,
+  HTTPMirrorPolicy,
+  HTTPRoute,
+  HTTPRouteDestination,
+  HTTPRouteMatch,
+  HTTPRouteRule,
+  StringMatch,
+  VirtualService,
+} from '../config/istio-types.ts';
+
+export interface GatewayRouteLookup {
+  readonly domainSuffix: string;
+  /** Does the Kubernetes Service `namespace/name` exist? */
+  readonly serviceExists: (namespace: string, name: string) => boolean;
+  /** The hosts of the ServiceEntry `namespace/name`, or undefined when there is none. */
+  readonly serviceEntryHosts: (namespace: string, name: string) => readonly string[] | undefined;
+  /** Is there a service with this hostname (a ServiceEntry host)? */
+  readonly hostExists: (host: string) => boolean;
+}
+
+const GATEWAY_GROUP = 'gateway.networking.k8s.io';
+const ISTIO_GROUP = 'networking.istio.io';
+
+/** Where a mesh route attaches: the hosts it routes and the parent's port, if any. */
+interface MeshParent {
+  readonly hosts: readonly string[];
+  readonly port: number | undefined;
+}
+
+/** toInternalParentReference + referenceAllowed for mesh parents (the Gateway API default group/kind is a Gateway). */
+function meshParents(route: GatewayHTTPRoute, lookup: GatewayRouteLookup): MeshParent[] {
+  const out: MeshParent[] = [];
+  const ns = route.metadata.namespace;
+  for (const ref of route.spec.parentRefs ?? []) {
+    const group = ref.group ?? GATEWAY_GROUP;
+    const kind = ref.kind ?? 'Gateway';
+    const refNs = ref.namespace ?? ns;
+    if (group === '' && kind === 'Service') {
+      // a parent Service that does not exist leaves the route unattached (status NotAccepted)
+      if (!lookup.serviceExists(refNs, ref.name)) continue;
+      out.push({ hosts: [`${ref.name}.${refNs}.svc.${lookup.domainSuffix}`], port: ref.port });
+    } else if (group === ISTIO_GROUP && kind === 'ServiceEntry') {
+      const hosts = lookup.serviceEntryHosts(refNs, ref.name);
+      if (hosts !== undefined) out.push({ hosts, port: ref.port });
+    }
+  }
+  return out;
+}
+
+function stringMatch(type: string | undefined, value: string): StringMatch {
+  return type === 'RegularExpression' ? { regex: value } : { exact: value };
+}
+
+/** createURIMatch / createHeadersMatch / createQueryParamsMatch / createMethodMatch, with the CRD's defaults. */
+function matchRequest(m: HTTPRouteMatch): HTTPMatchRequest {
+  const type = m.path?.type ?? 'PathPrefix';
+  let value = m.path?.value ?? '/';
+  let uri: StringMatch;
+  if (type === 'Exact') uri = { exact: value };
+  else if (type === 'RegularExpression') uri = { regex: value };
+  else {
+    // "When specified, a trailing `/` is ignored."
+    if (value !== '/' && value.endsWith('/')) value = value.slice(0, -1);
+    uri = { prefix: value };
+  }
+  const out: { -readonly [K in keyof HTTPMatchRequest]: HTTPMatchRequest[K] } = { uri };
+  if ((m.headers?.length ?? 0) > 0)
+    out.headers = Object.fromEntries(m.headers!.map((h) => [h.name, stringMatch(h.type, h.value)]));
+  if ((m.queryParams?.length ?? 0) > 0)
+    out.queryParams = Object.fromEntries(m.queryParams!.map((q) => [q.name, stringMatch(q.type, q.value)]));
+  if (m.method !== undefined) out.method = { exact: m.method };
+  return out;
+}
+
+/** headerListToMap: lower-cased names, the first of equal names wins. */
+function headerMap(list: readonly { name: string; value: string }[] | undefined): Record<string, string> | undefined {
+  if (list === undefined || list.length === 0) return undefined;
+  const out: Record<string, string> = {};
+  for (const h of list) {
+    const k = h.name.toLowerCase();
+    if (!(k in out)) out[k] = h.value;
+  }
+  return out;
+}
+
+function headerOperations(f: HTTPHeaderFilter): HeaderOperations {
+  const out: { set?: Record<string, string>; add?: Record<string, string>; remove?: readonly string[] } = {};
+  const set = headerMap(f.set);
+  const add = headerMap(f.add);
+  if (set !== undefined) out.set = set;
+  if (add !== undefined) out.add = add;
+  if (f.remove !== undefined && f.remove.length > 0) out.remove = f.remove;
+  return out;
+}
+
+/** buildDestination: a Service (`name.ns.svc.<suffix>`), a ServiceEntry `Hostname`, or nothing (→ 500). */
+function destination(
+  ref: BackendObjectReference,
+  routeNs: string,
+  lookup: GatewayRouteLookup,
+): { destination: Destination; found: boolean } {
+  const group = ref.group ?? '';
+  const kind = ref.kind ?? 'Service';
+  const port = ref.port === undefined ? {} : { port: { number: ref.port } };
+  if (group === '' && kind === 'Service') {
+    const ns = ref.namespace ?? routeNs;
+    const host = `${ref.name}.${ns}.svc.${lookup.domainSuffix}`;
+    return { destination: { host, ...port }, found: lookup.serviceExists(ns, ref.name) };
+  }
+  if (group === ISTIO_GROUP && kind === 'Hostname') {
+    return { destination: { host: ref.name, ...port }, found: lookup.hostExists(ref.name) };
+  }
+  // an unsupported kind: istiod routes to its "UnknownService" cluster, which answers 500
+  return { destination: { host: '' }, found: false };
+}
+
+const MUTABLE = <T>(v: T): { -readonly [K in keyof T]: T[K] } => v as { -readonly [K in keyof T]: T[K] };
+
+/** convertHTTPRoute for a mesh parent (no ReferenceGrant needed), one match at most. */
+function convertRule(
+  rule: HTTPRouteRule,
+  match: HTTPRouteMatch | undefined,
+  route: GatewayHTTPRoute,
+  index: number,
+  lookup: GatewayRouteLookup,
+): HTTPRoute {
+  const ns = route.metadata.namespace;
+  const out = MUTABLE<HTTPRoute>({ name: rule.name ?? `${ns}.${route.metadata.name}.${index}` });
+  if (match !== undefined) out.match = [matchRequest(match)];
+  const mirrors: HTTPMirrorPolicy[] = [];
+  for (const f of rule.filters ?? []) {
+    switch (f.type) {
+      case 'RequestHeaderModifier':
+        out.headers = { ...out.headers, request: headerOperations(f.requestHeaderModifier ?? {}) };
+        break;
+      case 'ResponseHeaderModifier':
+        out.headers = { ...out.headers, response: headerOperations(f.responseHeaderModifier ?? {}) };
+        break;
+      case 'RequestRedirect': {
+        const r = f.requestRedirect ?? {};
+        const redirect = MUTABLE<NonNullable<HTTPRoute['redirect']>>({ redirectCode: r.statusCode ?? 302 });
+        if (r.hostname !== undefined) redirect.authority = r.hostname;
+        if (r.scheme !== undefined) redirect.scheme = r.scheme;
+        // "When empty, port (if specified) of the request is used", unless the scheme changes
+        if (r.port !== undefined) redirect.port = r.port;
+        else redirect.derivePort = r.scheme !== undefined ? 'FROM_PROTOCOL_DEFAULT' : 'FROM_REQUEST_PORT';
+        if (r.path?.type === 'ReplaceFullPath') redirect.uri = r.path.replaceFullPath ?? '';
+        else if (r.path?.type === 'ReplacePrefixMatch')
+          redirect.uri = `${PREFIX_MARKER}${r.path.replacePrefixMatch ?? ''}`;
+        out.redirect = redirect;
+        break;
+      }
+      case 'URLRewrite': {
+        const w = f.urlRewrite ?? {};
+        const rewrite = MUTABLE<NonNullable<HTTPRoute['rewrite']>>({});
+        if (w.path?.type === 'ReplacePrefixMatch') {
+          // `/` (or nothing) means "remove the prefix"
+          const uri = (w.path.replacePrefixMatch ?? '').replace(/\/$/, '');
+          rewrite.uri = uri === '' ? '/' : uri;
+        } else if (w.path?.type === 'ReplaceFullPath') {
+          rewrite.uriRegexRewrite = { match: '/.*', rewrite: w.path.replaceFullPath ?? '' };
+        }
+        if (w.hostname !== undefined) rewrite.authority = w.hostname;
+        if (rewrite.uri !== undefined || rewrite.uriRegexRewrite !== undefined || rewrite.authority !== undefined)
+          out.rewrite = rewrite;
+        break;
+      }
+      case 'RequestMirror': {
+        const m = f.requestMirror;
+        if (m === undefined) break;
+        const d = destination(m.backendRef, ns, lookup);
+        // a mirror to a backend that does not exist is dropped (the route reports it)
+        if (!d.found) break;
+        let percentage: { value: number } | undefined;
+        if (m.fraction !== undefined)
+          percentage = { value: (100 * m.fraction.numerator) / (m.fraction.denominator ?? 100) };
+        else if (m.percent !== undefined) percentage = { value: m.percent };
+        mirrors.push(
+          percentage === undefined ? { destination: d.destination } : { destination: d.destination, percentage },
+        );
+        break;
+      }
+      case 'CORS': {
+        const c = f.cors ?? {};
+        const cors = MUTABLE<NonNullable<HTTPRoute['corsPolicy']>>({});
+        if (c.allowOrigins !== undefined)
+          cors.allowOrigins = c.allowOrigins.filter((o) => o !== '').map((o) => ({ exact: o }));
+        if (c.allowCredentials === true) cors.allowCredentials = true;
+        if (c.allowMethods !== undefined) cors.allowMethods = c.allowMethods;
+        if (c.allowHeaders !== undefined) cors.allowHeaders = c.allowHeaders;
+        if (c.exposeHeaders !== undefined) cors.exposeHeaders = c.exposeHeaders;
+        // the CRD defaults maxAge to 5 seconds
+        cors.maxAge = `${c.maxAge ?? 5}s`;
+        out.corsPolicy = cors;
+        break;
+      }
+      case 'ExtensionRef':
+        // rejected by validation (istiod: "unsupported filter type")
+        break;
+    }
+  }
+  if (mirrors.length > 0) out.mirrors = mirrors;
+
+  if (rule.retry !== undefined) {
+    // "Implementations SHOULD retry on connection errors ... if a retry stanza is configured"
+    const attempts = rule.retry.attempts ?? 2;
+    const retryOn = [
+      'connect-failure',
+      'refused-stream',
+      'unavailable',
+      'cancelled',
+      ...(rule.retry.codes ?? []).map(String),
+    ];
+    out.retries = {
+      attempts,
+      retryOn: attempts === 0 ? '' : retryOn.join(','),
+      ...(rule.retry.backoff === undefined ? {} : { backoff: rule.retry.backoff }),
+    };
+  }
+  const request = nonZero(rule.timeouts?.request);
+  const backendRequest = nonZero(rule.timeouts?.backendRequest);
+  if (request !== undefined) out.timeout = request;
+  if (backendRequest !== undefined) {
+    // backendRequest bounds each attempt when retries are set, else the whole request
+    if (out.retries !== undefined) out.retries = { ...out.retries, perTryTimeout: backendRequest };
+    else out.timeout = backendRequest;
+  }
+
+  const backends = rule.backendRefs ?? [];
+  const weightSum = backends.reduce((n, b) => n + (b.weight ?? 1), 0);
+  if (weightSum === 0 && out.redirect === undefined) {
+    // "the spec requires us to return 500 when there are no >0 weight backends"
+    out.directResponse = { status: 500 };
+  } else if (out.redirect === undefined) {
+    const kept = backends.filter((b) => (b.weight ?? 1) !== 0);
+    const destinations: HTTPRouteDestination[] = kept.map((b) => {
+      const d = MUTABLE<HTTPRouteDestination>({
+        destination: destination(b, ns, lookup).destination,
+        // one destination carries weight 0 (a plain cluster route)
+        weight: kept.length === 1 ? 0 : (b.weight ?? 1),
+      });
+      for (const f of b.filters ?? []) {
+        if (f.type === 'RequestHeaderModifier')
+          d.headers = { ...d.headers, request: headerOperations(f.requestHeaderModifier ?? {}) };
+        else if (f.type === 'ResponseHeaderModifier')
+          d.headers = { ...d.headers, response: headerOperations(f.responseHeaderModifier ?? {}) };
+      }
+      return d;
+    });
+    out.route = destinations;
+  }
+  return out;
+}
+
+function nonZero(d: string | undefined): string | undefined {
+  return d === undefined || /^(0+(h|m|s|ms))+$/.test(d) ? undefined : d;
+}
+
+/** The marker istiod puts in a redirect `uri` for ReplacePrefixMatch; route.go turns it into a prefix rewrite. */
+export const PREFIX_MARKER = '%PREFIX()%';
+
+/** The Istio HTTP routes of one HTTPRoute for the mesh: one per (rule, match); no matches → the CRD default. */
+function meshRoutes(route: GatewayHTTPRoute, lookup: GatewayRouteLookup): HTTPRoute[] {
+  const out: HTTPRoute[] = [];
+  // absent `rules` are defaulted by the API server to one rule matching everything (with no backend: 500)
+  const rules: readonly HTTPRouteRule[] = route.spec.rules ?? [{}];
+  rules.forEach((rule, i) => {
+    // an absent `matches` is defaulted by the API server to one `PathPrefix /` match
+    const matches: (HTTPRouteMatch | undefined)[] =
+      rule.matches === undefined ? [{ path: { type: 'PathPrefix', value: '/' } }] : [...rule.matches];
+    if (matches.length === 0) matches.push(undefined);
+    for (const m of matches) out.push(convertRule(rule, m, route, i, lookup));
+  });
+  return out;
+}
+
+/** augmentPortMatch: a parent port becomes a port match on every route. */
+function withPort(routes: readonly HTTPRoute[], port: number): HTTPRoute[] {
+  return routes.map((r) => ({
+    ...r,
+    match: r.match === undefined || r.match.length === 0 ? [{ port }] : r.match.map((m) => ({ ...m, port })),
+  }));
+}
+
+function uriRank(m: HTTPMatchRequest): number {
+  if (m.uri === undefined) return -1;
+  if (m.uri.exact !== undefined) return 3;
+  if (m.uri.prefix !== undefined) return 2;
+  if (m.uri.regex !== undefined) return 1;
+  return -1;
+}
+
+function uriLength(m: HTTPMatchRequest): number {
+  return (m.uri?.exact ?? m.uri?.prefix ?? m.uri?.regex ?? '').length;
+}
+
+/** sortHTTPRoutes' "less": the Gateway API's precedence between two routes. */
+function before(a: HTTPRoute, b: HTTPRoute): boolean {
+  const m1 = a.match?.[0];
+  const m2 = b.match?.[0];
+  if (m1 === undefined) return false;
+  if (m2 === undefined) return true;
+  const r1 = uriRank(m1);
+  const r2 = uriRank(m2);
+  if (r1 !== r2) return r1 > r2;
+  const l1 = uriLength(m1);
+  const l2 = uriLength(m2);
+  if (l1 !== l2) return l1 > l2;
+  if ((m1.method === undefined) !== (m2.method === undefined)) return m1.method !== undefined;
+  const h1 = Object.keys(m1.headers ?? {}).length;
+  const h2 = Object.keys(m2.headers ?? {}).length;
+  if (h1 !== h2) return h1 > h2;
+  return Object.keys(m1.queryParams ?? {}).length > Object.keys(m2.queryParams ?? {}).length;
+}
+
+/** sort.SliceStable(routes, less): Array.prototype.sort is stable. */
+export function sortGatewayRoutes(routes: HTTPRoute[]): HTTPRoute[] {
+  return routes.sort((a, b) => (before(a, b) ? -1 : before(b, a) ? 1 : 0));
+}
+
+/** sortRoutesByCreationTime: creation time, then namespace, then name. */
+function byRouteCreation(a: GatewayHTTPRoute, b: GatewayHTTPRoute): number {
+  const ta = Date.parse(a.metadata.creationTimestamp ?? '');
+  const tb = Date.parse(b.metadata.creationTimestamp ?? '');
+  const na = Number.isNaN(ta) ? Number.NEGATIVE_INFINITY : ta;
+  const nb = Number.isNaN(tb) ? Number.NEGATIVE_INFINITY : tb;
+  if (na !== nb) return na < nb ? -1 : 1;
+  if (a.metadata.namespace !== b.metadata.namespace) return a.metadata.namespace < b.metadata.namespace ? -1 : 1;
+  if (a.metadata.name !== b.metadata.name) return a.metadata.name < b.metadata.name ? -1 : 1;
+  return 0;
+}
+
+/** HTTPRouteCollection + mergeHTTPRoutes for mesh parents: the VirtualServices istiod would build. */
+export function httpRouteVirtualServices(
+  routes: readonly GatewayHTTPRoute[],
+  lookup: GatewayRouteLookup,
+): VirtualService[] {
+  const merged = new Map<string, { namespace: string; host: string; first: GatewayHTTPRoute; http: HTTPRoute[] }>();
+  for (const route of [...routes].sort(byRouteCreation)) {
+    const parents = meshParents(route, lookup);
+    if (parents.length === 0) continue;
+    const base = meshRoutes(route, lookup);
+    if (base.length === 0) continue;
+    const ns = route.metadata.namespace;
+    for (const parent of parents) {
+      const http = parent.port === undefined ? base : withPort(base, parent.port);
+      for (const host of parent.hosts) {
+        const key = `${ns}${parent.port === undefined ? '' : `/${parent.port}`}/${host}`;
+        const entry = merged.get(key);
+        if (entry === undefined) merged.set(key, { namespace: ns, host, first: route, http: [...http] });
+        else entry.http.push(...http);
+      }
+    }
+  }
+  const out: VirtualService[] = [];
+  for (const [key, { namespace, host, first, http }] of merged) {
+    const meta = first.metadata.creationTimestamp;
+    out.push({
+      apiVersion: 'networking.istio.io/v1',
+      kind: 'VirtualService',
+      metadata: {
+        name: key.replaceAll('/', '~'),
+        namespace,
+        ...(meta === undefined ? {} : { creationTimestamp: meta }),
+      },
+      spec: { hosts: [host], gateways: ['mesh'], http: sortGatewayRoutes(http) },
+    });
+  }
+  return out;
+}
