@@ -204,3 +204,45 @@ spec:
     "route.yaml: document 1 (line 6): HTTPRoute default/reviews: spec.hostnames: warning: hostnames are ignored for Service parents: the route applies to the Service's host",
   ]);
 });
+
+test('GRPCRoute (v1): service / method matches are validated like the CRD; filters istiod cannot translate are errors', async (t) => {
+  const grpc = (name: string, rules: string) => `apiVersion: gateway.networking.k8s.io/v1
+kind: GRPCRoute
+metadata: {name: ${name}}
+spec:
+  parentRefs: [{group: "", kind: Service, name: reviews}]
+  rules:
+${rules.replace(/^/gm, '  ')}
+`;
+  const r = await load(t, {
+    'registry.yaml': REGISTRY,
+    'grpc.yaml': [
+      grpc(
+        'good',
+        `- matches:
+  - method: {service: bookinfo.Reviews, method: Get}
+  - method: {type: RegularExpression, service: "bookinfo\\\\..*"}
+  backendRefs: [{name: reviews-v2, port: 9080}]`,
+      ),
+      grpc(
+        'bad',
+        `- matches:
+  - method: {type: Exact}
+  - method: {service: "bookinfo/Reviews", method: "Get()"}
+  filters:
+  - {type: ExtensionRef, extensionRef: {group: example.com, kind: Lua, name: x}}
+  backendRefs: [{name: gone, port: 9080}]`,
+      ),
+    ].join('---\n'),
+  });
+  assert.deepEqual(r.problems.map(formatProblem), [
+    "grpc.yaml: document 2 (line 19): GRPCRoute default/bad: spec.rules[0].matches[0].method: One or both of 'service' or 'method' must be specified",
+    'grpc.yaml: document 2 (line 20): GRPCRoute default/bad: spec.rules[0].matches[1].method.service: service must only contain valid characters (matching ^(?i)\\.?[a-z_][a-z_0-9]*(\\.[a-z_][a-z_0-9]*)*$)',
+    'grpc.yaml: document 2 (line 20): GRPCRoute default/bad: spec.rules[0].matches[1].method.method: method must only contain valid characters (matching ^[A-Za-z_][A-Za-z_0-9]*$)',
+    'grpc.yaml: document 2 (line 22): GRPCRoute default/bad: spec.rules[0].filters[0].type: unsupported filter type "ExtensionRef"',
+  ]);
+  assert.deepEqual(
+    r.snapshot.istio.map((o) => `${o.kind}/${o.metadata.name}`),
+    ['GRPCRoute/good'],
+  );
+});

@@ -6,6 +6,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import {
+  type GatewayGRPCRoute,
   type GatewayHTTPRoute,
   type HTTPRouteRule,
   type HTTPRouteSpec,
@@ -511,5 +512,73 @@ describe('HTTPRoute (mesh) → RDS', () => {
     assert.deepEqual(first([virtualService, newerRoute], CONSUMER_NODE), ['from-vs']);
     // a client in the route's namespace: its HTTPRoute goes first ("consumer override")
     assert.deepEqual(first([virtualService, newerRoute]), ['default.reviews.0']);
+  });
+});
+
+describe('GRPCRoute (mesh) → RDS', () => {
+  function grpcRoute(name: string, spec: GatewayGRPCRoute['spec'], created?: string): GatewayGRPCRoute {
+    const metadata = { name, namespace: 'default', ...(created === undefined ? {} : { creationTimestamp: created }) };
+    return { apiVersion: 'gateway.networking.k8s.io/v1', kind: 'GRPCRoute', metadata, spec };
+  }
+
+  test('service / method matches become gRPC paths (createGRPCURIMatch); headers; the Gateway API sort', () => {
+    const route = grpcRoute('reviews', {
+      parentRefs: [REVIEWS],
+      rules: [
+        {
+          matches: [
+            { method: { service: 'bookinfo.Reviews', method: 'Get' } },
+            { method: { service: 'bookinfo.Reviews' }, headers: [{ name: 'x-canary', value: 'yes' }] },
+            { method: { method: 'List' } },
+            { method: { type: 'RegularExpression', service: 'bookinfo\\..*' } },
+          ],
+          filters: [
+            { type: 'RequestHeaderModifier', requestHeaderModifier: { set: [{ name: 'x-grpc', value: '1' }] } },
+          ],
+          backendRefs: [to('reviews-v2')],
+        },
+        { backendRefs: [to('reviews-v1')] },
+      ],
+    });
+    const rs = at(rds([route]), 'virtual_hosts', 0, 'routes') as Json[];
+    assert.deepEqual(
+      rs.map((r) => [at(r, 'name'), at(r, 'match')]),
+      [
+        ['default.reviews.0', { path: '/bookinfo.Reviews/Get', case_sensitive: { value: true } }],
+        // a service prefix is a path-separated prefix, as for HTTPRoutes (gateway semantics)
+        [
+          'default.reviews.0',
+          {
+            path_separated_prefix: '/bookinfo.Reviews',
+            case_sensitive: { value: true },
+            headers: [{ name: 'x-canary', string_match: { exact: 'yes' } }],
+          },
+        ],
+        ['default.reviews.0', { safe_regex: { regex: '/bookinfo\\..*/.+' }, case_sensitive: { value: true } }],
+        ['default.reviews.0', { safe_regex: { regex: '/[^/]+/List' }, case_sensitive: { value: true } }],
+        // no matches: every service and method, last (TranslateRouteMatch of no match: just `/`)
+        ['default.reviews.1', { prefix: '/' }],
+      ],
+    );
+    assert.equal(at(rs[0], 'route', 'cluster'), V2);
+    assert.deepEqual(at(rs[0], 'request_headers_to_add'), [
+      { header: { key: 'x-grpc', value: '1' }, append_action: OVERWRITE },
+    ]);
+    assert.equal(at(rs[4], 'route', 'cluster'), V1);
+  });
+
+  test('GRPCRoutes and HTTPRoutes are not merged: for one Service the older one applies', () => {
+    const grpc = grpcRoute(
+      'reviews-grpc',
+      { parentRefs: [REVIEWS], rules: [{ backendRefs: [to('reviews-v2')] }] },
+      '2024-01-01T00:00:00Z',
+    );
+    const http = httpRoute(
+      'reviews-http',
+      { parentRefs: [REVIEWS], rules: [{ backendRefs: [to('reviews-v1')] }] },
+      'default',
+      '2024-02-01T00:00:00Z',
+    );
+    assert.deepEqual(names(at(rds([http, grpc]), 'virtual_hosts', 0, 'routes') as Json[]), ['default.reviews-grpc.0']);
   });
 });

@@ -2,11 +2,12 @@
 // with a note: a config directory often holds Deployments, ConfigMaps or Istio kinds Inboard does
 // not implement (EnvoyFilter, Telemetry...).
 import { z } from 'zod';
-import { httpRouteSpecSchema } from './gateway-api-schemas.ts';
+import { grpcRouteSpecSchema, httpRouteSpecSchema } from './gateway-api-schemas.ts';
 import type {
   AuthorizationPolicy,
   DestinationRule,
   Gateway,
+  GatewayGRPCRoute,
   GatewayHTTPRoute,
   IstioKind,
   PeerAuthentication,
@@ -79,6 +80,7 @@ const requestAuthenticationSchema: z.ZodType<RequestAuthentication> = istioObjec
   requestAuthenticationSpecSchema,
 );
 const httpRouteSchema: z.ZodType<GatewayHTTPRoute> = istioObject('HTTPRoute', httpRouteSpecSchema);
+const grpcRouteSchema: z.ZodType<GatewayGRPCRoute> = istioObject('GRPCRoute', grpcRouteSpecSchema);
 
 export const k8sServiceSchema = z.object({
   apiVersion: z.string(),
@@ -185,6 +187,7 @@ const KINDS: readonly KindInfo[] = [
     category: 'istio',
     schema: httpRouteSchema,
   },
+  { group: GATEWAY_API_GROUP, kind: 'GRPCRoute', versions: ['v1'], category: 'istio', schema: grpcRouteSchema },
   { group: '', kind: 'Service', versions: ['v1'], category: 'k8s-service', schema: k8sServiceSchema },
   { group: '', kind: 'Endpoints', versions: ['v1'], category: 'k8s-endpoints', schema: k8sEndpointsSchema },
   { group: '', kind: 'Pod', versions: ['v1'], category: 'k8s-pod', schema: k8sPodSchema },

@@ -99,7 +99,8 @@ export function lintIstioObject(obj: IstioObject): FieldIssue[] {
         warn(['spec', 'selector'], 'workload selector specified without labels');
       }
       break;
-    case 'HTTPRoute': {
+    case 'HTTPRoute':
+    case 'GRPCRoute': {
       const refs = obj.spec.parentRefs ?? [];
       if (refs.length === 0) warn(['spec'], 'no parentRefs: the route is attached to nothing');
       let mesh = 0;

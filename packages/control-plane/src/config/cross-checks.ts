@@ -3,7 +3,7 @@
 
 import { type ConfigEntry, entryProblem } from './config-entry.ts';
 import type { ConfigProblem } from './config-problem.ts';
-import type { GatewayHTTPRoute, MeshConfig } from './istio-types.ts';
+import type { BackendObjectReference, GatewayGRPCRoute, GatewayHTTPRoute, MeshConfig } from './istio-types.ts';
 
 export function crossObjectWarnings(
   entries: readonly ConfigEntry[],
@@ -49,7 +49,7 @@ export function crossObjectWarnings(
 }
 
 /**
- * HTTPRoutes whose references resolve to nothing (istiod reports them in the route status, which
+ * HTTPRoutes and GRPCRoutes whose references resolve to nothing (istiod reports them in the route status, which
  * files do not have), and an HTTPRoute and a VirtualService routing the same Service host (istiod
  * applies one per client: see the README).
  */
@@ -75,8 +75,10 @@ function gatewayRouteWarnings(entries: readonly ConfigEntry[], meshConfig: MeshC
     }
   }
   for (const e of entries) {
-    if (e.body.type !== 'istio' || e.body.object.kind !== 'HTTPRoute') continue;
-    const route: GatewayHTTPRoute = e.body.object;
+    if (e.body.type !== 'istio') continue;
+    const obj = e.body.object;
+    if (obj.kind !== 'HTTPRoute' && obj.kind !== 'GRPCRoute') continue;
+    const route: GatewayHTTPRoute | GatewayGRPCRoute = obj;
     const ns = route.metadata.namespace;
     for (const p of route.spec.parentRefs ?? []) {
       if (p.group !== '' || (p.kind ?? 'Gateway') !== 'Service') continue;
@@ -101,7 +103,7 @@ function gatewayRouteWarnings(entries: readonly ConfigEntry[], meshConfig: MeshC
     for (const rule of route.spec.rules ?? []) {
       const refs = [
         ...(rule.backendRefs ?? []).map((b) => ({ ref: b, what: 'backendRef', effect: 'requests sent to it get 500' })),
-        ...(rule.filters ?? []).flatMap((f) =>
+        ...(rule.filters ?? []).flatMap((f: { requestMirror?: { backendRef: BackendObjectReference } }) =>
           f.requestMirror === undefined
             ? []
             : [{ ref: f.requestMirror.backendRef, what: 'mirror backendRef', effect: 'nothing is mirrored to it' }],

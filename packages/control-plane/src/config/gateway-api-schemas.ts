@@ -1,4 +1,4 @@
-// gateway.networking.k8s.io HTTPRoute (v1, v1beta1) as a zod schema. The rules are the ones the
+// gateway.networking.k8s.io HTTPRoute (v1, v1beta1) and GRPCRoute (v1) as zod schemas. The rules are the ones the
 // Kubernetes API server applies from the Gateway API CRDs (OpenAPI patterns, enums, limits and the
 // CEL rules), so a file Inboard accepts is one `kubectl apply` accepts; plus the few inputs istiod
 // accepts but then refuses to translate (pilot/pkg/config/kube/gateway conversion.go: a backend
@@ -7,6 +7,12 @@ import { z } from 'zod';
 import { parseDuration } from './duration.ts';
 import type {
   BackendObjectReference,
+  GRPCBackendRef,
+  GRPCMethodMatch,
+  GRPCRouteFilter,
+  GRPCRouteMatch,
+  GRPCRouteRule,
+  GRPCRouteSpec,
   HTTPBackendRef,
   HTTPCORSFilter,
   HTTPHeaderFilter,
@@ -354,6 +360,126 @@ export const httpRouteSpecSchema: z.ZodType<HTTPRouteSpec> = z
       .max(16, 'at most 16 hostnames may be given')
       .optional(),
     rules: z.array(ruleSchema).max(16, 'at most 16 rules may be given').optional(),
+  })
+  .superRefine((s, ctx) => {
+    const rules = s.rules ?? [];
+    const matches = rules.reduce((n, r) => n + Math.max(1, r.matches?.length ?? 0), 0);
+    if (matches > 128)
+      custom(ctx, 'the total number of matches across all rules in a route must be less than 128', ['rules']);
+    const names = new Set<string>();
+    rules.forEach((r, i) => {
+      if (r.name === undefined) return;
+      if (names.has(r.name)) custom(ctx, 'Rule name must be unique within the route', ['rules', i, 'name']);
+      names.add(r.name);
+    });
+  });
+
+// ------------------------------------------------------------------------------------------------
+// GRPCRoute
+// ------------------------------------------------------------------------------------------------
+
+const GRPC_SERVICE = /^\.?[a-z_][a-z_0-9]*(\.[a-z_][a-z_0-9]*)*$/i;
+const GRPC_METHOD = /^[A-Za-z_][A-Za-z_0-9]*$/;
+
+const grpcMethodMatchSchema: z.ZodType<GRPCMethodMatch> = z
+  .strictObject({
+    type: z.enum(['Exact', 'RegularExpression']).optional(),
+    service: z.string().max(1024, 'service must be at most 1024 characters').optional(),
+    method: z.string().max(1024, 'method must be at most 1024 characters').optional(),
+  })
+  .superRefine((m, ctx) => {
+    if ((m.service ?? '') === '' && (m.method ?? '') === '')
+      custom(ctx, "One or both of 'service' or 'method' must be specified");
+    if ((m.type ?? 'Exact') === 'Exact') {
+      if (m.service !== undefined && m.service !== '' && !GRPC_SERVICE.test(m.service))
+        custom(
+          ctx,
+          'service must only contain valid characters (matching ^(?i)\\.?[a-z_][a-z_0-9]*(\\.[a-z_][a-z_0-9]*)*$)',
+          ['service'],
+        );
+      if (m.method !== undefined && m.method !== '' && !GRPC_METHOD.test(m.method))
+        custom(ctx, 'method must only contain valid characters (matching ^[A-Za-z_][A-Za-z_0-9]*$)', ['method']);
+      return;
+    }
+    // istiod builds one RE2 pattern from both parts
+    for (const field of ['service', 'method'] as const) {
+      const v = m[field];
+      if (v === undefined || v === '') continue;
+      const r = re2Pattern.safeParse(v);
+      if (!r.success) custom(ctx, r.error.issues[0]?.message ?? 'invalid regex', [field]);
+    }
+  });
+
+const grpcRouteMatchSchema: z.ZodType<GRPCRouteMatch> = z.strictObject({
+  method: grpcMethodMatchSchema.optional(),
+  headers: uniqueNames<HTTPHeaderMatch>(valueMatch('header'), 16, 'header').optional(),
+});
+
+const GRPC_FILTER_FIELDS = {
+  RequestHeaderModifier: 'requestHeaderModifier',
+  ResponseHeaderModifier: 'responseHeaderModifier',
+  RequestMirror: 'requestMirror',
+  ExtensionRef: 'extensionRef',
+} as const;
+
+function grpcFilterSchema(where: 'rule' | 'backend'): z.ZodType<GRPCRouteFilter> {
+  return z
+    .strictObject({
+      type: z.enum(Object.keys(GRPC_FILTER_FIELDS) as [keyof typeof GRPC_FILTER_FIELDS]),
+      requestHeaderModifier: headerFilterSchema.optional(),
+      responseHeaderModifier: headerFilterSchema.optional(),
+      requestMirror: mirrorSchema.optional(),
+      extensionRef: z.strictObject({ group, kind, name: objectName }).optional(),
+    })
+    .superRefine((f, ctx) => {
+      for (const [type, field] of Object.entries(GRPC_FILTER_FIELDS)) {
+        if (f.type === type && f[field] === undefined)
+          custom(ctx, `filter.${field} must be specified for ${type} filter.type`, [field]);
+        if (f.type !== type && f[field] !== undefined)
+          custom(ctx, `filter.${field} must be nil if the filter.type is not ${type}`, [field]);
+      }
+      const supported =
+        where === 'rule'
+          ? f.type !== 'ExtensionRef'
+          : f.type === 'RequestHeaderModifier' || f.type === 'ResponseHeaderModifier';
+      if (!supported)
+        custom(ctx, `unsupported filter type "${f.type}"${where === 'backend' ? ' on a backendRef' : ''}`, ['type']);
+    });
+}
+
+function grpcFilterList(where: 'rule' | 'backend') {
+  return z
+    .array(grpcFilterSchema(where))
+    .max(16, 'at most 16 filters may be given')
+    .superRefine((list, ctx) => {
+      for (const t of ['RequestHeaderModifier', 'ResponseHeaderModifier'])
+        if (list.filter((f) => f.type === t).length > 1) custom(ctx, `${t} filter cannot be repeated`);
+    });
+}
+
+const grpcBackendRefSchema: z.ZodType<GRPCBackendRef> = z
+  .strictObject({
+    ...backendObjectReference,
+    weight: z.number().int().min(0, 'weight must be 0-1000000').max(1_000_000, 'weight must be 0-1000000').optional(),
+    filters: grpcFilterList('backend').optional(),
+  })
+  .superRefine(checkBackend);
+
+const grpcRuleSchema: z.ZodType<GRPCRouteRule> = z.strictObject({
+  name: sectionName.optional(),
+  matches: z.array(grpcRouteMatchSchema).max(64, 'at most 64 matches may be given').optional(),
+  filters: grpcFilterList('rule').optional(),
+  backendRefs: z.array(grpcBackendRefSchema).max(16, 'at most 16 backendRefs may be given').optional(),
+});
+
+export const grpcRouteSpecSchema: z.ZodType<GRPCRouteSpec> = z
+  .strictObject({
+    parentRefs: z.array(parentRefSchema).max(32, 'at most 32 parentRefs may be given').optional(),
+    hostnames: z
+      .array(pattern(HOSTNAME, 'hostname', 253))
+      .max(16, 'at most 16 hostnames may be given')
+      .optional(),
+    rules: z.array(grpcRuleSchema).max(16, 'at most 16 rules may be given').optional(),
   })
   .superRefine((s, ctx) => {
     const rules = s.rules ?? [];

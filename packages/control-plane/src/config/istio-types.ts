@@ -602,7 +602,7 @@ export interface RequestAuthenticationSpec {
 }
 
 // ---------------------------------------------------------------------------------------------
-// gateway.networking.k8s.io — HTTPRoute (v1, v1beta1). Field names are the Gateway API's. Inboard
+// gateway.networking.k8s.io — HTTPRoute (v1, v1beta1) and GRPCRoute (v1). Field names are the Gateway API's. Inboard
 // reads the mesh (GAMMA) form: parentRefs naming a Service (group "") or an Istio ServiceEntry.
 // Defaults the API server would fill in (match path `PathPrefix /`, header / query `Exact`,
 // backend `Service` with weight 1, redirect 302) are applied by the translator.
@@ -758,6 +758,46 @@ export interface HTTPRouteSpec {
   readonly rules?: readonly HTTPRouteRule[];
 }
 
+/** gateway.networking.k8s.io GRPCRoute (v1): matches on the gRPC service and method. */
+export interface GRPCMethodMatch {
+  /** Default "Exact". */
+  readonly type?: 'Exact' | 'RegularExpression';
+  readonly service?: string;
+  readonly method?: string;
+}
+
+export interface GRPCRouteMatch {
+  /** Absent: every service and method. */
+  readonly method?: GRPCMethodMatch;
+  readonly headers?: readonly HTTPHeaderMatch[];
+}
+
+export interface GRPCRouteFilter {
+  readonly type: 'RequestHeaderModifier' | 'ResponseHeaderModifier' | 'RequestMirror' | 'ExtensionRef';
+  readonly requestHeaderModifier?: HTTPHeaderFilter;
+  readonly responseHeaderModifier?: HTTPHeaderFilter;
+  readonly requestMirror?: HTTPRequestMirrorFilter;
+  readonly extensionRef?: { readonly group: string; readonly kind: string; readonly name: string };
+}
+
+export interface GRPCBackendRef extends BackendObjectReference {
+  readonly weight?: number;
+  readonly filters?: readonly GRPCRouteFilter[];
+}
+
+export interface GRPCRouteRule {
+  readonly name?: string;
+  readonly matches?: readonly GRPCRouteMatch[];
+  readonly filters?: readonly GRPCRouteFilter[];
+  readonly backendRefs?: readonly GRPCBackendRef[];
+}
+
+export interface GRPCRouteSpec {
+  readonly parentRefs?: readonly ParentReference[];
+  readonly hostnames?: readonly string[];
+  readonly rules?: readonly GRPCRouteRule[];
+}
+
 // ---------------------------------------------------------------------------------------------
 // The discriminated union
 // ---------------------------------------------------------------------------------------------
@@ -781,6 +821,7 @@ export type AuthorizationPolicy = IstioObjectBase<'AuthorizationPolicy', Authori
 export type RequestAuthentication = IstioObjectBase<'RequestAuthentication', RequestAuthenticationSpec>;
 /** gateway.networking.k8s.io HTTPRoute (named apart from the VirtualService `HTTPRoute` rule). */
 export type GatewayHTTPRoute = IstioObjectBase<'HTTPRoute', HTTPRouteSpec>;
+export type GatewayGRPCRoute = IstioObjectBase<'GRPCRoute', GRPCRouteSpec>;
 
 export type IstioObject =
   | Gateway
@@ -792,7 +833,8 @@ export type IstioObject =
   | PeerAuthentication
   | AuthorizationPolicy
   | RequestAuthentication
-  | GatewayHTTPRoute;
+  | GatewayHTTPRoute
+  | GatewayGRPCRoute;
 
 export type IstioKind = IstioObject['kind'];
 

@@ -14,7 +14,10 @@
 import type {
   BackendObjectReference,
   Destination,
+  GatewayGRPCRoute,
   GatewayHTTPRoute,
+  GRPCRouteMatch,
+  GRPCRouteRule,
   HeaderOperations,
   HTTPHeaderFilter,
   HTTPMatchRequest,
@@ -47,7 +50,7 @@ interface MeshParent {
 }
 
 /** toInternalParentReference + referenceAllowed for mesh parents (the Gateway API default group/kind is a Gateway). */
-function meshParents(route: GatewayHTTPRoute, lookup: GatewayRouteLookup): MeshParent[] {
+function meshParents(route: GatewayHTTPRoute | GatewayGRPCRoute, lookup: GatewayRouteLookup): MeshParent[] {
   const out: MeshParent[] = [];
   const ns = route.metadata.namespace;
   for (const ref of route.spec.parentRefs ?? []) {
@@ -139,7 +142,7 @@ const MUTABLE = <T>(v: T): { -readonly [K in keyof T]: T[K] } => v as { -readonl
 function convertRule(
   rule: HTTPRouteRule,
   match: HTTPRouteMatch | undefined,
-  route: GatewayHTTPRoute,
+  route: GatewayHTTPRoute | GatewayGRPCRoute,
   index: number,
   lookup: GatewayRouteLookup,
 ): HTTPRoute {
@@ -338,7 +341,7 @@ export function sortGatewayRoutes(routes: HTTPRoute[]): HTTPRoute[] {
 }
 
 /** sortRoutesByCreationTime: creation time, then namespace, then name. */
-function byRouteCreation(a: GatewayHTTPRoute, b: GatewayHTTPRoute): number {
+function byRouteCreation(a: GatewayHTTPRoute | GatewayGRPCRoute, b: GatewayHTTPRoute | GatewayGRPCRoute): number {
   const ta = Date.parse(a.metadata.creationTimestamp ?? '');
   const tb = Date.parse(b.metadata.creationTimestamp ?? '');
   const na = Number.isNaN(ta) ? Number.NEGATIVE_INFINITY : ta;
@@ -349,16 +352,17 @@ function byRouteCreation(a: GatewayHTTPRoute, b: GatewayHTTPRoute): number {
   return 0;
 }
 
-/** HTTPRouteCollection + mergeHTTPRoutes for mesh parents: the VirtualServices istiod would build. */
-export function httpRouteVirtualServices(
-  routes: readonly GatewayHTTPRoute[],
+/** HTTPRouteCollection / GRPCRouteCollection + mergeHTTPRoutes for mesh parents: the VirtualServices istiod builds. */
+function meshVirtualServices<R extends GatewayHTTPRoute | GatewayGRPCRoute>(
+  routes: readonly R[],
   lookup: GatewayRouteLookup,
+  convert: (route: R) => HTTPRoute[],
 ): VirtualService[] {
-  const merged = new Map<string, { namespace: string; host: string; first: GatewayHTTPRoute; http: HTTPRoute[] }>();
+  const merged = new Map<string, { namespace: string; host: string; first: R; http: HTTPRoute[] }>();
   for (const route of [...routes].sort(byRouteCreation)) {
     const parents = meshParents(route, lookup);
     if (parents.length === 0) continue;
-    const base = meshRoutes(route, lookup);
+    const base = convert(route);
     if (base.length === 0) continue;
     const ns = route.metadata.namespace;
     for (const parent of parents) {
@@ -385,5 +389,78 @@ export function httpRouteVirtualServices(
       spec: { hosts: [host], gateways: ['mesh'], http: sortGatewayRoutes(http) },
     });
   }
+  return out;
+}
+
+export function httpRouteVirtualServices(
+  routes: readonly GatewayHTTPRoute[],
+  lookup: GatewayRouteLookup,
+): VirtualService[] {
+  return meshVirtualServices(routes, lookup, (r) => meshRoutes(r, lookup));
+}
+
+/**
+ * GRPCRoutes are merged apart from HTTPRoutes ("Merging MUST not be done between GRPCRoutes and
+ * HTTPRoutes"), into VirtualServices of their own (istiod's GRPCRouteCollection).
+ */
+export function grpcRouteVirtualServices(
+  routes: readonly GatewayGRPCRoute[],
+  lookup: GatewayRouteLookup,
+): VirtualService[] {
+  return meshVirtualServices(routes, lookup, (r) => grpcMeshRoutes(r, lookup));
+}
+
+/** createGRPCURIMatch: gRPC's `/<service>/<method>` path as an exact, prefix or regex match. */
+function grpcUriMatch(m: GRPCRouteMatch['method']): StringMatch | undefined {
+  if (m === undefined) return undefined;
+  const service = m.service === '' ? undefined : m.service;
+  const method = m.method === '' ? undefined : m.method;
+  if ((m.type ?? 'Exact') === 'Exact') {
+    if (method === undefined) return { prefix: `/${service}/` };
+    if (service === undefined) return { regex: `/[^/]+/${method}` };
+    return { exact: `/${service}/${method}` };
+  }
+  if (method === undefined) return { regex: `/${service}/.+` };
+  if (service === undefined) return { regex: `/[^/]+/${method}` };
+  return { regex: `/${service}/${method}` };
+}
+
+/** convertGRPCRoute: matches on service / method and headers; header modifiers and mirrors; backends as HTTP. */
+function convertGrpcRule(
+  rule: GRPCRouteRule,
+  match: GRPCRouteMatch | undefined,
+  route: GatewayGRPCRoute,
+  index: number,
+  lookup: GatewayRouteLookup,
+): HTTPRoute {
+  // the filters and backends GRPCRoute shares with HTTPRoute convert the same way
+  const shared = convertRule(
+    {
+      ...(rule.name === undefined ? {} : { name: rule.name }),
+      filters: (rule.filters ?? []).filter((f) => f.type !== 'ExtensionRef'),
+      ...(rule.backendRefs === undefined ? {} : { backendRefs: rule.backendRefs }),
+    },
+    undefined,
+    route,
+    index,
+    lookup,
+  );
+  if (match === undefined) return shared;
+  const m = MUTABLE<HTTPMatchRequest>({});
+  const uri = grpcUriMatch(match.method);
+  if (uri !== undefined) m.uri = uri;
+  if ((match.headers?.length ?? 0) > 0)
+    m.headers = Object.fromEntries(match.headers!.map((h) => [h.name, stringMatch(h.type, h.value)]));
+  return { ...shared, match: [m] };
+}
+
+function grpcMeshRoutes(route: GatewayGRPCRoute, lookup: GatewayRouteLookup): HTTPRoute[] {
+  const out: HTTPRoute[] = [];
+  (route.spec.rules ?? []).forEach((rule, i) => {
+    // no matches: every service and method
+    const matches: (GRPCRouteMatch | undefined)[] = [...(rule.matches ?? [])];
+    if (matches.length === 0) matches.push(undefined);
+    for (const m of matches) out.push(convertGrpcRule(rule, m, route, i, lookup));
+  });
   return out;
 }

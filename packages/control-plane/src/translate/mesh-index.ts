@@ -21,7 +21,7 @@ import type {
   VirtualService,
   WorkloadEntrySpec,
 } from '../config/istio-types.ts';
-import { httpRouteVirtualServices } from './gateway-api-routes.ts';
+import { grpcRouteVirtualServices, httpRouteVirtualServices } from './gateway-api-routes.ts';
 import { resolveShortname } from './hostnames.ts';
 
 export const DEFAULT_DOMAIN_SUFFIX = 'cluster.local';
@@ -280,16 +280,20 @@ export class MeshIndex {
     this.servicesByHost = byHost;
 
     const vsExport = mesh.defaultVirtualServiceExportTo ?? ['*'];
-    // HTTPRoutes become VirtualServices first, as istiod's Gateway API controller converts them
+    // HTTPRoutes and GRPCRoutes become VirtualServices first, as istiod's Gateway API controller converts them
     const registry = new Set(config.services.map((s) => `${s.namespace}/${s.name}`));
     const serviceEntries = byKind('ServiceEntry');
-    const fromRoutes = httpRouteVirtualServices(byKind('HTTPRoute'), {
+    const lookup = {
       domainSuffix: this.settings.domainSuffix,
-      serviceExists: (ns, name) => registry.has(`${ns}/${name}`),
-      serviceEntryHosts: (ns, name) =>
+      serviceExists: (ns: string, name: string) => registry.has(`${ns}/${name}`),
+      serviceEntryHosts: (ns: string, name: string) =>
         serviceEntries.find((se) => se.metadata.namespace === ns && se.metadata.name === name)?.spec.hosts,
-      hostExists: (h) => byHost.has(h),
-    });
+      hostExists: (h: string) => byHost.has(h),
+    };
+    const fromRoutes = [
+      ...httpRouteVirtualServices(byKind('HTTPRoute'), lookup),
+      ...grpcRouteVirtualServices(byKind('GRPCRoute'), lookup),
+    ];
     const converted = new Set<VirtualService>(fromRoutes);
     this.virtualServices = [...byKind('VirtualService'), ...fromRoutes].sort(byCreation).map((vs, order) => {
       const ns = vs.metadata.namespace;
