@@ -172,12 +172,12 @@ spec:
   assert.deepEqual(r.problems.map(formatProblem), []);
   assert.deepEqual(r.warnings.map(formatProblem), [
     'warn.yaml: document 1 (line 1): HTTPRoute default/reviews: warning: VirtualService default/reviews also routes reviews.default.svc.cluster.local: a client uses one of them (private or exported VirtualServices first, then HTTPRoutes of its own namespace, then the oldest)',
+    'warn.yaml: document 1 (line 1): HTTPRoute default/reviews: warning: parent Gateway default/my-gateway not found: the route is not attached to it',
     'warn.yaml: document 1 (line 1): HTTPRoute default/reviews: warning: parent Service default/ratings not found: the route is not attached to it',
     'warn.yaml: document 1 (line 1): HTTPRoute default/reviews: warning: backendRef Service default/reviews-v3 not found: requests sent to it get 500',
     'warn.yaml: document 1 (line 1): HTTPRoute default/reviews: warning: mirror backendRef Service default/shadow not found: nothing is mirrored to it',
     'warn.yaml: document 1 (line 7): HTTPRoute default/reviews: spec.parentRefs[0].sectionName: warning: sectionName is ignored for a Service parent (as istiod does); use port',
     'warn.yaml: document 1 (line 8): HTTPRoute default/reviews: spec.parentRefs[1]: warning: kind Service without group "" is gateway.networking.k8s.io/Service, not a Service: set group: "" to route for it',
-    'warn.yaml: document 1 (line 9): HTTPRoute default/reviews: spec.parentRefs[2]: warning: Gateway API Gateway parents are not supported by Inboard: only Service (mesh) parents route',
     'warn.yaml: document 1 (line 12): HTTPRoute default/reviews: spec.rules[0].sessionPersistence: warning: unknown field, ignored by Inboard',
     'warn.yaml: document 1 (line 18): HTTPRoute default/reviews: spec.rules[0].backendRefs[1]: warning: backendRef example.com/Bucket is not supported: requests sent to it get 500',
   ]);
@@ -244,5 +244,66 @@ ${rules.replace(/^/gm, '  ')}
   assert.deepEqual(
     r.snapshot.istio.map((o) => `${o.kind}/${o.metadata.name}`),
     ['GRPCRoute/good'],
+  );
+});
+
+test('Gateway (gateway.networking.k8s.io): listeners validated as the CRD does; kept apart from an Istio Gateway of the same name', async (t) => {
+  const r = await load(t, {
+    'registry.yaml': REGISTRY,
+    'gateways.yaml': `apiVersion: gateway.networking.k8s.io/v1
+kind: Gateway
+metadata: {name: web}
+spec:
+  gatewayClassName: istio
+  listeners:
+  - {name: http, port: 80, protocol: HTTP}
+  - {name: https, port: 443, protocol: HTTPS, hostname: web.example.com, tls: {mode: Terminate}}
+  - name: team
+    port: 8080
+    protocol: HTTP
+    allowedRoutes: {namespaces: {from: Selector, selector: {matchLabels: {team: a}}}}
+---
+apiVersion: networking.istio.io/v1
+kind: Gateway
+metadata: {name: web}
+spec:
+  selector: {istio: ingressgateway}
+  servers:
+  - port: {number: 80, name: http, protocol: HTTP}
+    hosts: ["*"]
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: Gateway
+metadata: {name: bad}
+spec:
+  gatewayClassName: other
+  listeners:
+  - {name: a, port: 80, protocol: HTTP, tls: {mode: Terminate}}
+  - {name: a, port: 81, protocol: TCP, hostname: x.example.com}
+  - {name: b, port: 82, protocol: HTTPS}
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: {name: web, namespace: team}
+spec:
+  parentRefs: [{name: web, namespace: default}]
+  rules:
+  - backendRefs: [{name: reviews-v1, namespace: default, port: 9080}]
+`,
+  });
+  assert.deepEqual(r.problems.map(formatProblem), [
+    'gateways.yaml: document 3 (line 29): Gateway.gateway.networking.k8s.io default/bad: spec.listeners[0].tls: tls must not be specified for protocols ["HTTP", "TCP", "UDP"]',
+    'gateways.yaml: document 3 (line 30): Gateway.gateway.networking.k8s.io default/bad: spec.listeners[1].hostname: hostname must not be specified for protocols ["TCP", "UDP"]',
+    'gateways.yaml: document 3 (line 30): Gateway.gateway.networking.k8s.io default/bad: spec.listeners[1].name: Listener name must be unique within the Gateway',
+    'gateways.yaml: document 3 (line 31): Gateway.gateway.networking.k8s.io default/bad: spec.listeners[2].tls: tls must be specified for protocols ["HTTPS", "TLS"]',
+  ]);
+  assert.deepEqual(r.warnings.map(formatProblem), [
+    'gateways.yaml: document 1 (line 8): Gateway.gateway.networking.k8s.io default/web: spec.listeners[1].protocol: warning: HTTPS listeners are not served by Inboard (plain-text HTTP only)',
+    'gateways.yaml: document 1 (line 12): Gateway.gateway.networking.k8s.io default/web: spec.listeners[2].allowedRoutes.namespaces: warning: namespace selectors cannot be evaluated (config files carry no Namespace labels): no route attaches',
+    'gateways.yaml: document 4 (line 33): HTTPRoute team/web: warning: backendRef Service default/reviews-v1 is in another namespace: through a Gateway that needs a ReferenceGrant, which Inboard does not read (requests sent to it get 500 there)',
+  ]);
+  assert.deepEqual(
+    r.snapshot.istio.map((o) => `${o.kind}/${o.metadata.name}`),
+    ['KubernetesGateway/web', 'Gateway/web', 'HTTPRoute/web'],
   );
 });

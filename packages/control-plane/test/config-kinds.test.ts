@@ -299,9 +299,9 @@ apiVersion: networking.istio.io/v1alpha3
 kind: EnvoyFilter
 metadata: {name: lua}
 ---
-apiVersion: gateway.networking.k8s.io/v1
-kind: Gateway
-metadata: {name: k8s-gateway}
+apiVersion: gateway.networking.k8s.io/v1alpha2
+kind: TCPRoute
+metadata: {name: k8s-tcp}
 ---
 ${objectYaml('networking.istio.io/v1', 'DestinationRule', 'reviews', 'host: reviews')}`,
   });
@@ -309,7 +309,7 @@ ${objectYaml('networking.istio.io/v1', 'DestinationRule', 'reviews', 'host: revi
   assert.deepEqual(r.warnings.map(formatProblem), [
     'mixed.yaml: document 1 (line 1): Deployment default/reviews-v1: warning: skipped: unknown kind Deployment (apps/v1)',
     'mixed.yaml: document 2 (line 5): EnvoyFilter default/lua: warning: skipped: EnvoyFilter (networking.istio.io/v1alpha3) is not supported by Inboard',
-    'mixed.yaml: document 3 (line 9): Gateway default/k8s-gateway: warning: skipped: Gateway (gateway.networking.k8s.io/v1) is not supported by Inboard',
+    'mixed.yaml: document 3 (line 9): TCPRoute default/k8s-tcp: warning: skipped: TCPRoute (gateway.networking.k8s.io/v1alpha2) is not supported by Inboard',
   ]);
   assert.deepEqual(
     r.snapshot.istio.map((o) => o.kind),

@@ -582,3 +582,83 @@ describe('GRPCRoute (mesh) → RDS', () => {
     assert.deepEqual(names(at(rds([http, grpc]), 'virtual_hosts', 0, 'routes') as Json[]), ['default.reviews-grpc.0']);
   });
 });
+
+describe('Gateway (gateway.networking.k8s.io) + HTTPRoute parentRefs to it → the ingress LDS / RDS', () => {
+  const GW_NODE: NodeInput = {
+    id: 'router~10.0.0.50~gw-istio-abc.default~default.svc.cluster.local',
+    metadata: { GENERATOR: 'grpc', NAMESPACE: 'default', LABELS: { 'gateway.networking.k8s.io/gateway-name': 'gw' } },
+  };
+  const gateway: IstioObject = {
+    apiVersion: 'gateway.networking.k8s.io/v1',
+    kind: 'KubernetesGateway',
+    metadata: { name: 'gw', namespace: 'default' },
+    spec: {
+      gatewayClassName: 'istio',
+      listeners: [
+        { name: 'http', port: 8080, protocol: 'HTTP', hostname: '*.example.com' },
+        { name: 'api', port: 8080, protocol: 'HTTP', hostname: 'api.example.com' },
+        { name: 'other-ns', port: 9090, protocol: 'HTTP', allowedRoutes: { namespaces: { from: 'All' } } },
+        { name: 'https', port: 8443, protocol: 'HTTPS', tls: { mode: 'Terminate' } },
+      ],
+    },
+  };
+  const GW: ParentReference = { name: 'gw' };
+
+  test('listeners become Istio Gateway servers on the node the gateway-name label picks; routes bind by listener and hostname', () => {
+    const web = httpRoute('web', {
+      parentRefs: [GW],
+      hostnames: ['www.example.com', 'api.example.com'],
+      rules: [{ matches: [{ path: { value: '/shop' } }], backendRefs: [to('reviews-v1')] }],
+    });
+    const api = httpRoute('api', {
+      parentRefs: [{ ...GW, sectionName: 'api' }],
+      hostnames: ['api.example.com'],
+      rules: [{ backendRefs: [to('reviews-v2')] }],
+    });
+    const snapshot = translate(config([gateway, web, api]), GW_NODE);
+    const rc = resource(snapshot, TypeUrl.RouteConfiguration, 'http.8080');
+    const vhosts = at(rc, 'virtual_hosts') as Json[];
+    const byName = Object.fromEntries(vhosts.map((v) => [at(v, 'name'), v]));
+    // api.example.com belongs to the `api` listener only: the wildcard listener leaves it to it (isolation)
+    assert.deepEqual(Object.keys(byName).sort(), ['api.example.com:8080', 'www.example.com:8080']);
+    assert.deepEqual(names(at(byName['www.example.com:8080'], 'routes') as Json[]), ['default.web.0']);
+    const www = (at(byName['www.example.com:8080'], 'routes') as Json[])[0];
+    assert.deepEqual(at(www, 'match'), { path_separated_prefix: '/shop', case_sensitive: { value: true } });
+    assert.equal(at(www, 'route', 'cluster'), V1);
+    // web has no sectionName: it attaches to the `api` listener too, merged with api's route (longer prefix first)
+    assert.deepEqual(names(at(byName['api.example.com:8080'], 'routes') as Json[]), ['default.web.0', 'default.api.0']);
+    // the HTTPS listener is not served; the node of another gateway gets none of this
+    assert.throws(() => resource(snapshot, TypeUrl.RouteConfiguration, 'http.8443'));
+    const other = translate(config([gateway, web]), {
+      ...GW_NODE,
+      metadata: { ...GW_NODE.metadata, LABELS: { 'gateway.networking.k8s.io/gateway-name': 'other' } },
+    });
+    assert.throws(() => resource(other, TypeUrl.RouteConfiguration, 'http.8080'));
+  });
+
+  test('allowedRoutes: Same (default) admits routes of the Gateway namespace only; All admits any; cross-namespace backends need a ReferenceGrant', () => {
+    const foreign = httpRoute(
+      'foreign',
+      {
+        parentRefs: [{ ...GW, namespace: 'default' }],
+        rules: [{ backendRefs: [{ ...to('reviews-v1'), namespace: 'default' }] }],
+      },
+      'team',
+    );
+    const rc8080 = at(
+      resource(translate(config([gateway, foreign]), GW_NODE), TypeUrl.RouteConfiguration, 'http.8080'),
+      'virtual_hosts',
+    ) as Json[];
+    assert.deepEqual(
+      rc8080.map((v) => at(v, 'name')),
+      ['blackhole:8080'],
+    );
+    const rc9090 = at(
+      resource(translate(config([gateway, foreign]), GW_NODE), TypeUrl.RouteConfiguration, 'http.9090'),
+      'virtual_hosts',
+    ) as Json[];
+    assert.deepEqual(names(at(rc9090[0], 'routes') as Json[]), ['team.foreign.0']);
+    // no ReferenceGrant is read: the backend in another namespace is istiod's empty destination → 500
+    assert.equal(at((at(rc9090[0], 'routes') as Json[])[0], 'route', 'cluster'), 'UnknownService');
+  });
+});

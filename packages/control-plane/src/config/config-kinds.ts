@@ -2,7 +2,7 @@
 // with a note: a config directory often holds Deployments, ConfigMaps or Istio kinds Inboard does
 // not implement (EnvoyFilter, Telemetry...).
 import { z } from 'zod';
-import { grpcRouteSpecSchema, httpRouteSpecSchema } from './gateway-api-schemas.ts';
+import { grpcRouteSpecSchema, httpRouteSpecSchema, kubernetesGatewaySpecSchema } from './gateway-api-schemas.ts';
 import type {
   AuthorizationPolicy,
   DestinationRule,
@@ -10,6 +10,7 @@ import type {
   GatewayGRPCRoute,
   GatewayHTTPRoute,
   IstioKind,
+  KubernetesGateway,
   PeerAuthentication,
   RequestAuthentication,
   ServiceEntry,
@@ -81,6 +82,15 @@ const requestAuthenticationSchema: z.ZodType<RequestAuthentication> = istioObjec
 );
 const httpRouteSchema: z.ZodType<GatewayHTTPRoute> = istioObject('HTTPRoute', httpRouteSpecSchema);
 const grpcRouteSchema: z.ZodType<GatewayGRPCRoute> = istioObject('GRPCRoute', grpcRouteSpecSchema);
+// `kind: Gateway` in YAML; held as KubernetesGateway so it cannot be taken for an Istio Gateway
+const kubernetesGatewaySchema: z.ZodType<KubernetesGateway> = z
+  .object({
+    apiVersion: z.string(),
+    kind: z.literal('Gateway'),
+    metadata: objectMeta,
+    spec: kubernetesGatewaySpecSchema,
+  })
+  .transform((g) => ({ ...g, kind: 'KubernetesGateway' as const }));
 
 export const k8sServiceSchema = z.object({
   apiVersion: z.string(),
@@ -188,6 +198,13 @@ const KINDS: readonly KindInfo[] = [
     schema: httpRouteSchema,
   },
   { group: GATEWAY_API_GROUP, kind: 'GRPCRoute', versions: ['v1'], category: 'istio', schema: grpcRouteSchema },
+  {
+    group: GATEWAY_API_GROUP,
+    kind: 'Gateway',
+    versions: GATEWAY_API_VERSIONS,
+    category: 'istio',
+    schema: kubernetesGatewaySchema,
+  },
   { group: '', kind: 'Service', versions: ['v1'], category: 'k8s-service', schema: k8sServiceSchema },
   { group: '', kind: 'Endpoints', versions: ['v1'], category: 'k8s-endpoints', schema: k8sEndpointsSchema },
   { group: '', kind: 'Pod', versions: ['v1'], category: 'k8s-pod', schema: k8sPodSchema },

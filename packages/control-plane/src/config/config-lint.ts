@@ -115,9 +115,9 @@ export function lintIstioObject(obj: IstioObject): FieldIssue[] {
         } else if (kind === 'Service') {
           warn(p, `kind Service without group "" is ${group}/Service, not a Service: set group: "" to route for it`);
         } else if (group === 'gateway.networking.k8s.io' && kind === 'Gateway') {
-          warn(p, 'Gateway API Gateway parents are not supported by Inboard: only Service (mesh) parents route');
+          // an ingress parent: resolved across objects (cross-checks.ts)
         } else {
-          warn(p, `parent ${group}/${kind} is ignored (mesh routes name a Service or ServiceEntry)`);
+          warn(p, `parent ${group}/${kind} is ignored (routes attach to a Gateway, a Service or a ServiceEntry)`);
         }
       });
       if (mesh > 0 && mesh === refs.length && (obj.spec.hostnames?.length ?? 0) > 0)
@@ -138,6 +138,25 @@ export function lintIstioObject(obj: IstioObject): FieldIssue[] {
       });
       break;
     }
+    case 'KubernetesGateway':
+      if (obj.spec.gatewayClassName !== 'istio')
+        warn(
+          ['spec', 'gatewayClassName'],
+          `gatewayClassName "${obj.spec.gatewayClassName}" is not served: Inboard serves the istio class (istiod's built-in one)`,
+        );
+      obj.spec.listeners.forEach((l, i) => {
+        if (l.protocol !== 'HTTP')
+          warn(
+            ['spec', 'listeners', i, 'protocol'],
+            `${l.protocol} listeners are not served by Inboard (plain-text HTTP only)`,
+          );
+        if (l.allowedRoutes?.namespaces?.from === 'Selector')
+          warn(
+            ['spec', 'listeners', i, 'allowedRoutes', 'namespaces'],
+            'namespace selectors cannot be evaluated (config files carry no Namespace labels): no route attaches',
+          );
+      });
+      break;
     default:
       break;
   }

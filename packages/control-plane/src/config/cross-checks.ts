@@ -61,9 +61,12 @@ function gatewayRouteWarnings(entries: readonly ConfigEntry[], meshConfig: MeshC
     meshConfig?.domainSuffix ??
     'cluster.local';
   const services = new Set<string>();
+  const gateways = new Set<string>();
   const vsHosts = new Map<string, string>();
   for (const e of entries) {
     if (e.body.type === 'service') services.add(`${e.body.service.namespace}/${e.body.service.name}`);
+    if (e.body.type === 'istio' && e.body.object.kind === 'KubernetesGateway')
+      gateways.add(`${e.body.object.metadata.namespace}/${e.body.object.metadata.name}`);
     if (e.body.type === 'istio' && e.body.object.kind === 'VirtualService') {
       const vs = e.body.object;
       const gateways = vs.spec.gateways ?? [];
@@ -80,7 +83,18 @@ function gatewayRouteWarnings(entries: readonly ConfigEntry[], meshConfig: MeshC
     if (obj.kind !== 'HTTPRoute' && obj.kind !== 'GRPCRoute') continue;
     const route: GatewayHTTPRoute | GatewayGRPCRoute = obj;
     const ns = route.metadata.namespace;
+    let ingress = false;
     for (const p of route.spec.parentRefs ?? []) {
+      if (
+        (p.group ?? 'gateway.networking.k8s.io') === 'gateway.networking.k8s.io' &&
+        (p.kind ?? 'Gateway') === 'Gateway'
+      ) {
+        ingress = true;
+        const key = `${p.namespace ?? ns}/${p.name}`;
+        if (!gateways.has(key))
+          out.push(entryProblem(e, 'warning', `parent Gateway ${key} not found: the route is not attached to it`));
+        continue;
+      }
       if (p.group !== '' || (p.kind ?? 'Gateway') !== 'Service') continue;
       const key = `${p.namespace ?? ns}/${p.name}`;
       if (!services.has(key)) {
@@ -112,6 +126,16 @@ function gatewayRouteWarnings(entries: readonly ConfigEntry[], meshConfig: MeshC
       for (const { ref, what, effect } of refs) {
         if ((ref.group ?? '') !== '' || (ref.kind ?? 'Service') !== 'Service') continue;
         const key = `${ref.namespace ?? ns}/${ref.name}`;
+        if (ingress && (ref.namespace ?? ns) !== ns && !missing.has(`grant ${key}`)) {
+          missing.add(`grant ${key}`);
+          out.push(
+            entryProblem(
+              e,
+              'warning',
+              `${what} Service ${key} is in another namespace: through a Gateway that needs a ReferenceGrant, which Inboard does not read (${effect} there)`,
+            ),
+          );
+        }
         if (services.has(key) || missing.has(`${what} ${key}`)) continue;
         missing.add(`${what} ${key}`);
         out.push(entryProblem(e, 'warning', `${what} Service ${key} not found: ${effect}`));

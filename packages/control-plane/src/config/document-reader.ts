@@ -1,7 +1,7 @@
 // Turns one YAML document into validated config entries ("units": the document itself, each item
 // of a `List`, each service of an Inboard `Registry`), or into located problems.
 import type { ConfigEntry, EndpointCandidate, EntryBody, ObjectRef } from './config-entry.ts';
-import { type KindInfo, lookupKind, supportedApiVersions } from './config-kinds.ts';
+import { GATEWAY_API_GROUP, type KindInfo, lookupKind, supportedApiVersions } from './config-kinds.ts';
 import { lintIstioObject } from './config-lint.ts';
 import type { ConfigProblem } from './config-problem.ts';
 import { formatFieldPath } from './config-problem.ts';
@@ -104,6 +104,10 @@ function rawIdentity(raw: Record<string, unknown>, defaultNamespace: string): Ob
   if (kind === 'MeshConfig') return { kind, namespace: '', name: 'mesh' };
   if (!isRecord(meta) || typeof meta['name'] !== 'string') return undefined;
   const ns = typeof meta['namespace'] === 'string' ? meta['namespace'] : defaultNamespace;
+  // a Gateway API Gateway is not an Istio Gateway: its own kind.group name, as kubectl spells it
+  const apiVersion = raw['apiVersion'];
+  if (kind === 'Gateway' && typeof apiVersion === 'string' && apiVersion.startsWith(`${GATEWAY_API_GROUP}/`))
+    return { kind: `Gateway.${GATEWAY_API_GROUP}`, namespace: ns, name: meta['name'] };
   return { kind, namespace: ns, name: meta['name'] };
 }
 

@@ -24,6 +24,7 @@ import type {
   HTTPRouteRule,
   HTTPRouteSpec,
   HTTPRouteTimeouts,
+  KubernetesGatewaySpec,
   ParentReference,
 } from './istio-types.ts';
 import { isDns1123Label, port, re2Pattern } from './schema-primitives.ts';
@@ -493,5 +494,73 @@ export const grpcRouteSpecSchema: z.ZodType<GRPCRouteSpec> = z
       names.add(r.name);
     });
   });
+
+// ------------------------------------------------------------------------------------------------
+// Gateway
+// ------------------------------------------------------------------------------------------------
+
+const listenerSchema = z
+  .strictObject({
+    name: sectionName,
+    hostname: pattern(HOSTNAME, 'hostname', 253).optional(),
+    port,
+    protocol: z
+      .string()
+      .max(255)
+      .regex(
+        /^[a-zA-Z0-9]([-a-zA-Z0-9]*[a-zA-Z0-9])?$|[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\/[A-Za-z0-9]+$/,
+        'invalid protocol',
+      ),
+    // TLS settings are read only to be reported: Inboard serves plain-text HTTP listeners
+    tls: z.record(z.string(), z.unknown()).optional(),
+    allowedRoutes: z
+      .strictObject({
+        namespaces: z
+          .strictObject({
+            from: z.enum(['All', 'Same', 'Selector']).optional(),
+            selector: z.record(z.string(), z.unknown()).optional(),
+          })
+          .optional(),
+        kinds: z
+          .array(z.strictObject({ group: group.optional(), kind }))
+          .max(8)
+          .optional(),
+      })
+      .optional(),
+  })
+  .superRefine((l, ctx) => {
+    if (['TCP', 'UDP'].includes(l.protocol) && l.hostname !== undefined)
+      custom(ctx, 'hostname must not be specified for protocols ["TCP", "UDP"]', ['hostname']);
+    if (['HTTPS', 'TLS'].includes(l.protocol) && l.tls === undefined)
+      custom(ctx, 'tls must be specified for protocols ["HTTPS", "TLS"]', ['tls']);
+    if (['HTTP', 'TCP', 'UDP'].includes(l.protocol) && l.tls !== undefined)
+      custom(ctx, 'tls must not be specified for protocols ["HTTP", "TCP", "UDP"]', ['tls']);
+    if (l.allowedRoutes?.namespaces?.from === 'Selector' && l.allowedRoutes.namespaces.selector === undefined)
+      custom(ctx, 'selector must be specified when from is set to "Selector"', ['allowedRoutes', 'namespaces']);
+  });
+
+export const kubernetesGatewaySpecSchema: z.ZodType<KubernetesGatewaySpec> = z
+  .strictObject({
+    gatewayClassName: objectName,
+    listeners: z.array(listenerSchema).min(1, 'at least one listener is required').max(64, 'at most 64 listeners'),
+    addresses: z
+      .array(z.strictObject({ type: z.string().optional(), value: z.string().min(1).max(253) }))
+      .max(16)
+      .optional(),
+    // how the gateway's pods are deployed: nothing for a control plane that serves existing nodes
+    infrastructure: z.unknown().optional(),
+  })
+  .superRefine((g, ctx) => {
+    const names = new Set<string>();
+    const combos = new Set<string>();
+    g.listeners.forEach((l, i) => {
+      if (names.has(l.name)) custom(ctx, 'Listener name must be unique within the Gateway', ['listeners', i, 'name']);
+      names.add(l.name);
+      const combo = `${l.port}/${l.protocol}/${l.hostname ?? ''}`;
+      if (combos.has(combo))
+        custom(ctx, 'Combination of port, protocol and hostname must be unique for each listener', ['listeners', i]);
+      combos.add(combo);
+    });
+  }) as z.ZodType<KubernetesGatewaySpec>;
 
 export { isCoreService };

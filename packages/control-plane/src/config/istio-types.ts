@@ -798,6 +798,30 @@ export interface GRPCRouteSpec {
   readonly rules?: readonly GRPCRouteRule[];
 }
 
+/** gateway.networking.k8s.io Gateway (v1, v1beta1): an ingress whose HTTP listeners HTTPRoutes attach to. */
+export interface GatewayListener {
+  readonly name: string;
+  readonly hostname?: string;
+  readonly port: number;
+  /** HTTP, HTTPS, TLS, TCP, UDP (or a domain-prefixed custom protocol). */
+  readonly protocol: string;
+  readonly tls?: Readonly<Record<string, unknown>>;
+  readonly allowedRoutes?: {
+    readonly namespaces?: {
+      /** Default "Same". */
+      readonly from?: 'All' | 'Same' | 'Selector';
+      readonly selector?: Readonly<Record<string, unknown>>;
+    };
+    readonly kinds?: readonly { readonly group?: string; readonly kind: string }[];
+  };
+}
+
+export interface KubernetesGatewaySpec {
+  readonly gatewayClassName: string;
+  readonly listeners: readonly GatewayListener[];
+  readonly addresses?: readonly { readonly type?: string; readonly value: string }[];
+}
+
 // ---------------------------------------------------------------------------------------------
 // The discriminated union
 // ---------------------------------------------------------------------------------------------
@@ -822,6 +846,11 @@ export type RequestAuthentication = IstioObjectBase<'RequestAuthentication', Req
 /** gateway.networking.k8s.io HTTPRoute (named apart from the VirtualService `HTTPRoute` rule). */
 export type GatewayHTTPRoute = IstioObjectBase<'HTTPRoute', HTTPRouteSpec>;
 export type GatewayGRPCRoute = IstioObjectBase<'GRPCRoute', GRPCRouteSpec>;
+/**
+ * gateway.networking.k8s.io Gateway. Its YAML `kind` is `Gateway`; it is held as `KubernetesGateway`
+ * (istiod's name for it) so it cannot be mistaken for an Istio Gateway.
+ */
+export type KubernetesGateway = IstioObjectBase<'KubernetesGateway', KubernetesGatewaySpec>;
 
 export type IstioObject =
   | Gateway
@@ -834,7 +863,8 @@ export type IstioObject =
   | AuthorizationPolicy
   | RequestAuthentication
   | GatewayHTTPRoute
-  | GatewayGRPCRoute;
+  | GatewayGRPCRoute
+  | KubernetesGateway;
 
 export type IstioKind = IstioObject['kind'];
 

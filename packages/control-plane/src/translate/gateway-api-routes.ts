@@ -1,16 +1,19 @@
-// Kubernetes Gateway API HTTPRoutes for the mesh (GAMMA) → VirtualServices, the way istiod converts
-// them (pilot/pkg/config/kube/gateway: conversion.go convertHTTPRoute, route_collections.go
-// HTTPRouteCollection and mergeHTTPRoutes). The result is an ordinary VirtualService with "gateway
-// semantics" that the VirtualService → RDS code translates, with the few differences istiod's
-// route.go makes for such routes (path-separated prefixes, 500 for a missing backend...).
+// Kubernetes Gateway API HTTPRoutes and GRPCRoutes → VirtualServices, the way istiod converts them
+// (pilot/pkg/config/kube/gateway: conversion.go convertHTTPRoute / convertGRPCRoute,
+// route_collections.go HTTPRouteCollection and mergeHTTPRoutes). The result is an ordinary
+// VirtualService with "gateway semantics" that the VirtualService → RDS code translates, with the few
+// differences istiod's route.go makes for such routes (path-separated prefixes, 500 for a missing
+// backend...).
 //
 // - A parentRef to a Service (group "", kind Service) or an Istio ServiceEntry that exists binds the
 //   route to the mesh for that service's host(s); `hostnames` play no part. A parentRef `port` adds a
-//   port match to every rule. Other parents (a Gateway API Gateway) are not read.
+//   port match to every rule. A parentRef to a Gateway binds it to the listeners that admit it
+//   (gateway-api-gateways.ts), for the route's hostnames.
 // - Each rule becomes one Istio HTTP route per match, named `rule.name` or `<ns>.<route>.<index>`.
-// - Routes of one namespace for one host (and parent port) are merged into one VirtualService named
-//   `<ns>[~port]~<host>`, oldest route first, then sorted by the Gateway API's precedence: exact
-//   path, then prefix, then regex; longer paths; a method; more headers; more query parameters.
+// - Mesh routes of one namespace for one host (and parent port), or gateway routes of one listener
+//   for one host, are merged into one VirtualService named after that key (`<ns>[~port]~<host>`),
+//   oldest route first, then sorted by the Gateway API's precedence: exact path, then prefix, then
+//   regex; longer paths; a method; more headers; more query parameters.
 import type {
   BackendObjectReference,
   Destination,
@@ -29,6 +32,8 @@ import type {
   StringMatch,
   VirtualService,
 } from '../config/istio-types.ts';
+import { allowedNamespaces, type ListenerParent } from './gateway-api-gateways.ts';
+import { hostSubsetOf, hostsOverlap, isWildcard } from './hostnames.ts';
 
 export interface GatewayRouteLookup {
   readonly domainSuffix: string;
@@ -38,20 +43,25 @@ export interface GatewayRouteLookup {
   readonly serviceEntryHosts: (namespace: string, name: string) => readonly string[] | undefined;
   /** Is there a service with this hostname (a ServiceEntry host)? */
   readonly hostExists: (host: string) => boolean;
+  /** The served listeners of the Gateway API Gateway `namespace/name` (none when it is unknown or not ours). */
+  readonly listeners: (namespace: string, name: string) => readonly ListenerParent[];
 }
 
 const GATEWAY_GROUP = 'gateway.networking.k8s.io';
 const ISTIO_GROUP = 'networking.istio.io';
 
-/** Where a mesh route attaches: the hosts it routes and the parent's port, if any. */
-interface MeshParent {
+/** Where a route attaches: the mesh (hosts of a Service, a parent port) or a Gateway listener. */
+interface RouteParent {
+  /** `mesh` or the Istio Gateway name `ns/name` the VirtualService binds to. */
+  readonly gateway: string;
+  readonly mesh: boolean;
   readonly hosts: readonly string[];
   readonly port: number | undefined;
 }
 
-/** toInternalParentReference + referenceAllowed for mesh parents (the Gateway API default group/kind is a Gateway). */
-function meshParents(route: GatewayHTTPRoute | GatewayGRPCRoute, lookup: GatewayRouteLookup): MeshParent[] {
-  const out: MeshParent[] = [];
+/** toInternalParentReference + referenceAllowed (the Gateway API default group/kind is a Gateway). */
+function routeParents(route: GatewayHTTPRoute | GatewayGRPCRoute, lookup: GatewayRouteLookup): RouteParent[] {
+  const out: RouteParent[] = [];
   const ns = route.metadata.namespace;
   for (const ref of route.spec.parentRefs ?? []) {
     const group = ref.group ?? GATEWAY_GROUP;
@@ -60,13 +70,57 @@ function meshParents(route: GatewayHTTPRoute | GatewayGRPCRoute, lookup: Gateway
     if (group === '' && kind === 'Service') {
       // a parent Service that does not exist leaves the route unattached (status NotAccepted)
       if (!lookup.serviceExists(refNs, ref.name)) continue;
-      out.push({ hosts: [`${ref.name}.${refNs}.svc.${lookup.domainSuffix}`], port: ref.port });
+      out.push({
+        gateway: 'mesh',
+        mesh: true,
+        hosts: [`${ref.name}.${refNs}.svc.${lookup.domainSuffix}`],
+        port: ref.port,
+      });
     } else if (group === ISTIO_GROUP && kind === 'ServiceEntry') {
       const hosts = lookup.serviceEntryHosts(refNs, ref.name);
-      if (hosts !== undefined) out.push({ hosts, port: ref.port });
+      if (hosts !== undefined) out.push({ gateway: 'mesh', mesh: true, hosts, port: ref.port });
+    } else if (group === GATEWAY_GROUP && kind === 'Gateway') {
+      const all = lookup.listeners(refNs, ref.name);
+      for (const l of all) {
+        if (ref.sectionName !== undefined && ref.sectionName !== l.listener.name) continue;
+        if (ref.port !== undefined && ref.port !== l.listener.port) continue;
+        const hosts = listenerHosts(route, l, all);
+        if (hosts.length > 0) out.push({ gateway: l.internalName, mesh: false, hosts, port: undefined });
+      }
     }
   }
   return out;
+}
+
+/**
+ * referenceAllowed for a listener (its namespaces and kinds admit the route, one route hostname
+ * matches the listener's), then hostnameAllowedByIsolation: a host a more specific listener on the
+ * same port serves is left to it. The route's hostnames (or `*`) are the VirtualService hosts.
+ */
+function listenerHosts(
+  route: GatewayHTTPRoute | GatewayGRPCRoute,
+  parent: ListenerParent,
+  siblings: readonly ListenerParent[],
+): string[] {
+  const l = parent.listener;
+  const allowed = allowedNamespaces(parent.gateway, l);
+  if (allowed === undefined || (allowed !== '*' && allowed !== route.metadata.namespace)) return [];
+  const kinds = l.allowedRoutes?.kinds ?? [{ kind: 'HTTPRoute' }, { kind: 'GRPCRoute' }];
+  if (!kinds.some((k) => k.kind === route.kind && (k.group ?? GATEWAY_GROUP) === GATEWAY_GROUP)) return [];
+  const hosts = route.spec.hostnames !== undefined && route.spec.hostnames.length > 0 ? route.spec.hostnames : ['*'];
+  const ours = l.hostname ?? '';
+  if (ours !== '' && !hosts.some((h) => hostsOverlap(ours, h))) return [];
+  return hosts.filter((h) => {
+    if (ours !== '' && !isWildcard(ours)) return true;
+    if (ours !== '' && !hostsOverlap(h, ours)) return false;
+    for (const other of siblings) {
+      const theirs = other.listener.hostname ?? '';
+      if (other === parent || other.listener.port !== l.port || theirs === ours) continue;
+      if (ours.length > theirs.length) continue;
+      if (theirs !== '' && hostSubsetOf(h, theirs)) return false;
+    }
+    return true;
+  });
 }
 
 function stringMatch(type: string | undefined, value: string): StringMatch {
@@ -120,9 +174,14 @@ function destination(
   ref: BackendObjectReference,
   routeNs: string,
   lookup: GatewayRouteLookup,
+  mesh: boolean,
 ): { destination: Destination; found: boolean } {
   const group = ref.group ?? '';
   const kind = ref.kind ?? 'Service';
+  // a Gateway route reaches another namespace only through a ReferenceGrant, which Inboard does not
+  // read: such a backend is not permitted (istiod: an empty destination, answered with 500)
+  if (!mesh && ref.namespace !== undefined && ref.namespace !== routeNs)
+    return { destination: { host: '' }, found: false };
   const port = ref.port === undefined ? {} : { port: { number: ref.port } };
   if (group === '' && kind === 'Service') {
     const ns = ref.namespace ?? routeNs;
@@ -138,13 +197,14 @@ function destination(
 
 const MUTABLE = <T>(v: T): { -readonly [K in keyof T]: T[K] } => v as { -readonly [K in keyof T]: T[K] };
 
-/** convertHTTPRoute for a mesh parent (no ReferenceGrant needed), one match at most. */
+/** convertHTTPRoute, one match at most; `mesh` routes need no ReferenceGrant for other namespaces. */
 function convertRule(
   rule: HTTPRouteRule,
   match: HTTPRouteMatch | undefined,
   route: GatewayHTTPRoute | GatewayGRPCRoute,
   index: number,
   lookup: GatewayRouteLookup,
+  mesh: boolean,
 ): HTTPRoute {
   const ns = route.metadata.namespace;
   const out = MUTABLE<HTTPRoute>({ name: rule.name ?? `${ns}.${route.metadata.name}.${index}` });
@@ -190,7 +250,7 @@ function convertRule(
       case 'RequestMirror': {
         const m = f.requestMirror;
         if (m === undefined) break;
-        const d = destination(m.backendRef, ns, lookup);
+        const d = destination(m.backendRef, ns, lookup, mesh);
         // a mirror to a backend that does not exist is dropped (the route reports it)
         if (!d.found) break;
         let percentage: { value: number } | undefined;
@@ -257,7 +317,7 @@ function convertRule(
     const kept = backends.filter((b) => (b.weight ?? 1) !== 0);
     const destinations: HTTPRouteDestination[] = kept.map((b) => {
       const d = MUTABLE<HTTPRouteDestination>({
-        destination: destination(b, ns, lookup).destination,
+        destination: destination(b, ns, lookup, mesh).destination,
         // one destination carries weight 0 (a plain cluster route)
         weight: kept.length === 1 ? 0 : (b.weight ?? 1),
       });
@@ -282,7 +342,7 @@ function nonZero(d: string | undefined): string | undefined {
 export const PREFIX_MARKER = '%PREFIX()%';
 
 /** The Istio HTTP routes of one HTTPRoute for the mesh: one per (rule, match); no matches → the CRD default. */
-function meshRoutes(route: GatewayHTTPRoute, lookup: GatewayRouteLookup): HTTPRoute[] {
+function meshRoutes(route: GatewayHTTPRoute, lookup: GatewayRouteLookup, mesh: boolean): HTTPRoute[] {
   const out: HTTPRoute[] = [];
   // absent `rules` are defaulted by the API server to one rule matching everything (with no backend: 500)
   const rules: readonly HTTPRouteRule[] = route.spec.rules ?? [{}];
@@ -291,7 +351,7 @@ function meshRoutes(route: GatewayHTTPRoute, lookup: GatewayRouteLookup): HTTPRo
     const matches: (HTTPRouteMatch | undefined)[] =
       rule.matches === undefined ? [{ path: { type: 'PathPrefix', value: '/' } }] : [...rule.matches];
     if (matches.length === 0) matches.push(undefined);
-    for (const m of matches) out.push(convertRule(rule, m, route, i, lookup));
+    for (const m of matches) out.push(convertRule(rule, m, route, i, lookup, mesh));
   });
   return out;
 }
@@ -356,27 +416,33 @@ function byRouteCreation(a: GatewayHTTPRoute | GatewayGRPCRoute, b: GatewayHTTPR
 function meshVirtualServices<R extends GatewayHTTPRoute | GatewayGRPCRoute>(
   routes: readonly R[],
   lookup: GatewayRouteLookup,
-  convert: (route: R) => HTTPRoute[],
+  convert: (route: R, mesh: boolean) => HTTPRoute[],
 ): VirtualService[] {
-  const merged = new Map<string, { namespace: string; host: string; first: R; http: HTTPRoute[] }>();
+  const merged = new Map<string, { namespace: string; host: string; gateway: string; first: R; http: HTTPRoute[] }>();
   for (const route of [...routes].sort(byRouteCreation)) {
-    const parents = meshParents(route, lookup);
+    const parents = routeParents(route, lookup);
     if (parents.length === 0) continue;
-    const base = convert(route);
-    if (base.length === 0) continue;
+    // mesh and gateway routes differ only in which backends they may reach
+    const converted = new Map<boolean, HTTPRoute[]>();
     const ns = route.metadata.namespace;
     for (const parent of parents) {
+      let base = converted.get(parent.mesh);
+      if (base === undefined) converted.set(parent.mesh, (base = convert(route, parent.mesh)));
+      if (base.length === 0) continue;
       const http = parent.port === undefined ? base : withPort(base, parent.port);
+      // mesh: one VirtualService per namespace (and parent port) and host; gateway: per listener and host
+      const prefix = parent.mesh ? `${ns}${parent.port === undefined ? '' : `/${parent.port}`}` : parent.gateway;
       for (const host of parent.hosts) {
-        const key = `${ns}${parent.port === undefined ? '' : `/${parent.port}`}/${host}`;
+        const key = `${prefix}/${host}`;
         const entry = merged.get(key);
-        if (entry === undefined) merged.set(key, { namespace: ns, host, first: route, http: [...http] });
+        if (entry === undefined)
+          merged.set(key, { namespace: ns, host, gateway: parent.gateway, first: route, http: [...http] });
         else entry.http.push(...http);
       }
     }
   }
   const out: VirtualService[] = [];
-  for (const [key, { namespace, host, first, http }] of merged) {
+  for (const [key, { namespace, host, gateway, first, http }] of merged) {
     const meta = first.metadata.creationTimestamp;
     out.push({
       apiVersion: 'networking.istio.io/v1',
@@ -386,7 +452,7 @@ function meshVirtualServices<R extends GatewayHTTPRoute | GatewayGRPCRoute>(
         namespace,
         ...(meta === undefined ? {} : { creationTimestamp: meta }),
       },
-      spec: { hosts: [host], gateways: ['mesh'], http: sortGatewayRoutes(http) },
+      spec: { hosts: [host], gateways: [gateway], http: sortGatewayRoutes(http) },
     });
   }
   return out;
@@ -396,7 +462,7 @@ export function httpRouteVirtualServices(
   routes: readonly GatewayHTTPRoute[],
   lookup: GatewayRouteLookup,
 ): VirtualService[] {
-  return meshVirtualServices(routes, lookup, (r) => meshRoutes(r, lookup));
+  return meshVirtualServices(routes, lookup, (r, mesh) => meshRoutes(r, lookup, mesh));
 }
 
 /**
@@ -407,7 +473,7 @@ export function grpcRouteVirtualServices(
   routes: readonly GatewayGRPCRoute[],
   lookup: GatewayRouteLookup,
 ): VirtualService[] {
-  return meshVirtualServices(routes, lookup, (r) => grpcMeshRoutes(r, lookup));
+  return meshVirtualServices(routes, lookup, (r, mesh) => grpcMeshRoutes(r, lookup, mesh));
 }
 
 /** createGRPCURIMatch: gRPC's `/<service>/<method>` path as an exact, prefix or regex match. */
@@ -432,6 +498,7 @@ function convertGrpcRule(
   route: GatewayGRPCRoute,
   index: number,
   lookup: GatewayRouteLookup,
+  mesh: boolean,
 ): HTTPRoute {
   // the filters and backends GRPCRoute shares with HTTPRoute convert the same way
   const shared = convertRule(
@@ -444,6 +511,7 @@ function convertGrpcRule(
     route,
     index,
     lookup,
+    mesh,
   );
   if (match === undefined) return shared;
   const m = MUTABLE<HTTPMatchRequest>({});
@@ -454,13 +522,13 @@ function convertGrpcRule(
   return { ...shared, match: [m] };
 }
 
-function grpcMeshRoutes(route: GatewayGRPCRoute, lookup: GatewayRouteLookup): HTTPRoute[] {
+function grpcMeshRoutes(route: GatewayGRPCRoute, lookup: GatewayRouteLookup, mesh: boolean): HTTPRoute[] {
   const out: HTTPRoute[] = [];
   (route.spec.rules ?? []).forEach((rule, i) => {
     // no matches: every service and method
     const matches: (GRPCRouteMatch | undefined)[] = [...(rule.matches ?? [])];
     if (matches.length === 0) matches.push(undefined);
-    for (const m of matches) out.push(convertGrpcRule(rule, m, route, i, lookup));
+    for (const m of matches) out.push(convertGrpcRule(rule, m, route, i, lookup, mesh));
   });
   return out;
 }

@@ -26,7 +26,9 @@ export function gatewayRouteName(port: number): string {
 export function gatewaysFor(scope: NodeScope): Gateway[] {
   return scope.index.gateways.filter((g) => {
     const sel = g.spec.selector;
-    return sel !== undefined && Object.keys(sel).length > 0 && labelsMatch(sel, scope.node.labels);
+    if (sel === undefined || Object.keys(sel).length === 0 || !labelsMatch(sel, scope.node.labels)) return false;
+    // a Gateway API Gateway's pods are its own, in its namespace
+    return !scope.index.kubernetesGateways.has(g) || g.metadata.namespace === scope.node.namespace;
   });
 }
 

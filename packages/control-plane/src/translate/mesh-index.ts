@@ -21,6 +21,7 @@ import type {
   VirtualService,
   WorkloadEntrySpec,
 } from '../config/istio-types.ts';
+import { convertKubernetesGateways } from './gateway-api-gateways.ts';
 import { grpcRouteVirtualServices, httpRouteVirtualServices } from './gateway-api-routes.ts';
 import { resolveShortname } from './hostnames.ts';
 
@@ -226,6 +227,8 @@ export class MeshIndex {
   readonly virtualServices: readonly VirtualServiceEntry[];
   readonly destinationRules: readonly DestinationRuleEntry[];
   readonly gateways: readonly Gateway[];
+  /** Gateways converted from Gateway API Gateways: they select nodes of their own namespace only. */
+  readonly kubernetesGateways: ReadonlySet<Gateway>;
   readonly sidecars: readonly Sidecar[];
   readonly peerAuthentications: readonly PeerAuthentication[];
   readonly authorizationPolicies: readonly AuthorizationPolicy[];
@@ -283,7 +286,10 @@ export class MeshIndex {
     // HTTPRoutes and GRPCRoutes become VirtualServices first, as istiod's Gateway API controller converts them
     const registry = new Set(config.services.map((s) => `${s.namespace}/${s.name}`));
     const serviceEntries = byKind('ServiceEntry');
+    const kube = convertKubernetesGateways(byKind('KubernetesGateway'));
     const lookup = {
+      listeners: (ns: string, name: string) =>
+        kube.listeners.filter((l) => l.gateway.metadata.namespace === ns && l.gateway.metadata.name === name),
       domainSuffix: this.settings.domainSuffix,
       serviceExists: (ns: string, name: string) => registry.has(`${ns}/${name}`),
       serviceEntryHosts: (ns: string, name: string) =>
@@ -325,7 +331,9 @@ export class MeshIndex {
     }
     this.destinationRulesByHost = drByHost;
     this.wildcardDestinationRules = drWildcards;
-    this.gateways = byKind('Gateway');
+    // Gateway API Gateways serve as the Istio Gateways istiod converts them into
+    this.gateways = [...byKind('Gateway'), ...kube.gateways].sort(byCreation);
+    this.kubernetesGateways = new Set(kube.gateways);
     this.sidecars = byKind('Sidecar');
     this.peerAuthentications = byKind('PeerAuthentication');
     this.authorizationPolicies = byKind('AuthorizationPolicy');
