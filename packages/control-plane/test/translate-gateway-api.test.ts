@@ -662,3 +662,54 @@ describe('Gateway (gateway.networking.k8s.io) + HTTPRoute parentRefs to it → t
     assert.equal(at((at(rc9090[0], 'routes') as Json[])[0], 'route', 'cluster'), 'UnknownService');
   });
 });
+
+describe('which VirtualService serves a host (converted routes included)', () => {
+  test('the first VirtualService with routes for the port serves it: one whose matches name another port is skipped', () => {
+    const portOnly = {
+      ...vs('reviews-9999', {
+        hosts: ['reviews'],
+        http: [{ name: 'only-9999', match: [{ port: 9999 }], route: [{ destination: { host: 'reviews-v2' } }] }],
+      }),
+      metadata: { name: 'reviews-9999', namespace: 'default', creationTimestamp: '2024-01-01T00:00:00Z' },
+    };
+    const all = {
+      ...vs('reviews-all', {
+        hosts: ['reviews'],
+        http: [{ name: 'all', route: [{ destination: { host: 'reviews-v1' } }] }],
+      }),
+      metadata: { name: 'reviews-all', namespace: 'default', creationTimestamp: '2024-02-01T00:00:00Z' },
+    };
+    // istiod's BuildSidecarVirtualHostWrapper: a VirtualService without routes on the port adds no virtual host
+    assert.deepEqual(names(at(rds([portOnly, all]), 'virtual_hosts', 0, 'routes') as Json[]), ['all']);
+  });
+
+  test('a parentRef to an Istio ServiceEntry routes its hosts', () => {
+    const se: IstioObject = {
+      kind: 'ServiceEntry',
+      metadata: { name: 'ext', namespace: 'default' },
+      spec: {
+        hosts: ['api.external.example'],
+        ports: [{ number: 80, name: 'http', protocol: 'HTTP' }],
+        resolution: 'STATIC',
+        endpoints: [{ address: '192.0.2.1' }],
+      },
+    };
+    const route = httpRoute('ext', {
+      parentRefs: [{ group: 'networking.istio.io', kind: 'ServiceEntry', name: 'ext' }],
+      rules: [
+        {
+          matches: [{ path: { value: '/v1' } }],
+          backendRefs: [{ group: 'networking.istio.io', kind: 'Hostname', name: 'api.external.example', port: 80 }],
+        },
+      ],
+    });
+    const rs = at(
+      rds([se, route], PRODUCTPAGE_NODE, 'outbound|80||api.external.example'),
+      'virtual_hosts',
+      0,
+      'routes',
+    ) as Json[];
+    assert.deepEqual(names(rs), ['default.ext.0']);
+    assert.equal(at(rs[0], 'route', 'cluster'), 'outbound|80||api.external.example');
+  });
+});
