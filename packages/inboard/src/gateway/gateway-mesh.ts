@@ -21,8 +21,11 @@ export class GatewayMesh extends OutboundMesh {
   readonly #listenerOrigins = new Map<string, OriginInfo>();
 
   constructor(options: OutboundMeshOptions) {
-    // Nothing a gateway dispatches may leak out as a plain request to the synthetic host.
-    super({ ...options, unknownHosts: 'reject' });
+    // Nothing a gateway dispatches may leak out as a plain request to the synthetic host. A
+    // gateway follows its listeners for good, as an Envoy gateway holds every listener pushed to
+    // it: a port that saw no traffic for a while keeps its config current instead of being
+    // released and resolved again by the next request.
+    super({ idleTimeoutMs: 0, ...options, unknownHosts: 'reject' });
   }
 
   /** The dispatch origin whose requests are routed by the gateway listener of `port`. */
@@ -43,8 +46,16 @@ export class GatewayMesh extends OutboundMesh {
 
   override lookup(origin: string | URL | undefined): OriginInfo | undefined {
     if (origin !== undefined) {
-      const hit = this.#listenerOrigins.get(typeof origin === 'string' ? origin : origin.origin);
-      if (hit !== undefined) return hit;
+      const key = typeof origin === 'string' ? origin : origin.origin;
+      const hit = this.#listenerOrigins.get(key);
+      if (hit !== undefined) {
+        if (this.find(hit.target.key) === hit.target) return hit;
+        // released for being idle (an idle timeout was given): resolve the listener again, as the
+        // next request to a host does, instead of routing on the closed target's last snapshot
+        const fresh: OriginInfo = { ...hit, target: this.target(hit.target.key) };
+        this.#listenerOrigins.set(key, fresh);
+        return fresh;
+      }
     }
     return super.lookup(origin);
   }
