@@ -5,11 +5,12 @@
 // flight is not idle; a host outside the mesh is released the same way. The mesh's clock is a
 // ManualClock stepped past the timeout.
 import assert from 'node:assert/strict';
+import { once } from 'node:events';
 import type { ServerResponse } from 'node:http';
 import { after, before, describe, test } from 'node:test';
 import type { RequestEvent } from '@inboard/control-plane';
 import { ManualClock, resourceTypes } from '@inboard/xds';
-import { request } from 'undici';
+import { request, upgrade } from 'undici';
 import { MeshOptionError, type OutboundMesh } from '../src/index.ts';
 import { ControlPlane, cluster, forward, respond, type ServiceConfig, Upstream } from './e2e-fixtures.ts';
 
@@ -46,6 +47,13 @@ async function get(url: string): Promise<string> {
 
 before(async () => {
   for (const u of [a, k, direct]) await u.start();
+  // a WebSocket-style upgrade: 101, then the socket echoes
+  a.server.on('upgrade', (_req, socket) => {
+    socket.write('HTTP/1.1 101 Switching Protocols\r\nupgrade: websocket\r\nconnection: upgrade\r\n\r\n');
+    socket.on('data', (d: Buffer) => socket.write(d));
+    socket.on('end', () => socket.end()); // the server's sockets allow half-open: close with the client
+    socket.on('error', () => {});
+  });
   await cp.start(
     [service('svc', CA), service('keep', CK)],
     [
@@ -91,8 +99,8 @@ describe('idle targets', () => {
     const edsDropped = nextRequest(EDS, (n) => !n.includes(CA) && n.includes(CK));
     clock.advance(IDLE - 1);
     assert.equal(mesh.find('svc:9080'), before, 'not released before the timeout');
-    // released within a quarter of the timeout after it (one sweep per eighth)
-    clock.advance(IDLE / 4 + 1);
+    // released within an eighth of the timeout after it (one sweep per eighth)
+    clock.advance(IDLE / 8 + 1);
     assert.equal(mesh.find('svc:9080'), undefined);
     assert.equal(before.closed, true);
     // keep:9080 is released by the mesh too, but the other subscriber's watches stay
@@ -170,6 +178,21 @@ describe('idle targets', () => {
     assert.equal(direct.seen.at(-1)?.url, '/again');
     assert.equal(mesh.find(target)?.state, 'absent');
     assert.notEqual(mesh.find(target), outside);
+  });
+
+  test('an upgraded connection held open keeps its target in use until it closes', async () => {
+    const u = await upgrade('http://svc:9080/ws', { dispatcher: mesh.dispatcher, upgrade: 'websocket' });
+    const t = mesh.find('svc:9080');
+    assert.ok(t !== undefined);
+    clock.advance(2 * IDLE);
+    assert.equal(mesh.find('svc:9080'), t, 'not released while the socket is open');
+    u.socket.write('ping');
+    const [echo] = (await once(u.socket, 'data')) as [Buffer];
+    assert.equal(String(echo), 'ping');
+    u.socket.destroy();
+    await once(u.socket, 'close');
+    clock.advance(2 * IDLE);
+    assert.equal(mesh.find('svc:9080'), undefined, 'released once the socket closed and the timeout passed');
   });
 
   test('ready() counts as a use; find() does not', async () => {

@@ -648,6 +648,14 @@ export class Exchange
     this.status = statusCode;
     this.setTarget(controller, undefined);
     this.#finish();
+    // An upgraded connection (a WebSocket) carries the caller's traffic to the target until it
+    // closes: the target stays in use as long, as a gRPC channel with a stream open is not idle.
+    const s = socket as { once?: (event: 'close', f: () => void) => unknown; destroyed?: boolean } | null;
+    if (typeof s?.once === 'function' && s.destroyed !== true) {
+      const usage = this.target.usage;
+      usage.active++;
+      s.once('close', () => usage.active--);
+    }
     (this.user.onRequestUpgrade as ((...args: unknown[]) => void) | undefined)?.(
       this.controller,
       statusCode,

@@ -160,7 +160,7 @@ export class OutboundMesh implements TargetDirectory {
       );
     // One periodic sweep instead of a timer per target or per request: a target is released on
     // the first sweep after it has gone unused for the whole timeout, which is between the
-    // timeout and a quarter of it later. The sweep's timer must not keep the process alive.
+    // timeout and an eighth of it later. The sweep's timer must not keep the process alive.
     this.#sweepClock = options.clock ?? systemClock;
     this.#sweepMs = Math.min(MAX_TIMER_MS, Math.floor(idleMs / SWEEPS_PER_TIMEOUT));
     this.#idleSweeps = idleMs === 0 ? 0 : Math.ceil(idleMs / this.#sweepMs);
