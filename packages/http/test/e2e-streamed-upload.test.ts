@@ -6,10 +6,14 @@
 // upstreams and ADS server; time moves on a ManualClock where timers matter.
 import assert from 'node:assert/strict';
 import diagnosticsChannel from 'node:diagnostics_channel';
+import { once } from 'node:events';
+import { createReadStream, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createH2Server, type Http2Server, type ServerHttp2Stream } from 'node:http2';
 import type { AddressInfo } from 'node:net';
-import type { Readable } from 'node:stream';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
 import { after, before, test } from 'node:test';
 import { ManualClock } from '@inboard/xds';
 import { packAny } from '@inboard/xds/codec';
@@ -128,6 +132,12 @@ before(async () => {
         }),
       ),
       svc('bidi', forward(cluster('bidi', 9080), { retry_policy: istioRetry(['5xx']) })),
+      // routes /only and nothing else: other paths are answered locally (404 NR)
+      {
+        name: 'picky',
+        port: 9080,
+        routes: [{ name: 'picky', match: { prefix: '/only' }, route: forward(cluster('live', 9080), noRetry) }],
+      },
     ],
     [
       { name: cluster('uploads', 9080), endpoints: [{ port: up.port }] },
@@ -423,6 +433,38 @@ test('an upstream that answers before the body ends: the caller gets the answer 
     assert.equal(calls.next, 2, 'nothing asked of the caller after the answer');
     assert.equal(live.requests.length, start + 1, 'a 413 is not retried');
     assert.equal(live.requests[start]!.body, 'head');
+  } finally {
+    await mesh.close();
+  }
+});
+
+test("a caller's Node stream is destroyed when its request ends before the body: an early answer, a local reply", async () => {
+  const mesh = cp.mesh();
+  live.handler = (req, res) => req.once('data', () => respond(res, 413, 'too large'));
+  try {
+    // the upstream answers after the first chunk; the caller has more, later
+    const stalled = new Readable({ read() {} });
+    stalled.push('head');
+    const r = await request('http://live:9080/upload', { method: 'POST', body: stalled, dispatcher: mesh.dispatcher });
+    assert.equal(r.statusCode, 413);
+    await r.body.text();
+    await until(() => stalled.destroyed);
+
+    // no route: answered by the mesh, the body never read — a file stays open unless destroyed
+    const dir = mkdtempSync(join(tmpdir(), 'inboard-upload-'));
+    const file = join(dir, 'upload.bin');
+    writeFileSync(file, Buffer.alloc(200_000, 1));
+    const fileStream = createReadStream(file);
+    const nr = await request('http://picky:9080/elsewhere', {
+      method: 'POST',
+      body: fileStream,
+      dispatcher: mesh.dispatcher,
+    });
+    assert.equal(nr.statusCode, 404);
+    await nr.body.text();
+    await until(() => fileStream.destroyed);
+    await once(fileStream, 'close');
+    rmSync(dir, { recursive: true, force: true });
   } finally {
     await mesh.close();
   }

@@ -31,6 +31,16 @@ function isStreamed(body: unknown): body is AsyncIterable<unknown> | Iterable<un
   );
 }
 
+/** A Node Readable (or any stream with destroy() and pipe()), not a web stream or an iterable. */
+function isNodeStream(body: unknown): body is { destroy(): unknown; readonly destroyed?: boolean } {
+  return (
+    typeof body === 'object' &&
+    body !== null &&
+    typeof (body as { destroy?: unknown }).destroy === 'function' &&
+    typeof (body as { pipe?: unknown }).pipe === 'function'
+  );
+}
+
 function toBuffer(chunk: unknown): Buffer {
   if (Buffer.isBuffer(chunk)) return chunk;
   if (typeof chunk === 'string') return Buffer.from(chunk, 'utf8');
@@ -70,6 +80,8 @@ const DONE: IteratorReturnResult<undefined> = { done: true, value: undefined };
  */
 export class RequestBody implements AsyncIterable<Buffer> {
   readonly #source: ChunkIterator;
+  /** what the caller passed, when it is a Node stream (destroyed if the request ends before it) */
+  readonly #stream: { destroy(): unknown; readonly destroyed?: boolean } | undefined;
   readonly #limit: number;
   /** the chunks read so far; past the limit, entries every open reader has passed are dropped */
   readonly #chunks: (Buffer | undefined)[] = [];
@@ -84,9 +96,10 @@ export class RequestBody implements AsyncIterable<Buffer> {
   #waiting: BodyReader[] = [];
   listener: RequestBodyListener | undefined;
 
-  constructor(source: ChunkIterator, limit: number) {
+  constructor(source: ChunkIterator, limit: number, caller?: unknown) {
     this.#source = source;
     this.#limit = limit;
+    this.#stream = isNodeStream(caller) ? caller : undefined;
   }
 
   /** bytes read from the caller so far */
@@ -138,6 +151,12 @@ export class RequestBody implements AsyncIterable<Buffer> {
     // a reader still sending must fail, never end as if the body were complete
     this.#error = reason ?? new Error('the request body was closed');
     this.#wake();
+    // A Node stream is destroyed, as undici destroys the body of a request it ends: its iterator's
+    // return() does nothing before the first read and waits behind a read in progress, so a file
+    // or socket the caller passed would stay open. (Destroyed without an error: nobody may be
+    // listening for one.)
+    const stream = this.#stream;
+    if (stream !== undefined && stream.destroyed !== true) stream.destroy();
     const it = this.#source;
     if (typeof it.return === 'function') {
       try {
@@ -365,6 +384,6 @@ export function bodyBufferInterceptor(options: BodyBufferOptions): (dispatch: Di
       typeof (body as AsyncIterable<unknown>)[Symbol.asyncIterator] === 'function'
         ? (body as AsyncIterable<unknown>)[Symbol.asyncIterator]()
         : (body as unknown as Iterable<unknown>)[Symbol.iterator]();
-    return dispatch({ ...opts, body: new RequestBody(it, limit) as unknown as DispatchOptions['body'] }, handler);
+    return dispatch({ ...opts, body: new RequestBody(it, limit, body) as unknown as DispatchOptions['body'] }, handler);
   };
 }
