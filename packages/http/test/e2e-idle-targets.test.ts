@@ -181,7 +181,7 @@ describe('idle targets', () => {
   });
 
   test('an upgraded connection held open keeps its target in use until it closes', async () => {
-    const u = await upgrade('http://svc:9080/ws', { dispatcher: mesh.dispatcher, upgrade: 'websocket' });
+    const u = await upgrade('http://svc:9080/ws', { dispatcher: mesh.dispatcher, protocol: 'websocket' });
     const t = mesh.find('svc:9080');
     assert.ok(t !== undefined);
     clock.advance(2 * IDLE);

@@ -204,7 +204,10 @@ class Attempt implements DispatchHandler {
   /**
    * The response ended before the request body: the body ends here, so undici stops sending it
    * (over HTTP/1.1 it drops the connection of a request still being written; an HTTP/2 stream is
-   * closed rather than left half open). The caller's stream is let go by the exchange.
+   * closed rather than left half open). Envoy resets such a stream; undici cannot once the
+   * response is complete (its abort is ignored then, and a failing body leaves the stream half
+   * open), so an HTTP/2 upstream sees END_STREAM after what was sent (see the README). The caller's
+   * stream is let go by the exchange.
    */
   #endBody(): void {
     const r = this.reader;
