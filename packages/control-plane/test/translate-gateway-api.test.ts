@@ -313,7 +313,7 @@ describe('HTTPRoute (mesh) → RDS', () => {
     });
   });
 
-  test('RequestRedirect: 302 by default, ReplacePrefixMatch → prefix_rewrite, the request port unless the scheme changes', () => {
+  test("RequestRedirect: 302 by default, ReplacePrefixMatch → prefix_rewrite (normalised as URLRewrite's), the request port unless the scheme changes", () => {
     const rs = routes([
       {
         matches: [{ path: { value: '/moved' } }],
@@ -324,6 +324,19 @@ describe('HTTPRoute (mesh) → RDS', () => {
           },
         ],
       },
+      ...[
+        ['/slash', '/'],
+        ['/trailing', '/new/'],
+        ['/empty', ''],
+      ].map(([path, replacePrefixMatch]) => ({
+        matches: [{ path: { value: path } }],
+        filters: [
+          {
+            type: 'RequestRedirect' as const,
+            requestRedirect: { path: { type: 'ReplacePrefixMatch' as const, replacePrefixMatch } },
+          },
+        ],
+      })),
       {
         matches: [{ path: { value: '/secure' } }],
         filters: [
@@ -343,6 +356,25 @@ describe('HTTPRoute (mesh) → RDS', () => {
     assert.deepEqual(at(r('/moved'), 'redirect'), {
       port_redirect: 9080,
       prefix_rewrite: '/here',
+      response_code: FOUND,
+    });
+    // the spec's ReplacePrefixMatch table holds for redirects as for rewrites (istiod passes the value
+    // through: `/` would redirect /slash/a to //a, "" to itself): a trailing `/` is dropped and `/` or
+    // nothing removes the prefix
+    const strip = (p: string) => ({ pattern: { regex: `^${p}(/?)(.*)` }, substitution: '/\\2' });
+    assert.deepEqual(at(r('/slash'), 'redirect'), {
+      port_redirect: 9080,
+      regex_rewrite: strip('/slash'),
+      response_code: FOUND,
+    });
+    assert.deepEqual(at(r('/trailing'), 'redirect'), {
+      port_redirect: 9080,
+      prefix_rewrite: '/new',
+      response_code: FOUND,
+    });
+    assert.deepEqual(at(r('/empty'), 'redirect'), {
+      port_redirect: 9080,
+      regex_rewrite: strip('/empty'),
       response_code: FOUND,
     });
     assert.deepEqual(at(r('/secure'), 'redirect'), {

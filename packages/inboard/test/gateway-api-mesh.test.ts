@@ -1,6 +1,6 @@
 // A Gateway API HTTPRoute for the mesh (GAMMA: its parentRef is the reviews Service) loaded by the
 // embedded control plane, and an Inboard mesh whose fetch follows it to real loopback upstreams:
-// a header match, a path-segment prefix with its prefix stripped, a backend that does not exist
+// a header match, a path-segment prefix with its prefix stripped, redirects that replace a prefix, a backend that does not exist
 // (500, as istiod configures it), and the default rule.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
@@ -24,6 +24,21 @@ spec:
     - type: URLRewrite
       urlRewrite: {path: {type: ReplacePrefixMatch, replacePrefixMatch: /}}
     backendRefs: [{name: reviews-v2, port: 9080}]
+  - matches:
+    - path: {type: PathPrefix, value: /old}
+    filters:
+    - type: RequestRedirect
+      requestRedirect: {path: {type: ReplacePrefixMatch, replacePrefixMatch: /}}
+  - matches:
+    - path: {type: PathPrefix, value: /older}
+    filters:
+    - type: RequestRedirect
+      requestRedirect: {path: {type: ReplacePrefixMatch, replacePrefixMatch: /new/}}
+  - matches:
+    - path: {type: PathPrefix, value: /oldest}
+    filters:
+    - type: RequestRedirect
+      requestRedirect: {path: {type: ReplacePrefixMatch, replacePrefixMatch: ""}}
   - matches:
     - path: {type: PathPrefix, value: /gone}
     backendRefs: [{name: gone, port: 9080}]
@@ -80,6 +95,22 @@ describe('Inboard mesh routed by a Gateway API HTTPRoute (GAMMA) from the embedd
     assert.equal(await (await mesh.fetch('http://reviews:9080/api/items?x=1')).text(), 'reviews-v2 GET /items?x=1');
     assert.equal(await (await mesh.fetch('http://reviews:9080/api')).text(), 'reviews-v2 GET /');
     assert.equal(await (await mesh.fetch('http://reviews:9080/apix')).text(), 'reviews-v1 GET /apix');
+  });
+
+  test('a RequestRedirect ReplacePrefixMatch follows the spec\'s table: "/" and "" remove the prefix, "/new/" replaces it', async () => {
+    const location = async (path: string) => {
+      const res = await mesh.fetch(`http://reviews:9080${path}`, { redirect: 'manual' });
+      await res.arrayBuffer();
+      assert.equal(res.status, 302);
+      return res.headers.get('location');
+    };
+    assert.equal(await location('/old/a/b?z=1'), 'http://reviews:9080/a/b?z=1');
+    assert.equal(await location('/old'), 'http://reviews:9080/');
+    assert.equal(await location('/old/'), 'http://reviews:9080/');
+    assert.equal(await location('/older/a'), 'http://reviews:9080/new/a');
+    assert.equal(await location('/older'), 'http://reviews:9080/new');
+    // not a redirect to itself
+    assert.equal(await location('/oldest/a'), 'http://reviews:9080/a');
   });
 
   test('a backendRef to a Service that does not exist answers 500 and reaches no upstream', async () => {

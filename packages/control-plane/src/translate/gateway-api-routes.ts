@@ -228,7 +228,9 @@ function convertRule(
         else redirect.derivePort = r.scheme !== undefined ? 'FROM_PROTOCOL_DEFAULT' : 'FROM_REQUEST_PORT';
         if (r.path?.type === 'ReplaceFullPath') redirect.uri = r.path.replaceFullPath ?? '';
         else if (r.path?.type === 'ReplacePrefixMatch')
-          redirect.uri = `${PREFIX_MARKER}${r.path.replacePrefixMatch ?? ''}`;
+          // the spec's ReplacePrefixMatch table covers "a rewrite or redirect": normalised as URLRewrite's
+          // below (istiod passes the value through raw, so `/` gives `//rest` and "" a redirect loop)
+          redirect.uri = `${PREFIX_MARKER}${replacePrefix(r.path.replacePrefixMatch)}`;
         out.redirect = redirect;
         break;
       }
@@ -236,9 +238,7 @@ function convertRule(
         const w = f.urlRewrite ?? {};
         const rewrite = MUTABLE<NonNullable<HTTPRoute['rewrite']>>({});
         if (w.path?.type === 'ReplacePrefixMatch') {
-          // `/` (or nothing) means "remove the prefix"
-          const uri = (w.path.replacePrefixMatch ?? '').replace(/\/$/, '');
-          rewrite.uri = uri === '' ? '/' : uri;
+          rewrite.uri = replacePrefix(w.path.replacePrefixMatch);
         } else if (w.path?.type === 'ReplaceFullPath') {
           rewrite.uriRegexRewrite = { match: '/.*', rewrite: w.path.replaceFullPath ?? '' };
         }
@@ -336,6 +336,16 @@ function convertRule(
 
 function nonZero(d: string | undefined): string | undefined {
   return d === undefined || /^(0+(h|m|s|ms))+$/.test(d) ? undefined : d;
+}
+
+/**
+ * A ReplacePrefixMatch value as the prefix that replaces the matched one: a trailing `/` is dropped
+ * (`/xyz/` and `/xyz` both turn `/foo/bar` into `/xyz/bar`), and `/` or nothing means "remove the
+ * prefix", which http-route.ts turns into a regex rewrite that keeps one `/`.
+ */
+function replacePrefix(value: string | undefined): string {
+  const uri = (value ?? '').replace(/\/$/, '');
+  return uri === '' ? '/' : uri;
 }
 
 /** The marker istiod puts in a redirect `uri` for ReplacePrefixMatch; route.go turns it into a prefix rewrite. */

@@ -211,11 +211,8 @@ function routeAction(
   if (http.rewrite !== undefined) {
     const rx = http.rewrite.uriRegexRewrite;
     if (rx !== undefined) action.regex_rewrite = { pattern: { regex: rx.match }, substitution: rx.rewrite };
-    else if (vs.gatewaySemantics && http.rewrite.uri === '/') {
-      // ReplacePrefixMatch `/` removes the matched prefix, keeping a `/` when nothing is left
-      const prefix = out.match?.path_separated_prefix ?? '';
-      action.regex_rewrite = { pattern: { regex: `^${quoteMeta(prefix)}(/?)(.*)` }, substitution: '/\\2' };
-    } else if (http.rewrite.uri !== undefined && http.rewrite.uri !== '') action.prefix_rewrite = http.rewrite.uri;
+    else if (vs.gatewaySemantics && http.rewrite.uri === '/') action.regex_rewrite = stripPrefix(out);
+    else if (http.rewrite.uri !== undefined && http.rewrite.uri !== '') action.prefix_rewrite = http.rewrite.uri;
     if (http.rewrite.authority !== undefined && http.rewrite.authority !== '') authority = http.rewrite.authority;
   }
   if (authority !== '') action.host_rewrite_literal = authority;
@@ -282,6 +279,12 @@ function routeAction(
   return action;
 }
 
+/** ReplacePrefixMatch `/`: remove the matched prefix, keeping a `/` when nothing is left. */
+function stripPrefix(route: RouteIn): envoy.type_matcher_v3_RegexMatchAndSubstitute$In {
+  const prefix = route.match?.path_separated_prefix ?? '';
+  return { pattern: { regex: `^${quoteMeta(prefix)}(/?)(.*)` }, substitution: '/\\2' };
+}
+
 /** route.TranslateRoute for one (http, match) pair; undefined when it does not apply to this node. */
 export function translateRoute(
   http: HTTPRoute,
@@ -325,8 +328,11 @@ export function translateRoute(
     if (r.authority !== undefined && r.authority !== '') redirect.host_redirect = r.authority;
     // an empty path_redirect means "keep the path" in Envoy; leave it unset rather than ''
     if (vs.gatewaySemantics && r.uri?.startsWith(PREFIX_MARKER) === true) {
-      // ReplacePrefixMatch: replace the matched prefix, keep the rest of the path
-      redirect.prefix_rewrite = r.uri.slice(PREFIX_MARKER.length);
+      // ReplacePrefixMatch: replace the matched prefix, keep the rest of the path; `/` removes it the
+      // way a URLRewrite does (a prefix_rewrite of `/` would leave `//rest`)
+      const prefix = r.uri.slice(PREFIX_MARKER.length);
+      if (prefix === '/') redirect.regex_rewrite = stripPrefix(out);
+      else redirect.prefix_rewrite = prefix;
     } else if (r.uri !== undefined && r.uri !== '') redirect.path_redirect = r.uri;
     if (r.scheme !== undefined && r.scheme !== '') redirect.scheme_redirect = r.scheme;
     if (r.port !== undefined || r.derivePort !== undefined) {
