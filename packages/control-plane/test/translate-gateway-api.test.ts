@@ -34,6 +34,11 @@ function httpRoute(name: string, spec: HTTPRouteSpec, namespace = 'default', cre
   return { apiVersion: 'gateway.networking.k8s.io/v1', kind: 'HTTPRoute', metadata, spec };
 }
 
+function grpcRoute(name: string, spec: GatewayGRPCRoute['spec'], created?: string): GatewayGRPCRoute {
+  const metadata = { name, namespace: 'default', ...(created === undefined ? {} : { creationTimestamp: created }) };
+  return { apiVersion: 'gateway.networking.k8s.io/v1', kind: 'GRPCRoute', metadata, spec };
+}
+
 function config(istio: readonly IstioObject[]): MeshConfigSnapshot {
   const base = bookinfo(istio);
   return {
@@ -548,11 +553,6 @@ describe('HTTPRoute (mesh) → RDS', () => {
 });
 
 describe('GRPCRoute (mesh) → RDS', () => {
-  function grpcRoute(name: string, spec: GatewayGRPCRoute['spec'], created?: string): GatewayGRPCRoute {
-    const metadata = { name, namespace: 'default', ...(created === undefined ? {} : { creationTimestamp: created }) };
-    return { apiVersion: 'gateway.networking.k8s.io/v1', kind: 'GRPCRoute', metadata, spec };
-  }
-
   test('service / method matches become gRPC paths (createGRPCURIMatch); headers; the Gateway API sort', () => {
     const route = grpcRoute('reviews', {
       parentRefs: [REVIEWS],
@@ -692,6 +692,40 @@ describe('Gateway (gateway.networking.k8s.io) + HTTPRoute parentRefs to it → t
     assert.deepEqual(names(at(rc9090[0], 'routes') as Json[]), ['team.foreign.0']);
     // no ReferenceGrant is read: the backend in another namespace is istiod's empty destination → 500
     assert.equal(at((at(rc9090[0], 'routes') as Json[])[0], 'route', 'cluster'), 'UnknownService');
+  });
+
+  test('allowedRoutes.kinds: empty is unspecified (HTTPRoutes and GRPCRoutes attach); a list narrows the kinds', () => {
+    const withKinds = (kinds: { kind: string }[]): IstioObject => ({
+      ...gateway,
+      spec: {
+        gatewayClassName: 'istio',
+        listeners: [{ name: 'http', port: 8080, protocol: 'HTTP', allowedRoutes: { kinds } }],
+      },
+    });
+    const web = httpRoute(
+      'web',
+      { parentRefs: [GW], rules: [{ matches: [{ path: { value: '/web' } }], backendRefs: [to('reviews-v1')] }] },
+      'default',
+      '2024-01-01T00:00:00Z',
+    );
+    const rpc = grpcRoute(
+      'rpc',
+      {
+        parentRefs: [GW],
+        rules: [{ matches: [{ method: { service: 'bookinfo.Reviews' } }], backendRefs: [to('reviews-v2')] }],
+      },
+      '2024-01-02T00:00:00Z',
+    );
+    const routeNames = (kinds: { kind: string }[]) =>
+      (
+        at(
+          resource(translate(config([withKinds(kinds), web, rpc]), GW_NODE), TypeUrl.RouteConfiguration, 'http.8080'),
+          'virtual_hosts',
+        ) as Json[]
+      ).flatMap((v) => names((at(v, 'routes') as Json[] | undefined) ?? []));
+    // "When unspecified or empty, the kinds of Routes selected are determined using the Listener protocol"
+    assert.deepEqual(routeNames([]), ['default.web.0', 'default.rpc.0']);
+    assert.deepEqual(routeNames([{ kind: 'GRPCRoute' }]), ['default.rpc.0']);
   });
 });
 

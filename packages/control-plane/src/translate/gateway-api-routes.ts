@@ -105,7 +105,10 @@ function listenerHosts(
   const l = parent.listener;
   const allowed = allowedNamespaces(parent.gateway, l);
   if (allowed === undefined || (allowed !== '*' && allowed !== route.metadata.namespace)) return [];
-  const kinds = l.allowedRoutes?.kinds ?? [{ kind: 'HTTPRoute' }, { kind: 'GRPCRoute' }];
+  // "When unspecified or empty, the kinds of Routes selected are determined using the Listener
+  // protocol" (istiod narrows the supported kinds only for a non-empty list)
+  const listed = l.allowedRoutes?.kinds ?? [];
+  const kinds = listed.length > 0 ? listed : [{ kind: 'HTTPRoute' }, { kind: 'GRPCRoute' }];
   if (!kinds.some((k) => k.kind === route.kind && (k.group ?? GATEWAY_GROUP) === GATEWAY_GROUP)) return [];
   const hosts = route.spec.hostnames !== undefined && route.spec.hostnames.length > 0 ? route.spec.hostnames : ['*'];
   const ours = l.hostname ?? '';
