@@ -137,6 +137,46 @@ test('bad fields are errors naming file, document, line, object and field; the d
   );
 });
 
+test("parentRefs to one parent must all name a section (or port) or none, and no two the same: the CRD's CEL rules", async (t) => {
+  const doc = (kind: string, name: string, refs: string) => `apiVersion: gateway.networking.k8s.io/v1
+kind: ${kind}
+metadata: {name: ${name}}
+spec:
+  parentRefs:
+${refs.replace(/^/gm, '  ')}
+`;
+  const SVC = 'group: "", kind: Service, name: reviews';
+  const r = await load(t, {
+    'registry.yaml': REGISTRY,
+    'refs.yaml': [
+      doc('HTTPRoute', 'twice', `- {${SVC}}\n- {${SVC}}`),
+      doc('HTTPRoute', 'one-section', '- {name: gw, sectionName: a}\n- {name: gw}'),
+      doc('HTTPRoute', 'same-port', `- {${SVC}, port: 9080}\n- {${SVC}, port: 9080}`),
+      doc('HTTPRoute', 'one-port', `- {${SVC}}\n- {${SVC}, port: 9080}`),
+      doc('GRPCRoute', 'grpc-twice', `- {${SVC}}\n- {${SVC}}`),
+      // distinct: other sections, other ports (the experimental channel's rule), another kind or namespace
+      doc(
+        'HTTPRoute',
+        'sections',
+        '- {name: gw, sectionName: a}\n- {name: gw, sectionName: b}\n- {name: gw, kind: Other}',
+      ),
+      doc('HTTPRoute', 'ports', `- {${SVC}, port: 9080}\n- {${SVC}, port: 9090}\n- {${SVC}, namespace: other}`),
+    ].join('---\n'),
+  });
+  const same = 'when parentRefs includes 2 or more references to the same parent';
+  assert.deepEqual(r.problems.map(formatProblem), [
+    `refs.yaml: document 1 (line 7): HTTPRoute default/twice: spec.parentRefs[1]: sectionName must be unique ${same}`,
+    `refs.yaml: document 2 (line 15): HTTPRoute default/one-section: spec.parentRefs[1]: sectionName must be specified ${same}`,
+    `refs.yaml: document 3 (line 23): HTTPRoute default/same-port: spec.parentRefs[1]: sectionName or port must be unique ${same}`,
+    `refs.yaml: document 4 (line 31): HTTPRoute default/one-port: spec.parentRefs[1]: sectionName or port must be specified ${same}`,
+    `refs.yaml: document 5 (line 39): GRPCRoute default/grpc-twice: spec.parentRefs[1]: sectionName must be unique ${same}`,
+  ]);
+  assert.deepEqual(
+    r.snapshot.istio.map((o) => o.metadata.name),
+    ['sections', 'ports'],
+  );
+});
+
 test('unknown fields and ignored settings are warnings; unresolved references and a VirtualService on the same host too', async (t) => {
   const r = await load(t, {
     'registry.yaml': REGISTRY,

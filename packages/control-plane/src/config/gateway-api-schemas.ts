@@ -73,6 +73,41 @@ const parentRefSchema: z.ZodType<ParentReference> = z.strictObject({
   port: port.optional(),
 });
 
+const PARENT_GROUP = 'gateway.networking.k8s.io';
+
+/** The API server's defaults (group gateway.networking.k8s.io, kind Gateway); an unset namespace is "". */
+function sameParent(a: ParentReference, b: ParentReference): boolean {
+  return (
+    (a.group ?? PARENT_GROUP) === (b.group ?? PARENT_GROUP) &&
+    (a.kind ?? 'Gateway') === (b.kind ?? 'Gateway') &&
+    a.name === b.name &&
+    (a.namespace ?? '') === (b.namespace ?? '')
+  );
+}
+
+/**
+ * CommonRouteSpec.parentRefs' CEL rules: refs to one parent must all set sectionName or none, and no
+ * two may name the same section. The experimental channel's rules count `port` beside sectionName
+ * (refs to one Service on two ports are distinct there, a duplicate in the standard channel): as
+ * Inboard reads the experimental fields, a list that sets a port anywhere gets those rules and their
+ * messages; without ports the two channels' rules are the same. The later ref is the one reported.
+ */
+function checkParentRefs(refs: readonly ParentReference[] | undefined, ctx: z.RefinementCtx): void {
+  if (refs === undefined) return;
+  const withPort = refs.some((r) => r.port !== undefined);
+  const what = withPort ? 'sectionName or port' : 'sectionName';
+  const section = (r: ParentReference) => r.sectionName ?? '';
+  const port = (r: ParentReference) => (withPort ? (r.port ?? 0) : 0);
+  refs.forEach((b, j) => {
+    const earlier = refs.slice(0, j).filter((a) => sameParent(a, b));
+    const suffix = 'when parentRefs includes 2 or more references to the same parent';
+    if (earlier.some((a) => (section(a) === '') !== (section(b) === '') || (port(a) === 0) !== (port(b) === 0)))
+      custom(ctx, `${what} must be specified ${suffix}`, ['parentRefs', j]);
+    else if (earlier.some((a) => section(a) === section(b) && port(a) === port(b)))
+      custom(ctx, `${what} must be unique ${suffix}`, ['parentRefs', j]);
+  });
+}
+
 function pathValueError(type: string, v: string): string | undefined {
   if (type === 'RegularExpression') return undefined;
   if (!v.startsWith('/'))
@@ -363,6 +398,7 @@ export const httpRouteSpecSchema: z.ZodType<HTTPRouteSpec> = z
     rules: z.array(ruleSchema).max(16, 'at most 16 rules may be given').optional(),
   })
   .superRefine((s, ctx) => {
+    checkParentRefs(s.parentRefs, ctx);
     const rules = s.rules ?? [];
     const matches = rules.reduce((n, r) => n + Math.max(1, r.matches?.length ?? 0), 0);
     if (matches > 128)
@@ -483,6 +519,7 @@ export const grpcRouteSpecSchema: z.ZodType<GRPCRouteSpec> = z
     rules: z.array(grpcRuleSchema).max(16, 'at most 16 rules may be given').optional(),
   })
   .superRefine((s, ctx) => {
+    checkParentRefs(s.parentRefs, ctx);
     const rules = s.rules ?? [];
     const matches = rules.reduce((n, r) => n + Math.max(1, r.matches?.length ?? 0), 0);
     if (matches > 128)
