@@ -245,6 +245,55 @@ spec:
   ]);
 });
 
+test('a RegularExpression path behind a rule that matches every path is flagged as never matched (istiod ranks regexes last)', async (t) => {
+  const r = await load(t, {
+    'registry.yaml': REGISTRY,
+    'routes.yaml': [
+      route(
+        'shadowed',
+        `- matches:
+  - path: {type: RegularExpression, value: "/api/v[0-9]+/.*"}
+  - path: {type: Exact, value: /exact}
+  backendRefs: [{name: reviews-v2, port: 9080}]
+- matches:
+  - path: {type: RegularExpression, value: "/r/.*"}
+    headers: [{name: x-canary, value: "1"}]
+  backendRefs: [{name: reviews-v2, port: 9080}]
+- backendRefs: [{name: reviews-v1, port: 9080}]`,
+      ),
+      route(
+        'explicit-default',
+        `- matches: [{path: {type: RegularExpression, value: "/api/.*"}}]
+  backendRefs: [{name: reviews-v2, port: 9080}]
+- matches: [{path: {value: /}}]
+  backendRefs: [{name: reviews-v1, port: 9080}]`,
+      ),
+      // a catch-all narrowed by a header, a method or a query parameter leaves the regex reachable
+      route(
+        'narrowed',
+        `- matches: [{path: {type: RegularExpression, value: "/api/.*"}}]
+  backendRefs: [{name: reviews-v2, port: 9080}]
+- matches:
+  - headers: [{name: end-user, value: jason}]
+  - method: POST
+  - queryParams: [{name: v, value: "2"}]
+  backendRefs: [{name: reviews-v1, port: 9080}]`,
+      ),
+    ].join('---\n'),
+  });
+  assert.deepEqual(r.problems.map(formatProblem), []);
+  const never = 'a RegularExpression path is never matched';
+  const why = 'matches every path (PathPrefix /) and istiod orders every regex after every prefix';
+  assert.deepEqual(
+    r.warnings.map(formatProblem).filter((w) => !w.includes('also routes reviews')),
+    [
+      `routes.yaml: document 1 (line 9): HTTPRoute default/shadowed: spec.rules[0].matches[0].path: warning: ${never}: rule #2 ${why}`,
+      `routes.yaml: document 1 (line 13): HTTPRoute default/shadowed: spec.rules[1].matches[0].path: warning: ${never}: rule #2 ${why}`,
+      `routes.yaml: document 2 (line 25): HTTPRoute default/explicit-default: spec.rules[0].matches[0].path: warning: ${never}: rule #1 ${why}`,
+    ],
+  );
+});
+
 test('GRPCRoute (v1): service / method matches are validated like the CRD; filters istiod cannot translate are errors', async (t) => {
   const grpc = (name: string, rules: string) => `apiVersion: gateway.networking.k8s.io/v1
 kind: GRPCRoute

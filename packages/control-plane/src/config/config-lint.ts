@@ -1,7 +1,7 @@
 // Warnings about valid objects: deprecated fields, settings Inboard ignores, rules that can never
 // match. istiod reports the same ones as validation warnings; none of them rejects the object.
 
-import type { IstioObject } from './istio-types.ts';
+import type { HTTPRouteMatch, HTTPRouteRule, IstioObject } from './istio-types.ts';
 import type { FieldIssue } from './schema-parse.ts';
 
 export function lintIstioObject(obj: IstioObject): FieldIssue[] {
@@ -125,6 +125,7 @@ export function lintIstioObject(obj: IstioObject): FieldIssue[] {
           ['spec', 'hostnames'],
           "hostnames are ignored for Service parents: the route applies to the Service's host",
         );
+      if (obj.kind === 'HTTPRoute') unreachableRegexes(obj.spec.rules ?? [], warn);
       (obj.spec.rules ?? []).forEach((rule, i) => {
         (rule.backendRefs ?? []).forEach((b, j) => {
           const group = b.group ?? '';
@@ -161,4 +162,39 @@ export function lintIstioObject(obj: IstioObject): FieldIssue[] {
       break;
   }
   return out;
+}
+
+/** A match of every request: `PathPrefix /` (the API server's default) with no header, query or method. */
+function matchesEverything(m: HTTPRouteMatch): boolean {
+  return (
+    (m.path?.type ?? 'PathPrefix') === 'PathPrefix' &&
+    (m.path?.value ?? '/') === '/' &&
+    (m.headers?.length ?? 0) === 0 &&
+    (m.queryParams?.length ?? 0) === 0 &&
+    m.method === undefined
+  );
+}
+
+/**
+ * istiod sorts a route's matches exact, then prefix, then regex, whatever their headers, and the
+ * routes after one that matches every request are cut off: with a `PathPrefix /` catch-all (a rule
+ * without matches gets one), every RegularExpression path match of the route is never used.
+ */
+function unreachableRegexes(
+  rules: readonly HTTPRouteRule[],
+  warn: (path: PropertyKey[], message: string) => void,
+): void {
+  const catchAll = rules.findIndex((r) =>
+    r.matches === undefined ? true : r.matches.some((m) => matchesEverything(m)),
+  );
+  if (catchAll < 0) return;
+  rules.forEach((rule, i) => {
+    (rule.matches ?? []).forEach((m, j) => {
+      if (m.path?.type !== 'RegularExpression') return;
+      warn(
+        ['spec', 'rules', i, 'matches', j, 'path'],
+        `a RegularExpression path is never matched: rule #${catchAll} matches every path (PathPrefix /) and istiod orders every regex after every prefix`,
+      );
+    });
+  });
 }
