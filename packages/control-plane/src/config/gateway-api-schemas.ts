@@ -301,21 +301,30 @@ function filterSchema(where: 'rule' | 'backend'): z.ZodType<HTTPRouteFilter> {
       cors: corsSchema.optional(),
       extensionRef: z.strictObject({ group, kind, name: objectName }).optional(),
     })
-    .superRefine((f, ctx) => {
-      for (const [type, field] of Object.entries(FILTER_FIELDS)) {
-        if (f.type === type && f[field] === undefined)
-          custom(ctx, `filter.${field} must be specified for ${type} filter.type`, [field]);
-        if (f.type !== type && f[field] !== undefined)
-          custom(ctx, `filter.${field} must be nil if the filter.type is not ${type}`, [field]);
-      }
-      // istiod's conversion refuses these (the route is dropped with "unsupported filter type")
-      const supported =
-        where === 'rule'
-          ? f.type !== 'ExtensionRef'
-          : f.type === 'RequestHeaderModifier' || f.type === 'ResponseHeaderModifier';
-      if (!supported)
-        custom(ctx, `unsupported filter type "${f.type}"${where === 'backend' ? ' on a backendRef' : ''}`, ['type']);
-    });
+    .superRefine(refineFilter(FILTER_FIELDS, where));
+}
+
+/**
+ * The CRD's rule that a filter sets the field of its type and no other, and what istiod's
+ * conversion refuses (the route is dropped with "unsupported filter type"): ExtensionRef, and on a
+ * backendRef anything but the header modifiers. HTTPRoute's and GRPCRoute's filters alike.
+ */
+function refineFilter(fields: Readonly<Record<string, string>>, where: 'rule' | 'backend') {
+  return (f: { readonly type: string }, ctx: z.RefinementCtx): void => {
+    const set = f as unknown as Readonly<Record<string, unknown>>;
+    for (const [type, field] of Object.entries(fields)) {
+      if (f.type === type && set[field] === undefined)
+        custom(ctx, `filter.${field} must be specified for ${type} filter.type`, [field]);
+      if (f.type !== type && set[field] !== undefined)
+        custom(ctx, `filter.${field} must be nil if the filter.type is not ${type}`, [field]);
+    }
+    const supported =
+      where === 'rule'
+        ? f.type !== 'ExtensionRef'
+        : f.type === 'RequestHeaderModifier' || f.type === 'ResponseHeaderModifier';
+    if (!supported)
+      custom(ctx, `unsupported filter type "${f.type}"${where === 'backend' ? ' on a backendRef' : ''}`, ['type']);
+  };
 }
 
 /** The CRD's rules on a filter list: no RequestRedirect with URLRewrite, the single-use filters once. */
@@ -388,28 +397,38 @@ const ruleSchema: z.ZodType<HTTPRouteRule> = z
     });
   });
 
-export const httpRouteSpecSchema: z.ZodType<HTTPRouteSpec> = z
-  .strictObject({
-    parentRefs: z.array(parentRefSchema).max(32, 'at most 32 parentRefs may be given').optional(),
-    hostnames: z
-      .array(pattern(HOSTNAME, 'hostname', 253))
-      .max(16, 'at most 16 hostnames may be given')
-      .optional(),
-    rules: z.array(ruleSchema).max(16, 'at most 16 rules may be given').optional(),
-  })
-  .superRefine((s, ctx) => {
-    checkParentRefs(s.parentRefs, ctx);
-    const rules = s.rules ?? [];
-    const matches = rules.reduce((n, r) => n + Math.max(1, r.matches?.length ?? 0), 0);
-    if (matches > 128)
-      custom(ctx, 'the total number of matches across all rules in a route must be less than 128', ['rules']);
-    const names = new Set<string>();
-    rules.forEach((r, i) => {
-      if (r.name === undefined) return;
-      if (names.has(r.name)) custom(ctx, 'Rule name must be unique within the route', ['rules', i, 'name']);
-      names.add(r.name);
+/**
+ * A route's spec (HTTPRoute's and GRPCRoute's have the same shape around their rules): the CRD's
+ * limits, the parentRefs rules, at most 128 matches in all, rule names unique.
+ */
+function routeSpecSchema<R extends { readonly name?: string; readonly matches?: readonly unknown[] }>(
+  rule: z.ZodType<R>,
+) {
+  return z
+    .strictObject({
+      parentRefs: z.array(parentRefSchema).max(32, 'at most 32 parentRefs may be given').optional(),
+      hostnames: z
+        .array(pattern(HOSTNAME, 'hostname', 253))
+        .max(16, 'at most 16 hostnames may be given')
+        .optional(),
+      rules: z.array(rule).max(16, 'at most 16 rules may be given').optional(),
+    })
+    .superRefine((s, ctx) => {
+      checkParentRefs(s.parentRefs, ctx);
+      const rules = s.rules ?? [];
+      const matches = rules.reduce((n, r) => n + Math.max(1, r.matches?.length ?? 0), 0);
+      if (matches > 128)
+        custom(ctx, 'the total number of matches across all rules in a route must be less than 128', ['rules']);
+      const names = new Set<string>();
+      rules.forEach((r, i) => {
+        if (r.name === undefined) return;
+        if (names.has(r.name)) custom(ctx, 'Rule name must be unique within the route', ['rules', i, 'name']);
+        names.add(r.name);
+      });
     });
-  });
+}
+
+export const httpRouteSpecSchema: z.ZodType<HTTPRouteSpec> = routeSpecSchema(ruleSchema);
 
 // ------------------------------------------------------------------------------------------------
 // GRPCRoute
@@ -468,20 +487,7 @@ function grpcFilterSchema(where: 'rule' | 'backend'): z.ZodType<GRPCRouteFilter>
       requestMirror: mirrorSchema.optional(),
       extensionRef: z.strictObject({ group, kind, name: objectName }).optional(),
     })
-    .superRefine((f, ctx) => {
-      for (const [type, field] of Object.entries(GRPC_FILTER_FIELDS)) {
-        if (f.type === type && f[field] === undefined)
-          custom(ctx, `filter.${field} must be specified for ${type} filter.type`, [field]);
-        if (f.type !== type && f[field] !== undefined)
-          custom(ctx, `filter.${field} must be nil if the filter.type is not ${type}`, [field]);
-      }
-      const supported =
-        where === 'rule'
-          ? f.type !== 'ExtensionRef'
-          : f.type === 'RequestHeaderModifier' || f.type === 'ResponseHeaderModifier';
-      if (!supported)
-        custom(ctx, `unsupported filter type "${f.type}"${where === 'backend' ? ' on a backendRef' : ''}`, ['type']);
-    });
+    .superRefine(refineFilter(GRPC_FILTER_FIELDS, where));
 }
 
 function grpcFilterList(where: 'rule' | 'backend') {
@@ -509,28 +515,7 @@ const grpcRuleSchema: z.ZodType<GRPCRouteRule> = z.strictObject({
   backendRefs: z.array(grpcBackendRefSchema).max(16, 'at most 16 backendRefs may be given').optional(),
 });
 
-export const grpcRouteSpecSchema: z.ZodType<GRPCRouteSpec> = z
-  .strictObject({
-    parentRefs: z.array(parentRefSchema).max(32, 'at most 32 parentRefs may be given').optional(),
-    hostnames: z
-      .array(pattern(HOSTNAME, 'hostname', 253))
-      .max(16, 'at most 16 hostnames may be given')
-      .optional(),
-    rules: z.array(grpcRuleSchema).max(16, 'at most 16 rules may be given').optional(),
-  })
-  .superRefine((s, ctx) => {
-    checkParentRefs(s.parentRefs, ctx);
-    const rules = s.rules ?? [];
-    const matches = rules.reduce((n, r) => n + Math.max(1, r.matches?.length ?? 0), 0);
-    if (matches > 128)
-      custom(ctx, 'the total number of matches across all rules in a route must be less than 128', ['rules']);
-    const names = new Set<string>();
-    rules.forEach((r, i) => {
-      if (r.name === undefined) return;
-      if (names.has(r.name)) custom(ctx, 'Rule name must be unique within the route', ['rules', i, 'name']);
-      names.add(r.name);
-    });
-  });
+export const grpcRouteSpecSchema: z.ZodType<GRPCRouteSpec> = routeSpecSchema(grpcRuleSchema);
 
 // ------------------------------------------------------------------------------------------------
 // Gateway
