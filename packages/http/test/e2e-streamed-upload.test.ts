@@ -470,6 +470,29 @@ test("a caller's Node stream is destroyed when its request ends before the body:
   }
 });
 
+test("the dispatcher's destroy() ends a streamed upload whose caller stalls (close() waits for it)", {
+  timeout: 20_000,
+}, async () => {
+  const mesh = cp.mesh();
+  const start = live.requests.length;
+  live.handler = () => {}; // waits for a body that does not come
+  const gate = chunkGate();
+  const pending = request('http://live:9080/upload', {
+    method: 'POST',
+    body: gate.body as unknown as Readable,
+    dispatcher: mesh.dispatcher,
+  });
+  const failed = pending.then(
+    () => 'answered',
+    () => 'failed',
+  );
+  await gate.send(Buffer.from('part '));
+  await until(() => live.requests[start]?.body === 'part ');
+  await mesh.dispatcher.destroy();
+  assert.equal(await failed, 'failed');
+  await until(() => live.requests[start]!.aborted);
+});
+
 test('the route timeout starts once the streamed body is complete, as Envoy arms it at the end of the request', async () => {
   const clock = new ManualClock();
   const mesh = cp.mesh({ clock });

@@ -347,9 +347,19 @@ export class OutboundMesh implements TargetDirectory {
     };
   }
 
-  /** Stops every watch, closes the connection pools and (if the mesh created it) the Xds. */
+  /**
+   * Stops every watch, closes the connection pools and (if the mesh created it) the Xds. The
+   * pools close gracefully (undici's close()): this resolves once the requests in flight ended.
+   */
   async close(): Promise<void> {
-    if (this.#closed) return;
+    if (!this.#stop()) return;
+    await this.#pools.close();
+    log.debug('closed');
+  }
+
+  /** Everything close() does but wait for the pools; false if the mesh was closed already. */
+  #stop(): boolean {
+    if (this.#closed) return false;
     this.#closed = true;
     this.#sweepTimer?.cancel();
     this.#sweepTimer = undefined;
@@ -359,12 +369,12 @@ export class OutboundMesh implements TargetDirectory {
     this.#origins.clear();
     this.#clusters.close();
     if (this.#ownsXds) this.xds.close();
-    await this.#pools.close();
-    log.debug('closed');
+    return true;
   }
 
+  /** The dispatcher's destroy(): requests in flight end now (a graceful close() may be pending). */
   async #destroy(err: Error | null): Promise<void> {
-    await this.close().catch(() => {});
+    this.#stop();
     await this.#pools.destroy(err ?? undefined);
   }
 }
