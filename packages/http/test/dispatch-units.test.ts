@@ -162,6 +162,20 @@ describe('request body buffering', () => {
     await assert.rejects(drain(body.reader()), /buffer limit/);
   });
 
+  test('with no copy kept (no retry, no mirror) each chunk is let go once sent and the caller is read on demand', async () => {
+    const { state, source } = counting();
+    const body = new RequestBody(source, 35);
+    body.keepNoCopy();
+    body.start();
+    for (let i = 0; i < 50; i++) await new Promise((r) => setImmediate(r));
+    assert.equal(state.pulled, 0, 'nothing read ahead');
+    const reader = body.reader();
+    for (let i = 0; i < 3; i++) assert.equal((await reader.next()).done, false);
+    assert.equal(state.pulled, 3, 'one chunk per chunk sent');
+    await assert.rejects(body.reader().next(), /not kept/, 'what was sent is gone');
+    body.close();
+  });
+
   test('the caller is read ahead up to the limit, then only as fast as the attempt takes chunks', async () => {
     const { state, source } = counting();
     const body = new RequestBody(source, 35);

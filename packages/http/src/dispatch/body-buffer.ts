@@ -91,6 +91,8 @@ export class RequestBody implements AsyncIterable<Buffer> {
   #reading = false;
   #started = false;
   #overflowed = false;
+  /** nothing can send the body again (no retry, no mirror): no copy is kept, as in Envoy */
+  #noCopy = false;
   readonly #readers = new Set<BodyReader>();
   /** readers waiting for the next chunk */
   #waiting: BodyReader[] = [];
@@ -121,6 +123,15 @@ export class RequestBody implements AsyncIterable<Buffer> {
   buffered(): Buffer {
     const parts = this.#chunks as Buffer[];
     return parts.length === 1 ? parts[0]! : Buffer.concat(parts, this.#bytes);
+  }
+
+  /**
+   * No copy is kept: the request has no retry policy and no mirror, so, as Envoy's router buffers
+   * only while a retry or a shadow may need the body, each chunk is let go once sent and the caller
+   * is read only as fast as the attempt takes chunks.
+   */
+  keepNoCopy(): void {
+    this.#noCopy = true;
   }
 
   /** Starts reading ahead: the request was routed and goes upstream. */
@@ -173,8 +184,13 @@ export class RequestBody implements AsyncIterable<Buffer> {
   take(r: BodyReader, pos: number): Buffer | IteratorReturnResult<undefined> | Error | undefined {
     if (pos < this.#chunks.length) {
       const c = this.#chunks[pos];
-      if (c === undefined) return new Error('the request body passed the buffer limit and cannot be sent again');
-      if (this.#overflowed) this.#release();
+      if (c === undefined)
+        return new Error(
+          this.#noCopy
+            ? 'the request body was not kept (no retry or mirror could send it again)'
+            : 'the request body passed the buffer limit and cannot be sent again',
+        );
+      if (this.#overflowed || this.#noCopy) this.#release();
       return c;
     }
     if (this.#state === ENDED) return DONE;
@@ -191,7 +207,7 @@ export class RequestBody implements AsyncIterable<Buffer> {
     this.#readers.delete(r);
     const i = this.#waiting.indexOf(r);
     if (i >= 0) this.#waiting.splice(i, 1);
-    if (this.#overflowed) this.#release();
+    if (this.#overflowed || this.#noCopy) this.#release();
   }
 
   /** Past the limit nothing is kept for a retry: drop what every open reader has passed. */
@@ -203,8 +219,9 @@ export class RequestBody implements AsyncIterable<Buffer> {
 
   #pull(): void {
     if (this.#reading || this.#state !== READING) return;
-    // Read ahead while the copy is within the limit; past it, only for a reader that waits.
-    if (this.#overflowed && this.#waiting.length === 0) return;
+    // Read ahead while the copy is within the limit; past it (or with no copy), only for a reader
+    // that waits.
+    if ((this.#overflowed || this.#noCopy) && this.#waiting.length === 0) return;
     this.#reading = true;
     let r: IteratorResult<unknown> | Promise<IteratorResult<unknown>>;
     try {

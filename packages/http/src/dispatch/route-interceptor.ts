@@ -391,8 +391,15 @@ class Router {
       if (ex.body !== undefined) ex.whenBodyComplete(() => mirror(ex, mirrors));
       else if (ex.replayable) mirror(ex, mirrors);
     }
-    // the request goes upstream at once; the body follows as the caller sends it
-    ex.body?.start();
+    // the request goes upstream at once; the body follows as the caller sends it, with a copy only
+    // if a retry (the route's policy, or x-envoy-retry-* headers) or a mirror may send it again
+    const body = ex.body;
+    if (body !== undefined) {
+      const retries =
+        entry.retryPolicy !== undefined || ((ex.headerBits & HAS_ENVOY) !== 0 && this.#o.honorEnvoyHeaders);
+      if (!retries && mirrors.length === 0) body.keepNoCopy();
+      body.start();
+    }
     this.#next(next, ex);
   }
 }
