@@ -22,6 +22,7 @@ import {
   ATTEMPT_END_CHANNEL,
   type AttemptEvent,
   type HttpRequestEvent,
+  type OutboundMesh,
   REQUEST_CHANNEL,
   REQUEST_START_CHANNEL,
 } from '../src/index.ts';
@@ -201,6 +202,19 @@ function chunkGate() {
   };
 }
 
+/**
+ * An interactive upload with mesh.fetch: the body comes from `gate`, its first chunk is sent, and
+ * the response is returned with a reader of its chunks (`text()`: the next one as a string).
+ */
+async function startChat(mesh: OutboundMesh, url: string, gate: ReturnType<typeof chunkGate>, first: string) {
+  const pending = mesh.fetch(url, { method: 'POST', body: ReadableStream.from(gate.body), duplex: 'half' });
+  await gate.send(Buffer.from(first));
+  const res = await pending;
+  const reader = res.body!.getReader();
+  const text = async () => Buffer.from((await reader.read()).value!).toString();
+  return { res, reader, text };
+}
+
 test('chunks of a streamed body keep the stream idle timer from firing while the upload flows', async () => {
   const clock = new ManualClock();
   const mesh = cp.mesh({ clock, requestBufferLimitBytes: 16 });
@@ -285,16 +299,8 @@ test('an interactive upload through fetch: the answer to the first chunk comes b
   };
   const gate = chunkGate();
   try {
-    const pending = mesh.fetch('http://live:9080/chat', {
-      method: 'POST',
-      body: ReadableStream.from(gate.body),
-      duplex: 'half',
-    });
-    await gate.send(Buffer.from('hello'));
-    const res = await pending;
+    const { res, reader, text } = await startChat(mesh, 'http://live:9080/chat', gate, 'hello');
     assert.equal(res.status, 200);
-    const reader = res.body!.getReader();
-    const text = async () => Buffer.from((await reader.read()).value!).toString();
     assert.equal(await text(), '<hello>');
     await gate.send(Buffer.from('again'));
     assert.equal(await text(), '<again>');
@@ -539,16 +545,8 @@ test('over HTTP/2, a bidirectional exchange: chunks and answers interleave, and 
   const closedBefore = h2.closed;
   const gate = chunkGate();
   try {
-    const pending = mesh.fetch('http://bidi:9080/chat', {
-      method: 'POST',
-      body: ReadableStream.from(gate.body),
-      duplex: 'half',
-    });
-    await gate.send(Buffer.from('ping'));
-    const res = await pending;
+    const { res, reader, text } = await startChat(mesh, 'http://bidi:9080/chat', gate, 'ping');
     assert.equal(res.status, 200);
-    const reader = res.body!.getReader();
-    const text = async () => Buffer.from((await reader.read()).value!).toString();
     assert.equal(await text(), '<ping>');
     await gate.send(Buffer.from('pong'));
     assert.equal(await text(), '<pong>');
