@@ -202,6 +202,18 @@ function chunkGate() {
   };
 }
 
+/** An upstream handler that answers 200 with the request body it got. */
+function echo(req: IncomingMessage, res: ServerResponse): void {
+  const chunks: Buffer[] = [];
+  req.on('data', (c: Buffer) => chunks.push(c));
+  req.on('end', () => respond(res, 200, Buffer.concat(chunks).toString()));
+}
+
+/** POSTs the body `gate` hands over to `url` through the mesh (undici's request). */
+function upload(mesh: OutboundMesh, url: string, gate: ReturnType<typeof chunkGate>) {
+  return request(url, { method: 'POST', body: gate.body as unknown as Readable, dispatcher: mesh.dispatcher });
+}
+
 /**
  * An interactive upload with mesh.fetch: the body comes from `gate`, its first chunk is sent, and
  * the response is returned with a reader of its chunks (`text()`: the next one as a string).
@@ -221,11 +233,7 @@ test('chunks of a streamed body keep the stream idle timer from firing while the
   up.handler = (_req, res) => respond(res, 200, 'uploaded');
   const gate = chunkGate();
   try {
-    const pending = request('http://idle:9080/', {
-      method: 'POST',
-      body: gate.body as unknown as Readable,
-      dispatcher: mesh.dispatcher,
-    });
+    const pending = upload(mesh, 'http://idle:9080/', gate);
     // 5 chunks 200 ms apart: never 300 ms of silence, though the upload takes 1 s
     // (a reply that cut the upload short ends the wait for the body to be read)
     const answered = pending.then(() => undefined);
@@ -250,11 +258,7 @@ test('a streamed body that ended counts as a complete request: max_stream_durati
   up.handler = (_req, res) => held.push(res);
   const gate = chunkGate();
   try {
-    const pending = request('http://msd:9080/', {
-      method: 'POST',
-      body: gate.body as unknown as Readable,
-      dispatcher: mesh.dispatcher,
-    });
+    const pending = upload(mesh, 'http://msd:9080/', gate);
     for (let i = 0; i < 3; i++) await gate.send(Buffer.alloc(64, 98));
     await gate.send(null);
     await up.received(start + 1);
@@ -322,17 +326,11 @@ test('a retry resends the kept chunks, then the ones the caller sends after the 
       req.once('data', () => respond(res, 503, 'try again'));
       return;
     }
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => respond(res, 200, Buffer.concat(chunks).toString()));
+    echo(req, res);
   };
   const gate = chunkGate();
   try {
-    const pending = request('http://live:9080/upload', {
-      method: 'POST',
-      body: gate.body as unknown as Readable,
-      dispatcher: mesh.dispatcher,
-    });
+    const pending = upload(mesh, 'http://live:9080/upload', gate);
     await gate.send(Buffer.from('one,'));
     await until(() => live.requests.length === start + 2);
     await gate.send(Buffer.from('two,'));
@@ -357,11 +355,7 @@ test('a body that passes the buffer limit while a retry waits in its backoff: 50
   const gate = chunkGate();
   try {
     await withEvents(async (events) => {
-      const pending = request('http://live:9080/big', {
-        method: 'POST',
-        body: gate.body as unknown as Readable,
-        dispatcher: mesh.dispatcher,
-      });
+      const pending = upload(mesh, 'http://live:9080/big', gate);
       await gate.send(Buffer.alloc(8, 97));
       // the 503 came: the retry waits for its backoff (the clock does not move)
       await until(() => events.attempts.some((a) => a.status === 503));
@@ -386,11 +380,7 @@ test('a caller stream that fails mid-way resets the attempt; the caller gets its
   const gate = chunkGate();
   try {
     await withEvents(async (events) => {
-      const pending = request('http://live:9080/broken', {
-        method: 'POST',
-        body: gate.body as unknown as Readable,
-        dispatcher: mesh.dispatcher,
-      });
+      const pending = upload(mesh, 'http://live:9080/broken', gate);
       await gate.send(Buffer.from('first'));
       await until(() => live.requests[start]?.body === 'first');
       await gate.send(new Error('caller body broke'));
@@ -483,11 +473,7 @@ test("the dispatcher's destroy() ends a streamed upload whose caller stalls (clo
   const start = live.requests.length;
   live.handler = () => {}; // waits for a body that does not come
   const gate = chunkGate();
-  const pending = request('http://live:9080/upload', {
-    method: 'POST',
-    body: gate.body as unknown as Readable,
-    dispatcher: mesh.dispatcher,
-  });
+  const pending = upload(mesh, 'http://live:9080/upload', gate);
   const failed = pending.then(
     () => 'answered',
     () => 'failed',
@@ -506,11 +492,7 @@ test('the route timeout starts once the streamed body is complete, as Envoy arms
   live.handler = (_req, res) => held.push(res);
   const gate = chunkGate();
   try {
-    const pending = request('http://livetimeout:9080/', {
-      method: 'POST',
-      body: gate.body as unknown as Readable,
-      dispatcher: mesh.dispatcher,
-    });
+    const pending = upload(mesh, 'http://livetimeout:9080/', gate);
     const answered = pending.then(() => true);
     await gate.send(Buffer.from('slow '));
     await until(() => live.requests[start]?.body === 'slow ');
@@ -567,17 +549,11 @@ test('the per-try timeout starts once the streamed body is complete; the retry i
   // the first attempt is never answered, the second echoes the body
   live.handler = (req, res, n) => {
     if (n === start + 1) return;
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => respond(res, 200, Buffer.concat(chunks).toString()));
+    echo(req, res);
   };
   const gate = chunkGate();
   try {
-    const pending = request('http://pertry:9080/', {
-      method: 'POST',
-      body: gate.body as unknown as Readable,
-      dispatcher: mesh.dispatcher,
-    });
+    const pending = upload(mesh, 'http://pertry:9080/', gate);
     await gate.send(Buffer.from('take '));
     await until(() => live.requests[start]?.body === 'take ');
     clock.advance(3000); // a slow caller is not the upstream's fault: no per-try timeout yet
@@ -600,18 +576,10 @@ test('the per-try timeout starts once the streamed body is complete; the retry i
 test('a streamed body within the limit is mirrored whole once it is complete', async () => {
   const mesh = cp.mesh();
   const start = shadow.seen.length;
-  live.handler = (req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => respond(res, 200, Buffer.concat(chunks).toString()));
-  };
+  live.handler = echo;
   const gate = chunkGate();
   try {
-    const pending = request('http://mirrored:9080/copy', {
-      method: 'POST',
-      body: gate.body as unknown as Readable,
-      dispatcher: mesh.dispatcher,
-    });
+    const pending = upload(mesh, 'http://mirrored:9080/copy', gate);
     await gate.send(Buffer.from('first '));
     await gate.send(Buffer.from('second'));
     await gate.send(null);
