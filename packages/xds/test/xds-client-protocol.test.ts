@@ -13,6 +13,7 @@ import {
   setLogSink,
   WILDCARD,
   XdsClient,
+  type XdsClientOptions,
 } from '@inboard/xds';
 import {
   type Any,
@@ -208,6 +209,17 @@ class IstiodLds {
   }
 }
 
+/** An XdsClient of the test node on `transport`: LDS and RDS, a ManualClock unless `options` say otherwise. */
+function newClient(transport: FakeTransport, options: Partial<XdsClientOptions> = {}): XdsClient {
+  return new XdsClient({
+    transport,
+    node: { id: 'sidecar~10.0.0.1~app.default~default.svc.cluster.local' },
+    resourceTypes: [LDS, RDS],
+    clock: new ManualClock(),
+    ...options,
+  });
+}
+
 describe('XdsClient SotW protocol', () => {
   let transport: FakeTransport;
   let clock: ManualClock;
@@ -215,13 +227,7 @@ describe('XdsClient SotW protocol', () => {
   beforeEach(() => {
     transport = new FakeTransport();
     clock = new ManualClock();
-    client = new XdsClient({
-      transport,
-      node: { id: 'sidecar~10.0.0.1~app.default~default.svc.cluster.local' },
-      resourceTypes: [LDS, RDS],
-      clock,
-      backoff: { random: () => 0.5 },
-    });
+    client = newClient(transport, { clock, backoff: { random: () => 0.5 } });
   });
 
   /** A recorder watching an LDS name, its subscription sent. */
@@ -364,12 +370,7 @@ describe('XdsClient SotW protocol', () => {
   });
 
   test('resources wrapped in envoy.service.discovery.v3.Resource are applied and ACKed', async () => {
-    const real = new XdsClient({
-      transport,
-      node: { id: 'sidecar~10.0.0.1~app.default~default.svc.cluster.local' },
-      resourceTypes: [resourceTypes.cluster],
-      clock,
-    });
+    const real = newClient(transport, { resourceTypes: [resourceTypes.cluster], clock });
     const r = recorder();
     real.watch(resourceTypes.cluster, 'outbound|80||a', r.watcher);
     await flush();
@@ -693,13 +694,7 @@ describe('XdsClient with ignore_resource_deletion (gRFC A53)', () => {
 
   test('SotW: a listener missing from a response keeps serving, with one warning until it is back', async () => {
     const transport = new FakeTransport();
-    const client = new XdsClient({
-      transport,
-      node: { id: 'sidecar~10.0.0.1~app.default~default.svc.cluster.local' },
-      resourceTypes: [LDS, RDS],
-      clock: new ManualClock(),
-      ignoreResourceDeletion: true,
-    });
+    const client = newClient(transport, { ignoreResourceDeletion: true });
     const a = recorder();
     client.watch(LDS, 'a:80', a.watcher);
     client.watch(LDS, 'b:80', recorder().watcher);
@@ -734,14 +729,7 @@ describe('XdsClient with ignore_resource_deletion (gRFC A53)', () => {
 
   test('Delta: a removed cluster keeps serving; one never received is still reported missing', async () => {
     const transport = new FakeTransport();
-    const client = new XdsClient({
-      transport,
-      node: { id: 'sidecar~10.0.0.1~app.default~default.svc.cluster.local' },
-      resourceTypes: [LDS, RDS],
-      mode: 'delta',
-      clock: new ManualClock(),
-      ignoreResourceDeletion: true,
-    });
+    const client = newClient(transport, { mode: 'delta', ignoreResourceDeletion: true });
     const a = recorder();
     const never = recorder();
     client.watch(RDS, 'route-a', a.watcher);
@@ -765,12 +753,7 @@ describe('XdsClient with ignore_resource_deletion (gRFC A53)', () => {
 
   test('without the feature a missing listener is deleted', async () => {
     const transport = new FakeTransport();
-    const client = new XdsClient({
-      transport,
-      node: { id: 'sidecar~10.0.0.1~app.default~default.svc.cluster.local' },
-      resourceTypes: [LDS, RDS],
-      clock: new ManualClock(),
-    });
+    const client = newClient(transport);
     const a = recorder();
     client.watch(LDS, 'a:80', a.watcher);
     await flush();
@@ -785,13 +768,7 @@ describe('XdsClient with ignore_resource_deletion (gRFC A53)', () => {
 describe('XdsClient Delta protocol', () => {
   test('subscribe, ACK, removal, and initial_resource_versions after a reconnect', async () => {
     const transport = new FakeTransport();
-    const client = new XdsClient({
-      transport,
-      node: { id: 'sidecar~10.0.0.1~app.default~default.svc.cluster.local' },
-      resourceTypes: [LDS, RDS],
-      mode: 'delta',
-      clock: new ManualClock(),
-    });
+    const client = newClient(transport, { mode: 'delta' });
     const r = recorder();
     client.watch(LDS, 'a:80', r.watcher);
     await flush();
