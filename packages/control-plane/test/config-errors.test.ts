@@ -1,25 +1,9 @@
 // Every problem names the file, the document (and line), the object and the field path, so a
 // user can fix it without searching; an invalid document is rejected while the rest loads.
 import assert from 'node:assert/strict';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
 import { test } from 'node:test';
-import { type ConfigLoadResult, ConfigStore, formatProblem } from '@inboard/control-plane';
-
-async function load(
-  t: { after(fn: () => Promise<void>): void },
-  files: Record<string, string>,
-  paths = Object.keys(files),
-): Promise<ConfigLoadResult> {
-  const dir = await mkdtemp(join(tmpdir(), 'inboard-config-'));
-  t.after(() => rm(dir, { recursive: true, force: true }));
-  for (const [name, text] of Object.entries(files)) {
-    await mkdir(dirname(join(dir, name)), { recursive: true });
-    await writeFile(join(dir, name), text);
-  }
-  return new ConfigStore({ cwd: dir }).load(paths);
-}
+import { type ConfigLoadResult, formatProblem } from '@inboard/control-plane';
+import { load } from './config-fixtures.ts';
 
 const errors = (r: ConfigLoadResult) => r.problems.map(formatProblem);
 

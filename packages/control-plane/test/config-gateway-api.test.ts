@@ -3,21 +3,9 @@
 // line, object and field; an invalid route is rejected while the rest loads; references that
 // resolve to nothing, and an HTTPRoute next to a VirtualService for the same host, are warnings.
 import assert from 'node:assert/strict';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { test } from 'node:test';
-import { type ConfigLoadResult, ConfigStore, formatProblem } from '@inboard/control-plane';
-
-async function load(
-  t: { after(fn: () => Promise<void>): void },
-  files: Record<string, string>,
-): Promise<ConfigLoadResult> {
-  const dir = await mkdtemp(join(tmpdir(), 'inboard-gateway-api-'));
-  t.after(() => rm(dir, { recursive: true, force: true }));
-  for (const [name, text] of Object.entries(files)) await writeFile(join(dir, name), text);
-  return new ConfigStore({ cwd: dir }).load(Object.keys(files));
-}
+import { formatProblem } from '@inboard/control-plane';
+import { load } from './config-fixtures.ts';
 
 const REGISTRY = `apiVersion: inboard.dev/v1alpha1
 kind: Registry

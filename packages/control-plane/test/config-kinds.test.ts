@@ -1,22 +1,10 @@
 // Every supported kind parses into the translator's contract types: minimal and full examples,
 // unknown fields as warnings, unsupported kinds skipped with a note, List and Registry wrappers.
 import assert from 'node:assert/strict';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { test } from 'node:test';
-import { type ConfigLoadResult, ConfigStore, formatProblem } from '@inboard/control-plane';
+import { type ConfigLoadResult, formatProblem } from '@inboard/control-plane';
 import { parse as parseYaml } from 'yaml';
-
-async function load(
-  t: { after(fn: () => Promise<void>): void },
-  files: Record<string, string>,
-): Promise<ConfigLoadResult> {
-  const dir = await mkdtemp(join(tmpdir(), 'inboard-config-'));
-  t.after(() => rm(dir, { recursive: true, force: true }));
-  for (const [name, text] of Object.entries(files)) await writeFile(join(dir, name), text);
-  return new ConfigStore({ cwd: dir }).load(Object.keys(files));
-}
+import { load } from './config-fixtures.ts';
 
 const lines = (r: ConfigLoadResult) => [...r.problems, ...r.warnings].map(formatProblem);
 
