@@ -121,3 +121,8 @@ export class Host {
     if (this.activeRequests > 0) this.activeRequests--;
   }
 }
+
+/** A host's load balancing weight (EDF schedules read it through this). */
+export const weightOf = (h: Host): number => h.weight;
+/** A host's weight scaled by its slow start factor (the schedules of a cluster in slow start). */
+export const slowStartWeightOf = (h: Host): number => h.slowStartWeight;

@@ -7,7 +7,7 @@
 // (kept up to date by the cluster, so no pick computes it).
 
 import { EdfScheduler, prePicks } from './edf-scheduler.ts';
-import type { Host } from './host.ts';
+import { type Host, slowStartWeightOf, weightOf } from './host.ts';
 import { EMPTY_PICKER, type HostPicker, weightsAreEqual } from './host-picker.ts';
 import type { RandomSource } from './random-source.ts';
 
@@ -38,26 +38,14 @@ class WeightedLeastRequest implements HostPicker {
   private readonly weightOf: (h: Host) => number;
 
   constructor(hosts: readonly Host[], bias: number, seed: number, slowStart: boolean) {
-    if (slowStart) {
-      this.weightOf =
-        bias === 0
-          ? (h) => h.slowStartWeight
-          : bias === 1
-            ? (h) => h.slowStartWeight / (h.activeRequests + 1)
-            : (h) => h.slowStartWeight / (h.activeRequests + 1) ** bias;
-    } else {
-      this.weightOf =
-        bias === 0
-          ? (h) => h.weight
-          : bias === 1
-            ? (h) => h.weight / (h.activeRequests + 1)
-            : (h) => h.weight / (h.activeRequests + 1) ** bias;
-    }
-    this.edf = EdfScheduler.create(
-      hosts,
-      this.weightOf,
-      prePicks(seed, hosts.map(slowStart ? (h) => h.slowStartWeight : (h) => h.weight)),
-    );
+    const base = slowStart ? slowStartWeightOf : weightOf;
+    this.weightOf =
+      bias === 0
+        ? base
+        : bias === 1
+          ? (h) => base(h) / (h.activeRequests + 1)
+          : (h) => base(h) / (h.activeRequests + 1) ** bias;
+    this.edf = EdfScheduler.create(hosts, this.weightOf, prePicks(seed, hosts.map(base)));
   }
 
   pick(): Host | undefined {

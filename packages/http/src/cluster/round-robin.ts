@@ -8,11 +8,8 @@
 // re-inserted, as in Envoy.
 
 import { EdfScheduler, prePicks } from './edf-scheduler.ts';
-import type { Host } from './host.ts';
+import { type Host, slowStartWeightOf, weightOf } from './host.ts';
 import { EMPTY_PICKER, type HostPicker, weightsAreEqual } from './host-picker.ts';
-
-const weightOf = (h: Host): number => h.weight;
-const slowStartWeightOf = (h: Host): number => h.slowStartWeight;
 
 /** The position of one hosts source's rotation, taken modulo the current host count when it changed. */
 export interface RoundRobinIndex {
