@@ -10,6 +10,7 @@
 // Results come in through recordResult(); ejections flip Host.ejected and notify listeners.
 
 import type { Clock, OutlierDetection, TimerHandle } from '@inboard/xds';
+import { parseUint64 } from '../route/decimal.ts';
 import type { Host } from './host.ts';
 import { percentEnabled, type RandomSource } from './random-source.ts';
 
@@ -357,16 +358,8 @@ export class OutlierDetector {
  */
 export function parseGrpcStatus(value: string): number | undefined {
   if (value === '') return undefined;
-  const v = value.trim();
-  const digits = v.charCodeAt(0) === 43 /* + */ ? v.slice(1) : v;
-  if (digits === '' || digits.length > 20) return -1;
-  let n = 0;
-  for (let i = 0; i < digits.length; i++) {
-    const c = digits.charCodeAt(i) - 48;
-    if (c < 0 || c > 9) return -1;
-    n = n * 10 + c;
-  }
-  return n > 16 ? -1 : n;
+  const code = parseUint64(value);
+  return code === undefined || code > 16 ? -1 : code;
 }
 
 /** Envoy's Grpc::Utility::grpcToHttpStatus, for reporting gRPC results to outlier detection. */
