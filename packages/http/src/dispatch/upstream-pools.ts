@@ -15,6 +15,7 @@ import { Agent, type Dispatcher, Pool } from 'undici';
 import type { CertificateProviders } from '../cluster/certificate-files.ts';
 import { DEFAULT_THRESHOLDS } from '../cluster/circuit-breakers.ts';
 import { UpstreamTlsConnector, upstreamTlsKey } from '../cluster/upstream-tls.ts';
+import { Http1Pool, type Http1PoolOptions } from '../http1/http1-pool.ts';
 import { kExchange, type MeshDispatchOptions } from './exchange.ts';
 
 type DispatchOptions = Dispatcher.DispatchOptions;
@@ -31,20 +32,53 @@ export interface UpstreamPoolsOptions {
   readonly certificateProviders?: CertificateProviders;
   /** certificate refresh interval and TLS connect timeouts (default: the system clock) */
   readonly clock?: Clock;
+  /**
+   * who writes HTTP/1.1 to the endpoints: the mesh's own connection pools (`'inboard'`, the
+   * default) or undici Pools (`'undici'`). HTTP/2 always goes through undici.
+   */
+  readonly http1?: 'inboard' | 'undici';
+}
+
+/** What PoolGroup needs of a per-endpoint pool: undici's Pool or the mesh's Http1Pool. */
+interface EndpointPool {
+  dispatch(opts: DispatchOptions, handler: DispatchHandler): boolean;
+  close(): Promise<void>;
+  destroy(err: Error | null): Promise<void>;
+}
+
+/** The Http1Pool options an undici Pool's options mean. */
+function http1Options(o: Pool.Options): Http1PoolOptions {
+  const connect = o.connect as Http1PoolOptions['connect'];
+  return {
+    connect,
+    connections: o.connections,
+    keepAliveTimeout: o.keepAliveTimeout,
+    keepAliveMaxTimeout: o.keepAliveMaxTimeout,
+    keepAliveTimeoutThreshold: o.keepAliveTimeoutThreshold,
+    headersTimeout: o.headersTimeout,
+    bodyTimeout: o.bodyTimeout,
+    maxHeaderSize: o.maxHeaderSize,
+    fallback: o,
+  };
 }
 
 /** The pools of one (protocol, connect timeout, TLS context) group, keyed by endpoint origin. */
 class PoolGroup {
-  readonly #pools = new Map<string, Pool>();
+  readonly #pools = new Map<string, EndpointPool>();
   readonly #options: Pool.Options;
   readonly #h2: boolean;
   readonly #tls: boolean;
+  readonly #ownH1: boolean;
 
-  /** `tls`: the options' connector makes TLS connections, whatever the origin's scheme says */
-  constructor(options: Pool.Options, h2: boolean, tls = false) {
+  /**
+   * `tls`: the options' connector makes TLS connections, whatever the origin's scheme says;
+   * `ownH1`: HTTP/1.1 pools are the mesh's own
+   */
+  constructor(options: Pool.Options, h2: boolean, tls: boolean, ownH1: boolean) {
     this.#options = options;
     this.#h2 = h2;
     this.#tls = tls;
+    this.#ownH1 = ownH1;
   }
 
   dispatch(opts: DispatchOptions, handler: DispatchHandler): boolean {
@@ -54,10 +88,20 @@ class PoolGroup {
     return pool.dispatch(opts, handler);
   }
 
-  #create(origin: string): Pool {
+  #create(origin: string): EndpointPool {
     const url = new URL(origin);
     // A mirror sends the caller's scheme: the connection is TLS all the same.
     if (this.#tls) url.protocol = 'https:';
+    if (!this.#h2 && this.#ownH1) {
+      const own = new Http1Pool(url, http1Options(this.#options));
+      this.#pools.set(origin, own);
+      own.onEmpty = () => {
+        if (this.#pools.get(origin) !== own || !own.empty) return;
+        this.#pools.delete(origin);
+        own.close().catch(() => {});
+      };
+      return own;
+    }
     // Plaintext HTTP/2 is h2c with prior knowledge, as Envoy speaks to a cluster with
     // http2_protocol_options and no TLS. undici's Pool builds its connector from the top-level
     // `useH2c` only (h2Options.useH2c reaches a Client, not a Pool's connector), so both are set.
@@ -113,6 +157,7 @@ export class UpstreamPools {
   readonly #agentOptions: Agent.Options;
   readonly #providers: CertificateProviders;
   readonly #clock: Clock;
+  readonly #ownH1: boolean;
   readonly #groups = new Map<string, PoolGroup>();
   readonly #byCluster = new WeakMap<Cluster, PoolGroup>();
   readonly #h1ByCluster = new WeakMap<Cluster, PoolGroup>();
@@ -122,6 +167,7 @@ export class UpstreamPools {
     this.#upstream = options.upstream;
     this.#providers = options.certificateProviders ?? {};
     this.#clock = options.clock ?? systemClock;
+    this.#ownH1 = (options.http1 ?? 'inboard') === 'inboard';
     this.#ownsPassthrough = options.passthrough === undefined;
     this.passthrough = options.passthrough ?? new Agent(this.#agentOptions);
   }
@@ -170,7 +216,7 @@ export class UpstreamPools {
       if (connections !== undefined && (options.connections == null || options.connections > connections)) {
         options.connections = connections;
       }
-      g = new PoolGroup(options, h2, tls !== undefined);
+      g = new PoolGroup(options, h2, tls !== undefined, this.#ownH1);
       this.#groups.set(key, g);
     }
     return g;

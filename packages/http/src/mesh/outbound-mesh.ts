@@ -72,6 +72,11 @@ export interface OutboundMeshOptions {
   readonly agentOptions?: Agent.Options;
   /** sends mesh traffic to this dispatcher instead of the built-in per-endpoint pools */
   readonly upstream?: Dispatcher;
+  /**
+   * who writes HTTP/1.1 to the endpoints: the mesh's own connection pools (default, `'inboard'`)
+   * or undici Pools (`'undici'`). HTTP/2 clusters always use undici.
+   */
+  readonly http1?: 'inboard' | 'undici';
   /** where traffic outside the mesh goes (default: a plain undici Agent) */
   readonly passthrough?: Dispatcher;
   /**
@@ -170,6 +175,7 @@ export class OutboundMesh implements TargetDirectory {
       agentOptions: options.agentOptions,
       upstream: options.upstream,
       passthrough: options.passthrough,
+      http1: options.http1,
       certificateProviders: options.certificateProviders ?? this.xds.bootstrap.certificateProviders,
       // Certificate refresh intervals and TLS connect timeouts must not keep the process alive.
       clock: options.clock ?? systemClock,
