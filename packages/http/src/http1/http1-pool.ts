@@ -219,12 +219,16 @@ class Connection implements ResponseSink {
     const pool = this.pool;
     this.#arm(pool.headersTimeout, HEADERS_TIMEOUT);
     if (body == null) {
-      if (head.contentLength > 0) return this.#bodyFailed(ex, new errors.RequestContentLengthMismatchError());
+      if (head.contentLength > 0) {
+        this.#bodyFailed(ex, new errors.RequestContentLengthMismatchError());
+        return;
+      }
       socket.write(head.text + framing(method, 0), 'latin1');
     } else if (typeof body === 'string' || body instanceof Uint8Array) {
       const bytes = typeof body === 'string' ? Buffer.from(body, 'utf8') : body;
       if (head.contentLength !== -1 && head.contentLength !== bytes.byteLength) {
-        return this.#bodyFailed(ex, new errors.RequestContentLengthMismatchError());
+        this.#bodyFailed(ex, new errors.RequestContentLengthMismatchError());
+        return;
       }
       socket.cork();
       socket.write(head.text + framing(method, bytes.byteLength), 'latin1');
@@ -562,8 +566,8 @@ export class Http1Pool {
     if (conn.destroyed) return;
     const next = this.#queue.shift();
     if (next !== undefined) {
-      if (next.aborted || next.finished) return this.release(conn);
-      conn.send(next);
+      if (next.aborted || next.finished) this.release(conn);
+      else conn.send(next);
       return;
     }
     if (this.#closed) {

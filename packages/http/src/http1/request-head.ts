@@ -43,7 +43,7 @@ function headerName(key: string): string {
 const LONG_VALUE = 64;
 const lastLongValues = new Map<string, string>();
 
-function valueOf(key: string, v: unknown): string {
+function headerValue(key: string, v: unknown): string {
   if (typeof v === 'string') {
     if (v.length >= LONG_VALUE) {
       if (lastLongValues.get(key) === v) return v;
@@ -76,10 +76,10 @@ class HeadBuilder {
     const name = headerName(key);
     if (Array.isArray(raw)) {
       if (name === 'host' || name === 'content-length') throw new errors.InvalidArgumentError(`invalid ${name} header`);
-      for (const v of raw) this.#special(key, name, valueOf(key, v));
+      for (const v of raw) this.#special(key, name, headerValue(key, v));
       return;
     }
-    this.#special(key, name, valueOf(key, raw));
+    this.#special(key, name, headerValue(key, raw));
   }
 
   #special(key: string, name: string, value: string): void {
