@@ -24,6 +24,10 @@ const slow = new Upstream('slow');
 let connections = 0;
 slow.server.on('connection', () => connections++);
 const cp = new ControlPlane();
+// a server that counts the connections it is given
+const counted = new Upstream('counted');
+let countedConnections = 0;
+counted.server.on('connection', () => countedConnections++);
 // two hosts of one cluster: the first request either of them receives is held
 const pairHeld: ServerResponse[] = [];
 let pairSeen = 0;
@@ -60,6 +64,7 @@ function svc(name: string, action: ReturnType<typeof forward>, hcmExtra?: Servic
 
 before(async () => {
   await slow.start();
+  await counted.start();
   await pairA.start();
   await pairB.start();
   const noRetry = { retry_policy: undefined };
@@ -67,6 +72,7 @@ before(async () => {
     svc('pool', forward(cluster('pool', 9080), noRetry)),
     svc('queue', forward(cluster('queue', 9080), noRetry)),
     svc('pair', forward(cluster('pair', 9080), noRetry)),
+    svc('perconn', forward(cluster('perconn', 9080), noRetry)),
     svc('msd', forward(cluster('slow', 9080), { ...noRetry, max_stream_duration: { max_stream_duration: ms(2000) } })),
     svc('hcmmsd', forward(cluster('slow', 9080), noRetry), {
       common_http_protocol_options: { max_stream_duration: ms(3000) },
@@ -144,6 +150,12 @@ before(async () => {
       },
     },
     { name: cluster('slow', 9080), endpoints: [{ port: slow.port }] },
+    // DestinationRule connectionPool.http.maxRequestsPerConnection: 2
+    {
+      name: cluster('perconn', 9080),
+      endpoints: [{ port: counted.port }],
+      extra: { max_requests_per_connection: { value: 2 } },
+    },
   ];
   await cp.start(services, clusters);
 });
@@ -153,6 +165,7 @@ after(async () => {
   for (const r of pairHeld) r.destroy();
   await cp.stop();
   await slow.stop();
+  await counted.stop();
   await pairA.stop();
   await pairB.stop();
 });
@@ -267,6 +280,26 @@ describe("max_requests and max_connections as Envoy's pool applies them", () => 
       await mesh.close();
     }
   });
+});
+
+describe('max_requests_per_connection', () => {
+  for (const http1 of ['inboard', 'undici'] as const) {
+    test(`a connection carries at most that many requests (http1: ${http1})`, async () => {
+      const mesh = cp.mesh({ http1 });
+      const before = countedConnections;
+      try {
+        for (let i = 1; i <= 5; i++) {
+          const r = await request(`http://perconn:9080/${i}`, { dispatcher: mesh.dispatcher });
+          assert.equal(r.statusCode, 200);
+          await r.body.text();
+        }
+        // 2 + 2 + 1 requests: three connections, where a kept-alive one would carry all five
+        assert.equal(countedConnections - before, 3);
+      } finally {
+        await mesh.close();
+      }
+    });
+  }
 });
 
 describe('max_stream_duration', () => {

@@ -58,6 +58,7 @@ function http1Options(o: Pool.Options): Http1PoolOptions {
     headersTimeout: o.headersTimeout,
     bodyTimeout: o.bodyTimeout,
     maxHeaderSize: o.maxHeaderSize,
+    maxRequestsPerConnection: o.maxRequestsPerClient ?? undefined,
     fallback: o,
   };
 }
@@ -192,7 +193,9 @@ export class UpstreamPools {
     const tls = cluster.tls;
     // A new TLS context (a new snapshot, another cluster) never reuses connections of another.
     const tlsKey = tls === undefined ? '' : upstreamTlsKey(tls);
-    const key = `${h2 ? 'h2' : 'h1'}|${connectTimeout}|${connections ?? ''}|${owner}|${tlsKey}`;
+    // Envoy's max_requests_per_connection (DestinationRule maxRequestsPerConnection)
+    const perConnection = cluster.maxRequestsPerConnection;
+    const key = `${h2 ? 'h2' : 'h1'}|${connectTimeout}|${connections ?? ''}|${owner}|${tlsKey}|${perConnection ?? ''}`;
     let g = this.#groups.get(key);
     if (g === undefined) {
       const {
@@ -213,6 +216,7 @@ export class UpstreamPools {
             ? o.connect
             : { ...o.connect, timeout: connectTimeout > 0 ? connectTimeout : undefined };
       const options: Pool.Options = { ...(o as Pool.Options), connect };
+      if (perConnection !== undefined) options.maxRequestsPerClient = perConnection;
       if (connections !== undefined && (options.connections == null || options.connections > connections)) {
         options.connections = connections;
       }

@@ -139,7 +139,11 @@ function parseFields(text: string, from: number, headers: ResponseHeaders, raw: 
 /** Whether a comma-separated header (Connection) lists `token` (lower case). */
 export function listsToken(value: string | undefined, token: string): boolean {
   if (value === undefined) return false;
-  if (value.length === token.length) return value.toLowerCase() === token;
+  if (!value.includes(',')) {
+    // one token, the usual case (`keep-alive`, `close`)
+    const v = value.trim();
+    return v.length === token.length && v.toLowerCase() === token;
+  }
   for (const part of value.split(',')) if (part.trim().toLowerCase() === token) return true;
   return false;
 }
