@@ -1,5 +1,6 @@
 // One benchmark client process: `raw` (an undici Pool on one listener), `mesh` (the Inboard
-// dispatcher, configured from the parent's ADS server, calling reviews:9080), `passthrough` (the
+// dispatcher, configured from the parent's ADS server, calling reviews:9080), `mesh-undici` (the
+// same, its HTTP/1.1 written by undici Pools instead of the mesh's own), `passthrough` (the
 // same resident mesh, calling the listener's IP:port, which is outside the mesh: the cost of
 // having the mesh and its config in the process, without the routing), or `shared`: the mesh and
 // a raw undici Pool in one process, loaded in turns (command target 'raw' / 'mesh'), so both
@@ -39,7 +40,7 @@ if (kind === 'raw') {
       'bench',
     ),
   });
-  const mesh = new OutboundMesh({ xds });
+  const mesh = new OutboundMesh({ xds, http1: kind === 'mesh-undici' ? 'undici' : 'inboard' });
   if ((await mesh.ready('reviews:9080')) === undefined) throw new Error('reviews:9080 did not resolve');
   origin = kind === 'passthrough' ? `http://127.0.0.1:${ports[0]}` : 'http://reviews:9080';
   dispatcher = mesh.dispatcher;

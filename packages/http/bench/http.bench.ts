@@ -5,6 +5,8 @@
 //     host among them, Istio's default retry policy, the fault filter, outlier/breaker accounting
 //   Inboard, host outside the mesh → the same resident mesh calling the listener's IP:port
 //     (passthrough): what having the mesh and its config in the process costs, without routing.
+//   Inboard, HTTP/1.1 through undici Pools (`http1: 'undici'`) → what the mesh's own HTTP/1.1
+//     pools save.
 // Each client runs in its own process (bench-client.ts) against the same server process, in
 // rounds (order alternating); this process serves xDS and orchestrates. Reports
 // throughput (fixed concurrency, bounded request count), the latency the mesh adds per request
@@ -160,7 +162,7 @@ const clientArgs = [
   ...(semiSpace === undefined ? [] : [`--min-semi-space-size=${semiSpace}`, `--max-semi-space-size=${semiSpace}`]),
 ];
 
-async function startClient(kind: 'raw' | 'mesh' | 'passthrough' | 'shared'): Promise<ChildProcess> {
+async function startClient(kind: 'raw' | 'mesh' | 'mesh-undici' | 'passthrough' | 'shared'): Promise<ChildProcess> {
   const c = await startLoadClient(clientFile, [kind, ports.join(','), String(adsPort), NODE_ID], clientArgs);
   if (process.argv.includes('--pin')) spawnSync('taskset', ['-a', '-p', '-c', '0', String(c.pid)]);
   return c;
@@ -184,10 +186,12 @@ for (let i = 1; i <= PROCESSES; i++) {
     [MESH.at(-1)!, await startClient('mesh'), undefined],
   );
 }
+const MESH_UNDICI = '(inboard dispatcher, HTTP/1.1 through undici Pools)';
 const SHARED_RAW = 'raw undici Pool, in a process with the mesh';
 const SHARED_MESH = 'inboard dispatcher, in that same process';
 clients.push(
   ['inboard, host outside the mesh', await startClient('passthrough'), undefined],
+  [MESH_UNDICI, await startClient('mesh-undici'), undefined],
   [SHARED_RAW, shared, 'raw'],
   [SHARED_MESH, shared, 'mesh'],
 );
@@ -209,6 +213,7 @@ const p50: Record<string, number[]> = {};
 const p99: Record<string, number[]> = {};
 const loadedP50: Record<string, number[]> = {};
 const ratios: number[] = [];
+const undiciPoolRatios: number[] = [];
 const sharedRatios: number[] = [];
 const addedP50: number[] = [];
 const addedP99: number[] = [];
@@ -227,6 +232,7 @@ for (let round = 0; round < ROUNDS; round++) {
     (p99[name] ??= []).push(t.p99Us);
   }
   ratios.push(last(rps, MESH) / last(rps, RAW));
+  undiciPoolRatios.push(rps[MESH_UNDICI]!.at(-1)! / last(rps, RAW));
   sharedRatios.push(rps[SHARED_MESH]!.at(-1)! / rps[SHARED_RAW]!.at(-1)!);
   addedP50.push(last(p50, MESH) - last(p50, RAW));
   addedP99.push(last(p99, MESH) - last(p99, RAW));
@@ -343,6 +349,7 @@ for (const [n, ns] of Object.entries(match)) console.log(`| ${n} | ${ns.toFixed(
 const result = {
   throughput_ratio: Number(median(ratios).toFixed(3)),
   throughput_ratio_same_process: Number(median(sharedRatios).toFixed(3)),
+  throughput_ratio_undici_pools: Number(median(undiciPoolRatios).toFixed(3)),
   added_p50_us: Number(median(addedP50).toFixed(1)),
   added_p99_us: Number(median(addedP99).toFixed(1)),
   match_ns_10: Math.round(match[10]),

@@ -21,6 +21,7 @@
 //              dispatches (compute that allocates nothing; load-cost.bench.ts)
 //   raw-alloc-N  the raw undici Pool allocating N small objects per request, dead by the next
 //              request (allocation with next to no compute; load-cost.bench.ts)
+//   telemetry-undici  like telemetry, its HTTP/1.1 written by undici Pools (`http1: 'undici'`)
 // Each runs in its own process so no path's JIT state slows another. The parent sends load
 // commands over IPC; the client answers with wall time, latency quantiles and its CPU time.
 import { subscribe } from 'node:diagnostics_channel';
@@ -116,7 +117,8 @@ if (kind === 'raw' || kind === 'raw-headers') {
   close = () => pool.close();
 } else {
   const xds = benchXds(adsPort, nodeId);
-  const mesh = new OutboundMesh({ xds });
+  const undiciPools = kind.endsWith('-undici');
+  const mesh = new OutboundMesh({ xds, http1: undiciPools ? 'undici' : 'inboard' });
   if ((await mesh.ready('reviews:9080')) === undefined) throw new Error('reviews:9080 did not resolve');
   if (kind === 'headers') {
     const mx = benchPeerMetadata(nodeId);
@@ -129,7 +131,7 @@ if (kind === 'raw' || kind === 'raw-headers') {
       (m as AttemptEvent).headers.traceparent = FIXED_TRACEPARENT;
     });
   } else if (kind !== 'mesh') {
-    telemetry = installBenchTelemetry(mesh, kind);
+    telemetry = installBenchTelemetry(mesh, undiciPools ? kind.slice(0, -'-undici'.length) : kind);
   }
   origin = 'http://reviews:9080';
   dispatcher = mesh.dispatcher;

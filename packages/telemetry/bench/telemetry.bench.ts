@@ -5,7 +5,8 @@
 // spans made by the SDK's Tracer instead of natively,
 // Istio metrics recorded through the OTel SDK meter instead of in-process, and the headers the
 // telemetry row sends upstream with nothing recorded, through the mesh and through a raw undici
-// Pool: what undici and the wire cost for them).
+// Pool: what undici and the wire cost for them; and the telemetry row with the mesh's HTTP/1.1
+// written by undici Pools, `http1: 'undici'`, as before the mesh wrote it itself).
 // Each client is its own process, fed by this process's ADS server; paired rounds with
 // alternating order, medians reported. Throughput at fixed concurrency with a bounded request
 // count; latency from sequential requests. The last line is `RESULT {...}`.
@@ -74,18 +75,11 @@ const clients: [string, ChildProcess[]][] = [
     await startClients('headers', 1),
   ],
   ['(raw undici Pool + those same headers)', await startClients('raw-headers', 1)],
+  ['(inboard + metrics + tracing, HTTP/1.1 through undici Pools)', await startClients('telemetry-undici', 1)],
 ];
-const [RAW, MESH, TEL, METRICS, SAMPLED, SDK_TRACER, METER, HEADERS, RAW_HEADERS] = clients.map(([n]) => n) as [
-  string,
-  string,
-  string,
-  string,
-  string,
-  string,
-  string,
-  string,
-  string,
-];
+const [RAW, MESH, TEL, METRICS, SAMPLED, SDK_TRACER, METER, HEADERS, RAW_HEADERS, TEL_UNDICI] = clients.map(
+  ([n]) => n,
+) as [string, string, string, string, string, string, string, string, string, string];
 const mean = (xs: readonly number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
 /** One load on every process of a row; the row's figures are their means. */
 async function runRow(ps: readonly ChildProcess[], total: number, concurrency: number): Promise<LoadResult> {
@@ -156,7 +150,7 @@ for (const [name] of clients) {
     `| ${name} | ${median(rps[name]!).toFixed(0)} | ${r} | ${median(cpu[name]!).toFixed(1)} | ${median(gc[name]!).toFixed(2)} | ${median(p50[name]!).toFixed(1)} | ${a} | ${median(p99[name]!).toFixed(1)} | ${s.toFixed(2)} |`,
   );
 }
-for (const name of [TEL, SDK_TRACER, METER]) {
+for (const name of [TEL, SDK_TRACER, METER, TEL_UNDICI]) {
   // every request must have produced its request span and its attempt span: nothing dropped
   if (median(spanCounts[name]!) !== 2 * THROUGHPUT_REQUESTS)
     console.log(`\nWARNING: ${name} exported ${median(spanCounts[name]!)} spans for ${THROUGHPUT_REQUESTS} requests`);
@@ -180,6 +174,7 @@ const result = {
   throughput_ratio_telemetry_sdk_meter: Number(median(ratio[METER]!).toFixed(3)),
   throughput_ratio_headers_only: Number(median(ratio[HEADERS]!).toFixed(3)),
   throughput_ratio_raw_with_headers: Number(median(ratio[RAW_HEADERS]!).toFixed(3)),
+  throughput_ratio_telemetry_undici_pools: Number(median(ratio[TEL_UNDICI]!).toFixed(3)),
   client_cpu_us_raw: Number(median(cpu[RAW]!).toFixed(1)),
   client_cpu_us_no_telemetry: Number(median(cpu[MESH]!).toFixed(1)),
   client_cpu_us_telemetry: Number(median(cpu[TEL]!).toFixed(1)),
