@@ -217,7 +217,8 @@ class Connection implements ResponseSink {
     ex.handler.onRequestStart?.(ex, {});
     if (ex.aborted || this.ex !== ex) return;
     const pool = this.pool;
-    this.#arm(pool.headersTimeout, HEADERS_TIMEOUT);
+    // a request's own timeouts (0: none) replace the pool's, as undici's do
+    this.#arm(opts.headersTimeout ?? pool.headersTimeout, HEADERS_TIMEOUT);
     if (body == null) {
       if (head.contentLength > 0) {
         this.#bodyFailed(ex, new errors.RequestContentLengthMismatchError());
@@ -317,6 +318,10 @@ class Connection implements ResponseSink {
     }
   }
 
+  #bodyTimeout(ex: Exchange): number {
+    return ex.opts.bodyTimeout ?? this.pool.bodyTimeout;
+  }
+
   /** The headers or body timeout passed. */
   expire(): void {
     const kind = this.timeout;
@@ -381,14 +386,14 @@ class Connection implements ResponseSink {
 
   onHead(status: number, statusText: string, headers: ResponseHeaders, raw: string[]): void {
     const ex = this.ex!;
-    this.#arm(this.pool.bodyTimeout, BODY_TIMEOUT);
+    this.#arm(this.#bodyTimeout(ex), BODY_TIMEOUT);
     ex.rawHeaders = raw;
     ex.handler.onResponseStart?.(ex, status, headers as never, statusText);
   }
 
   onData(chunk: Buffer): boolean {
     const ex = this.ex!;
-    if (this.timeout === BODY_TIMEOUT && this.#timer === undefined) this.deadline = coarseNow + this.pool.bodyTimeout;
+    if (this.timeout === BODY_TIMEOUT && this.#timer === undefined) this.deadline = coarseNow + this.#bodyTimeout(ex);
     else if (this.#timer !== undefined) this.#timer.refresh();
     ex.handler.onResponseData?.(ex, chunk);
     return !ex.paused && !ex.finished;
