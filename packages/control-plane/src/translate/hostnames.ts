@@ -9,6 +9,17 @@ export function resolveShortname(host: string, namespace: string, domainSuffix: 
   return `${host}.${namespace}.svc.${domainSuffix}`;
 }
 
+/** `gateways:` entries resolve like hosts: `name` → `<vs ns>/name`; `mesh` stays. */
+export function resolveGatewayName(g: string, namespace: string): string {
+  if (g === 'mesh') return g;
+  const slash = g.indexOf('/');
+  if (slash >= 0) return g.slice(0, slash) === '.' ? `${namespace}${g.slice(slash)}` : g;
+  // `name.ns` is an older spelling of `ns/name`
+  const dot = g.indexOf('.');
+  if (dot > 0) return `${g.slice(dot + 1)}/${g.slice(0, dot)}`;
+  return `${namespace}/${g}`;
+}
+
 export function isWildcard(host: string): boolean {
   return host.startsWith('*');
 }

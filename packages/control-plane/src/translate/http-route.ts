@@ -376,8 +376,6 @@ export function translateRoute(
 export function virtualServiceRoutes(vs: VirtualServiceEntry, ctx: RouteContext): RouteIn[] {
   const out: RouteIn[] = [];
   for (const http of vs.object.spec.http ?? []) {
-    // delegate routes are resolved by merging VirtualServices, which Inboard does not do
-    if (http.delegate !== undefined) continue;
     let catchall = false;
     if (http.match === undefined || http.match.length === 0) {
       const r = translateRoute(http, undefined, vs, ctx);

@@ -23,7 +23,8 @@ import type {
 } from '../config/istio-types.ts';
 import { convertKubernetesGateways } from './gateway-api-gateways.ts';
 import { grpcRouteVirtualServices, httpRouteVirtualServices } from './gateway-api-routes.ts';
-import { resolveShortname } from './hostnames.ts';
+import { resolveGatewayName, resolveShortname } from './hostnames.ts';
+import { mergeDelegateVirtualServices } from './virtual-service-delegation.ts';
 
 export const DEFAULT_DOMAIN_SUFFIX = 'cluster.local';
 export const DEFAULT_TRUST_DOMAIN = 'cluster.local';
@@ -224,6 +225,7 @@ export class MeshIndex {
   readonly config: MeshConfigSnapshot;
   readonly settings: MeshSettings;
   readonly services: readonly MeshService[];
+  /** Roots carry their delegates' routes; the delegates themselves (no hosts) are not listed. */
   readonly virtualServices: readonly VirtualServiceEntry[];
   readonly destinationRules: readonly DestinationRuleEntry[];
   readonly gateways: readonly Gateway[];
@@ -301,7 +303,13 @@ export class MeshIndex {
       ...grpcRouteVirtualServices(byKind('GRPCRoute'), lookup),
     ];
     const converted = new Set<VirtualService>(fromRoutes);
-    this.virtualServices = [...byKind('VirtualService'), ...fromRoutes].sort(byCreation).map((vs, order) => {
+    // delegates are merged into their roots once per config version, as istiod does when it builds a
+    // push context; what is left is translated like any other VirtualService, for sidecars and gateways
+    const merged = mergeDelegateVirtualServices(byKind('VirtualService'), {
+      defaultExportTo: vsExport,
+      domainSuffix: this.settings.domainSuffix,
+    }).virtualServices;
+    this.virtualServices = [...merged, ...fromRoutes].sort(byCreation).map((vs, order) => {
       const ns = vs.metadata.namespace;
       const gateways = (
         vs.spec.gateways === undefined || vs.spec.gateways.length === 0 ? ['mesh'] : vs.spec.gateways
@@ -515,17 +523,6 @@ export class MeshIndex {
     }
     return out;
   }
-}
-
-/** `gateways:` entries resolve like hosts: `name` → `<vs ns>/name`; `mesh` stays. */
-export function resolveGatewayName(g: string, namespace: string): string {
-  if (g === 'mesh') return g;
-  const slash = g.indexOf('/');
-  if (slash >= 0) return g.slice(0, slash) === '.' ? `${namespace}${g.slice(slash)}` : g;
-  // `name.ns` is an older spelling of `ns/name`
-  const dot = g.indexOf('.');
-  if (dot > 0) return `${g.slice(dot + 1)}/${g.slice(0, dot)}`;
-  return `${namespace}/${g}`;
 }
 
 function sortedUnique(list: readonly (string | undefined)[]): string[] {
