@@ -1,9 +1,16 @@
 // Checks across objects that istiod's analyzers make: the ones where istiod silently picks one
 // object over another, so the user would not otherwise know a config has no effect.
 
+import { mergeDelegateVirtualServices } from '../translate/virtual-service-delegation.ts';
 import { type ConfigEntry, entryProblem } from './config-entry.ts';
-import type { ConfigProblem } from './config-problem.ts';
-import type { BackendObjectReference, GatewayGRPCRoute, GatewayHTTPRoute, MeshConfig } from './istio-types.ts';
+import { type ConfigProblem, formatFieldPath } from './config-problem.ts';
+import type {
+  BackendObjectReference,
+  GatewayGRPCRoute,
+  GatewayHTTPRoute,
+  MeshConfig,
+  VirtualService,
+} from './istio-types.ts';
 
 export function crossObjectWarnings(
   entries: readonly ConfigEntry[],
@@ -25,6 +32,7 @@ export function crossObjectWarnings(
     out.push(entryProblem(e, 'warning', message(first)));
   };
   out.push(...gatewayRouteWarnings(entries, meshConfig));
+  out.push(...delegationWarnings(entries, meshConfig));
   for (const e of entries) {
     if (e.body.type !== 'istio') continue;
     const o = e.body.object;
@@ -141,6 +149,31 @@ function gatewayRouteWarnings(entries: readonly ConfigEntry[], meshConfig: MeshC
         out.push(entryProblem(e, 'warning', `${what} Service ${key} not found: ${effect}`));
       }
     }
+  }
+  return out;
+}
+
+/**
+ * What merging delegate VirtualServices into their roots leaves out (istiod logs it as it builds a
+ * push context): a root route whose delegate is missing or not exported to the root's namespace,
+ * and a delegate route whose match is not within the root route's.
+ */
+function delegationWarnings(entries: readonly ConfigEntry[], meshConfig: MeshConfig | undefined): ConfigProblem[] {
+  const mesh = entries.find((e) => e.body.type === 'mesh-config');
+  const settings = (mesh?.body.type === 'mesh-config' ? mesh.body.meshConfig : undefined) ?? meshConfig;
+  const byObject = new Map<VirtualService, ConfigEntry>();
+  for (const e of entries) {
+    if (e.body.type === 'istio' && e.body.object.kind === 'VirtualService') byObject.set(e.body.object, e);
+  }
+  if (![...byObject.keys()].some((vs) => (vs.spec.http ?? []).some((h) => h.delegate !== undefined))) return [];
+  const { notes } = mergeDelegateVirtualServices([...byObject.keys()], {
+    defaultExportTo: settings?.defaultVirtualServiceExportTo ?? ['*'],
+    domainSuffix: settings?.domainSuffix ?? 'cluster.local',
+  });
+  const out: ConfigProblem[] = [];
+  for (const n of notes) {
+    const e = byObject.get(n.object);
+    if (e !== undefined) out.push({ ...entryProblem(e, 'warning', n.message), field: formatFieldPath(n.path) });
   }
   return out;
 }

@@ -500,6 +500,11 @@ export const virtualServiceSpecSchema: z.ZodType<VirtualServiceSpec> = z
         custom(ctx, 'delegate virtual service (no hosts) must have no tls route specified', ['tls']);
       if ((vs.tcp?.length ?? 0) > 0)
         custom(ctx, 'delegate virtual service (no hosts) must have no tcp route specified', ['tcp']);
+      // delegation is one level deep
+      (vs.http ?? []).forEach((r, i) => {
+        if (r.delegate !== undefined)
+          custom(ctx, 'delegate HTTP route cannot contain delegate', ['http', i, 'delegate']);
+      });
     }
     const appliesToMesh = gateways.length === 0 || gateways.includes('mesh');
     hosts.forEach((h, i) => {
