@@ -91,6 +91,34 @@ test('warnings alone do not fail validation', async (t) => {
   );
 });
 
+test('delegate VirtualServices: a missing delegate is a warning (istiod drops that route); a delegate of a delegate is an error', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'inboard-cli-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const vs = (name: string, spec: string) =>
+    `apiVersion: networking.istio.io/v1\nkind: VirtualService\nmetadata: {name: ${name}}\nspec:\n${spec}`;
+  await writeFile(
+    join(dir, 'root.yaml'),
+    vs('reviews', '  hosts: [reviews]\n  http:\n  - delegate: {name: reviews-routes}\n'),
+  );
+  const missing = await run(['validate', 'root.yaml'], dir);
+  assert.deepEqual(missing, {
+    code: 0,
+    stdout:
+      'root.yaml: document 1 (line 1): VirtualService default/reviews: spec.http[0].delegate: warning: delegate VirtualService default/reviews-routes not found: the route is dropped\nOK: 1 file: 1 VirtualService (1 warning)\n',
+    stderr: '',
+  });
+  await writeFile(join(dir, 'delegate.yaml'), vs('reviews-routes', '  http:\n  - delegate: {name: deeper}\n'));
+  const nested = await run(['validate', '.'], dir);
+  assert.equal(nested.code, 1);
+  // the refused delegate is not served, so the root's route has no delegate either
+  assert.equal(
+    nested.stdout,
+    'delegate.yaml: document 1 (line 6): VirtualService default/reviews-routes: spec.http[0].delegate: delegate HTTP route cannot contain delegate\n' +
+      'root.yaml: document 1 (line 1): VirtualService default/reviews: spec.http[0].delegate: warning: delegate VirtualService default/reviews-routes not found: the route is dropped\n' +
+      '1 problem in 2 files\n',
+  );
+});
+
 test('usage errors exit 2; a missing path is a problem (exit 1)', async () => {
   const none = await run(['validate']);
   assert.equal(none.code, 2);
