@@ -12,7 +12,7 @@ import {
   translate,
 } from '@inboard/control-plane';
 import { TypeUrl } from '@inboard/xds/codec';
-import { bookinfo, PRODUCTPAGE_NODE, SERVICES, service, vs } from './golden/bookinfo.ts';
+import { bookinfo, GATEWAY_NODE, PRODUCTPAGE_NODE, SERVICES, service, vs } from './golden/bookinfo.ts';
 import { at, expectGolden, type Json, resource } from './golden/golden.ts';
 
 const REVIEWS_RDS = 'outbound|9080||reviews.default.svc.cluster.local';
@@ -141,6 +141,32 @@ describe('RDS: matches', () => {
     assert.deepEqual(
       r.map((x) => at(x, 'name')),
       ['mesh'],
+    );
+  });
+
+  test("gateways on a match name the VirtualService's namespace's Gateway by its short name, as its top-level gateways do", () => {
+    const gateway: IstioObject = {
+      kind: 'Gateway',
+      metadata: { name: 'bookinfo-gateway', namespace: 'default' },
+      spec: {
+        selector: { istio: 'ingressgateway' },
+        servers: [{ port: { number: 8080, name: 'http', protocol: 'HTTP' }, hosts: ['*'] }],
+      },
+    };
+    const service = vs('reviews', {
+      hosts: ['reviews'],
+      gateways: ['bookinfo-gateway', 'mesh'],
+      http: [
+        { name: 'short', match: [{ gateways: ['bookinfo-gateway'], uri: { prefix: '/short' } }], route: toV1 },
+        { name: 'qualified', match: [{ gateways: ['default/bookinfo-gateway'], uri: { prefix: '/ns' } }], route: toV1 },
+        { name: 'other', match: [{ gateways: ['other/bookinfo-gateway'], uri: { prefix: '/other' } }], route: toV1 },
+        { name: 'mesh', match: [{ gateways: ['mesh'], uri: { prefix: '/mesh' } }], route: toV1 },
+      ],
+    });
+    const rc = routeConfig([gateway, service], 'http.8080', GATEWAY_NODE);
+    assert.deepEqual(
+      (at(rc, 'virtual_hosts', 0, 'routes') as Json[]).map((x) => at(x, 'name')),
+      ['short', 'qualified'],
     );
   });
 });

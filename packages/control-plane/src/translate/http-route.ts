@@ -20,7 +20,7 @@ import { integerToFraction, percentToFraction, translateFault } from './fault.ts
 import { PREFIX_MARKER } from './gateway-api-routes.ts';
 import { hashPolicy } from './hash-policy.ts';
 import { translateHeaderOperations } from './header-operations.ts';
-import { clusterName, parseClusterName, resolveShortname } from './hostnames.ts';
+import { clusterName, parseClusterName, resolveGatewayName, resolveShortname } from './hostnames.ts';
 import type { MeshService, VirtualServiceEntry } from './mesh-index.ts';
 import type { ProxyNode } from './proxy-node.ts';
 import { retryPolicy } from './retry-policy.ts';
@@ -57,10 +57,11 @@ export interface RouteContext {
 }
 
 /** sourceMatchHTTP: gateways, sourceLabels and sourceNamespace of a match against this node. */
-function sourceMatches(match: HTTPMatchRequest | undefined, ctx: RouteContext): boolean {
+function sourceMatches(match: HTTPMatchRequest | undefined, ctx: RouteContext, namespace: string): boolean {
   if (match === undefined) return true;
   if (match.gateways !== undefined && match.gateways.length > 0) {
-    return match.gateways.some((g) => ctx.gatewayNames.has(g));
+    // a short name is the VirtualService's namespace's Gateway, as for its top-level `gateways`
+    return match.gateways.some((g) => ctx.gatewayNames.has(resolveGatewayName(g, namespace)));
   }
   const labels = ctx.node.labels;
   for (const [k, v] of Object.entries(match.sourceLabels ?? {})) if (labels[k] !== v) return false;
@@ -293,7 +294,7 @@ export function translateRoute(
   ctx: RouteContext,
 ): RouteIn | undefined {
   if (match?.port !== undefined && match.port !== 0 && match.port !== ctx.listenPort) return undefined;
-  if (!sourceMatches(match, ctx)) return undefined;
+  if (!sourceMatches(match, ctx, vs.namespace)) return undefined;
   // JWT claim matches need Envoy dynamic metadata no Inboard client evaluates: leave the route out
   // rather than dropping the condition (which would widen the route)
   const claims = (h: Record<string, unknown> | undefined) =>
