@@ -370,11 +370,12 @@ class Connection implements ResponseSink {
 
   resumeReading(): void {
     const held = this.#held;
+    const at = this.#heldAt;
     this.#held = undefined;
     if (held !== undefined) {
       queueMicrotask(() => {
         if (this.destroyed) return;
-        this.#parse(held, this.#heldAt);
+        this.#parse(held, at);
         if (this.ex?.paused !== true) this.socket?.resume();
       });
       return;
