@@ -1,5 +1,8 @@
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { test } from 'node:test';
+import { fileURLToPath } from 'node:url';
 import { type ClusterIn, jsToStruct, packAny } from '@inboard/xds/codec';
 import { clusterType, type DecodeContext } from '../src/resources/index.ts';
 
@@ -76,10 +79,17 @@ test('an istiod EDS cluster with ISTIO_MUTUAL, ring hash and a request limit dec
   assert.deepEqual(c.tls, {
     identityCertificate: { instanceName: 'default', certificateName: 'default' },
     rootCertificate: { instanceName: 'default', certificateName: 'ROOTCA' },
+    tlsCertificate: undefined,
+    trustedCa: undefined,
+    systemRootCerts: false,
+    crl: undefined,
+    verifyPeer: true,
     matchSubjectAltNames: [
       { kind: 'exact', value: 'spiffe://cluster.local/ns/default/sa/bookinfo-reviews', ignoreCase: false },
     ],
     sni: undefined,
+    autoSni: false,
+    autoSanValidation: false,
     alpnProtocols: [],
     requireClientCertificate: false,
   });
@@ -272,7 +282,7 @@ test('every problem of an invalid cluster is reported', () => {
         typed_config: packAny('envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext', {
           common_tls_context: {
             tls_certificate_provider_instance: { instance_name: 'unknown', certificate_name: 'default' },
-            validation_context: { trusted_ca: { filename: '/etc/ca.pem' } },
+            validation_context: { trusted_ca: { filename: '/nonexistent/ca.pem' } },
           },
         }),
       },
@@ -287,8 +297,7 @@ test('every problem of an invalid cluster is reported', () => {
     'cluster.outlier_detection.max_ejection_time: must not be smaller than base_ejection_time',
     'cluster.outlier_detection.max_ejection_percent: 101 is not a percentage in [0, 100]',
     'cluster.transport_socket.typed_config.common_tls_context.tls_certificate_provider_instance.instance_name: certificate provider instance "unknown" is not in the bootstrap',
-    'cluster.transport_socket.typed_config.common_tls_context.validation_context.trusted_ca: only certificate provider instances are supported',
-    'cluster.transport_socket.typed_config.common_tls_context: a validation context with a CA certificate provider instance is required',
+    'cluster.transport_socket.typed_config.common_tls_context.validation_context.trusted_ca.filename: cannot read "/nonexistent/ca.pem": ENOENT: no such file or directory, open \'/nonexistent/ca.pem\'',
   ]);
   assert.deepEqual(errorsOf({ name: '', type: 4, lb_policy: 4 }), [
     'cluster.name: must not be empty',
@@ -491,4 +500,162 @@ test('slow_start_config is read with Envoy defaults for round robin and least re
       'cluster.load_balancing_policy.policies[0].typed_extension_config.typed_config.slow_start_config.min_weight_percent: -5 is not a percentage in [0, 100]',
     ],
   );
+});
+
+// ------------------------------------------------------------------ TLS origination (DataSources)
+
+const ORIGINATION = fileURLToPath(new URL('../../http/test/fixtures/', import.meta.url));
+const originationFile = (name: string) => join(ORIGINATION, `${name}.pem`);
+
+/** The UpstreamTlsContext the control plane builds for a DestinationRule tls SIMPLE / MUTUAL. */
+function originationCluster(common: unknown, extra: Partial<ClusterIn> = {}, sni?: string): ClusterIn {
+  return {
+    name: 'outbound|443||api.example.com',
+    type: 1,
+    load_assignment: {
+      cluster_name: 'outbound|443||api.example.com',
+      endpoints: [
+        {
+          lb_endpoints: [
+            { endpoint: { address: { socket_address: { address: 'api.example.com', port_value: 443 } } } },
+          ],
+        },
+      ],
+    },
+    transport_socket: {
+      name: 'envoy.transport_sockets.tls',
+      typed_config: packAny('envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext', {
+        common_tls_context: common,
+        ...(sni === undefined ? {} : { sni }),
+      }),
+    },
+    ...extra,
+  };
+}
+
+test('TLS origination: trusted_ca and tls_certificates files are read when the cluster is decoded', () => {
+  const c = decodeOk(
+    originationCluster(
+      {
+        tls_certificates: [
+          {
+            certificate_chain: { filename: originationFile('egress-client-cert') },
+            private_key: { filename: originationFile('egress-client-key') },
+          },
+        ],
+        validation_context: {
+          trusted_ca: { filename: originationFile('external-ca-cert') },
+          match_subject_alt_names: [{ exact: 'api.example.com' }],
+        },
+      },
+      {},
+      'api.example.com',
+    ),
+  );
+  const tls = c.tls!;
+  assert.equal(tls.identityCertificate, undefined);
+  assert.equal(tls.rootCertificate, undefined);
+  assert.deepEqual(tls.trustedCa, {
+    source: originationFile('external-ca-cert'),
+    pem: readFileSync(originationFile('external-ca-cert'), 'utf8'),
+  });
+  assert.equal(tls.tlsCertificate?.certificateChain.source, originationFile('egress-client-cert'));
+  assert.equal(tls.tlsCertificate?.privateKey.pem, readFileSync(originationFile('egress-client-key'), 'utf8'));
+  assert.equal(tls.verifyPeer, true);
+  assert.equal(tls.systemRootCerts, false);
+  assert.equal(tls.sni, 'api.example.com');
+  assert.deepEqual(tls.matchSubjectAltNames, [{ kind: 'exact', value: 'api.example.com', ignoreCase: false }]);
+  assert.equal(tls.autoSni, false);
+});
+
+test('TLS origination: inline CA, system roots, an empty validation context, auto SNI', () => {
+  const ca = readFileSync(originationFile('external-ca-cert'));
+  const inline = decodeOk(originationCluster({ validation_context: { trusted_ca: { inline_bytes: ca } } }));
+  assert.deepEqual(inline.tls?.trustedCa, { source: 'inline', pem: ca.toString('utf8') });
+  const text = decodeOk(originationCluster({ validation_context: { trusted_ca: { inline_string: ca.toString() } } }));
+  assert.equal(text.tls?.trustedCa?.pem, ca.toString('utf8'));
+
+  const httpOptions = {
+    typed_extension_protocol_options: {
+      'envoy.extensions.upstreams.http.v3.HttpProtocolOptions': packAny(
+        'envoy.extensions.upstreams.http.v3.HttpProtocolOptions',
+        { upstream_http_protocol_options: { auto_sni: true, auto_san_validation: true } },
+      ),
+    },
+  };
+  const system = decodeOk(originationCluster({ validation_context: { system_root_certs: {} } }, httpOptions));
+  assert.equal(system.tls?.systemRootCerts, true);
+  assert.equal(system.tls?.trustedCa, undefined);
+  assert.equal(system.tls?.verifyPeer, true);
+  assert.equal(system.tls?.autoSni, true);
+  assert.equal(system.tls?.autoSanValidation, true);
+
+  // istiod's insecureSkipVerify: a validation context naming no trust verifies nothing (as Envoy)
+  const insecure = decodeOk(originationCluster({ validation_context: {} }));
+  assert.equal(insecure.tls?.verifyPeer, false);
+  // auto SNI on a plaintext cluster means nothing
+  assert.equal(decodeOk({ ...originationCluster({}), transport_socket: undefined, ...httpOptions }).tls, undefined);
+});
+
+test('TLS origination: unreadable files, bad PEM and what Inboard cannot honour are NACKed with the reason', () => {
+  const at = 'cluster.transport_socket.typed_config.common_tls_context';
+  const missing = join(ORIGINATION, 'no-such-ca.pem');
+  assert.deepEqual(errorsOf(originationCluster({ validation_context: { trusted_ca: { filename: missing } } })), [
+    `${at}.validation_context.trusted_ca.filename: cannot read ${JSON.stringify(missing)}: ENOENT: no such file or directory, open '${missing}'`,
+  ]);
+  assert.deepEqual(
+    errorsOf(originationCluster({ validation_context: { trusted_ca: { inline_string: 'not a certificate' } } })),
+    [`${at}.validation_context.trusted_ca: failed to load trusted CA certificates from inline: no PEM certificate`],
+  );
+  const key = originationFile('egress-client-key');
+  const wrongCert = originationFile('api-example-cert');
+  const mismatch = errorsOf(
+    originationCluster({
+      tls_certificates: [{ certificate_chain: { filename: wrongCert }, private_key: { filename: key } }],
+      validation_context: { system_root_certs: {} },
+    }),
+  );
+  assert.equal(mismatch.length, 1);
+  assert.match(
+    mismatch[0]!,
+    new RegExp(
+      `^${at}\\.tls_certificates\\[0\\]: failed to load certificate chain from .*api-example-cert\\.pem and private key from .*egress-client-key\\.pem: .*key values mismatch`,
+    ),
+  );
+  assert.deepEqual(
+    errorsOf(
+      originationCluster({
+        tls_certificates: [
+          { certificate_chain: { filename: wrongCert }, password: { inline_string: 'x' } },
+          { certificate_chain: { filename: wrongCert } },
+        ],
+        validation_context: { match_subject_alt_names: [{ exact: 'api.example.com' }], crl: { inline_string: 'x' } },
+      }),
+    ),
+    [
+      `${at}.tls_certificates: only one certificate is supported`,
+      `${at}: SAN-based verification of peer certificates without a trusted CA is insecure and not allowed`,
+      `${at}: a CRL without a trusted CA is not allowed`,
+    ].toSpliced(1, 0, `${at}.validation_context.crl: failed to load CRL from inline: Failed to parse CRL`),
+  );
+  assert.deepEqual(
+    errorsOf(
+      originationCluster({
+        validation_context: {
+          system_root_certs: {},
+          trusted_ca: { filename: originationFile('external-ca-cert') },
+          allow_expired_certificate: true,
+        },
+        tls_certificate_sds_secret_configs: [{ name: 'file-cert:/a~/b' }],
+      }),
+    ),
+    [
+      `${at}.tls_certificate_sds_secret_configs: SDS is not supported`,
+      `${at}.validation_context.allow_expired_certificate: is not supported`,
+      `${at}: only one of trusted_ca, system_root_certs and a CA certificate provider instance may be set`,
+    ],
+  );
+  assert.deepEqual(errorsOf(originationCluster({})), [
+    `${at}: a validation context (trusted_ca, system_root_certs or a CA certificate provider instance) is required`,
+  ]);
 });

@@ -160,8 +160,15 @@ test('a server (inbound) listener as istiod builds it decodes: HCM, RBAC DENY/AL
   assert.deepEqual(chain.tls, {
     identityCertificate: { instanceName: 'default', certificateName: 'default' },
     rootCertificate: { instanceName: 'default', certificateName: 'ROOTCA' },
+    tlsCertificate: undefined,
+    trustedCa: undefined,
+    systemRootCerts: false,
+    crl: undefined,
+    verifyPeer: true,
     matchSubjectAltNames: [],
     sni: undefined,
+    autoSni: false,
+    autoSanValidation: false,
     alpnProtocols: [],
     requireClientCertificate: true,
   });

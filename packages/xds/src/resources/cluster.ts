@@ -409,13 +409,24 @@ function outlierDetection(o: config_cluster_v3_OutlierDetection, p: Problems): O
   };
 }
 
-/** HTTP/2 to the endpoints, and the per-connection request cap, from the protocol options. */
-function protocol(
-  c: config_cluster_v3_Cluster,
-  p: Problems,
-): { http2: boolean; maxRequestsPerConnection: number | undefined } {
+interface Protocol {
+  http2: boolean;
+  maxRequestsPerConnection: number | undefined;
+  /** upstream_http_protocol_options: the SNI (and the SAN to verify) from the request's host */
+  autoSni: boolean;
+  autoSanValidation: boolean;
+}
+
+/** HTTP/2 to the endpoints, the per-connection request cap and auto SNI, from the protocol options. */
+function protocol(c: config_cluster_v3_Cluster, p: Problems): Protocol {
   let http2 = c.http2_protocol_options !== undefined;
   let maxRequestsPerConnection = c.max_requests_per_connection?.value;
+  // the deprecated Cluster field first; HttpProtocolOptions replaces it
+  let autoSni = c.upstream_http_protocol_options?.auto_sni ?? false;
+  let autoSanValidation = c.upstream_http_protocol_options?.auto_san_validation ?? false;
+  if ((c.upstream_http_protocol_options?.override_auto_sni_header ?? '') !== '') {
+    p.add(`${ROOT}.upstream_http_protocol_options.override_auto_sni_header`, 'is not supported');
+  }
   const any = c.typed_extension_protocol_options[HTTP_PROTOCOL_OPTIONS];
   if (any !== undefined) {
     const at = `${ROOT}.typed_extension_protocol_options["${HTTP_PROTOCOL_OPTIONS}"]`;
@@ -434,10 +445,23 @@ function protocol(
         const mrpc = o.common_http_protocol_options?.max_requests_per_connection?.value;
         if (mrpc !== undefined) maxRequestsPerConnection = mrpc;
         if (o.http_filters.length > 0) p.add(`${at}.http_filters`, 'upstream HTTP filters are not supported');
+        const up = o.upstream_http_protocol_options;
+        if (up !== undefined) {
+          autoSni = up.auto_sni;
+          autoSanValidation = up.auto_san_validation;
+          if (up.override_auto_sni_header !== '') {
+            p.add(`${at}.upstream_http_protocol_options.override_auto_sni_header`, 'is not supported');
+          }
+        }
       }
     }
   }
-  return { http2, maxRequestsPerConnection: maxRequestsPerConnection === 0 ? undefined : maxRequestsPerConnection };
+  return {
+    http2,
+    maxRequestsPerConnection: maxRequestsPerConnection === 0 ? undefined : maxRequestsPerConnection,
+    autoSni,
+    autoSanValidation,
+  };
 }
 
 function cluster(c: config_cluster_v3_Cluster, p: Problems, ctx: DecodeContext): Cluster {
@@ -514,7 +538,13 @@ function cluster(c: config_cluster_v3_Cluster, p: Problems, ctx: DecodeContext):
       );
     }
   }
-  const { http2, maxRequestsPerConnection } = protocol(c, p);
+  const connectTimeout = positiveDurationMs(c.connect_timeout, `${ROOT}.connect_timeout`, p) ?? DEFAULT_CONNECT_TIMEOUT;
+  const thresholds = circuitBreakers(c.circuit_breakers, p);
+  const outlier = c.outlier_detection === undefined ? undefined : outlierDetection(c.outlier_detection, p);
+  const { http2, maxRequestsPerConnection, autoSni, autoSanValidation } = protocol(c, p);
+  let tls = transportSocketTls(c.transport_socket, 'upstream', `${ROOT}.transport_socket`, p, ctx);
+  // auto SNI and SAN validation only matter to a TLS connection (Envoy ignores them on plaintext)
+  if (tls !== undefined && (autoSni || autoSanValidation)) tls = { ...tls, autoSni, autoSanValidation };
   const istio = c.metadata?.filter_metadata.istio;
   return {
     name,
@@ -528,12 +558,12 @@ function cluster(c: config_cluster_v3_Cluster, p: Problems, ctx: DecodeContext):
     leastRequestActiveRequestBias: lb.leastRequestActiveRequestBias,
     maglevTableSize: lb.maglevTableSize,
     slowStart: lb.slowStart,
-    connectTimeout: positiveDurationMs(c.connect_timeout, `${ROOT}.connect_timeout`, p) ?? DEFAULT_CONNECT_TIMEOUT,
-    circuitBreakers: circuitBreakers(c.circuit_breakers, p),
-    outlierDetection: c.outlier_detection === undefined ? undefined : outlierDetection(c.outlier_detection, p),
+    connectTimeout,
+    circuitBreakers: thresholds,
+    outlierDetection: outlier,
     healthyPanicThreshold,
     localityWeightedLb: common?.locality_weighted_lb_config !== undefined,
-    tls: transportSocketTls(c.transport_socket, 'upstream', `${ROOT}.transport_socket`, p, ctx),
+    tls,
     http2,
     maxRequestsPerConnection,
     altStatName: c.alt_stat_name,

@@ -420,12 +420,48 @@ export interface CertificateProviderInstance {
   readonly certificateName: string;
 }
 
+/**
+ * The PEM text of an Envoy DataSource, read when the resource was decoded (a `filename` is read
+ * then, as Envoy reads it when it builds the cluster; inline bytes and strings are taken as they are).
+ */
+export interface PemSource {
+  /** the file name, `inline` or `env:NAME`: for messages */
+  readonly source: string;
+  readonly pem: string;
+}
+
+/** tls_certificates[0]: a client (or server) certificate chain and its private key. */
+export interface TlsCertificatePair {
+  readonly certificateChain: PemSource;
+  readonly privateKey: PemSource;
+}
+
 export interface TlsContext {
   readonly identityCertificate: CertificateProviderInstance | undefined;
   readonly rootCertificate: CertificateProviderInstance | undefined;
+  /** UpstreamTlsContext only: common_tls_context.tls_certificates (the DestinationRule MUTUAL form) */
+  readonly tlsCertificate: TlsCertificatePair | undefined;
+  /** UpstreamTlsContext only: validation_context.trusted_ca (the DestinationRule caCertificates form) */
+  readonly trustedCa: PemSource | undefined;
+  /** UpstreamTlsContext only: validation_context.system_root_certs (the platform's trust store) */
+  readonly systemRootCerts: boolean;
+  /** UpstreamTlsContext only: validation_context.crl */
+  readonly crl: PemSource | undefined;
+  /**
+   * UpstreamTlsContext only: false when the validation context names no trust at all (istiod's
+   * insecureSkipVerify form): Envoy then accepts any server certificate.
+   */
+  readonly verifyPeer: boolean;
   /** SANs the peer must present (exact/prefix/... on URI/DNS SANs); empty = any */
   readonly matchSubjectAltNames: readonly StringMatcher[];
   readonly sni: string | undefined;
+  /**
+   * The cluster's upstream_http_protocol_options.auto_sni: the SNI is the request's host (without
+   * port) when `sni` is not set. Always false on listeners.
+   */
+  readonly autoSni: boolean;
+  /** upstream_http_protocol_options.auto_san_validation: the server certificate must match that host */
+  readonly autoSanValidation: boolean;
   readonly alpnProtocols: readonly string[];
   /** DownstreamTlsContext only */
   readonly requireClientCertificate: boolean;
