@@ -259,3 +259,33 @@ test('formatProblem leaves out what is unknown', () => {
     'm.yaml: document 1 (line 1): MeshConfig mesh: spec.x: warning: unknown field, ignored by Inboard',
   );
 });
+
+test('DestinationRule tls: MUTUAL needs its files; credentialName is warned about (no Secrets are read)', async (t) => {
+  const r = await load(t, {
+    'dr.yaml': `apiVersion: networking.istio.io/v1
+kind: DestinationRule
+metadata: {name: api}
+spec:
+  host: api.example.com
+  trafficPolicy:
+    tls: {mode: MUTUAL, caCertificates: /etc/ca.pem}
+---
+apiVersion: networking.istio.io/v1
+kind: DestinationRule
+metadata: {name: api2}
+spec:
+  host: api2.example.com
+  trafficPolicy:
+    portLevelSettings:
+    - port: {number: 443}
+      tls: {mode: SIMPLE, credentialName: api2-ca}
+`,
+  });
+  assert.deepEqual(errors(r), [
+    'dr.yaml: document 1 (line 7): DestinationRule default/api: spec.trafficPolicy.tls.clientCertificate: client certificate required for mutual tls',
+    'dr.yaml: document 1 (line 7): DestinationRule default/api: spec.trafficPolicy.tls.privateKey: private key required for mutual tls',
+  ]);
+  assert.deepEqual(r.warnings.map(formatProblem), [
+    'dr.yaml: document 2 (line 17): DestinationRule default/api2: spec.trafficPolicy.portLevelSettings[0].tls.credentialName: warning: credentialName is not supported: Inboard reads no Secrets, so the cluster gets no TLS (as istiod for a sidecar without workloadSelector); use caCertificates / clientCertificate / privateKey files',
+  ]);
+});

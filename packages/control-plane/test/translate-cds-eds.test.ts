@@ -215,6 +215,103 @@ describe('CDS', () => {
     assert.equal(at(cds(mesh([reviewsDr({ tls: { mode: 'DISABLE' } })]), name()), 'transport_socket'), undefined);
   });
 
+  describe('TLS origination (DestinationRule tls SIMPLE / MUTUAL, the form istiod builds for Envoy sidecars)', () => {
+    const UPSTREAM = 'envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext';
+    const PROTOCOL = 'envoy.extensions.upstreams.http.v3.HttpProtocolOptions';
+    const apiSe = (subjectAltNames?: string[]): IstioObject => ({
+      kind: 'ServiceEntry',
+      metadata: { name: 'api', namespace: NS },
+      spec: {
+        hosts: ['api.example.com'],
+        ports: [
+          { number: 80, name: 'http', protocol: 'HTTP' },
+          { number: 443, name: 'https', protocol: 'HTTP' },
+        ],
+        resolution: 'DNS',
+        location: 'MESH_EXTERNAL',
+        ...(subjectAltNames === undefined ? {} : { subjectAltNames }),
+      },
+    });
+    const apiDr = (trafficPolicy: TrafficPolicy): IstioObject => ({
+      kind: 'DestinationRule',
+      metadata: { name: 'api', namespace: NS },
+      spec: { host: 'api.example.com', trafficPolicy },
+    });
+    const API = (port: number) => `outbound|${port}||api.example.com`;
+
+    test('SIMPLE with caCertificates: trusted_ca file, no SNI given → auto_sni and auto_san_validation', () => {
+      const c = cds(mesh([apiSe(), apiDr({ tls: { mode: 'SIMPLE', caCertificates: '/etc/certs/ca.pem' } })]), API(443));
+      assert.deepEqual(at(c, 'transport_socket'), {
+        name: 'envoy.transport_sockets.tls',
+        typed_config: {
+          '@type': UPSTREAM,
+          common_tls_context: { validation_context: { trusted_ca: { filename: '/etc/certs/ca.pem' } } },
+        },
+      });
+      assert.deepEqual(at(c, 'typed_extension_protocol_options'), {
+        [PROTOCOL]: {
+          '@type': PROTOCOL,
+          explicit_http_config: { http_protocol_options: {} },
+          upstream_http_protocol_options: { auto_sni: true, auto_san_validation: true },
+        },
+      });
+    });
+
+    test('MUTUAL with sni, subjectAltNames and caCrl: client certificate files, exact SAN matchers, no auto SNI', () => {
+      const tls = {
+        mode: 'MUTUAL' as const,
+        clientCertificate: '/etc/certs/client.pem',
+        privateKey: '/etc/certs/client-key.pem',
+        caCertificates: '/etc/certs/ca.pem',
+        caCrl: '/etc/certs/crl.pem',
+        sni: 'api.example.com',
+        subjectAltNames: ['api.example.com', 'spiffe://example.com/api'],
+      };
+      const c = cds(mesh([apiSe(), apiDr({ tls })]), API(443));
+      assert.deepEqual(at(c, 'transport_socket', 'typed_config'), {
+        '@type': UPSTREAM,
+        common_tls_context: {
+          tls_certificates: [
+            {
+              certificate_chain: { filename: '/etc/certs/client.pem' },
+              private_key: { filename: '/etc/certs/client-key.pem' },
+            },
+          ],
+          validation_context: {
+            trusted_ca: { filename: '/etc/certs/ca.pem' },
+            match_subject_alt_names: [{ exact: 'api.example.com' }, { exact: 'spiffe://example.com/api' }],
+            crl: { filename: '/etc/certs/crl.pem' },
+          },
+        },
+        sni: 'api.example.com',
+      });
+      assert.equal(at(c, 'typed_extension_protocol_options'), undefined);
+    });
+
+    test('no caCertificates → system roots (ServiceEntry SANs as matchers); insecureSkipVerify → an empty validation context', () => {
+      const system = cds(mesh([apiSe(['api.example.com']), apiDr({ tls: { mode: 'SIMPLE' } })]), API(443));
+      assert.deepEqual(at(system, 'transport_socket', 'typed_config', 'common_tls_context'), {
+        validation_context: { system_root_certs: {}, match_subject_alt_names: [{ exact: 'api.example.com' }] },
+      });
+      const insecure = cds(mesh([apiSe(), apiDr({ tls: { mode: 'SIMPLE', insecureSkipVerify: true } })]), API(443));
+      assert.deepEqual(at(insecure, 'transport_socket', 'typed_config', 'common_tls_context'), {
+        validation_context: {},
+      });
+      assert.deepEqual(at(insecure, 'typed_extension_protocol_options', PROTOCOL, 'upstream_http_protocol_options'), {
+        auto_sni: true,
+      });
+    });
+
+    test('portLevelSettings: TLS on 443 only (the Egress TLS Origination task); credentialName → no TLS context', () => {
+      const dr = apiDr({ portLevelSettings: [{ port: { number: 443 }, tls: { mode: 'SIMPLE' } }] });
+      const config = mesh([apiSe(), dr]);
+      assert.equal(at(cds(config, API(80)), 'transport_socket'), undefined);
+      assert.notEqual(at(cds(config, API(443)), 'transport_socket'), undefined);
+      const secret = apiDr({ tls: { mode: 'SIMPLE', credentialName: 'api-ca' } });
+      assert.equal(at(cds(mesh([apiSe(), secret]), API(443)), 'transport_socket'), undefined);
+    });
+  });
+
   test('localityLbSetting.distribute → locality weighted LB on the cluster', () => {
     const c = cds(
       mesh([

@@ -57,6 +57,21 @@ export function lintIstioObject(obj: IstioObject): FieldIssue[] {
             'minimumRingSize is deprecated, use ringHash.minimumRingSize',
           );
         }
+        const tlsSettings = [
+          { at: [...path, 'tls'], tls: policy?.tls },
+          ...(policy?.portLevelSettings ?? []).map((pl, i) => ({
+            at: [...path, 'portLevelSettings', i, 'tls'],
+            tls: pl.tls,
+          })),
+        ];
+        for (const { at, tls } of tlsSettings) {
+          if ((tls?.mode === 'SIMPLE' || tls?.mode === 'MUTUAL') && (tls.credentialName ?? '') !== '') {
+            warn(
+              [...at, 'credentialName'],
+              'credentialName is not supported: Inboard reads no Secrets, so the cluster gets no TLS (as istiod for a sidecar without workloadSelector); use caCertificates / clientCertificate / privateKey files',
+            );
+          }
+        }
         if (policy?.outlierDetection?.consecutiveErrors !== undefined) {
           warn(
             [...path, 'outlierDetection', 'consecutiveErrors'],

@@ -1,8 +1,10 @@
 // CDS: `outbound|port|subset|host` clusters for a service (the default one and one per
 // DestinationRule subset), with the merged traffic policy applied: load balancer, consistent hash,
-// locality weighting, connection pool limits, outlier detection and ISTIO_MUTUAL TLS.
+// locality weighting, connection pool limits, outlier detection, ISTIO_MUTUAL TLS and TLS
+// origination (SIMPLE / MUTUAL).
 import type { envoy } from '@inboard/xds/codec';
 import type {
+  ClientTLSSettings,
   ConnectionPoolSettings,
   LoadBalancerSettings,
   OutlierDetection,
@@ -12,7 +14,7 @@ import { parseDuration } from './durations.ts';
 import { clusterEndpoints, localityGroups, supportsUnhealthyEndpoints } from './endpoints.ts';
 import { DiscoveryType, DnsLookupFamily, HealthStatus, LbPolicy } from './envoy-names.ts';
 import type { MeshIndex, MeshPort, MeshService } from './mesh-index.ts';
-import { upstreamTlsSocket } from './tls-context.ts';
+import { originationProtocolOptions, originationTlsSocket, upstreamTlsSocket } from './tls-context.ts';
 
 type ClusterIn = envoy.config_cluster_v3_Cluster$In;
 type Pack = (typeName: string, message: unknown) => envoy.google_protobuf_Any$In;
@@ -153,6 +155,10 @@ function applyOutlierDetection(c: ClusterIn, o: OutlierDetection | undefined, sv
   c.common_lb_config = { ...c.common_lb_config, healthy_panic_threshold: { value: min } };
 }
 
+function credentialName(tls: ClientTLSSettings): boolean {
+  return (tls.credentialName ?? '') !== '';
+}
+
 /** Stands for a DNS ServiceEntry's own host when it lists no endpoints. */
 const DNS_HOST_ENDPOINT = {
   ports: {},
@@ -215,7 +221,19 @@ export function buildCluster(
         ? policy.tls.subjectAltNames
         : svc.serviceAccounts;
     c.transport_socket = upstreamTlsSocket(sans, o.pack);
+  } else if ((policy?.tls?.mode === 'SIMPLE' || policy?.tls?.mode === 'MUTUAL') && !credentialName(policy.tls)) {
+    // TLS origination, in the form istiod builds for Envoy sidecars: istiod's proxyless generator
+    // sends none, so with a real istiod a proxyless client originates no TLS here. A ServiceEntry's
+    // own subjectAltNames are the default SANs (istiod: the External registry's service accounts).
+    const tls = policy.tls;
+    const sans = svc.source === 'service-entry' ? svc.serviceAccounts : [];
+    c.transport_socket = originationTlsSocket(tls, sans, o.pack);
+    // (auto SAN validation follows the DestinationRule's own subjectAltNames, as istiod decides it)
+    const options = originationProtocolOptions(tls, o.pack);
+    if (options !== undefined) c.typed_extension_protocol_options = options;
   }
-  // DISABLE: plaintext; SIMPLE / MUTUAL are not supported for proxyless clients (as in istiod)
+  // DISABLE: plaintext. credentialName (a Kubernetes Secret, served over SDS) is not read by this
+  // control plane: the cluster gets no TLS context, as istiod gives a sidecar's DestinationRule
+  // without workloadSelector (config-lint warns).
   return c;
 }
