@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { Readable } from 'node:stream';
 import { describe, test } from 'node:test';
 import type { Dispatcher } from 'undici';
+import { autoSniHost, NO_REQUEST_SNI } from '../src/cluster/auto-sni.ts';
 import { replyLocally } from '../src/dispatch/local-reply.ts';
 import {
   bodyBufferInterceptor,
@@ -275,4 +276,13 @@ describe('local replies', () => {
     assert.equal(errors[0]!.message, 'caller gave up');
     assert.equal(ended, false);
   });
+});
+
+test('auto_sni takes the request host without its port, and no SNI for an IP literal (RFC 6066)', () => {
+  assert.equal(autoSniHost('api.example.com'), 'api.example.com');
+  assert.equal(autoSniHost('api.example.com:8443'), 'api.example.com');
+  assert.equal(autoSniHost('127.0.0.1:80'), NO_REQUEST_SNI);
+  assert.equal(autoSniHost('[::1]:443'), NO_REQUEST_SNI);
+  assert.equal(autoSniHost('[::1]'), NO_REQUEST_SNI);
+  assert.equal(autoSniHost(''), NO_REQUEST_SNI);
 });

@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { type ClusterIn, jsToStruct, packAny } from '@inboard/xds/codec';
+import { type ClusterIn, type envoy, jsToStruct, packAny } from '@inboard/xds/codec';
 import { clusterType, type DecodeContext } from '../src/resources/index.ts';
 
 const ctx: DecodeContext = { certificateProviders: new Set(['default']) };
@@ -508,7 +508,11 @@ const ORIGINATION = fileURLToPath(new URL('../../http/test/fixtures/', import.me
 const originationFile = (name: string) => join(ORIGINATION, `${name}.pem`);
 
 /** The UpstreamTlsContext the control plane builds for a DestinationRule tls SIMPLE / MUTUAL. */
-function originationCluster(common: unknown, extra: Partial<ClusterIn> = {}, sni?: string): ClusterIn {
+function originationCluster(
+  common: envoy.extensions_transport_sockets_tls_v3_CommonTlsContext$In,
+  extra: Partial<ClusterIn> = {},
+  sni?: string,
+): ClusterIn {
   return {
     name: 'outbound|443||api.example.com',
     type: 1,

@@ -10,11 +10,21 @@
 // refresh_interval has passed (gRFC A29's file_watcher semantics, without a timer); identical
 // files keep the SecureContext. A re-read that fails keeps the previous certificates and is tried
 // again on the next connection. Connections already open keep the certificates they started with.
+//
+// TLS origination (a DestinationRule tls SIMPLE / MUTUAL, as the embedded control plane sends it)
+// carries its certificates in the context itself: trusted_ca (or system_root_certs: Node's default
+// CA set), an optional client certificate, an optional CRL, all read by the xDS layer when the
+// cluster was decoded; a cluster update re-reads them. As in Envoy, the chain is verified unless
+// the validation context names no trust at all (insecureSkipVerify), SANs are checked only against
+// match_subject_alt_names (never the hostname), the SNI is `sni`, else with auto_sni the request's
+// host, else none; auto_san_validation checks the server certificate against that host.
+import { createHash } from 'node:crypto';
 import { type ConnectionOptions, connect, createSecureContext, type SecureContext, type TLSSocket } from 'node:tls';
-import type { Clock, TlsContext } from '@inboard/xds';
+import type { Clock, PemSource, TlsContext } from '@inboard/xds';
 import { createLogger } from '@inboard/xds';
 import { type buildConnector, errors } from 'undici';
 import { UpstreamTlsConfigError, UpstreamTlsHandshakeError } from '../dispatch/errors.ts';
+import { NO_REQUEST_SNI } from './auto-sni.ts';
 import {
   type CertificateProviders,
   certificateProvider,
@@ -44,6 +54,9 @@ export interface UpstreamTlsOptions {
   readonly h2: boolean;
 }
 
+const digest = (d: PemSource | undefined) =>
+  d === undefined ? undefined : createHash('sha256').update(d.pem).digest('base64');
+
 /** Everything of a TLS context that shapes a connection: clusters that differ here never share pools. */
 export function upstreamTlsKey(tls: TlsContext): string {
   return JSON.stringify([
@@ -51,10 +64,23 @@ export function upstreamTlsKey(tls: TlsContext): string {
     tls.identityCertificate?.certificateName,
     tls.rootCertificate?.instanceName,
     tls.rootCertificate?.certificateName,
+    digest(tls.trustedCa),
+    digest(tls.tlsCertificate?.certificateChain),
+    digest(tls.tlsCertificate?.privateKey),
+    digest(tls.crl),
+    tls.systemRootCerts,
+    tls.verifyPeer,
     tls.matchSubjectAltNames,
     tls.sni,
+    tls.autoSni,
+    tls.autoSanValidation,
     tls.alpnProtocols,
   ]);
+}
+
+/** The context names its certificates itself (TLS origination), not by provider instance. */
+function inlineMaterial(tls: TlsContext): boolean {
+  return tls.identityCertificate === undefined && tls.rootCertificate === undefined;
 }
 
 interface Material {
@@ -71,6 +97,8 @@ export class UpstreamTlsConnector {
   readonly #timeoutMs: number;
   readonly #alpn: string[] | undefined;
   readonly #check: ServerIdentityCheck | UpstreamTlsConfigError;
+  /** auto_san_validation: the check for each request host seen */
+  readonly #hostChecks = new Map<string, ServerIdentityCheck>();
   #material: Material | undefined;
   #loadedAt = 0;
 
@@ -94,6 +122,11 @@ export class UpstreamTlsConnector {
    * the refresh interval has passed. Throws UpstreamTlsConfigError while no usable files were read.
    */
   secureContext(): SecureContext {
+    if (inlineMaterial(this.#tls)) {
+      // read by the xDS layer when the cluster was decoded; never refreshed here
+      this.#material ??= this.#inline();
+      return this.#material.context;
+    }
     const now = this.#clock.now();
     const m = this.#material;
     if (m !== undefined && now - this.#loadedAt < this.#refreshIntervalMs()) return m.context;
@@ -147,9 +180,44 @@ export class UpstreamTlsConnector {
     return { key, cert, ca, context };
   }
 
+  /** A DestinationRule's certificates, as the xDS layer read them (it has checked them too). */
+  #inline(): Material {
+    const tls = this.#tls;
+    const ca = tls.trustedCa === undefined ? undefined : Buffer.from(tls.trustedCa.pem);
+    const cert = tls.tlsCertificate === undefined ? undefined : Buffer.from(tls.tlsCertificate.certificateChain.pem);
+    const key = tls.tlsCertificate === undefined ? undefined : Buffer.from(tls.tlsCertificate.privateKey.pem);
+    try {
+      // no `ca` with system_root_certs (or without verification): Node's default CA set
+      const context = createSecureContext({ ca, cert, key, crl: tls.crl?.pem, minVersion: 'TLSv1.2' });
+      return { key, cert, ca: ca ?? Buffer.alloc(0), context };
+    } catch (err) {
+      throw fail(`the cluster's certificates are not usable: ${(err as Error).message}`, err);
+    }
+  }
+
+  /** The identity check of one connection: the context's SAN matchers, or auto_san_validation's host. */
+  #identityCheck(host: string | undefined): ServerIdentityCheck | UpstreamTlsConfigError {
+    if (host === undefined || this.#check instanceof Error) return this.#check;
+    let check = this.#hostChecks.get(host);
+    if (check === undefined) {
+      // Envoy verifies the host against the certificate's DNS SANs in place of the configured matchers
+      check = serverIdentityCheck([{ kind: 'exact', value: host, ignoreCase: false }]);
+      this.#hostChecks.set(host, check);
+    }
+    return check;
+  }
+
   /** undici's connector: TCP, then the TLS handshake, both within the connect timeout. */
   readonly connect: buildConnector.connector = (params, callback) => {
-    const check = this.#check;
+    const tls = this.#tls;
+    const requestHost =
+      (tls.autoSni || tls.autoSanValidation) &&
+      typeof params.servername === 'string' &&
+      params.servername !== '' &&
+      params.servername !== NO_REQUEST_SNI
+        ? params.servername
+        : undefined;
+    const check = this.#identityCheck(tls.autoSanValidation ? requestHost : undefined);
     let secureContext: SecureContext;
     try {
       if (check instanceof Error) throw check;
@@ -162,11 +230,13 @@ export class UpstreamTlsConnector {
       host: params.hostname,
       port: Number(params.port) || 443,
       secureContext,
-      rejectUnauthorized: true,
+      // false only for a validation context without trust (insecureSkipVerify), as Envoy
+      rejectUnauthorized: tls.verifyPeer,
       checkServerIdentity: check,
       ALPNProtocols: this.#alpn,
     };
-    if (this.#tls.sni !== undefined) options.servername = this.#tls.sni;
+    const sni = tls.sni ?? (tls.autoSni ? requestHost : undefined);
+    if (sni !== undefined) options.servername = sni;
     if (params.localAddress != null) (options as { localAddress?: string }).localAddress = params.localAddress;
     const socket: TLSSocket = connect(options);
     socket.setNoDelay(true);

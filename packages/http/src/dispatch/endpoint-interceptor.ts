@@ -5,6 +5,7 @@
 // UpstreamTlsContext), while the Host header keeps the logical authority. No host: 503 UH.
 // drop_overload: 503 DO (first attempt only).
 import type { Dispatcher } from 'undici';
+import { autoSniHost, NO_REQUEST_SNI } from '../cluster/auto-sni.ts';
 import type { ClusterState, PickOptions } from '../cluster/cluster-state.ts';
 import type { Host } from '../cluster/host.ts';
 import { computeRequestHash } from '../cluster/request-hash.ts';
@@ -68,12 +69,16 @@ export function endpointInterceptor(): (dispatch: Dispatch) => Dispatch {
     ex.hostCluster = state;
     const o = opts as MeshDispatchOptions;
     // A cluster with an UpstreamTlsContext connects with TLS whatever scheme the caller used (the
-    // exchange keeps that scheme); its connector sets the SNI from the context, never from here.
-    const clusterTls = state.cluster.tls !== undefined;
+    // exchange keeps that scheme); its connector sets the SNI from the context, never from here,
+    // except that auto_sni / auto_san_validation take the request's host, passed as the servername
+    // (undici then opens a new connection when the host changes, as Envoy keys pools by SNI).
+    const clusterTls = state.cluster.tls;
     // undici keys its pools by this string
-    o.origin = clusterTls || ex.scheme === 'https' ? host.httpsOrigin : host.httpOrigin;
-    if (o.servername === undefined) {
-      if (ex.scheme === 'https' && !clusterTls) {
+    o.origin = clusterTls !== undefined || ex.scheme === 'https' ? host.httpsOrigin : host.httpOrigin;
+    if (clusterTls !== undefined && (clusterTls.autoSni || clusterTls.autoSanValidation)) {
+      o.servername = autoSniHost(ex.authority);
+    } else if (o.servername === undefined) {
+      if (ex.scheme === 'https' && clusterTls === undefined) {
         // SNI: the logical host, as undici's dns interceptor does when it rewrites the origin.
         const h = ex.authority;
         const colon = h.startsWith('[') ? h.indexOf(']:') + 1 : h.lastIndexOf(':');
@@ -83,7 +88,7 @@ export function endpointInterceptor(): (dispatch: Dispatch) => Dispatch {
         // servernames only for https. A constant (truthy: undici tests it with ||) keeps it from
         // deriving one from the Host header (an IP parse) on every request, and from replacing
         // pooled connections when the Host changes (aliases).
-        o.servername = 'inboard';
+        o.servername = NO_REQUEST_SNI;
       }
     }
     const action = ex.entry?.route.action;
