@@ -17,7 +17,7 @@
 // cluster was decoded; a cluster update re-reads them. As in Envoy, the chain is verified unless
 // the validation context names no trust at all (insecureSkipVerify), SANs are checked only against
 // match_subject_alt_names (never the hostname), the SNI is `sni`, else with auto_sni the request's
-// host, else none; auto_san_validation checks the server certificate against that host.
+// host, else none; auto_san_validation also checks the server certificate against that host.
 import { createHash } from 'node:crypto';
 import { type ConnectionOptions, connect, createSecureContext, type SecureContext, type TLSSocket } from 'node:tls';
 import type { Clock, PemSource, TlsContext } from '@inboard/xds';
@@ -39,6 +39,7 @@ const log = createLogger('http.upstream-tls');
 /** undici's default connect timeout, for clusters without one */
 const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
 const KEEP_ALIVE_INITIAL_DELAY_MS = 60_000;
+const MAX_HOST_CHECKS = 256;
 
 const fail: TlsConfigErrorFactory = (message, cause) =>
   new UpstreamTlsConfigError(message, cause === undefined ? undefined : { cause });
@@ -195,13 +196,20 @@ export class UpstreamTlsConnector {
     }
   }
 
-  /** The identity check of one connection: the context's SAN matchers, or auto_san_validation's host. */
+  /**
+   * The identity check of one connection: the context's SAN matchers and, with auto_san_validation,
+   * the request's host too (Envoy's default validator checks its SAN list override and the
+   * configured matchers, both).
+   */
   #identityCheck(host: string | undefined): ServerIdentityCheck | UpstreamTlsConfigError {
-    if (host === undefined || this.#check instanceof Error) return this.#check;
+    const configured = this.#check;
+    if (host === undefined || configured instanceof Error) return configured;
     let check = this.#hostChecks.get(host);
     if (check === undefined) {
-      // Envoy verifies the host against the certificate's DNS SANs in place of the configured matchers
-      check = serverIdentityCheck([{ kind: 'exact', value: host, ignoreCase: false }]);
+      const byHost = serverIdentityCheck([{ kind: 'exact', value: host, ignoreCase: false }]);
+      check = (hostname, cert) => byHost(hostname, cert) ?? configured(hostname, cert);
+      // hosts come from requests: keep the cache bounded
+      if (this.#hostChecks.size >= MAX_HOST_CHECKS) this.#hostChecks.clear();
       this.#hostChecks.set(host, check);
     }
     return check;
