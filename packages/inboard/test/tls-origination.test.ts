@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { TLSSocket } from 'node:tls';
 import { fileURLToPath } from 'node:url';
+import { IstioStats, installMeshTelemetry, type MeshTelemetry } from '@inboard/telemetry';
 import type { TargetSnapshot, TlsContext, XdsClientEvent } from '@inboard/xds';
 import { TypeUrl } from '@inboard/xds/codec';
 import { Inboard } from 'inboard';
@@ -127,6 +128,8 @@ describe('TLS origination: DestinationRule tls SIMPLE / MUTUAL with the embedded
   const cp = new TestControlPlane();
   let api: Awaited<ReturnType<typeof apiServer>>;
   let mesh: Inboard;
+  const stats = new IstioStats();
+  let telemetry: MeshTelemetry;
 
   before(async () => {
     api = await apiServer();
@@ -136,10 +139,22 @@ describe('TLS origination: DestinationRule tls SIMPLE / MUTUAL with the embedded
       'dr.yaml': destinationRule(`{mode: SIMPLE, caCertificates: ${file('external-ca-cert')}}`),
       'other.yaml': otherHost(api.port),
     });
-    mesh = await Inboard.start({ env: {}, controlPlane: cp.address, node: { app: 'sleep' } });
+    mesh = await Inboard.start({
+      env: {},
+      controlPlane: cp.address,
+      node: { app: 'sleep', namespace: 'default', serviceAccount: 'sleep' },
+    });
+    telemetry = installMeshTelemetry({
+      mesh: mesh.outbound,
+      inbound: false,
+      istioMetrics: 'native',
+      istioStats: stats,
+      tracing: false,
+    });
   });
 
   after(async () => {
+    telemetry.close();
     await mesh.close();
     api.server.closeAllConnections();
     api.server.close();
@@ -166,6 +181,12 @@ describe('TLS origination: DestinationRule tls SIMPLE / MUTUAL with the embedded
     assert.deepEqual(r, { status: 200, body: 'api /simple', flags: null });
     // no sni in the DestinationRule: auto SNI, the request's host; no client certificate
     assert.deepEqual(api.seen.at(-1), { servername: 'api.example.com', clientCn: '', host: 'api.example.com' });
+    // Istio metrics: TLS origination presents no workload certificate, so no source principal
+    const series = [...stats.all()].filter((x) => x.labels.destination_service === 'api.example.com');
+    assert.deepEqual(
+      series.map((x) => [x.labels.response_code, x.labels.source_principal]),
+      [['200', 'unknown']],
+    );
   });
 
   test('no sni and no subjectAltNames: the certificate must cover the request host (auto_san_validation), else 503 UF', async () => {

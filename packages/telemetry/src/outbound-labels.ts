@@ -178,8 +178,9 @@ export class OutboundLabeler {
       reporter: 'source',
       source_workload: l.workload,
       source_workload_namespace: l.namespace,
-      // the local SAN is only presented when the upstream connection is TLS
-      source_principal: cluster?.tls !== undefined ? orUnknown(l.principal) : UNKNOWN,
+      // the local SAN is only presented when the upstream connection is Istio mTLS (TLS origination
+      // presents no certificate, or a DestinationRule's own)
+      source_principal: cluster?.tls?.identityCertificate !== undefined ? orUnknown(l.principal) : UNKNOWN,
       source_app: l.app,
       source_version: l.version,
       source_canonical_service: l.canonicalService,
