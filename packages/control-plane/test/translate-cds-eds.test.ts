@@ -302,6 +302,24 @@ describe('CDS', () => {
       });
     });
 
+    test('a subset tls overrides the top level: SIMPLE on the subset cluster only', () => {
+      const dr = reviewsDr(undefined, [
+        { name: 'v1', labels: { version: 'v1' } },
+        {
+          name: 'v2',
+          labels: { version: 'v2' },
+          trafficPolicy: { tls: { mode: 'SIMPLE', sni: 'reviews.example.com' } },
+        },
+      ]);
+      const config = mesh([dr]);
+      assert.equal(at(cds(config, name('v1')), 'transport_socket'), undefined);
+      assert.deepEqual(at(cds(config, name('v2')), 'transport_socket', 'typed_config'), {
+        '@type': UPSTREAM,
+        common_tls_context: { validation_context: { system_root_certs: {} } },
+        sni: 'reviews.example.com',
+      });
+    });
+
     test('portLevelSettings: TLS on 443 only (the Egress TLS Origination task); credentialName → no TLS context', () => {
       const dr = apiDr({ portLevelSettings: [{ port: { number: 443 }, tls: { mode: 'SIMPLE' } }] });
       const config = mesh([apiSe(), dr]);
