@@ -71,7 +71,7 @@ test('warnings: a delegate not found, one not exported to the root, and a delega
   assert.deepEqual(r.warnings.map(formatProblem), [
     'root.yaml: document 1 (line 1): VirtualService default/reviews: spec.http[1].delegate: warning: delegate VirtualService default/nowhere not found: the route is dropped',
     'root.yaml: document 1 (line 1): VirtualService default/reviews: spec.http[2].delegate: warning: delegate VirtualService team/reviews-team is not exported to namespace default: the route is dropped',
-    'delegates.yaml: document 1 (line 1): VirtualService default/reviews-mine: spec.http[1].match: warning: no match is within the match of root VirtualService default/reviews spec.http[0]: the route is dropped from it',
+    'delegates.yaml: document 1 (line 1): VirtualService default/reviews-mine: spec.http[1].match: warning: a match is not within the match of root VirtualService default/reviews spec.http[0]: the route is dropped from it',
   ]);
 });
 

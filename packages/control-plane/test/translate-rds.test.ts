@@ -160,14 +160,32 @@ describe('RDS: matches', () => {
         { name: 'short', match: [{ gateways: ['bookinfo-gateway'], uri: { prefix: '/short' } }], route: toV1 },
         { name: 'qualified', match: [{ gateways: ['default/bookinfo-gateway'], uri: { prefix: '/ns' } }], route: toV1 },
         { name: 'other', match: [{ gateways: ['other/bookinfo-gateway'], uri: { prefix: '/other' } }], route: toV1 },
+        // the legacy spelling name.namespace[.svc.cluster.local]: the namespace is the label after the name
+        {
+          name: 'legacy',
+          match: [{ gateways: ['bookinfo-gateway.default.svc.cluster.local'], uri: { prefix: '/legacy' } }],
+          route: toV1,
+        },
         { name: 'mesh', match: [{ gateways: ['mesh'], uri: { prefix: '/mesh' } }], route: toV1 },
       ],
     });
     const rc = routeConfig([gateway, service], 'http.8080', GATEWAY_NODE);
     assert.deepEqual(
       (at(rc, 'virtual_hosts', 0, 'routes') as Json[]).map((x) => at(x, 'name')),
-      ['short', 'qualified'],
+      ['short', 'qualified', 'legacy'],
     );
+  });
+
+  test('an empty meshConfig.defaultVirtualServiceExportTo is public, as an unset one', () => {
+    const rc = routeConfig(
+      [vs('reviews', { hosts: ['reviews'], http: [{ name: 'r', route: toV1 }] })],
+      REVIEWS_RDS,
+      PRODUCTPAGE_NODE,
+      {
+        defaultVirtualServiceExportTo: [],
+      },
+    );
+    assert.equal(at(rc, 'virtual_hosts', 0, 'routes', 0, 'name'), 'r');
   });
 });
 

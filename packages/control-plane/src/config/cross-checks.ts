@@ -1,6 +1,7 @@
 // Checks across objects that istiod's analyzers make: the ones where istiod silently picks one
 // object over another, so the user would not otherwise know a config has no effect.
 
+import { meshDefaultExportTo } from '../translate/hostnames.ts';
 import { mergeDelegateVirtualServices } from '../translate/virtual-service-delegation.ts';
 import { type ConfigEntry, entryProblem } from './config-entry.ts';
 import { type ConfigProblem, formatFieldPath } from './config-problem.ts';
@@ -167,7 +168,7 @@ function delegationWarnings(entries: readonly ConfigEntry[], meshConfig: MeshCon
   }
   if (![...byObject.keys()].some((vs) => (vs.spec.http ?? []).some((h) => h.delegate !== undefined))) return [];
   const { notes } = mergeDelegateVirtualServices([...byObject.keys()], {
-    defaultExportTo: settings?.defaultVirtualServiceExportTo ?? ['*'],
+    defaultExportTo: meshDefaultExportTo(settings?.defaultVirtualServiceExportTo),
     domainSuffix: settings?.domainSuffix ?? 'cluster.local',
   });
   const out: ConfigProblem[] = [];

@@ -14,9 +14,13 @@ export function resolveGatewayName(g: string, namespace: string): string {
   if (g === 'mesh') return g;
   const slash = g.indexOf('/');
   if (slash >= 0) return g.slice(0, slash) === '.' ? `${namespace}${g.slice(slash)}` : g;
-  // `name.ns` is an older spelling of `ns/name`
+  // `name.ns` (or `name.ns.svc.cluster.local`) is an older spelling of `ns/name`: the namespace is
+  // the label after the name, the rest of a FQDN is dropped
   const dot = g.indexOf('.');
-  if (dot > 0) return `${g.slice(dot + 1)}/${g.slice(0, dot)}`;
+  if (dot > 0) {
+    const next = g.indexOf('.', dot + 1);
+    return `${g.slice(dot + 1, next < 0 ? undefined : next)}/${g.slice(0, dot)}`;
+  }
   return `${namespace}/${g}`;
 }
 
@@ -132,6 +136,14 @@ export function virtualHostDomains(host: string, port: number, vips: readonly st
     else withPort(vip);
   }
   return domains;
+}
+
+/**
+ * A meshConfig default exportTo (`defaultServiceExportTo` & co.): unset or empty is public, as
+ * istiod's initDefaultExportMaps reads a missing list.
+ */
+export function meshDefaultExportTo(list: readonly string[] | undefined): readonly string[] {
+  return list === undefined || list.length === 0 ? ['*'] : list;
 }
 
 /** exportTo visibility: is an object of namespace `ns` with this exportTo visible from `viewer`? */

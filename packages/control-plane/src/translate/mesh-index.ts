@@ -23,7 +23,7 @@ import type {
 } from '../config/istio-types.ts';
 import { convertKubernetesGateways } from './gateway-api-gateways.ts';
 import { grpcRouteVirtualServices, httpRouteVirtualServices } from './gateway-api-routes.ts';
-import { resolveGatewayName, resolveShortname } from './hostnames.ts';
+import { meshDefaultExportTo, resolveGatewayName, resolveShortname } from './hostnames.ts';
 import { mergeDelegateVirtualServices } from './virtual-service-delegation.ts';
 
 export const DEFAULT_DOMAIN_SUFFIX = 'cluster.local';
@@ -284,7 +284,7 @@ export class MeshIndex {
     }
     this.servicesByHost = byHost;
 
-    const vsExport = mesh.defaultVirtualServiceExportTo ?? ['*'];
+    const vsExport = meshDefaultExportTo(mesh.defaultVirtualServiceExportTo);
     // HTTPRoutes and GRPCRoutes become VirtualServices first, as istiod's Gateway API controller converts them
     const registry = new Set(config.services.map((s) => `${s.namespace}/${s.name}`));
     const serviceEntries = byKind('ServiceEntry');
@@ -355,7 +355,7 @@ export class MeshIndex {
 
   #serviceExportTo(exportTo: readonly string[] | undefined): readonly string[] {
     if (exportTo !== undefined && exportTo.length > 0) return exportTo;
-    return this.#mesh.defaultServiceExportTo ?? ['*'];
+    return meshDefaultExportTo(this.#mesh.defaultServiceExportTo);
   }
 
   #endpoint(
@@ -486,7 +486,7 @@ export class MeshIndex {
   }
 
   #consolidateDestinationRules(rules: readonly DestinationRule[]): DestinationRuleEntry[] {
-    const drExport = this.#mesh.defaultDestinationRuleExportTo ?? ['*'];
+    const drExport = meshDefaultExportTo(this.#mesh.defaultDestinationRuleExportTo);
     const out: DestinationRuleEntry[] = [];
     const byKey = new Map<string, number>();
     for (const dr of rules) {

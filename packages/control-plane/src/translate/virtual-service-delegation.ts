@@ -95,7 +95,7 @@ export function mergeDelegateVirtualServices(
           notes.push({
             object: delegate,
             path: ['spec', 'http', j, 'match'],
-            message: `no match is within the match of root VirtualService ${rootNs}/${vs.metadata.name} spec.http[${i}]: the route is dropped from it`,
+            message: `a match is not within the match of root VirtualService ${rootNs}/${vs.metadata.name} spec.http[${i}]: the route is dropped from it`,
           });
           return;
         }
