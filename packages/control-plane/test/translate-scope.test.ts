@@ -64,6 +64,26 @@ describe('visibility', () => {
     assert.ok(listeners.includes('reviews:9080'));
   });
 
+  test('services a selected VirtualService routes or mirrors to join the scope, as istiod infers them (if exported here)', () => {
+    const routing: IstioObject = {
+      kind: 'VirtualService',
+      metadata: { name: 'reviews', namespace: NS },
+      spec: {
+        hosts: ['reviews'],
+        http: [
+          {
+            route: [{ destination: { host: 'web.shop.svc.cluster.local' } }],
+            mirror: { host: 'secret.shop.svc.cluster.local' },
+          },
+        ],
+      },
+    } as IstioObject;
+    const scoped = { ...config, istio: [...config.istio, sidecar(NS, { egress: [{ hosts: ['./*'] }] }), routing] };
+    const hosts = clusterHosts(scoped);
+    assert.ok(hosts.includes('web.shop.svc.cluster.local'), 'the route destination outside the egress hosts');
+    assert.ok(!hosts.includes('secret.shop.svc.cluster.local'), 'not exported to this namespace: still out');
+  });
+
   test('a workload-selected Sidecar wins over the namespace default; the root namespace Sidecar is the mesh default', () => {
     const istio = [
       ...config.istio,

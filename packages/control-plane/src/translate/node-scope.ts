@@ -2,7 +2,7 @@
 // visible from its namespace after exportTo and its Sidecar's egress hosts, and the lookups the
 // generators need (service by host, the VirtualService for a host, the DestinationRule for a host).
 import type { Sidecar } from '../config/istio-types.ts';
-import { exportedTo, hostSpecificity, hostSubsetOf, hostsOverlap, isWildcard } from './hostnames.ts';
+import { exportedTo, hostSpecificity, hostSubsetOf, hostsOverlap, isWildcard, resolveShortname } from './hostnames.ts';
 import {
   type DestinationRuleEntry,
   labelsMatch,
@@ -52,6 +52,22 @@ function egressHosts(sidecar: Sidecar | undefined): readonly EgressHost[] {
   return out;
 }
 
+/** The hosts a VirtualService's HTTP routes send to or mirror to (istiod's VirtualServiceDestinations). */
+function destinationHosts(vs: VirtualServiceEntry, domainSuffix: string): string[] {
+  const out: string[] = [];
+  const add = (host: string | undefined) => {
+    if (host !== undefined) out.push(resolveShortname(host.toLowerCase(), vs.namespace, domainSuffix));
+  };
+  for (const http of vs.object.spec.http ?? []) {
+    for (const r of http.route ?? []) add(r.destination.host);
+    add(http.mirror?.host);
+    for (const m of http.mirrors ?? []) add(m.destination.host);
+  }
+  for (const tcp of vs.object.spec.tcp ?? []) for (const r of tcp.route ?? []) add(r.destination.host);
+  for (const tls of vs.object.spec.tls ?? []) for (const r of tls.route ?? []) add(r.destination.host);
+  return out;
+}
+
 export class NodeScope {
   readonly index: MeshIndex;
   readonly node: ProxyNode;
@@ -82,8 +98,6 @@ export class NodeScope {
       // the same host from several namespaces: the node's own namespace wins, else the first
       if (prev === undefined || (prev.namespace !== ns && s.namespace === ns)) this.#byHost.set(s.hostname, s);
     }
-    this.services = index.services.filter((s) => this.#byHost.get(s.hostname) === s);
-
     const vss: VirtualServiceEntry[] = [];
     for (const vs of index.virtualServices) {
       if (!vs.gateways.includes('mesh')) continue;
@@ -99,6 +113,18 @@ export class NodeScope {
       return vs.gatewaySemantics && vs.namespace === ns ? 2 : 3;
     };
     vss.sort((a, b) => rank(a) - rank(b) || a.order - b.order);
+    // istiod's ConvertToSidecarScope infers more destinations from the VirtualServices a Sidecar's
+    // egress selects: a service they route or mirror to is in scope even when no egress host
+    // names it (if it is exported to this namespace)
+    if (this.#egress.length > 0 && this.sidecar !== undefined) {
+      const wanted = new Set<string>();
+      for (const vs of vss) for (const h of destinationHosts(vs, this.settings.domainSuffix)) wanted.add(h);
+      for (const s of index.services) {
+        if (!wanted.has(s.hostname) || this.#byHost.has(s.hostname)) continue;
+        if (exportedTo(s.exportTo, s.namespace, ns)) this.#byHost.set(s.hostname, s);
+      }
+    }
+    this.services = index.services.filter((s) => this.#byHost.get(s.hostname) === s);
     for (const vs of vss) {
       for (const h of vs.hosts) {
         const list = this.#exactVs.get(h);
