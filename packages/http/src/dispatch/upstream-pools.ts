@@ -84,21 +84,25 @@ class PoolGroup {
 
   dispatch(opts: DispatchOptions, handler: DispatchHandler): boolean {
     const origin = opts.origin as string;
-    let pool = this.#pools.get(origin);
-    if (pool === undefined) pool = this.#create(origin);
+    // the mesh's HTTP/1.1 pools are per SNI too, as Envoy's are per transport socket options: a
+    // connection made for one server name never carries a request for another (auto SNI / SAN)
+    const servername = (opts as { servername?: string | null }).servername;
+    const key = servername == null || this.#h2 || !this.#ownH1 ? origin : `${origin} ${servername}`;
+    let pool = this.#pools.get(key);
+    if (pool === undefined) pool = this.#create(origin, key);
     return pool.dispatch(opts, handler);
   }
 
-  #create(origin: string): EndpointPool {
+  #create(origin: string, key: string): EndpointPool {
     const url = new URL(origin);
     // A mirror sends the caller's scheme: the connection is TLS all the same.
     if (this.#tls) url.protocol = 'https:';
     if (!this.#h2 && this.#ownH1) {
       const own = new Http1Pool(url, http1Options(this.#options));
-      this.#pools.set(origin, own);
+      this.#pools.set(key, own);
       own.onEmpty = () => {
-        if (this.#pools.get(origin) !== own || !own.empty) return;
-        this.#pools.delete(origin);
+        if (this.#pools.get(key) !== own || !own.empty) return;
+        this.#pools.delete(key);
         own.close().catch(() => {});
       };
       return own;
