@@ -352,6 +352,18 @@ describe('every byte boundary', () => {
       assertSplitInvariant(text, run);
     });
   }
+
+  test('a head exactly maxHeaderSize long parses however it is split; one byte more overflows', () => {
+    const fill = (n: number) => `HTTP/1.1 200 OK\r\nx: ${'a'.repeat(n - 'HTTP/1.1 200 OK\r\nx: '.length)}\r\n\r\n`;
+    const max = 64;
+    const atLimit = fill(max);
+    assert.equal(atLimit.length, max + 4);
+    const ok = assertSplitInvariant(atLimit, { maxHeaderSize: max });
+    assert.equal(ok.error, undefined);
+    assert.equal(ok.events[0]?.type, 'head');
+    const over = assertSplitInvariant(fill(max + 1), { maxHeaderSize: max });
+    assert.equal(over.error, 'UND_ERR_HEADERS_OVERFLOW');
+  });
 });
 
 describe('pausing', () => {

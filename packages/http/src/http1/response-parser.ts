@@ -338,7 +338,9 @@ export class ResponseParser {
     const before = pending === undefined ? 0 : pending.length;
     const end = buf.indexOf(CRLF_CRLF, pending === undefined ? i : Math.max(0, before - 3));
     if (end < 0) {
-      if (buf.length - from > this.#maxHeaderSize) throw new errors.HeadersOverflowError();
+      // up to 3 bytes of the blank line may be here already: a head of exactly maxHeaderSize
+      // split before its last byte is not too large
+      if (buf.length - from > this.#maxHeaderSize + 3) throw new errors.HeadersOverflowError();
       this.#pending = pending === undefined ? Buffer.from(data.subarray(i)) : buf;
       return data.length;
     }
