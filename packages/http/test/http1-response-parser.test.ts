@@ -571,4 +571,21 @@ describe('protocol errors', () => {
     });
     assert.equal(o.error, 'UND_ERR_HEADERS_OVERFLOW');
   });
+
+  test('a chunk size line over 4 KiB is refused, in one read or many', () => {
+    const text = `HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n1;${'e'.repeat(5000)}\r\na\r\n0\r\n\r\n`;
+    assert.equal(whole(text).error, 'HPE_INVALID_CHUNK_SIZE');
+    const bytes = Buffer.from(text);
+    assert.equal(feed([bytes.subarray(0, 100), bytes.subarray(100)]).error, 'HPE_INVALID_CHUNK_SIZE');
+  });
+
+  test('a trailer line over maxHeaderSize overflows, in one read or many', () => {
+    const text = `HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n0\r\nx: ${'a'.repeat(200)}\r\n\r\n`;
+    assert.equal(whole(text, { maxHeaderSize: 100 }).error, 'UND_ERR_HEADERS_OVERFLOW');
+    const bytes = Buffer.from(text);
+    assert.equal(
+      feed([bytes.subarray(0, 60), bytes.subarray(60)], { maxHeaderSize: 100 }).error,
+      'UND_ERR_HEADERS_OVERFLOW',
+    );
+  });
 });

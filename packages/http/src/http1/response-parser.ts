@@ -451,15 +451,27 @@ export class ResponseParser {
     this.#state = BODY_EOF;
   }
 
-  #readLine(data: Buffer, i: number, what: string): { line: string; next: number } | undefined {
+  /**
+   * The next CRLF-ended line (a chunk size line or a trailer); `max`: its longest length, the
+   * same whether it arrives in one read or many (`tooLong` is the error past it).
+   */
+  #readLine(
+    data: Buffer,
+    i: number,
+    what: string,
+    max: number,
+    tooLong: () => Error,
+  ): { line: string; next: number } | undefined {
     const start = this.#pending === undefined ? i : 0;
     const buf = this.#pending === undefined ? data : Buffer.concat([this.#pending, data.subarray(i)]);
     const eol = buf.indexOf('\r\n', start);
     if (eol < 0) {
-      if (buf.length - start > MAX_CHUNK_LINE) throw protocolError(`${what} too long`, 'INVALID_CHUNK_SIZE');
+      // (one byte of the line's CRLF may be here already)
+      if (buf.length - start > max + 1) throw tooLong();
       this.#pending = buf === data ? Buffer.from(data.subarray(i)) : buf;
       return undefined;
     }
+    if (eol - start > max) throw tooLong();
     const line = buf.toString('latin1', start, eol);
     if (line.includes('\n')) throw protocolError(`bare LF in ${what}`, 'LF_EXPECTED');
     const next = buf === data ? eol + 2 : i + (eol + 2 - this.#pending!.length);
@@ -468,7 +480,7 @@ export class ResponseParser {
   }
 
   #readChunkSize(data: Buffer, i: number): number {
-    const r = this.#readLine(data, i, 'chunk size line');
+    const r = this.#readLine(data, i, 'chunk size line', MAX_CHUNK_LINE, chunkLineTooLong);
     if (r === undefined) return data.length;
     const semi = r.line.indexOf(';');
     const size = (semi < 0 ? r.line : r.line.slice(0, semi)).trimEnd();
@@ -489,7 +501,7 @@ export class ResponseParser {
   #readTrailers(data: Buffer, i: number): number {
     let at = i;
     for (;;) {
-      const r = this.#readLine(data, at, 'trailer');
+      const r = this.#readLine(data, at, 'trailer', this.#maxHeaderSize - this.#trailerBytes, headersOverflow);
       if (r === undefined) return data.length;
       at = r.next;
       if (r.line.length === 0) {
@@ -498,7 +510,6 @@ export class ResponseParser {
         return at;
       }
       this.#trailerBytes += r.line.length + 2;
-      if (this.#trailerBytes > this.#maxHeaderSize) throw new errors.HeadersOverflowError();
       parseFields(r.line, 0, this.#trailers!, this.#rawTrailers!);
       if (at >= data.length) return at;
     }
@@ -511,6 +522,14 @@ export class ResponseParser {
     this.#rawTrailers = undefined;
     this.#sink.onEnd(trailers, raw);
   }
+}
+
+function chunkLineTooLong(): Error {
+  return protocolError('chunk size line too long', 'INVALID_CHUNK_SIZE');
+}
+
+function headersOverflow(): Error {
+  return new errors.HeadersOverflowError();
 }
 
 const EMPTY: ResponseHeaders = Object.freeze({}) as ResponseHeaders;
