@@ -1,0 +1,593 @@
+// The mesh's HTTP/1.1 connection pool against real loopback sockets: node:http servers for
+// ordinary exchanges, scripted TCP servers for the edges (HTTP/1.0, early responses, bytes out of
+// turn, connections cut short). Each request goes through `new Http1Pool(origin)` with a recording
+// DispatchHandler, which fails the test on a second terminal callback. Where undici's Pool is the
+// reference (errors, codes), the same scenario runs through it too.
+import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+import { Readable } from 'node:stream';
+import { after, before, describe, test } from 'node:test';
+import { errors, Pool } from 'undici';
+import { Http1Pool } from '../src/http1/http1-pool.ts';
+import { closedPort, until } from './e2e-fixtures.ts';
+import { ok, type Peer, Recording, ScriptedServer, send } from './http1-pool-fixtures.ts';
+
+/** A node:http server that counts its connections and answers `<method> <path> <body>`. */
+class NodeServer {
+  readonly server: Server;
+  readonly sockets: Socket[] = [];
+  constructor(handler?: Parameters<typeof createServer>[1]) {
+    this.server = createServer(
+      handler ??
+        ((req, res) => {
+          const chunks: Buffer[] = [];
+          req.on('data', (c: Buffer) => chunks.push(c));
+          req.on('end', () => {
+            const body = `${req.method} ${req.url} ${Buffer.concat(chunks).toString()}`;
+            res.writeHead(200, { 'content-length': Buffer.byteLength(body) });
+            res.end(body);
+          });
+        }),
+    );
+    this.server.on('connection', (s: Socket) => this.sockets.push(s));
+  }
+  get origin(): string {
+    return `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+  }
+  async start(): Promise<this> {
+    this.server.listen(0, '127.0.0.1');
+    await once(this.server, 'listening');
+    return this;
+  }
+  async stop(): Promise<void> {
+    this.server.closeAllConnections();
+    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  }
+}
+
+const echo = new NodeServer();
+const pools: { destroy(): Promise<void> }[] = [];
+const servers: { stop(): Promise<void> }[] = [];
+
+function pool(origin: string, options: ConstructorParameters<typeof Http1Pool>[1] = {}): Http1Pool {
+  const p = new Http1Pool(origin, options);
+  pools.push(p);
+  return p;
+}
+
+async function scripted(onRequest?: ConstructorParameters<typeof ScriptedServer>[0]): Promise<ScriptedServer> {
+  const s = await new ScriptedServer(onRequest).start();
+  servers.push(s);
+  return s;
+}
+
+/** Answers every request with `text` (a 200 "ok" by default). */
+function answering(text = ok()): (peer: Peer) => void {
+  return (peer) => peer.write(text);
+}
+
+before(async () => {
+  await echo.start();
+});
+
+after(async () => {
+  for (const p of pools) await p.destroy();
+  for (const s of servers) await s.stop();
+  await echo.stop();
+});
+
+describe('connections', () => {
+  test('sequential requests reuse one kept-alive connection', async () => {
+    const p = pool(echo.origin);
+    const before = echo.sockets.length;
+    for (const path of ['/a', '/b', '/c']) {
+      const r = send(p, { path });
+      await r.done;
+      assert.equal(r.status, 200);
+      assert.equal(r.body, `GET ${path} `);
+    }
+    assert.equal(echo.sockets.length - before, 1);
+    assert.equal(p.connections, 1);
+  });
+
+  test('a request with connection: close ends its connection; the next one opens another', async () => {
+    const s = await scripted(answering());
+    const p = pool(s.origin);
+    const r1 = send(p, { headers: { connection: 'close' } });
+    await r1.done;
+    assert.equal(r1.status, 200);
+    await (await s.peer(1)).closed;
+    const r2 = send(p);
+    await r2.done;
+    assert.equal(r2.status, 200);
+    assert.equal(s.peers.length, 2);
+    assert.equal(s.peers[0]!.requests[0]!.headers.connection, 'close');
+  });
+
+  test('a response with connection: close ends its connection; no failure for the next request', async () => {
+    const s = await scripted(answering(ok('bye', 'connection: close\r\n')));
+    const p = pool(s.origin);
+    const r1 = send(p);
+    await r1.done;
+    assert.equal(r1.body, 'bye');
+    await (await s.peer(1)).closed;
+    const r2 = send(p);
+    await r2.done;
+    assert.equal(r2.body, 'bye');
+    assert.equal(s.peers.length, 2);
+  });
+
+  test('HTTP/1.0 responses: not kept alive unless they say so; a body to the close is complete', async () => {
+    const s = await scripted((peer, req) => {
+      if (req.path === '/ka') peer.write('HTTP/1.0 200 OK\r\nconnection: keep-alive\r\ncontent-length: 2\r\n\r\nka');
+      else if (req.path === '/cl') peer.write('HTTP/1.0 200 OK\r\ncontent-length: 2\r\n\r\ncl');
+      else {
+        peer.write('HTTP/1.0 200 OK\r\ncontent-type: text/plain\r\n\r\nuntil the close');
+        peer.socket.end();
+      }
+    });
+    const p = pool(s.origin);
+    const eof = send(p, { path: '/eof' });
+    await eof.done;
+    assert.equal(eof.error, undefined);
+    assert.equal(eof.body, 'until the close');
+    const cl = send(p, { path: '/cl' });
+    await cl.done;
+    assert.equal(cl.body, 'cl');
+    await (await s.peer(2)).closed;
+    const ka = send(p, { path: '/ka' });
+    await ka.done;
+    const ka2 = send(p, { path: '/ka' });
+    await ka2.done;
+    assert.equal(ka2.body, 'ka');
+    assert.equal(s.peers.length, 3, 'the keep-alive HTTP/1.0 connection carried two');
+  });
+
+  test('the server closing an idle kept-alive connection: the next request gets a fresh one', async () => {
+    const s = await scripted((peer) => {
+      peer.write(ok());
+      peer.socket.end();
+    });
+    const p = pool(s.origin);
+    const r1 = send(p);
+    await r1.done;
+    await (await s.peer(1)).closed;
+    await until(() => p.connections === 0);
+    const r2 = send(p);
+    await r2.done;
+    assert.equal(r2.error, undefined);
+    assert.equal(r2.status, 200);
+    assert.equal(s.peers.length, 2);
+  });
+
+  test('the connection cap: requests past it wait, and go out in the order they came', async () => {
+    const s = await scripted();
+    const p = pool(s.origin, { connections: 1 });
+    const recs = ['/1', '/2', '/3', '/4'].map((path) => send(p, { path }));
+    const peer = await s.peer(1);
+    for (let n = 1; n <= 4; n++) {
+      const req = await peer.request(n);
+      assert.equal(req.path, `/${n}`);
+      // nothing of the next request is written before this response
+      assert.equal(peer.requests.length, n);
+      peer.write(ok(`r${n}`));
+      await recs[n - 1]!.done;
+    }
+    assert.deepEqual(
+      recs.map((r) => r.body),
+      ['r1', 'r2', 'r3', 'r4'],
+    );
+    assert.equal(s.peers.length, 1);
+  });
+
+  test('maxRequestsPerConnection closes a connection after that many requests', async () => {
+    const s = await scripted(answering());
+    const p = pool(s.origin, { maxRequestsPerConnection: 2 });
+    for (let i = 0; i < 3; i++) await send(p).done;
+    await (await s.peer(1)).closed;
+    assert.equal(s.peers.length, 2);
+    assert.equal(s.peers[0]!.requests.length, 2);
+    assert.equal(s.peers[1]!.requests.length, 1);
+  });
+
+  test('a Keep-Alive timeout hint at or under the threshold closes the connection after the response', async () => {
+    const s = await scripted(answering(ok('ok', 'keep-alive: timeout=2\r\n')));
+    const p = pool(s.origin);
+    const r = send(p);
+    await r.done;
+    assert.equal(r.status, 200);
+    await (await s.peer(1)).closed;
+    await until(() => p.connections === 0);
+  });
+
+  test('idle expiry: a kept-alive connection idle past keepAliveTimeout is closed by the client', async () => {
+    const s = await scripted(answering());
+    const p = pool(s.origin, { keepAliveTimeout: 50 });
+    await send(p).done;
+    const peer = await s.peer(1);
+    await peer.closed;
+    assert.equal(p.connections, 0);
+    await send(p).done;
+    assert.equal(s.peers.length, 2);
+  });
+
+  test('a Keep-Alive hint shorter than keepAliveTimeout shortens the idle time (hint minus the threshold)', async () => {
+    const s = await scripted(answering(ok('ok', 'keep-alive: timeout=3\r\n')));
+    const p = pool(s.origin, { keepAliveTimeout: 600_000, keepAliveTimeoutThreshold: 2950 });
+    await send(p).done;
+    await (await s.peer(1)).closed;
+    assert.equal(p.connections, 0);
+  });
+});
+
+describe('failures', () => {
+  test('the server closing mid-response: UND_ERR_SOCKET, as undici', async () => {
+    const s = await scripted((peer) => {
+      peer.write('HTTP/1.1 200 OK\r\ncontent-length: 100\r\n\r\npartial');
+      peer.socket.end();
+    });
+    const own = send(pool(s.origin));
+    await own.done;
+    const undici = new Pool(s.origin);
+    const ref = new Recording();
+    undici.dispatch({ origin: s.origin, method: 'GET', path: '/' }, ref);
+    await ref.done;
+    await undici.destroy();
+    assert.ok(own.error instanceof errors.SocketError);
+    assert.equal(own.error?.code, 'UND_ERR_SOCKET');
+    assert.equal(own.error?.code, ref.error?.code);
+    assert.deepEqual(own.calls, ['start', 'headers', 'data', 'error']);
+    assert.equal(own.body, 'partial');
+  });
+
+  test('the server closing before any response: UND_ERR_SOCKET', async () => {
+    const s = await scripted((peer) => peer.socket.destroy());
+    const r = send(pool(s.origin));
+    await r.done;
+    assert.equal(r.error?.code, 'UND_ERR_SOCKET');
+  });
+
+  test('connect refused: the connector error (ECONNREFUSED), as undici; no connection left', async () => {
+    const origin = `http://127.0.0.1:${await closedPort()}`;
+    const p = pool(origin);
+    const r = send(p);
+    await r.done;
+    assert.equal(r.error?.code, 'ECONNREFUSED');
+    assert.deepEqual(r.calls, ['error']);
+    assert.equal(p.connections, 0);
+    assert.equal(p.empty, true);
+  });
+
+  test("a malformed response: undici's HTTPParserError, the connection closed", async () => {
+    const s = await scripted((peer) => peer.write('HTTP/1.1 200 OK\r\nbad header\r\n\r\n'));
+    const p = pool(s.origin);
+    const r = send(p);
+    await r.done;
+    assert.ok(r.error instanceof errors.HTTPParserError);
+    assert.equal(r.error?.code, 'HPE_INVALID_HEADER_TOKEN');
+    await (await s.peer(1)).closed;
+  });
+
+  test('a response head over maxHeaderSize: UND_ERR_HEADERS_OVERFLOW', async () => {
+    const s = await scripted((peer) => peer.write(ok('x', `x-big: ${'a'.repeat(2000)}\r\n`)));
+    const r = send(pool(s.origin, { maxHeaderSize: 1024 }));
+    await r.done;
+    assert.equal(r.error?.code, 'UND_ERR_HEADERS_OVERFLOW');
+  });
+
+  test('bytes after a complete response in the same read: the response stands, the connection is not reused', async () => {
+    const s = await scripted((peer) => peer.write(`${ok()}HTTP/1.1 200 OK\r\n`));
+    const p = pool(s.origin);
+    const r = send(p);
+    await r.done;
+    assert.equal(r.error, undefined);
+    assert.equal(r.body, 'ok');
+    await (await s.peer(1)).closed;
+    await send(p).done;
+    assert.equal(s.peers.length, 2);
+  });
+
+  test('bytes with no request outstanding: the idle connection is closed, nothing fails', async () => {
+    const s = await scripted(answering());
+    const p = pool(s.origin);
+    await send(p).done;
+    const peer = await s.peer(1);
+    peer.write('HTTP/1.1 200 OK\r\n\r\n');
+    await peer.closed;
+    await until(() => p.connections === 0);
+    const r = send(p);
+    await r.done;
+    assert.equal(r.status, 200);
+    assert.equal(s.peers.length, 2);
+  });
+
+  test('headers timeout (short: a timer of its own): UND_ERR_HEADERS_TIMEOUT, the connection closed', async () => {
+    const s = await scripted();
+    const r = send(pool(s.origin, { headersTimeout: 50 }));
+    await r.done;
+    assert.ok(r.error instanceof errors.HeadersTimeoutError);
+    await (await s.peer(1)).closed;
+  });
+
+  test('body timeout (short): UND_ERR_BODY_TIMEOUT after the head', async () => {
+    const s = await scripted((peer) => peer.write('HTTP/1.1 200 OK\r\ncontent-length: 10\r\n\r\nabc'));
+    const r = send(pool(s.origin, { bodyTimeout: 50 }));
+    await r.done;
+    assert.ok(r.error instanceof errors.BodyTimeoutError);
+    assert.equal(r.body, 'abc');
+  });
+});
+
+describe('backpressure and abort', () => {
+  test('a large body to a handler that pauses on every chunk: every byte, in order', async () => {
+    const size = 8 * 1024 * 1024;
+    const payload = Buffer.alloc(size);
+    for (let i = 0; i < size; i += 4) payload.writeUInt32BE(i / 4, i);
+    const big = await new NodeServer((_req, res) => {
+      res.writeHead(200, { 'content-length': size });
+      res.end(payload);
+    }).start();
+    servers.push(big);
+    const p = pool(big.origin);
+    let pauses = 0;
+    const r = send(
+      p,
+      {},
+      {
+        onResponseData(c) {
+          pauses++;
+          c.pause();
+          setImmediate(() => c.resume());
+        },
+      },
+    );
+    await r.done;
+    assert.equal(r.error, undefined);
+    assert.ok(pauses > 1);
+    assert.equal(Buffer.concat(r.chunks).equals(payload), true);
+    // and the connection is reusable after it
+    const again = send(p);
+    await again.done;
+    assert.equal(again.status, 200);
+    assert.equal(big.sockets.length, 1);
+  });
+
+  test('pause while a read still holds the next response bytes: they wait in order', async () => {
+    const s = await scripted((peer) => {
+      // the whole chunked body in one write: the handler pauses on the first chunk of it
+      peer.write('HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n1\r\na\r\n1\r\nb\r\n1\r\nc\r\n0\r\n\r\n');
+    });
+    const r = send(
+      pool(s.origin),
+      {},
+      {
+        onResponseData(c) {
+          c.pause();
+          setImmediate(() => c.resume());
+        },
+      },
+    );
+    await r.done;
+    assert.equal(r.body, 'abc');
+  });
+
+  test('abort mid-body: one onResponseError with the reason, the connection closed', async () => {
+    const s = await scripted((peer) => peer.write('HTTP/1.1 200 OK\r\ncontent-length: 10\r\n\r\nabc'));
+    const reason = new Error('caller went away');
+    const r = send(pool(s.origin), {}, { onResponseData: (c) => c.abort(reason) });
+    await r.done;
+    assert.equal(r.error, reason);
+    await (await s.peer(1)).closed;
+  });
+
+  test('abort from onResponseStart: no body events, one error', async () => {
+    const s = await scripted((peer) => peer.write(ok('body')));
+    const r = send(pool(s.origin), {}, { onResponseStart: (c) => c.abort(new Error('no')) });
+    await r.done;
+    assert.deepEqual(r.calls, ['start', 'headers', 'error']);
+  });
+});
+
+describe('request bodies', () => {
+  test('an async iterable without Content-Length goes out chunked', async () => {
+    const s = await scripted(answering());
+    async function* body() {
+      yield 'hello ';
+      yield Buffer.from('world');
+      yield new Uint8Array([0x21]);
+    }
+    const r = send(pool(s.origin), { method: 'POST', body: body() as never });
+    await r.done;
+    const req = await (await s.peer(1)).request(1);
+    assert.equal(req.headers['transfer-encoding'], 'chunked');
+    assert.equal(req.headers['content-length'], undefined);
+    assert.equal(req.body.toString(), 'hello world!');
+    assert.match(req.raw, /\r\n\r\n6\r\nhello \r\n5\r\nworld\r\n1\r\n!\r\n0\r\n\r\n$/);
+  });
+
+  test("a Node Readable with the caller's Content-Length goes out with it", async () => {
+    const s = await scripted(answering());
+    const r = send(pool(s.origin), {
+      method: 'PUT',
+      headers: { 'content-length': '6' },
+      body: Readable.from([Buffer.from('abc'), Buffer.from('def')]),
+    });
+    await r.done;
+    assert.equal(r.status, 200);
+    const req = await (await s.peer(1)).request(1);
+    assert.equal(req.headers['content-length'], '6');
+    assert.equal(req.headers['transfer-encoding'], undefined);
+    assert.equal(req.body.toString(), 'abcdef');
+  });
+
+  for (const [name, chunks] of [
+    ['more', ['abc', 'def']],
+    ['fewer', ['ab']],
+  ] as const) {
+    test(`a streamed body with ${name} bytes than its Content-Length: RequestContentLengthMismatchError`, async () => {
+      const s = await scripted(answering());
+      const r = send(pool(s.origin), {
+        method: 'POST',
+        headers: { 'content-length': '4' },
+        body: Readable.from(chunks.map((c) => Buffer.from(c))),
+      });
+      await r.done;
+      assert.ok(r.error instanceof errors.RequestContentLengthMismatchError);
+      await (await s.peer(1)).closed;
+    });
+  }
+
+  test('a string body that does not match its Content-Length: RequestContentLengthMismatchError', async () => {
+    const s = await scripted(answering());
+    const r = send(pool(s.origin), { method: 'POST', headers: { 'content-length': '9' }, body: 'abc' });
+    await r.done;
+    assert.ok(r.error instanceof errors.RequestContentLengthMismatchError);
+  });
+
+  test('a body iterator that throws fails the request with its error and closes the connection', async () => {
+    const s = await scripted(answering());
+    const boom = new Error('boom');
+    async function* body() {
+      yield 'a';
+      throw boom;
+    }
+    const r = send(pool(s.origin), { method: 'POST', body: body() as never });
+    await r.done;
+    assert.equal(r.error, boom);
+    await (await s.peer(1)).closed;
+  });
+
+  test('a response before the request body is finished: it stands, the body stops, the connection is not reused', async () => {
+    const s = await scripted(answering());
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    let finalized = false;
+    async function* body() {
+      try {
+        yield 'first';
+        await gate;
+        yield 'second';
+      } finally {
+        finalized = true;
+      }
+    }
+    const p = pool(s.origin);
+    const r = send(p, { method: 'POST', body: body() as never });
+    const peer = await s.peer(1);
+    await until(() => peer.received.includes('first'));
+    peer.write(ok('too large'));
+    await r.done;
+    assert.equal(r.body, 'too large');
+    release();
+    await peer.closed;
+    await until(() => finalized);
+    assert.equal(peer.received.includes('second'), false);
+    await send(p).done;
+    assert.equal(s.peers.length, 2);
+  });
+});
+
+describe('validation', () => {
+  for (const [name, opts] of [
+    ['a header value with a newline', { headers: { 'x-a': 'b\r\nx-injected: 1' } }],
+    ['an invalid header name', { headers: { 'bad name': 'x' } }],
+    ['transfer-encoding from the caller', { headers: { 'transfer-encoding': 'chunked' } }],
+    ['a path without a slash', { path: 'nope' }],
+    ['a path with a space', { path: '/a b' }],
+    ['an invalid method', { method: 'G T' }],
+  ] as const) {
+    test(`${name}: undici's InvalidArgumentError, nothing written`, async () => {
+      const s = await scripted(answering());
+      const p = pool(s.origin);
+      const r = send(p, opts as never);
+      await r.done;
+      assert.ok(r.error instanceof errors.InvalidArgumentError, String(r.error));
+      // the same request through undici's Pool fails the same way
+      const undici = new Pool(s.origin);
+      const ref = new Recording();
+      undici.dispatch({ origin: s.origin, method: 'GET', path: '/', ...opts } as never, ref);
+      await ref.done;
+      await undici.destroy();
+      assert.equal(r.error?.constructor, ref.error?.constructor);
+      // a valid request after it: the first bytes the server ever saw
+      await send(p).done;
+      assert.equal(s.peers[0]?.requests[0]?.method, 'GET');
+      assert.equal(s.peers[0]?.received.startsWith('GET / HTTP/1.1\r\n'), true);
+    });
+  }
+});
+
+describe('close and destroy', () => {
+  test('close() lets the request in flight finish, then closes every connection', async () => {
+    const s = await scripted();
+    const p = pool(s.origin);
+    const r = send(p);
+    const peer = await s.peer(1);
+    await peer.request(1);
+    const closed = p.close();
+    assert.throws(() => send(p), errors.ClientClosedError);
+    peer.write(ok('last'));
+    await r.done;
+    assert.equal(r.body, 'last');
+    await closed;
+    await peer.closed;
+    assert.equal(p.connections, 0);
+  });
+
+  test('destroy() fails the requests in flight and waiting', async () => {
+    const s = await scripted();
+    const p = pool(s.origin, { connections: 1 });
+    const inFlight = send(p);
+    const waiting = send(p);
+    await (await s.peer(1)).request(1);
+    await p.destroy();
+    await inFlight.done;
+    await waiting.done;
+    assert.ok(inFlight.error instanceof errors.ClientDestroyedError);
+    assert.ok(waiting.error instanceof errors.ClientDestroyedError);
+    assert.deepEqual(waiting.calls, ['error']);
+  });
+});
+
+describe('the undici fallback', () => {
+  test('an upgrade request goes through undici and gets the socket', async () => {
+    const s = await scripted();
+    s.server.removeAllListeners('connection');
+    s.server.on('connection', (socket: Socket) => {
+      socket.once('data', () => {
+        socket.write('HTTP/1.1 101 Switching Protocols\r\nupgrade: websocket\r\nconnection: upgrade\r\n\r\n');
+        socket.on('data', (d: Buffer) => socket.write(d));
+      });
+      socket.on('error', () => {});
+    });
+    const p = pool(s.origin);
+    const { upgrade } = await import('undici');
+    const u = await upgrade(`${s.origin}/ws`, { dispatcher: p as never, protocol: 'websocket' });
+    u.socket.write('ping');
+    const [echoed] = (await once(u.socket, 'data')) as [Buffer];
+    assert.equal(echoed.toString(), 'ping');
+    u.socket.destroy();
+  });
+
+  test('while a tool subscribes to undici:request:create, requests go through undici (it sees them)', async () => {
+    const { subscribe, unsubscribe } = await import('node:diagnostics_channel');
+    const seen: string[] = [];
+    const listener = (m: unknown) => seen.push((m as { request: { path: string } }).request.path);
+    const p = pool(echo.origin);
+    subscribe('undici:request:create', listener);
+    try {
+      const r = send(p, { path: '/observed' });
+      await r.done;
+      assert.equal(r.body, 'GET /observed ');
+    } finally {
+      unsubscribe('undici:request:create', listener);
+    }
+    const r2 = send(p, { path: '/own' });
+    await r2.done;
+    assert.deepEqual(seen, ['/observed']);
+  });
+});
