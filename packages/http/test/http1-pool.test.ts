@@ -439,11 +439,24 @@ describe('request bodies', () => {
     });
   }
 
-  test('a string body that does not match its Content-Length: RequestContentLengthMismatchError', async () => {
+  test('a string, bytes or no body that does not match its Content-Length: RequestContentLengthMismatchError on dispatch, the connection kept', async () => {
     const s = await scripted(answering());
-    const r = send(pool(s.origin), { method: 'POST', headers: { 'content-length': '9' }, body: 'abc' });
-    await r.done;
-    assert.ok(r.error instanceof errors.RequestContentLengthMismatchError);
+    const p = pool(s.origin, { maxRequestsPerConnection: 2 });
+    await send(p).done;
+    for (const [body, length] of [
+      ['abc', '9'],
+      [Buffer.from('abc'), '2'],
+      [null, '1'],
+    ] as const) {
+      const r = send(p, { method: 'POST', headers: { 'content-length': length }, body });
+      await r.done;
+      assert.ok(r.error instanceof errors.RequestContentLengthMismatchError);
+    }
+    // refused before anything was written: the connection carries the next request, and the
+    // refused ones did not count towards maxRequestsPerConnection
+    await send(p).done;
+    assert.equal(s.peers.length, 1);
+    assert.equal(s.peers[0]!.requests.length, 2);
   });
 
   test('a body iterator that throws fails the request with its error and closes the connection', async () => {
@@ -500,10 +513,13 @@ describe('validation', () => {
     ['a path with a space', { path: '/a b' }],
     ['an invalid method', { method: 'G T' }],
   ] as const) {
-    test(`${name}: undici's InvalidArgumentError, nothing written`, async () => {
+    test(`${name}: undici's InvalidArgumentError on dispatch, no connection opened`, async () => {
       const s = await scripted(answering());
       const p = pool(s.origin);
       const r = send(p, opts as never);
+      // failed on dispatch: no connection opened for it
+      assert.equal(p.connections, 0);
+      assert.deepEqual(r.calls, ['error']);
       await r.done;
       assert.ok(r.error instanceof errors.InvalidArgumentError, String(r.error));
       // the same request through undici's Pool fails the same way

@@ -11,7 +11,7 @@
 import { channel } from 'node:diagnostics_channel';
 import type { Socket } from 'node:net';
 import { buildConnector, type Dispatcher, errors, Pool } from 'undici';
-import { framing, requestHead } from './request-head.ts';
+import { framing, type RequestHead, requestHead } from './request-head.ts';
 import { type ResponseHeaders, ResponseParser, type ResponseSink } from './response-parser.ts';
 
 type DispatchOptions = Dispatcher.DispatchOptions;
@@ -110,6 +110,8 @@ function toChunk(chunk: unknown): Buffer {
 class Exchange implements Dispatcher.DispatchController {
   readonly opts: DispatchOptions;
   readonly handler: DispatchHandler;
+  /** the request line and headers, validated when dispatched */
+  head!: RequestHead;
   conn: Connection | undefined;
   aborted = false;
   paused = false;
@@ -202,17 +204,8 @@ class Connection implements ResponseSink {
     const { opts } = ex;
     const method = opts.method;
     this.parser.start(method, false);
-    let head: ReturnType<typeof requestHead>;
+    const head = ex.head;
     const body = opts.body as unknown;
-    try {
-      head = requestHead(method, opts.path, opts.headers, this.pool.hostHeader);
-    } catch (err) {
-      this.ex = undefined;
-      ex.conn = undefined;
-      this.pool.release(this);
-      ex.fail(err as Error);
-      return;
-    }
     if (head.reset || opts.reset === true) this.reset = true;
     ex.handler.onRequestStart?.(ex, {});
     if (ex.aborted || this.ex !== ex) return;
@@ -220,17 +213,9 @@ class Connection implements ResponseSink {
     // a request's own timeouts (0: none) replace the pool's, as undici's do
     this.#arm(opts.headersTimeout ?? pool.headersTimeout, HEADERS_TIMEOUT);
     if (body == null) {
-      if (head.contentLength > 0) {
-        this.#bodyFailed(ex, new errors.RequestContentLengthMismatchError());
-        return;
-      }
       socket.write(head.text + framing(method, 0), 'latin1');
     } else if (typeof body === 'string' || body instanceof Uint8Array) {
       const bytes = typeof body === 'string' ? Buffer.from(body, 'utf8') : body;
-      if (head.contentLength !== -1 && head.contentLength !== bytes.byteLength) {
-        this.#bodyFailed(ex, new errors.RequestContentLengthMismatchError());
-        return;
-      }
       socket.cork();
       socket.write(head.text + framing(method, bytes.byteLength), 'latin1');
       if (bytes.byteLength > 0) socket.write(bytes);
@@ -519,6 +504,26 @@ export class Http1Pool {
     if (this.#closed) throw new errors.ClientClosedError();
     if (!Http1Pool.handles(opts)) return this.#fallbackPool().dispatch(opts, handler);
     const ex = new Exchange(opts, handler);
+    // An invalid request fails at once, as undici's does (its Request is built on dispatch):
+    // no connection is opened or used for it.
+    try {
+      ex.head = requestHead(opts.method, opts.path, opts.headers, this.hostHeader);
+      const body = opts.body as unknown;
+      const length = ex.head.contentLength;
+      if (
+        length !== -1 &&
+        (body == null
+          ? length > 0
+          : typeof body === 'string'
+            ? Buffer.byteLength(body, 'utf8') !== length
+            : body instanceof Uint8Array && body.byteLength !== length)
+      ) {
+        throw new errors.RequestContentLengthMismatchError();
+      }
+    } catch (err) {
+      ex.fail(err as Error);
+      return true;
+    }
     const servername = (opts as { servername?: string | null }).servername ?? null;
     const idle = this.#idle;
     for (let i = idle.length - 1; i >= 0; i--) {
