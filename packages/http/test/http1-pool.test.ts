@@ -373,6 +373,25 @@ describe('backpressure and abort', () => {
     assert.equal(r.body, 'abc');
   });
 
+  test('abort from onRequestStart (before anything is written): one error, the connection serves the next request', async () => {
+    const s = await scripted(answering());
+    const p = pool(s.origin);
+    await send(p, { path: '/first' }).done;
+    const reason = new Error('gave up while waiting');
+    const aborted = send(p, { path: '/aborted' }, { onRequestStart: (c) => c.abort(reason) });
+    await aborted.done;
+    assert.deepEqual(aborted.calls, ['start', 'error']);
+    assert.equal(aborted.error, reason);
+    const next = send(p, { path: '/next' });
+    await next.done;
+    assert.equal(next.status, 200);
+    assert.equal(s.peers.length, 1);
+    assert.deepEqual(
+      s.peers[0]!.requests.map((r) => r.path),
+      ['/first', '/next'],
+    );
+  });
+
   test('abort mid-body: one onResponseError with the reason, the connection closed', async () => {
     const s = await scripted((peer) => peer.write('HTTP/1.1 200 OK\r\ncontent-length: 10\r\n\r\nabc'));
     const reason = new Error('caller went away');

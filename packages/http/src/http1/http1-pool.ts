@@ -198,6 +198,14 @@ class Connection implements ResponseSink {
   /** Sends `ex` on this (connected, idle) connection. */
   send(ex: Exchange): void {
     const socket = this.socket!;
+    // The handler gets its controller before anything is written: one that aborts now (the mesh
+    // gave up on the attempt while it waited for a connection) fails alone, and the connection,
+    // which carried nothing of it, serves the next request.
+    ex.handler.onRequestStart?.(ex, {});
+    if (ex.finished) {
+      this.pool.release(this);
+      return;
+    }
     this.ex = ex;
     ex.conn = this;
     this.requests++;
@@ -207,8 +215,6 @@ class Connection implements ResponseSink {
     const head = ex.head;
     const body = opts.body as unknown;
     if (head.reset || opts.reset === true) this.reset = true;
-    ex.handler.onRequestStart?.(ex, {});
-    if (ex.aborted || this.ex !== ex) return;
     const pool = this.pool;
     // a request's own timeouts (0: none) replace the pool's, as undici's do
     this.#arm(opts.headersTimeout ?? pool.headersTimeout, HEADERS_TIMEOUT);
