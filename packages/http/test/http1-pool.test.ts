@@ -318,6 +318,42 @@ describe('failures', () => {
     assert.ok(r.error instanceof errors.BodyTimeoutError);
     assert.equal(r.body, 'abc');
   });
+
+  test("a request's own headersTimeout over the pool's: 0 is none, a value is that", async () => {
+    const s = await scripted();
+    const p = pool(s.origin, { headersTimeout: 50 });
+    const none = send(p, { path: '/none', headersTimeout: 0 });
+    // a request with the pool's 50 ms, sent after it: once it timed out, so would have the first
+    const witness = send(p, { path: '/witness' });
+    await witness.done;
+    assert.ok(witness.error instanceof errors.HeadersTimeoutError);
+    (await s.peer(1)).write(ok('late'));
+    await none.done;
+    assert.equal(none.body, 'late');
+    const own = send(pool(s.origin), { headersTimeout: 50 });
+    await own.done;
+    assert.ok(own.error instanceof errors.HeadersTimeoutError);
+  });
+
+  test("a request's own bodyTimeout over the pool's", async () => {
+    const s = await scripted((peer, req) => {
+      peer.write('HTTP/1.1 200 OK\r\ncontent-length: 6\r\n\r\nabc');
+      if (req.path === '/none') held = peer;
+    });
+    let held: Peer | undefined;
+    const p = pool(s.origin, { bodyTimeout: 50 });
+    const none = send(p, { path: '/none', bodyTimeout: 0 });
+    await until(() => none.body === 'abc');
+    const witness = send(p, { path: '/witness' });
+    await witness.done;
+    assert.ok(witness.error instanceof errors.BodyTimeoutError);
+    held!.write('def');
+    await none.done;
+    assert.equal(none.body, 'abcdef');
+    const own = send(pool(s.origin), { bodyTimeout: 50 });
+    await own.done;
+    assert.ok(own.error instanceof errors.BodyTimeoutError);
+  });
 });
 
 describe('backpressure and abort', () => {

@@ -170,6 +170,10 @@ class Connection implements ResponseSink {
   deadline = 0;
   timeout = NO_TIMEOUT as number;
   #timer: ReturnType<typeof setTimeout> | undefined;
+  /** the length of the timeout armed, ms */
+  #ms = 0;
+  /** the exchange's body timeout (its own, else the pool's) */
+  #bodyMs = 0;
   /** the rest of a read the handler paused in */
   #held: Buffer | undefined;
   #heldAt = 0;
@@ -216,7 +220,9 @@ class Connection implements ResponseSink {
     const body = opts.body as unknown;
     if (head.reset || opts.reset === true) this.reset = true;
     const pool = this.pool;
-    // a request's own timeouts (0: none) replace the pool's, as undici's do
+    // a request's own timeouts over the pool's, as undici's Client reads them (the mesh sets 0
+    // when its stream idle timer replaces them)
+    this.#bodyMs = opts.bodyTimeout ?? pool.bodyTimeout;
     this.#arm(opts.headersTimeout ?? pool.headersTimeout, HEADERS_TIMEOUT);
     if (body == null) {
       socket.write(head.text + framing(method, 0), 'latin1');
@@ -300,6 +306,7 @@ class Connection implements ResponseSink {
       this.#timer = undefined;
     }
     this.timeout = ms > 0 ? kind : NO_TIMEOUT;
+    this.#ms = ms;
     if (ms <= 0) return;
     if (ms < SWEEP_MS * 2) {
       this.#timer = setTimeout(() => this.expire(), ms);
@@ -309,14 +316,17 @@ class Connection implements ResponseSink {
     }
   }
 
-  #bodyTimeout(ex: Exchange): number {
-    return ex.opts.bodyTimeout ?? this.pool.bodyTimeout;
+  /** Restarts the timeout armed. */
+  #extend(): void {
+    if (this.#timer !== undefined) this.#timer.refresh();
+    else this.deadline = coarseNow + this.#ms;
   }
 
   /** The headers or body timeout passed. */
   expire(): void {
     const kind = this.timeout;
-    if (kind === NO_TIMEOUT || this.ex === undefined) return;
+    const ex = this.ex;
+    if (kind === NO_TIMEOUT || ex === undefined) return;
     this.destroy(kind === HEADERS_TIMEOUT ? new errors.HeadersTimeoutError() : new errors.BodyTimeoutError());
   }
 
@@ -378,15 +388,14 @@ class Connection implements ResponseSink {
 
   onHead(status: number, statusText: string, headers: ResponseHeaders, raw: string[]): void {
     const ex = this.ex!;
-    this.#arm(this.#bodyTimeout(ex), BODY_TIMEOUT);
+    this.#arm(this.#bodyMs, BODY_TIMEOUT);
     ex.rawHeaders = raw;
     ex.handler.onResponseStart?.(ex, status, headers as never, statusText);
   }
 
   onData(chunk: Buffer): boolean {
     const ex = this.ex!;
-    if (this.timeout === BODY_TIMEOUT && this.#timer === undefined) this.deadline = coarseNow + this.#bodyTimeout(ex);
-    else if (this.#timer !== undefined) this.#timer.refresh();
+    if (this.timeout === BODY_TIMEOUT) this.#extend();
     ex.handler.onResponseData?.(ex, chunk);
     return !ex.paused && !ex.finished;
   }
