@@ -354,6 +354,46 @@ describe('failures', () => {
     await own.done;
     assert.ok(own.error instanceof errors.BodyTimeoutError);
   });
+
+  test('the body timeout does not run while the handler has paused the response (as undici)', async () => {
+    let first: Peer | undefined;
+    const s = await scripted((peer) => {
+      first ??= peer;
+      peer.write('HTTP/1.1 200 OK\r\ncontent-length: 6\r\n\r\nabc');
+    });
+    const p = pool(s.origin, { bodyTimeout: 50 });
+    const paused = send(p, {}, { onResponseData: (c, _chunk, rec) => rec.chunks.length === 1 && c.pause() });
+    await until(() => paused.body === 'abc');
+    const witness = send(p);
+    await witness.done;
+    assert.ok(witness.error instanceof errors.BodyTimeoutError);
+    assert.equal(paused.calls.includes('error'), false);
+    first!.write('def');
+    paused.controller!.resume();
+    await paused.done;
+    assert.equal(paused.error, undefined);
+    assert.equal(paused.body, 'abcdef');
+  });
+
+  test('the headers timeout does not run while a streamed request body is still going out (as undici)', async () => {
+    const s = await scripted((peer, req) => {
+      if (req.method === 'POST') peer.write(ok(`got ${req.body}`));
+    });
+    const p = pool(s.origin, { headersTimeout: 50 });
+    let witness: Recording | undefined;
+    async function* body() {
+      yield 'slow ';
+      // the caller takes longer than the headers timeout to send the rest
+      witness = send(p, { path: '/witness' });
+      await witness.done;
+      yield 'upload';
+    }
+    const upload = send(p, { method: 'POST', body: body() as never });
+    await upload.done;
+    assert.ok(witness?.error instanceof errors.HeadersTimeoutError);
+    assert.equal(upload.error, undefined);
+    assert.equal(upload.body, 'got slow upload');
+  });
 });
 
 describe('backpressure and abort', () => {

@@ -285,6 +285,8 @@ class Connection implements ResponseSink {
       if (!chunked && written !== length) throw new errors.RequestContentLengthMismatchError();
       if (chunked) socket.write('0\r\n\r\n', 'latin1');
       this.writing = false;
+      // the time to the response head counts from the end of the request
+      if (this.timeout === HEADERS_TIMEOUT) this.#extend();
       // the response may have completed while the body was still going out
       if (this.ex !== ex) this.destroy(null);
     } catch (err) {
@@ -327,6 +329,16 @@ class Connection implements ResponseSink {
     const kind = this.timeout;
     const ex = this.ex;
     if (kind === NO_TIMEOUT || ex === undefined) return;
+    // undici's rules: the headers timeout waits while the request body is still going out (the
+    // caller is the slow one) unless the socket is backed up; the body timeout does not run while
+    // the handler has paused the response (it restarts on resume)
+    if (
+      (kind === HEADERS_TIMEOUT && this.writing && this.socket?.writableNeedDrain !== true) ||
+      (kind === BODY_TIMEOUT && ex.paused)
+    ) {
+      this.#extend();
+      return;
+    }
     this.destroy(kind === HEADERS_TIMEOUT ? new errors.HeadersTimeoutError() : new errors.BodyTimeoutError());
   }
 
@@ -370,6 +382,7 @@ class Connection implements ResponseSink {
   }
 
   resumeReading(): void {
+    if (this.timeout === BODY_TIMEOUT) this.#extend();
     const held = this.#held;
     const at = this.#heldAt;
     this.#held = undefined;
