@@ -4,11 +4,13 @@
 // DispatchHandler, which fails the test on a second terminal callback. Where undici's Pool is the
 // reference (errors, codes), the same scenario runs through it too.
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { Readable } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
 import { errors, Pool } from 'undici';
 import { Http1Pool } from '../src/http1/http1-pool.ts';
 import { closedPort, until } from './e2e-fixtures.ts';
@@ -700,5 +702,40 @@ describe('the undici fallback', () => {
     const r2 = send(p, { path: '/own' });
     await r2.done;
     assert.deepEqual(seen, ['/observed']);
+  });
+});
+
+describe('the process', () => {
+  test('an idle kept-alive connection does not keep the process alive; one carrying a request does', async () => {
+    const s = await scripted(answering());
+    const poolModule = fileURLToPath(new URL('../src/http1/http1-pool.ts', import.meta.url));
+    // two requests, the second on the first's idle connection once it ended; then nothing: the
+    // process must exit with the connection still open (keepAliveTimeout 60 s)
+    const script = `
+      import { Http1Pool } from ${JSON.stringify(poolModule)};
+      const pool = new Http1Pool(process.argv[1], { keepAliveTimeout: 60_000 });
+      const get = (path, then) => pool.dispatch({ origin: pool.origin.origin, method: 'GET', path }, {
+        onResponseStart() {}, onResponseData() {},
+        onResponseEnd() { process.stdout.write(path + ' '); then(); },
+        onResponseError(_c, err) { console.error(err); process.exitCode = 1; },
+      });
+      get('/1', () => setImmediate(() => get('/2', () => {})));
+    `;
+    const child = spawn(
+      process.execPath,
+      ['--conditions=inboard-source', '--input-type=module', '-e', script, s.origin],
+      // a guard only: a process kept alive by its pool is killed and the test fails on its signal
+      { stdio: ['ignore', 'pipe', 'inherit'], signal: AbortSignal.timeout(20_000) },
+    );
+    child.on('error', () => {});
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => {
+      out += d.toString();
+    });
+    const [code, signal] = (await once(child, 'exit')) as [number | null, string | null];
+    assert.equal(signal, null, 'exited by itself');
+    assert.equal(code, 0);
+    assert.equal(out, '/1 /2 ');
+    assert.equal(s.peers.length, 1);
   });
 });

@@ -178,6 +178,8 @@ class Connection implements ResponseSink {
   #held: Buffer | undefined;
   #heldAt = 0;
   destroyed = false;
+  /** the socket is unref'd (idle) */
+  #parked = false;
 
   constructor(pool: Http1Pool, servername: string | null) {
     this.pool = pool;
@@ -199,6 +201,13 @@ class Connection implements ResponseSink {
     socket.on('close', () => this.destroy(null));
   }
 
+  /** An idle connection does not keep the process alive (undici unrefs idle sockets too). */
+  park(): void {
+    if (this.#parked) return;
+    this.#parked = true;
+    this.socket!.unref();
+  }
+
   /** Sends `ex` on this (connected, idle) connection. */
   send(ex: Exchange): void {
     const socket = this.socket!;
@@ -213,6 +222,10 @@ class Connection implements ResponseSink {
     this.ex = ex;
     ex.conn = this;
     this.requests++;
+    if (this.#parked) {
+      this.#parked = false;
+      socket.ref();
+    }
     const { opts } = ex;
     const method = opts.method;
     this.parser.start(method, false);
@@ -613,6 +626,7 @@ export class Http1Pool {
       conn.destroy(null);
       return;
     }
+    conn.park();
     this.#idle.push(conn);
   }
 
