@@ -11,7 +11,7 @@ import type { AddressInfo, Socket } from 'node:net';
 import { Readable } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { errors, Pool } from 'undici';
+import { buildConnector, errors, Pool } from 'undici';
 import { Http1Pool } from '../src/http1/http1-pool.ts';
 import { closedPort, until } from './e2e-fixtures.ts';
 import { ok, type Peer, Recording, ScriptedServer, send } from './http1-pool-fixtures.ts';
@@ -663,6 +663,39 @@ describe('close and destroy', () => {
     assert.ok(inFlight.error instanceof errors.ClientDestroyedError);
     assert.ok(waiting.error instanceof errors.ClientDestroyedError);
     assert.deepEqual(waiting.calls, ['error']);
+  });
+
+  test('destroy() while a connection is being opened: its request fails, nothing is sent on it', async () => {
+    const s = await scripted(answering());
+    const real = buildConnector({});
+    let open!: () => void;
+    const gate = new Promise<void>((resolve) => {
+      open = resolve;
+    });
+    let connected!: () => void;
+    const done = new Promise<void>((resolve) => {
+      connected = resolve;
+    });
+    const p = pool(s.origin, {
+      connect: (opts, cb) => {
+        void gate.then(() =>
+          real(opts, (err, socket) => {
+            cb(err, socket as never);
+            connected();
+          }),
+        );
+      },
+    });
+    const r = send(p);
+    await p.destroy();
+    await r.done;
+    assert.ok(r.error instanceof errors.ClientDestroyedError);
+    open();
+    await done;
+    const peer = await s.peer(1);
+    await peer.closed;
+    assert.equal(peer.received, '');
+    assert.deepEqual(r.calls, ['error']);
   });
 });
 

@@ -159,6 +159,8 @@ class Connection implements ResponseSink {
   socket: Socket | undefined;
   readonly parser: ResponseParser;
   ex: Exchange | undefined;
+  /** the request this connection is being opened for */
+  connectingFor: Exchange | undefined;
   /** the request body is still being written */
   writing = false;
   /** closed after the current exchange */
@@ -466,8 +468,10 @@ class Connection implements ResponseSink {
     }
     this.destroyed = true;
     if (this.#timer !== undefined) clearTimeout(this.#timer);
-    const ex = this.ex;
+    // (a connection still being opened fails the request waiting for it)
+    const ex = this.ex ?? this.connectingFor;
     this.ex = undefined;
+    this.connectingFor = undefined;
     this.socket?.destroy();
     this.pool.removed(this);
     if (ex !== undefined) {
@@ -581,6 +585,7 @@ export class Http1Pool {
 
   #open(ex: Exchange, servername: string | null): void {
     const conn = new Connection(this, servername);
+    conn.connectingFor = ex;
     this.#all.add(conn);
     this.#connecting++;
     if (this.#all.size === 1) watch(this);
@@ -597,6 +602,13 @@ export class Http1Pool {
       } as never,
       (err: Error | null, socket?: Socket | null) => {
         this.#connecting--;
+        conn.connectingFor = undefined;
+        if (conn.destroyed) {
+          // the pool was destroyed meanwhile (the request failed with it): nothing is sent
+          socket?.destroy();
+          this.#maybeEmpty();
+          return;
+        }
         if (err !== null || socket == null) {
           conn.destroyed = true;
           this.#all.delete(conn);
