@@ -651,6 +651,25 @@ describe('close and destroy', () => {
     assert.equal(p.connections, 0);
   });
 
+  test('close() with a request waiting for a connection: it is still sent when the connection it waited for dies', async () => {
+    const s = await scripted((peer, req) => {
+      if (req.path === '/2') peer.write(ok('second'));
+    });
+    const p = pool(s.origin, { connections: 1 });
+    const first = send(p, { path: '/1' });
+    const second = send(p, { path: '/2' });
+    const peer = await s.peer(1);
+    await peer.request(1);
+    const closed = p.close();
+    peer.socket.destroy();
+    await first.done;
+    assert.equal(first.error?.code, 'UND_ERR_SOCKET');
+    await second.done;
+    assert.equal(second.body, 'second');
+    await closed;
+    assert.equal(p.connections, 0);
+  });
+
   test('destroy() fails the requests in flight and waiting', async () => {
     const s = await scripted();
     const p = pool(s.origin, { connections: 1 });

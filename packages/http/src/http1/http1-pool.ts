@@ -651,9 +651,12 @@ export class Http1Pool {
     this.#maybeEmpty();
   }
 
-  /** A waiting request gets a new connection when one slot freed up. */
+  /**
+   * A waiting request gets a new connection when one slot freed up (closing too: close() lets
+   * the requests already dispatched finish; destroy() empties the queue).
+   */
   #next(): void {
-    while (this.#queue.length > 0 && this.#all.size < this.#cap && !this.#closed) {
+    while (this.#queue.length > 0 && this.#all.size < this.#cap) {
       const ex = this.#queue.shift()!;
       if (ex.aborted || ex.finished) continue;
       this.#open(ex, (ex.opts as { servername?: string | null }).servername ?? null);
