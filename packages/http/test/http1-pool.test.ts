@@ -215,6 +215,23 @@ describe('connections', () => {
     assert.equal(s.peers.length, 2);
   });
 
+  test('after a blocked event loop, an idle connection past its keep-alive is not reused (the sweep could not run)', async () => {
+    const s = await scripted(answering());
+    for (const connections of [undefined, 1]) {
+      const p = pool(s.origin, { keepAliveTimeout: 100, connections });
+      const before = s.peers.length;
+      await send(p).done;
+      // the event loop blocked past the keep-alive (the server may have closed the connection;
+      // its FIN is not read yet)
+      const end = performance.now() + 150;
+      while (performance.now() < end);
+      const r = send(p);
+      await r.done;
+      assert.equal(r.status, 200);
+      assert.equal(s.peers.length - before, 2, `connections: ${connections}`);
+    }
+  });
+
   test('a Keep-Alive hint shorter than keepAliveTimeout shortens the idle time (hint minus the threshold)', async () => {
     const s = await scripted(answering(ok('ok', 'keep-alive: timeout=3\r\n')));
     const p = pool(s.origin, { keepAliveTimeout: 600_000, keepAliveTimeoutThreshold: 2950 });

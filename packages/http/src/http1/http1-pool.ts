@@ -571,16 +571,31 @@ export class Http1Pool {
     }
     const servername = (opts as { servername?: string | null }).servername ?? null;
     const idle = this.#idle;
+    let now = -1;
+    let expired: Connection[] | undefined;
     for (let i = idle.length - 1; i >= 0; i--) {
       const c = idle[i]!;
       if (c.servername !== servername) continue;
       idle.splice(i, 1);
-      c.send(ex);
-      return true;
+      // The sweep may not have run (a blocked event loop): a connection idle past its keep-alive
+      // may be closed by the server already, and is not reused (undici checks the clock too).
+      if (now < 0) now = performance.now();
+      if (now - c.idleSince < c.keepAliveMs) {
+        c.send(ex);
+        this.#closeAll(expired);
+        return true;
+      }
+      (expired ??= []).push(c);
     }
     if (this.#all.size < this.#cap) this.#open(ex, servername);
     else this.#queue.push(ex);
+    // (closed after the request has its place: a freed slot goes to it if it waits)
+    this.#closeAll(expired);
     return true;
+  }
+
+  #closeAll(conns: Connection[] | undefined): void {
+    if (conns !== undefined) for (const c of conns) c.destroy(null);
   }
 
   #open(ex: Exchange, servername: string | null): void {
