@@ -13,6 +13,7 @@ export interface Hooks {
   onRequestStart?(c: Controller, rec: Recording): void;
   onResponseStart?(c: Controller, status: number, rec: Recording): void;
   onResponseData?(c: Controller, chunk: Buffer, rec: Recording): void;
+  onResponseEnd?(c: Controller, rec: Recording): void;
 }
 
 /** A DispatchHandler that records its callbacks and fails the test on a second terminal one. */
@@ -77,6 +78,7 @@ export class Recording implements Dispatcher.DispatchHandler {
     this.calls.push('end');
     this.trailers = trailers;
     this.#terminal();
+    this.hooks.onResponseEnd?.(_controller, this);
   }
 
   onResponseError(_controller: Controller, err: Error): void {

@@ -279,6 +279,25 @@ describe('failures', () => {
     assert.equal(p.empty, true);
   });
 
+  test('a handler throwing from onResponseEnd fails no other request (the next one on its connection)', async () => {
+    const s = await scripted(answering());
+    const p = pool(s.origin, { connections: 1 });
+    const thrower = send(
+      p,
+      { path: '/1' },
+      {
+        onResponseEnd() {
+          throw new Error('handler bug');
+        },
+      },
+    );
+    const next = send(p, { path: '/2' });
+    await thrower.done;
+    await next.done;
+    assert.equal(next.error, undefined);
+    assert.equal(next.status, 200);
+  });
+
   test("a malformed response: undici's HTTPParserError, the connection closed", async () => {
     const s = await scripted((peer) => peer.write('HTTP/1.1 200 OK\r\nbad header\r\n\r\n'));
     const p = pool(s.origin);

@@ -450,7 +450,13 @@ class Connection implements ResponseSink {
       this.idleSince = coarseNow;
       this.pool.release(this);
     }
-    ex.handler.onResponseEnd?.(ex, trailers as never);
+    try {
+      ex.handler.onResponseEnd?.(ex, trailers as never);
+    } catch {
+      // The connection may carry the next request already: a throw from the finished one's
+      // handler is no failure of it. (undici destroys the socket, which then carries nothing, and
+      // the error goes no further either.)
+    }
   }
 
   #onEnd(): void {
