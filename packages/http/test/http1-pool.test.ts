@@ -506,6 +506,33 @@ describe('backpressure and abort', () => {
     );
   });
 
+  test('a handler throwing from onRequestStart: that request fails with the error, the others go on', async () => {
+    const s = await scripted(answering());
+    const p = pool(s.origin, { connections: 1 });
+    const boom = new Error('handler bug');
+    const first = send(p, { path: '/1' });
+    // waits for the connection: sent from the first one's end
+    const thrower = send(
+      p,
+      { path: '/2' },
+      {
+        onRequestStart() {
+          throw boom;
+        },
+      },
+    );
+    const third = send(p, { path: '/3' });
+    await first.done;
+    await thrower.done;
+    assert.equal(thrower.error, boom);
+    await third.done;
+    assert.equal(third.status, 200);
+    assert.deepEqual(
+      s.peers.flatMap((peer) => peer.requests.map((r) => r.path)),
+      ['/1', '/3'],
+    );
+  });
+
   test('abort mid-body: one onResponseError with the reason, the connection closed', async () => {
     const s = await scripted((peer) => peer.write('HTTP/1.1 200 OK\r\ncontent-length: 10\r\n\r\nabc'));
     const reason = new Error('caller went away');

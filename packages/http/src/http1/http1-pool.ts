@@ -216,7 +216,13 @@ class Connection implements ResponseSink {
     // The handler gets its controller before anything is written: one that aborts now (the mesh
     // gave up on the attempt while it waited for a connection) fails alone, and the connection,
     // which carried nothing of it, serves the next request.
-    ex.handler.onRequestStart?.(ex, {});
+    try {
+      ex.handler.onRequestStart?.(ex, {});
+    } catch (err) {
+      // as undici: the request fails with it (it may be sent from a connect callback or another
+      // request's end, where a throw would reach no handler)
+      ex.fail(err as Error);
+    }
     if (ex.finished) {
       this.pool.release(this);
       return;
