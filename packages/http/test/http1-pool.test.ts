@@ -164,6 +164,27 @@ describe('connections', () => {
     assert.equal(s.peers.length, 2);
   });
 
+  test('a server closing right after a response it did not mark close: the next request, sent at once, gets a fresh connection', async () => {
+    const s = await scripted((peer) => {
+      peer.write(ok());
+      peer.socket.end();
+    });
+    const p = pool(s.origin);
+    for (const next of [
+      (go: () => void) => go(),
+      (go: () => void) => queueMicrotask(go),
+      (go: () => void) => process.nextTick(go),
+    ]) {
+      let second: Recording | undefined;
+      const first = send(p, {}, { onResponseEnd: () => next(() => (second = send(p))) });
+      await first.done;
+      await until(() => second !== undefined);
+      await second!.done;
+      assert.equal(second!.error, undefined);
+      assert.equal(second!.status, 200);
+    }
+  });
+
   test('the connection cap: requests past it wait, and go out in the order they came', async () => {
     const s = await scripted();
     const p = pool(s.origin, { connections: 1 });

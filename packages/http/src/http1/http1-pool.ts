@@ -84,6 +84,27 @@ function sweep(): void {
   for (const pool of livePools) pool.sweep(coarseNow);
 }
 
+// A connection carries its next request only once the event loop has polled for I/O after its
+// response, as undici validates an idle socket (GHSA-35p6-xmwp-9g52): a FIN, RST or stray bytes
+// a server sent right after a response it did not mark `Connection: close` are read first, and
+// the request goes to a fresh connection instead of failing with "other side closed". One shared
+// immediate per loop iteration counts the turns (check phases).
+let turn = 0;
+/** turns still to count (only while a connection waits to settle) */
+let turnsToCount = 0;
+
+function nextTurn(): void {
+  turn++;
+  if (--turnsToCount > 0) setImmediate(nextTurn);
+}
+
+/** The current turn; the two after it are counted as they come. */
+function thisTurn(): number {
+  if (turnsToCount === 0) setImmediate(nextTurn);
+  turnsToCount = 2;
+  return turn;
+}
+
 // which timeout a connection's deadline is
 const NO_TIMEOUT = 0;
 const HEADERS_TIMEOUT = 1;
@@ -191,7 +212,17 @@ class Connection implements ResponseSink {
   }
 
   get idle(): boolean {
-    return this.socket !== undefined && this.ex === undefined && !this.destroyed;
+    return this.socket !== undefined && this.ex === undefined && this.waitingFor === undefined && !this.destroyed;
+  }
+
+  /** the turn its last response ended in (it carries no request before the next turn) */
+  endedTurn = -2;
+  /** the request that waits for the next turn to go out on this connection */
+  waitingFor: Exchange | undefined;
+
+  /** Whether a request may go out on this connection now (a poll phase came after its response). */
+  get settled(): boolean {
+    return turn - this.endedTurn >= 2;
   }
 
   attach(socket: Socket): void {
@@ -454,6 +485,7 @@ class Connection implements ResponseSink {
       this.destroy(null);
     } else {
       this.idleSince = coarseNow;
+      this.endedTurn = thisTurn();
       this.pool.release(this);
     }
     try {
@@ -485,6 +517,14 @@ class Connection implements ResponseSink {
     this.ex = undefined;
     this.connectingFor = undefined;
     this.socket?.destroy();
+    // nothing of a request waiting for the next turn was written: it goes elsewhere (unless the
+    // pool is being destroyed), placed before the pool counts this connection gone
+    const waiting = this.waitingFor;
+    this.waitingFor = undefined;
+    if (waiting !== undefined) {
+      if (this.pool.destroyed) waiting.fail(err ?? new errors.ClientDestroyedError());
+      else this.pool.place(waiting);
+    }
     this.pool.removed(this);
     if (ex !== undefined) {
       ex.conn = undefined;
@@ -515,6 +555,8 @@ export class Http1Pool {
   #connecting = 0;
   #closing: Promise<void> | undefined;
   #closed = false;
+  /** destroy() was called */
+  destroyed = false;
   /** called when the pool has neither connections nor requests (it may be forgotten) */
   onEmpty: (() => void) | undefined;
 
@@ -581,7 +623,13 @@ export class Http1Pool {
       ex.fail(err as Error);
       return true;
     }
-    const servername = (opts as { servername?: string | null }).servername ?? null;
+    this.place(ex);
+    return true;
+  }
+
+  /** Finds `ex` a connection: an idle one, a new one, or a place in the queue. */
+  place(ex: Exchange): void {
+    const servername = (ex.opts as { servername?: string | null }).servername ?? null;
     const idle = this.#idle;
     let now = -1;
     let expired: Connection[] | undefined;
@@ -593,9 +641,9 @@ export class Http1Pool {
       // may be closed by the server already, and is not reused (undici checks the clock too).
       if (now < 0) now = performance.now();
       if (now - c.idleSince < c.keepAliveMs) {
-        c.send(ex);
+        this.#sendOn(c, ex);
         this.#closeAll(expired);
-        return true;
+        return;
       }
       (expired ??= []).push(c);
     }
@@ -603,7 +651,6 @@ export class Http1Pool {
     else this.#queue.push(ex);
     // (closed after the request has its place: a freed slot goes to it if it waits)
     this.#closeAll(expired);
-    return true;
   }
 
   #closeAll(conns: Connection[] | undefined): void {
@@ -652,13 +699,32 @@ export class Http1Pool {
     );
   }
 
+  /** Sends `ex` on `conn` now, or in the next turn if a response ended on it in this one. */
+  #sendOn(conn: Connection, ex: Exchange): void {
+    if (conn.settled) {
+      conn.send(ex);
+      return;
+    }
+    conn.waitingFor = ex;
+    const later = () => {
+      if (conn.waitingFor !== ex) return;
+      if (!conn.settled) {
+        setImmediate(later);
+        return;
+      }
+      conn.waitingFor = undefined;
+      conn.send(ex);
+    };
+    setImmediate(later);
+  }
+
   /** A connection is free again. */
   release(conn: Connection): void {
     if (conn.destroyed) return;
     const next = this.#queue.shift();
     if (next !== undefined) {
       if (next.aborted || next.finished) this.release(conn);
-      else conn.send(next);
+      else this.#sendOn(conn, next);
       return;
     }
     if (this.#closed) {
@@ -742,6 +808,7 @@ export class Http1Pool {
   /** Ends everything at once: requests waiting or in flight fail with `err`. */
   async destroy(err?: Error | null): Promise<void> {
     this.#closed = true;
+    this.destroyed = true;
     const reason = err ?? new errors.ClientDestroyedError();
     const queue = this.#queue;
     this.#queue = [];
