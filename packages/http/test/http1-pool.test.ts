@@ -348,6 +348,22 @@ describe('failures', () => {
     assert.equal(s.peers.length, 2);
   });
 
+  test('bytes after a complete response, with the next request waiting for the connection: it goes out on a fresh one', async () => {
+    const s = await scripted((peer, req) => peer.write(req.path === '/1' ? `${ok('one')}garbage` : ok('two')));
+    const p = pool(s.origin, { connections: 1 });
+    const first = send(p, { path: '/1' });
+    const second = send(p, { path: '/2' });
+    await first.done;
+    await second.done;
+    assert.equal(first.body, 'one');
+    assert.equal(second.error, undefined);
+    assert.equal(second.body, 'two');
+    assert.deepEqual(
+      s.peers.map((peer) => peer.requests.map((r) => r.path)),
+      [['/1'], ['/2']],
+    );
+  });
+
   test('bytes with no request outstanding: the idle connection is closed, nothing fails', async () => {
     const s = await scripted(answering());
     const p = pool(s.origin);
