@@ -262,6 +262,85 @@ describe('connections', () => {
   });
 });
 
+describe('responses', () => {
+  test('HEAD: no body read whatever Content-Length says, the connection reused', async () => {
+    const s = await scripted((peer, req) =>
+      peer.write(req.method === 'HEAD' ? 'HTTP/1.1 200 OK\r\ncontent-length: 1000\r\n\r\n' : ok('after')),
+    );
+    const p = pool(s.origin);
+    const head = send(p, { method: 'HEAD' });
+    await head.done;
+    assert.equal(head.status, 200);
+    assert.equal(head.headers['content-length'], '1000');
+    assert.equal(head.body, '');
+    const next = send(p);
+    await next.done;
+    assert.equal(next.body, 'after');
+    assert.equal(s.peers.length, 1);
+  });
+
+  test('interim 1xx responses (103 Early Hints) are dropped; chunked trailers reach onResponseEnd', async () => {
+    const hints = await new NodeServer((_req, res) => {
+      res.writeEarlyHints({ link: '</a.css>; rel=preload' });
+      res.writeHead(200, { trailer: 'x-checksum' });
+      res.write('chunk one ');
+      res.addTrailers({ 'x-checksum': 'abc' });
+      res.end('chunk two');
+    }).start();
+    servers.push(hints);
+    const r = send(pool(hints.origin));
+    await r.done;
+    assert.equal(r.status, 200);
+    assert.equal(r.body, 'chunk one chunk two');
+    assert.deepEqual(r.trailers, { 'x-checksum': 'abc' });
+  });
+
+  test('an Expect header is refused as undici refuses it (NotSupportedError); expectContinue goes to undici', async () => {
+    const p = pool(echo.origin);
+    const r = send(p, { method: 'POST', body: 'x', headers: { expect: '100-continue' } });
+    await r.done;
+    assert.ok(r.error instanceof errors.NotSupportedError);
+    const viaUndici = send(p, { method: 'POST', body: 'x', expectContinue: true } as never);
+    await viaUndici.done;
+    assert.equal(viaUndici.body, 'POST / x');
+  });
+
+  test('a large streamed upload under backpressure: every byte once, no listener left behind', async () => {
+    const warnings: Error[] = [];
+    const onWarning = (w: Error) => warnings.push(w);
+    process.on('warning', onWarning);
+    try {
+      const chunk = Buffer.alloc(64 * 1024, 'x');
+      const count = 256;
+      async function* body() {
+        for (let i = 0; i < count; i++) yield chunk;
+      }
+      const sink = await new NodeServer((req, res) => {
+        let n = 0;
+        req.on('data', (c: Buffer) => {
+          n += c.length;
+        });
+        req.on('end', () => res.end(String(n)));
+      }).start();
+      servers.push(sink);
+      const p = pool(sink.origin);
+      for (const headers of [{}, { 'content-length': String(chunk.length * count) }]) {
+        const r = send(p, { method: 'PUT', headers, body: body() as never });
+        await r.done;
+        assert.equal(r.body, String(chunk.length * count));
+      }
+      assert.equal(sink.sockets.length, 1);
+      await new Promise((resolve) => setImmediate(resolve));
+      assert.deepEqual(
+        warnings.map((w) => w.name),
+        [],
+      );
+    } finally {
+      process.off('warning', onWarning);
+    }
+  });
+});
+
 describe('failures', () => {
   test('the server closing mid-response: UND_ERR_SOCKET, as undici', async () => {
     const s = await scripted((peer) => {
