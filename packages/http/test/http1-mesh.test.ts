@@ -115,6 +115,24 @@ describe('the same answers as undici', () => {
   });
 });
 
+describe('options', () => {
+  test("agentOptions.maxRequestsPerClient caps the requests of each connection, as undici's Pools do", async () => {
+    for (const http1 of ['inboard', 'undici'] as const) {
+      const mesh = cp.mesh({ http1, agentOptions: { maxRequestsPerClient: 2 } });
+      const connections = new Set<unknown>();
+      const seen = (socket: unknown) => connections.add(socket);
+      ws.server.on('connection', seen);
+      try {
+        for (let i = 0; i < 3; i++) assert.equal((await get(mesh, 'http://ws:9080/')).status, 200);
+      } finally {
+        ws.server.off('connection', seen);
+        await mesh.close();
+      }
+      assert.equal(connections.size, 2, http1);
+    }
+  });
+});
+
 describe('left to undici', () => {
   test('a WebSocket upgrade through the default mesh: 101 and the socket', async () => {
     const u = await upgrade('http://ws:9080/chat', { dispatcher: own.dispatcher, protocol: 'websocket' });

@@ -58,7 +58,7 @@ function http1Options(o: Pool.Options): Http1PoolOptions {
     headersTimeout: o.headersTimeout,
     bodyTimeout: o.bodyTimeout,
     maxHeaderSize: o.maxHeaderSize,
-    maxRequestsPerConnection: o.maxRequestsPerClient ?? undefined,
+    maxRequestsPerConnection: o.maxRequestsPerClient,
     fallback: o,
   };
 }
