@@ -5,6 +5,7 @@
 // default). Once the body passes the limit, the copy is given up: no more retries and no mirror for
 // that request. Strings, Buffers and no body at all pass through untouched (no allocation).
 import type { Dispatcher } from 'undici';
+import { bodyChunk, isIterableBody } from './body-chunks.ts';
 
 type DispatchOptions = Dispatcher.DispatchOptions;
 type Dispatch = (opts: DispatchOptions, handler: Dispatcher.DispatchHandler) => boolean;
@@ -23,14 +24,6 @@ export function isReplayableBody(body: unknown): boolean {
   return body === undefined || body === null || typeof body === 'string' || body instanceof Uint8Array;
 }
 
-function isStreamed(body: unknown): body is AsyncIterable<unknown> | Iterable<unknown> {
-  if (typeof body !== 'object' || body === null) return false;
-  return (
-    typeof (body as AsyncIterable<unknown>)[Symbol.asyncIterator] === 'function' ||
-    typeof (body as Iterable<unknown>)[Symbol.iterator] === 'function'
-  );
-}
-
 /** A Node Readable (or any stream with destroy() and pipe()), not a web stream or an iterable. */
 function isNodeStream(body: unknown): body is { destroy(): unknown; readonly destroyed?: boolean } {
   return (
@@ -39,14 +32,6 @@ function isNodeStream(body: unknown): body is { destroy(): unknown; readonly des
     typeof (body as { destroy?: unknown }).destroy === 'function' &&
     typeof (body as { pipe?: unknown }).pipe === 'function'
   );
-}
-
-function toBuffer(chunk: unknown): Buffer {
-  if (Buffer.isBuffer(chunk)) return chunk;
-  if (typeof chunk === 'string') return Buffer.from(chunk, 'utf8');
-  if (chunk instanceof Uint8Array) return Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
-  if (chunk instanceof ArrayBuffer) return Buffer.from(chunk);
-  throw new TypeError(`unsupported request body chunk: ${typeof chunk}`);
 }
 
 type ChunkIterator = AsyncIterator<unknown> | Iterator<unknown>;
@@ -253,7 +238,7 @@ export class RequestBody implements AsyncIterable<Buffer> {
     }
     let chunk: Buffer;
     try {
-      chunk = toBuffer(r.value);
+      chunk = bodyChunk(r.value);
     } catch (err) {
       this.#fail(err);
       return;
@@ -394,7 +379,7 @@ export function bodyBufferInterceptor(options: BodyBufferOptions): (dispatch: Di
   const { limit, shouldBuffer } = options;
   return (dispatch) => (opts, handler) => {
     const body = opts.body;
-    if (!isStreamed(body) || typeof body === 'string' || body instanceof Uint8Array) return dispatch(opts, handler);
+    if (!isIterableBody(body) || typeof body === 'string' || body instanceof Uint8Array) return dispatch(opts, handler);
     if (body instanceof RequestBody) return dispatch(opts, handler);
     if (shouldBuffer !== undefined && !shouldBuffer(opts)) return dispatch(opts, handler);
     const it: ChunkIterator =

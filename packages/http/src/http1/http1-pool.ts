@@ -11,6 +11,7 @@
 import { channel } from 'node:diagnostics_channel';
 import type { Socket } from 'node:net';
 import { buildConnector, type Dispatcher, errors, Pool } from 'undici';
+import { bodyChunk, isIterableBody } from '../dispatch/body-chunks.ts';
 import { framing, type RequestHead, requestHead } from './request-head.ts';
 import { type ResponseHeaders, ResponseParser, type ResponseSink } from './response-parser.ts';
 
@@ -109,23 +110,6 @@ function thisTurn(): number {
 const NO_TIMEOUT = 0;
 const HEADERS_TIMEOUT = 1;
 const BODY_TIMEOUT = 2;
-
-function isIterable(body: unknown): body is AsyncIterable<unknown> | Iterable<unknown> {
-  return (
-    typeof body === 'object' &&
-    body !== null &&
-    (typeof (body as AsyncIterable<unknown>)[Symbol.asyncIterator] === 'function' ||
-      typeof (body as Iterable<unknown>)[Symbol.iterator] === 'function')
-  );
-}
-
-function toChunk(chunk: unknown): Buffer {
-  if (Buffer.isBuffer(chunk)) return chunk;
-  if (typeof chunk === 'string') return Buffer.from(chunk, 'utf8');
-  if (chunk instanceof Uint8Array) return Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
-  if (chunk instanceof ArrayBuffer) return Buffer.from(chunk);
-  throw new errors.InvalidArgumentError(`invalid body chunk: ${typeof chunk}`);
-}
 
 /** One request, from dispatch to its end; the controller its handler sees. */
 class Exchange implements Dispatcher.DispatchController {
@@ -308,7 +292,7 @@ class Connection implements ResponseSink {
           return;
         }
         if (r.done === true) break;
-        const chunk = toChunk(r.value);
+        const chunk = bodyChunk(r.value);
         if (chunk.byteLength === 0) continue;
         written += chunk.byteLength;
         if (!chunked && written > length) throw new errors.RequestContentLengthMismatchError();
@@ -585,7 +569,7 @@ export class Http1Pool {
     const body = opts.body as unknown;
     if (body == null || typeof body === 'string' || body instanceof Uint8Array) return true;
     // a Blob or FormData is undici's to encode
-    return isIterable(body) && !(body instanceof Blob) && !(body instanceof FormData);
+    return isIterableBody(body) && !(body instanceof Blob) && !(body instanceof FormData);
   }
 
   get connections(): number {
