@@ -278,11 +278,14 @@ describe('local replies', () => {
   });
 });
 
-test('auto_sni takes the request host without its port, and no SNI for an IP literal (RFC 6066)', () => {
+test('auto_sni / auto_san_validation take the request host without its port, an IP literal included (the connector sends no SNI for it)', () => {
   assert.equal(autoSniHost('api.example.com'), 'api.example.com');
   assert.equal(autoSniHost('api.example.com:8443'), 'api.example.com');
-  assert.equal(autoSniHost('127.0.0.1:80'), NO_REQUEST_SNI);
-  assert.equal(autoSniHost('[::1]:443'), NO_REQUEST_SNI);
-  assert.equal(autoSniHost('[::1]'), NO_REQUEST_SNI);
+  assert.equal(autoSniHost('127.0.0.1:80'), '127.0.0.1');
+  assert.equal(autoSniHost('[::1]:443'), '::1');
+  assert.equal(autoSniHost('[::1]'), '::1');
   assert.equal(autoSniHost(''), NO_REQUEST_SNI);
+  // a host named like the old sentinel is a host like any other
+  assert.equal(autoSniHost('inboard'), 'inboard');
+  assert.notEqual(autoSniHost('inboard:80'), NO_REQUEST_SNI);
 });

@@ -21,7 +21,7 @@ import { type Bootstrap, type FileWatcherCertificateProvider, ManualClock, parse
 import type { envoy } from '@inboard/xds/codec';
 import { packAny } from '@inboard/xds/codec';
 import { request } from 'undici';
-import { serverIdentityCheck } from '../src/cluster/san-matcher.ts';
+import { ipSanText, requestHostCheck, serverIdentityCheck } from '../src/cluster/san-matcher.ts';
 import { UpstreamSanMismatchError } from '../src/dispatch/errors.ts';
 import {
   type HttpRequestEvent,
@@ -518,6 +518,46 @@ describe('server identity check (match_subject_alt_names)', () => {
     const err = check([exact(spiffe('reviews'))]);
     assert.ok(err instanceof UpstreamSanMismatchError);
     assert.deepEqual(err.subjectAltNames, ['DNS:*.example.com', 'DNS:other.test']);
+  });
+
+  test('IP and email SANs: matchers apply to them as to URI SANs (Envoy reads DNS, URI, email and IP SANs)', () => {
+    const c = cert('IP Address:10.0.0.7, IP Address:2001:DB8:0:0:0:0:0:1, email:ops@example.com');
+    const check = (m: Parameters<typeof serverIdentityCheck>[0]) => serverIdentityCheck(m)('10.0.0.7', c);
+    assert.equal(check([exact('10.0.0.7')]), undefined);
+    assert.equal(check([exact('2001:db8::1')]), undefined, 'IPv6 as Envoy writes it');
+    assert.equal(check([{ kind: 'prefix', value: '10.0.', ignoreCase: false }]), undefined);
+    assert.equal(check([exact('ops@example.com')]), undefined);
+    const err = check([exact('10.0.0.8')]);
+    assert.ok(err instanceof UpstreamSanMismatchError);
+    assert.equal(
+      err.message,
+      'verify cert failed: SAN matcher, certificate SANs are [email:ops@example.com, IP:10.0.0.7, IP:2001:db8::1]',
+    );
+  });
+
+  test('the request host (auto_san_validation): DNS rules for DNS SANs, exact for IP SANs', () => {
+    const c = cert('DNS:*.example.com, IP Address:240.0.0.1, IP Address:0:0:0:0:0:0:0:1');
+    assert.equal(requestHostCheck('api.example.com')('10.0.0.7', c), undefined);
+    assert.equal(requestHostCheck('240.0.0.1')('10.0.0.7', c), undefined);
+    assert.equal(requestHostCheck('::1')('10.0.0.7', c), undefined);
+    const err = requestHostCheck('240.0.0.2')('10.0.0.7', c);
+    assert.ok(err instanceof UpstreamSanMismatchError);
+    assert.deepEqual(err.expected, ['240.0.0.2']);
+    assert.equal(
+      err.message,
+      'verify cert failed: verify SAN list, expected SANs: [240.0.0.2], certificate SANs: [DNS:*.example.com, IP:240.0.0.1, IP:::1]',
+    );
+  });
+
+  test('IPv6 SANs as inet_ntop writes them', () => {
+    assert.equal(ipSanText('127.0.0.1'), '127.0.0.1');
+    assert.equal(ipSanText('0:0:0:0:0:0:0:1'), '::1');
+    assert.equal(ipSanText('2001:DB8:0:0:0:0:0:ABCD'), '2001:db8::abcd');
+    assert.equal(ipSanText('2001:DB8:0:1:0:0:0:1'), '2001:db8:0:1::1');
+    assert.equal(ipSanText('1:0:0:2:0:0:0:3'), '1:0:0:2::3');
+    assert.equal(ipSanText('1:0:2:3:4:5:6:7'), '1:0:2:3:4:5:6:7');
+    assert.equal(ipSanText('0:0:0:0:0:0:0:0'), '::');
+    assert.equal(ipSanText('0:0:0:0:0:FFFF:7F00:1'), '::ffff:127.0.0.1');
   });
 
   test('a certificate without SANs matches nothing', () => {

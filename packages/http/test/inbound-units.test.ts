@@ -167,12 +167,16 @@ describe('trace context', () => {
 });
 
 describe('subject alt names as Node prints them', () => {
-  test('URI and DNS entries', () => {
+  test('URI, DNS, IP and email entries', () => {
     assert.deepEqual(
-      parseSubjectAltNames('URI:spiffe://cluster.local/ns/default/sa/productpage, DNS:reviews, IP Address:10.0.0.1'),
+      parseSubjectAltNames(
+        'URI:spiffe://cluster.local/ns/default/sa/productpage, DNS:reviews, IP Address:10.0.0.1, IP Address:0:0:0:0:0:0:0:1, email:ops@example.com',
+      ),
       {
         uri: ['spiffe://cluster.local/ns/default/sa/productpage'],
         dns: ['reviews'],
+        email: ['ops@example.com'],
+        ip: ['10.0.0.1', '0:0:0:0:0:0:0:1'],
       },
     );
   });
@@ -180,10 +184,12 @@ describe('subject alt names as Node prints them', () => {
     assert.deepEqual(parseSubjectAltNames('URI:"spiffe://td/ns/a, b/sa/c", DNS:x'), {
       uri: ['spiffe://td/ns/a, b/sa/c'],
       dns: ['x'],
+      email: [],
+      ip: [],
     });
   });
   test('none', () => {
-    assert.deepEqual(parseSubjectAltNames(undefined), { uri: [], dns: [] });
+    assert.deepEqual(parseSubjectAltNames(undefined), { uri: [], dns: [], email: [], ip: [] });
   });
 });
 

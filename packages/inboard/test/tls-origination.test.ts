@@ -5,6 +5,7 @@
 // Inboard opens TLS to the server, verifies it against caCertificates, sends the SNI and, for
 // MUTUAL, the client certificate.
 import assert from 'node:assert/strict';
+import diagnosticsChannel from 'node:diagnostics_channel';
 import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:https';
@@ -13,10 +14,12 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { TLSSocket } from 'node:tls';
 import { fileURLToPath } from 'node:url';
+import { type HttpRequestEvent, REQUEST_CHANNEL } from '@inboard/http';
 import { IstioStats, installMeshTelemetry, type MeshTelemetry } from '@inboard/telemetry';
 import type { TargetSnapshot, TlsContext, XdsClientEvent } from '@inboard/xds';
 import { TypeUrl } from '@inboard/xds/codec';
 import { Inboard } from 'inboard';
+import { request } from 'undici';
 import { snapshotWhere, TestControlPlane } from './helpers.ts';
 
 const CERTS = fileURLToPath(new URL('../../http/test/fixtures/', import.meta.url));
@@ -42,12 +45,12 @@ interface Seen {
  * api.example.com: a TLS server with the external CA's certificate. It asks every client for a
  * certificate from that CA and answers 403 without one on /mutual (a server that requires mTLS).
  */
-async function apiServer(): Promise<{ server: Server; port: number; seen: Seen[] }> {
+async function apiServer(cert = 'api-example'): Promise<{ server: Server; port: number; seen: Seen[] }> {
   const seen: Seen[] = [];
   const server = createServer(
     {
-      key: read('api-example-key'),
-      cert: read('api-example-cert'),
+      key: read(`${cert}-key`),
+      cert: read(`${cert}-cert`),
       ca: read('external-ca-cert'),
       requestCert: true,
       rejectUnauthorized: false,
@@ -195,7 +198,11 @@ describe('TLS origination: DestinationRule tls SIMPLE / MUTUAL with the embedded
     const body = await res.text();
     assert.equal(res.status, 503);
     assert.ok(res.headers.get('x-inboard-response-flags')?.split(',').includes('UF'));
-    assert.match(body, /TLS error: .*\[DNS:api\.example\.com, DNS:\*\.api\.example\.com\] match none/);
+    // worded as Envoy's default validator words a SAN list mismatch
+    assert.match(
+      body,
+      /TLS error: INBOARD_HTTP_UPSTREAM_SAN_MISMATCH: verify cert failed: verify SAN list, expected SANs: \[other\.example\.org\], certificate SANs: \[DNS:api\.example\.com, DNS:\*\.api\.example\.com\]$/,
+    );
     assert.equal(api.seen.length, before, 'nothing reached the server');
   });
 
@@ -216,7 +223,7 @@ describe('TLS origination: DestinationRule tls SIMPLE / MUTUAL with the embedded
     assert.ok(bad.flags?.split(',').includes('UF'), `flags ${bad.flags}`);
     assert.match(
       bad.body,
-      /^upstream connect error or disconnect\/reset before headers\. .*reset reason: remote connection failure, transport failure reason: TLS error: .*DNS:api\.example\.com.* match none of the cluster's match_subject_alt_names/,
+      /^upstream connect error or disconnect\/reset before headers\. .*reset reason: remote connection failure, transport failure reason: TLS error: INBOARD_HTTP_UPSTREAM_SAN_MISMATCH: verify cert failed: SAN matcher, certificate SANs are \[DNS:api\.example\.com, DNS:\*\.api\.example\.com\]$/,
     );
     assert.equal(api.seen.length, before, 'nothing reached the server');
   });
@@ -287,5 +294,206 @@ describe('TLS origination: DestinationRule tls SIMPLE / MUTUAL with the embedded
     );
     const r = await get('/after-nack');
     assert.equal(r.status, 200, 'the last good cluster keeps serving');
+  });
+});
+
+/** A host served by `port` over TLS (SIMPLE, auto SNI and SAN), reached on port 80 as the task does. */
+const originated = (
+  name: string,
+  hosts: string,
+  port: number,
+  extra = '',
+  tls = `{mode: SIMPLE, caCertificates: ${file('external-ca-cert')}}`,
+) => `apiVersion: networking.istio.io/v1
+kind: ServiceEntry
+metadata: {name: ${name}, namespace: default}
+spec:
+  hosts: [${hosts}]
+${extra}  ports:
+  - {number: 80, name: http-port, protocol: HTTP}
+  - {number: 443, name: https-port, protocol: HTTPS}
+  resolution: STATIC
+  location: MESH_EXTERNAL
+  endpoints:
+  - address: 127.0.0.1
+    ports: {http-port: ${port}, https-port: ${port}}
+---
+apiVersion: networking.istio.io/v1
+kind: DestinationRule
+metadata: {name: ${name}, namespace: default}
+spec:
+  host: ${hosts.split(',')[0]!.trim()}
+  trafficPolicy:
+    portLevelSettings:
+    - port: {number: 443}
+      tls: ${tls}
+`;
+
+/** A VirtualService sending port 80 of `host` to port 443 of `to`, with more of the HTTP route. */
+const toTls = (name: string, host: string, to: string, more = '') => `apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: ${name}, namespace: default}
+spec:
+  hosts: [${host}]
+  http:
+  - route:
+    - destination: {host: ${to}, port: {number: 443}}
+${more}`;
+
+/** The next request mirror's event (published once the copy has ended, delivered or failed). */
+function nextMirror(): Promise<HttpRequestEvent> {
+  return new Promise((resolve) => {
+    const listener = (message: unknown) => {
+      const e = message as HttpRequestEvent;
+      if (e.kind !== 'mirror') return;
+      diagnosticsChannel.unsubscribe(REQUEST_CHANNEL, listener);
+      resolve(e);
+    };
+    diagnosticsChannel.subscribe(REQUEST_CHANNEL, listener);
+  });
+}
+
+describe('TLS origination: the host that auto SNI and auto SAN validation take', () => {
+  const cp = new TestControlPlane();
+  let api: Awaited<ReturnType<typeof apiServer>>;
+  let ipServer: Awaited<ReturnType<typeof apiServer>>;
+  let mirrored: Awaited<ReturnType<typeof apiServer>>;
+  let mesh: Inboard;
+
+  before(async () => {
+    api = await apiServer();
+    ipServer = await apiServer('api-ip');
+    // its certificate names IP addresses only
+    mirrored = await apiServer('api-ip');
+    await cp.start({
+      'api.yaml': originated('api', 'api.example.com', api.port),
+      'api-vs.yaml': toTls('api', 'api.example.com', 'api.example.com'),
+      // a VIP service whose certificate names its first address only (IP SANs, no DNS SAN)
+      'vip.yaml': originated('vip', 'vip.example.com', ipServer.port, '  addresses: [240.0.0.1, 240.0.0.2]\n'),
+      'vip-vs.yaml': toTls('vip', 'vip.example.com', 'vip.example.com'),
+      // a Kubernetes service called by its short name, `inboard`, that the api certificate does not cover
+      'short.yaml': originated('short', 'inboard.default.svc.cluster.local', api.port),
+      'short-vs.yaml': toTls('short', 'inboard', 'inboard'),
+      // a legacy name rewritten to the api host
+      'legacy.yaml': originated('legacy', 'legacy.example.org', api.port),
+      'legacy-vs.yaml': toTls(
+        'legacy',
+        'legacy.example.org',
+        'api.example.com',
+        '    rewrite: {authority: api.example.com}\n',
+      ),
+      // mirrors of shop.api.example.com to a verifying and to an insecureSkipVerify cluster
+      'shop.yaml': originated('shop', 'shop.api.example.com', api.port),
+      'shop-vs.yaml': toTls(
+        'shop',
+        'shop.api.example.com',
+        'shop.api.example.com',
+        '    mirror: {host: mirror.example.com, port: {number: 443}}\n',
+      ),
+      'lax.yaml': originated('lax', 'lax.api.example.com', api.port),
+      'lax-vs.yaml': toTls(
+        'lax',
+        'lax.api.example.com',
+        'lax.api.example.com',
+        '    mirror: {host: lax-mirror.example.com, port: {number: 443}}\n',
+      ),
+      'mirror.yaml': originated('mirror', 'mirror.example.com', mirrored.port),
+      'lax-mirror.yaml': originated(
+        'lax-mirror',
+        'lax-mirror.example.com',
+        mirrored.port,
+        '',
+        '{mode: SIMPLE, insecureSkipVerify: true}',
+      ),
+    });
+    mesh = await Inboard.start({
+      env: {},
+      controlPlane: cp.address,
+      node: { app: 'sleep', namespace: 'default', serviceAccount: 'sleep' },
+    });
+    for (const target of [
+      'api.example.com:80',
+      'vip.example.com:80',
+      'inboard:80',
+      'legacy.example.org:80',
+      'shop.api.example.com:80',
+      'lax.api.example.com:80',
+    ])
+      await snapshotWhere(mesh.xds.resolve(target), (s) =>
+        [...s.clusters.values()].some((c) => c.status === 'ok' && c.cluster.tls !== undefined),
+      );
+  });
+
+  after(async () => {
+    await mesh.close();
+    for (const s of [api, ipServer, mirrored]) {
+      s.server.closeAllConnections();
+      s.server.close();
+    }
+    await cp.stop();
+  });
+
+  async function get(url: string, host?: string): Promise<{ status: number; body: string; flags: string | null }> {
+    const res = await request(url, {
+      dispatcher: mesh.dispatcher,
+      headers: host === undefined ? {} : { host },
+    });
+    const flags = res.headers['x-inboard-response-flags'];
+    return { status: res.statusCode, body: await res.body.text(), flags: typeof flags === 'string' ? flags : null };
+  }
+
+  test('an IP Host: no SNI, and the certificate must carry that IP as an IP SAN (else 503 UF)', async () => {
+    const ok = await get('http://vip.example.com/by-ip', '240.0.0.1');
+    assert.deepEqual(ok, { status: 200, body: 'api /by-ip', flags: null });
+    assert.deepEqual(ipServer.seen.at(-1), { servername: false, clientCn: '', host: '240.0.0.1' });
+
+    const before = ipServer.seen.length;
+    const bad = await get('http://vip.example.com/other-ip', '240.0.0.2:80');
+    assert.equal(bad.status, 503);
+    assert.ok(bad.flags?.split(',').includes('UF'), `flags ${bad.flags}`);
+    assert.match(
+      bad.body,
+      /transport failure reason: TLS error: INBOARD_HTTP_UPSTREAM_SAN_MISMATCH: verify cert failed: verify SAN list, expected SANs: \[240\.0\.0\.2\], certificate SANs: \[IP:240\.0\.0\.1, IP:2001:db8::1\]$/,
+    );
+    // and the name: no DNS SAN covers it
+    assert.equal((await get('http://vip.example.com/by-name')).status, 503);
+    assert.equal(ipServer.seen.length, before, 'nothing reached the server');
+  });
+
+  test('a host named `inboard` is a host like any other: sent as SNI and checked against the certificate', async () => {
+    const before = api.seen.length;
+    const r = await get('http://inboard/short-name');
+    assert.equal(r.status, 503);
+    assert.match(
+      r.body,
+      /verify SAN list, expected SANs: \[inboard\], certificate SANs: \[DNS:api\.example\.com, DNS:\*\.api\.example\.com\]$/,
+    );
+    assert.equal(api.seen.length, before, 'nothing reached the server');
+  });
+
+  test("a route's host rewrite: SNI and SAN check take the rewritten Host, as Envoy's router", async () => {
+    const r = await get('http://legacy.example.org/rewritten');
+    assert.deepEqual(r, { status: 200, body: 'api /rewritten', flags: null });
+    assert.deepEqual(api.seen.at(-1), { servername: 'api.example.com', clientCn: '', host: 'api.example.com' });
+  });
+
+  test('a mirror takes auto SNI and SAN from its own Host (istiod disables the `-shadow` suffix): a certificate that does not cover it gets no copy', async () => {
+    // insecureSkipVerify (auto SNI, no SAN check): the copy arrives with the mirror's Host as SNI
+    let mirror = nextMirror();
+    const lax = await get('http://lax.api.example.com/lax');
+    assert.equal(lax.status, 200);
+    const delivered = await mirror;
+    assert.equal(delivered.status, 200);
+    assert.deepEqual(mirrored.seen, [{ servername: 'lax.api.example.com', clientCn: '', host: 'lax.api.example.com' }]);
+
+    // a verifying cluster: `shop.api.example.com` is not in the certificate, the copy fails
+    mirror = nextMirror();
+    const shop = await get('http://shop.api.example.com/shop');
+    assert.deepEqual(shop, { status: 200, body: 'api /shop', flags: null });
+    const failed = await mirror;
+    assert.equal(failed.cluster, 'outbound|443||mirror.example.com');
+    assert.deepEqual(failed.flags, ['UF']);
+    assert.match(String(failed.error?.message), /expected SANs: \[shop\.api\.example\.com\]/);
+    assert.equal(mirrored.seen.length, 1, 'the copy never reached the mirror server');
   });
 });

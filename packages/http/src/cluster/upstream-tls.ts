@@ -17,8 +17,10 @@
 // cluster was decoded; a cluster update re-reads them. As in Envoy, the chain is verified unless
 // the validation context names no trust at all (insecureSkipVerify), SANs are checked only against
 // match_subject_alt_names (never the hostname), the SNI is `sni`, else with auto_sni the request's
-// host, else none; auto_san_validation also checks the server certificate against that host.
+// host, else none (an IP host is never sent as SNI); auto_san_validation also checks the server
+// certificate against that host, an IP against its IP SANs.
 import { createHash } from 'node:crypto';
+import { isIP } from 'node:net';
 import { type ConnectionOptions, connect, createSecureContext, type SecureContext, type TLSSocket } from 'node:tls';
 import type { Clock, PemSource, TlsContext } from '@inboard/xds';
 import { createLogger } from '@inboard/xds';
@@ -32,7 +34,7 @@ import {
   sameFiles,
   type TlsConfigErrorFactory,
 } from './certificate-files.ts';
-import { type ServerIdentityCheck, serverIdentityCheck } from './san-matcher.ts';
+import { requestHostCheck, type ServerIdentityCheck, serverIdentityCheck } from './san-matcher.ts';
 
 const log = createLogger('http.upstream-tls');
 
@@ -206,7 +208,7 @@ export class UpstreamTlsConnector {
     if (host === undefined || configured instanceof Error) return configured;
     let check = this.#hostChecks.get(host);
     if (check === undefined) {
-      const byHost = serverIdentityCheck([{ kind: 'exact', value: host, ignoreCase: false }]);
+      const byHost = requestHostCheck(host);
       check = (hostname, cert) => byHost(hostname, cert) ?? configured(hostname, cert);
       // hosts come from requests: keep the cache bounded
       if (this.#hostChecks.size >= MAX_HOST_CHECKS) this.#hostChecks.clear();
@@ -243,7 +245,9 @@ export class UpstreamTlsConnector {
       checkServerIdentity: check,
       ALPNProtocols: this.#alpn,
     };
-    const sni = tls.sni ?? (tls.autoSni ? requestHost : undefined);
+    // Envoy's router sets no SNI for an IP host (RFC 6066), while its SAN check still takes it
+    const sni =
+      tls.sni ?? (tls.autoSni && requestHost !== undefined && isIP(requestHost) === 0 ? requestHost : undefined);
     if (sni !== undefined) options.servername = sni;
     if (params.localAddress != null) (options as { localAddress?: string }).localAddress = params.localAddress;
     const socket: TLSSocket = connect(options);

@@ -70,13 +70,16 @@ export function endpointInterceptor(): (dispatch: Dispatch) => Dispatch {
     const o = opts as MeshDispatchOptions;
     // A cluster with an UpstreamTlsContext connects with TLS whatever scheme the caller used (the
     // exchange keeps that scheme); its connector sets the SNI from the context, never from here,
-    // except that auto_sni / auto_san_validation take the request's host, passed as the servername
-    // (undici then opens a new connection when the host changes, as Envoy keys pools by SNI).
+    // except that auto_sni / auto_san_validation take the request's host as the route leaves it
+    // (after a host rewrite, as Envoy's router takes getRequestHostValue), passed as the
+    // servername, an IP included: the connector sends no SNI for it but checks it against the
+    // certificate (undici then opens a new connection when the host changes, as Envoy keys pools
+    // by SNI).
     const clusterTls = state.cluster.tls;
     // undici keys its pools by this string
     o.origin = clusterTls !== undefined || ex.scheme === 'https' ? host.httpsOrigin : host.httpOrigin;
     if (clusterTls !== undefined && (clusterTls.autoSni || clusterTls.autoSanValidation)) {
-      o.servername = autoSniHost(ex.authority);
+      o.servername = autoSniHost(ex.routedAuthority);
     } else if (o.servername === undefined) {
       if (ex.scheme === 'https' && clusterTls === undefined) {
         // SNI: the logical host, as undici's dns interceptor does when it rewrites the origin.

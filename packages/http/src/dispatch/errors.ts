@@ -305,16 +305,27 @@ export class UpstreamTlsHandshakeError extends UpstreamTlsError {
   }
 }
 
-/** The server certificate's URI and DNS SANs match none of the cluster's match_subject_alt_names. */
+/**
+ * The server certificate fails the SAN check, worded as Envoy's default validator words it: with
+ * `expected` (auto_san_validation: the request's host) none of its SANs is that name (`verify cert
+ * failed: verify SAN list`); without, none satisfies the cluster's match_subject_alt_names
+ * (`verify cert failed: SAN matcher`).
+ */
 export class UpstreamSanMismatchError extends InboardError {
-  /** the server certificate's SANs, `URI:...` / `DNS:...` */
+  /** the server certificate's SANs, `DNS:...` / `URI:...` / `email:...` / `IP:...` */
   readonly subjectAltNames: readonly string[];
-  constructor(subjectAltNames: readonly string[]) {
+  /** the names the certificate had to carry (auto_san_validation), else undefined */
+  readonly expected: readonly string[] | undefined;
+  constructor(subjectAltNames: readonly string[], expected?: readonly string[]) {
+    const sans = subjectAltNames.join(', ');
     super(
       'INBOARD_HTTP_UPSTREAM_SAN_MISMATCH',
-      `the server certificate's subject alt names [${subjectAltNames.join(', ')}] match none of the cluster's match_subject_alt_names`,
+      expected === undefined
+        ? `verify cert failed: SAN matcher, certificate SANs are [${sans}]`
+        : `verify cert failed: verify SAN list, expected SANs: [${expected.join(', ')}], certificate SANs: [${sans}]`,
     );
     this.subjectAltNames = subjectAltNames;
+    this.expected = expected;
   }
 }
 

@@ -154,6 +154,11 @@ export class Exchange
   upstream: UpstreamCluster | undefined;
   /** base options of every attempt (path and headers rewritten; origin set per attempt) */
   opts: MeshDispatchOptions | undefined;
+  /**
+   * the Host the router sends: the request's, or a route's host rewrite of it (not the per-endpoint
+   * auto_host_rewrite), which auto_sni / auto_san_validation take as Envoy's getRequestHostValue
+   */
+  routedAuthority: string;
   /** the request body can be sent again (none, a string or bytes, or a streamed one within the limit) */
   replayable = true;
   /** request body size when known */
@@ -240,6 +245,7 @@ export class Exchange
     this.target = target;
     this.method = method;
     this.authority = authority;
+    this.routedAuthority = authority;
     this.path = path;
     this.scheme = scheme;
     this.record = record;

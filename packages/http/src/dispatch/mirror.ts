@@ -6,6 +6,7 @@
 // and outlier detection apply as to any request.
 import type { RequestMirrorPolicy } from '@inboard/xds';
 import type { Dispatcher } from 'undici';
+import { autoSniHost, NO_REQUEST_SNI } from '../cluster/auto-sni.ts';
 import { takeConnection } from '../cluster/circuit-breakers.ts';
 import type { ClusterState } from '../cluster/cluster-state.ts';
 import type { RandomSource } from '../cluster/random-source.ts';
@@ -134,7 +135,16 @@ export function sendMirrors(
     const authority = p.disableShadowHostSuffixAppend ? logical : shadowHost(logical);
     headers.host = authority;
     // the same pool as the cluster's own traffic (see endpoint-interceptor.ts: TLS clusters are https)
-    const tls = state.cluster.tls !== undefined;
+    const clusterTls = state.cluster.tls;
+    const tls = clusterTls !== undefined;
+    // Envoy sends a mirror through its router like any request: auto_sni / auto_san_validation
+    // take the mirror's own Host (with `-shadow` unless disabled), not the main request's.
+    const servername =
+      clusterTls !== undefined && (clusterTls.autoSni || clusterTls.autoSanValidation)
+        ? autoSniHost(authority)
+        : tls || ex.scheme !== 'https'
+          ? NO_REQUEST_SNI
+          : undefined;
     const opts: MeshDispatchOptions = {
       origin: tls || ex.scheme === 'https' ? host.httpsOrigin : host.httpOrigin,
       path: base.path,
@@ -142,7 +152,7 @@ export function sendMirrors(
       headers,
       // a streamed body is mirrored once complete within the limit: the copy kept for retries
       body: ex.body !== undefined ? ex.body.buffered() : base.body,
-      servername: tls || ex.scheme !== 'https' ? 'inboard' : undefined,
+      servername,
     };
     const sink = new MirrorSink(ex, p.cluster, host.key, base.path, authority);
     try {

@@ -347,6 +347,7 @@ class Router {
     if (host !== undefined) {
       record['x-envoy-original-host'] = ex.authority;
       record.host = host;
+      ex.routedAuthority = host;
     } else {
       // undici would otherwise send the endpoint's address as Host.
       record.host = ex.authority;

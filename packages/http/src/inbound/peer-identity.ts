@@ -25,14 +25,24 @@ export interface ConnectionSecurity {
 const PLAINTEXT: ConnectionSecurity = Object.freeze({ tls: false, peer: undefined, serverName: '', alpn: '' });
 const cache = new WeakMap<Socket, ConnectionSecurity>();
 
+/** A certificate's SANs by type, as Node prints them (an IP as `0:0:0:0:0:0:0:1` for IPv6). */
+export interface SubjectAltNames {
+  readonly uri: string[];
+  readonly dns: string[];
+  readonly email: string[];
+  readonly ip: string[];
+}
+
 /**
- * Splits Node's `subjectAltName` (`URI:spiffe://a, DNS:b`). Node quotes a value that contains a
- * separator or quote as a JSON string (`URI:"spiffe://a,b"`).
+ * Splits Node's `subjectAltName` (`URI:spiffe://a, DNS:b, IP Address:10.0.0.1, email:c`). Node
+ * quotes a value that contains a separator or quote as a JSON string (`URI:"spiffe://a,b"`).
  */
-export function parseSubjectAltNames(text: string | undefined): { uri: string[]; dns: string[] } {
+export function parseSubjectAltNames(text: string | undefined): SubjectAltNames {
   const uri: string[] = [];
   const dns: string[] = [];
-  if (text === undefined || text === '') return { uri, dns };
+  const email: string[] = [];
+  const ip: string[] = [];
+  if (text === undefined || text === '') return { uri, dns, email, ip };
   let i = 0;
   while (i < text.length) {
     const colon = text.indexOf(':', i);
@@ -56,11 +66,13 @@ export function parseSubjectAltNames(text: string | undefined): { uri: string[];
     }
     if (kind === 'URI') uri.push(value);
     else if (kind === 'DNS') dns.push(value);
+    else if (kind === 'IP Address') ip.push(value);
+    else if (kind === 'email') email.push(value);
     if (next < 0) break;
     i = next + 1;
     while (text.charCodeAt(i) === 32) i++;
   }
-  return { uri, dns };
+  return { uri, dns, email, ip };
 }
 
 /** `CN=a\nO=b` (Node, certificate order) → `O=b,CN=a` (RFC 2253 order, as Envoy prints it). */
