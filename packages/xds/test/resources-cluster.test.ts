@@ -298,6 +298,7 @@ test('every problem of an invalid cluster is reported', () => {
     'cluster.outlier_detection.max_ejection_percent: 101 is not a percentage in [0, 100]',
     'cluster.transport_socket.typed_config.common_tls_context.tls_certificate_provider_instance.instance_name: certificate provider instance "unknown" is not in the bootstrap',
     'cluster.transport_socket.typed_config.common_tls_context.validation_context.trusted_ca.filename: cannot read "/nonexistent/ca.pem": ENOENT: no such file or directory, open \'/nonexistent/ca.pem\'',
+    'cluster.transport_socket.typed_config.common_tls_context: an identity certificate provider instance needs a CA certificate provider instance (validation_context.ca_certificate_provider_instance) to verify servers with',
   ]);
   assert.deepEqual(errorsOf({ name: '', type: 4, lb_policy: 4 }), [
     'cluster.name: must not be empty',
@@ -662,4 +663,40 @@ test('TLS origination: unreadable files, bad PEM and what Inboard cannot honour 
   assert.deepEqual(errorsOf(originationCluster({})), [
     `${at}: a validation context (trusted_ca, system_root_certs or a CA certificate provider instance) is required`,
   ]);
+});
+
+test('certificate provider instances and DataSources are not mixed in one context: NACKed with the reason', () => {
+  const at = 'cluster.transport_socket.typed_config.common_tls_context';
+  const mix = (what: string) =>
+    `${at}: ${what} cannot be combined with a certificate provider instance: the certificates come either from certificate provider instances or from the context's DataSources`;
+  const identity = { tls_certificate_provider_instance: { instance_name: 'default', certificate_name: 'default' } };
+  const root = { ca_certificate_provider_instance: { instance_name: 'default', certificate_name: 'ROOTCA' } };
+  const ca = { filename: originationFile('external-ca-cert') };
+  // the identity from a provider, the CA inline: every connection would fail for want of a CA
+  assert.deepEqual(errorsOf(originationCluster({ ...identity, validation_context: { trusted_ca: ca } })), [
+    mix('trusted_ca'),
+  ]);
+  assert.deepEqual(errorsOf(originationCluster({ ...identity, validation_context: { system_root_certs: {} } })), [
+    mix('system_root_certs'),
+  ]);
+  // the CA from a provider, the client certificate inline: it would never be presented
+  const pair = {
+    certificate_chain: { filename: originationFile('egress-client-cert') },
+    private_key: { filename: originationFile('egress-client-key') },
+  };
+  assert.deepEqual(errorsOf(originationCluster({ tls_certificates: [pair], validation_context: root })), [
+    mix('tls_certificates'),
+  ]);
+  // a CRL DataSource next to provider certificates would not be applied
+  const crl = { filename: originationFile('external-ca-cert') };
+  assert.ok(errorsOf(originationCluster({ ...identity, validation_context: { ...root, crl } })).includes(mix('crl')));
+  // an identity provider and no CA at all (an empty validation context): nothing to verify with
+  assert.deepEqual(errorsOf(originationCluster({ ...identity, validation_context: {} })), [
+    `${at}: an identity certificate provider instance needs a CA certificate provider instance (validation_context.ca_certificate_provider_instance) to verify servers with`,
+  ]);
+  // the Istio mTLS form is fine
+  assert.equal(
+    decodeOk(originationCluster({ ...identity, validation_context: root })).tls?.rootCertificate?.instanceName,
+    'default',
+  );
 });

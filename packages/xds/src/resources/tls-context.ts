@@ -330,6 +330,33 @@ function upstreamTrust(c: Common, at: string, p: Problems): boolean {
 }
 
 /**
+ * Where an upstream context takes its certificates: either certificate provider instances (Istio
+ * mTLS, both identity and CA read from the bootstrap's instances) or DataSources in the context
+ * (TLS origination). Envoy would honour a mix, the connector does not (it would verify with no CA,
+ * or silently present no client certificate, or skip the CRL): a mix is refused with the reason.
+ */
+function upstreamSources(c: Common, at: string, p: Problems): void {
+  if (c.identity === undefined && c.root === undefined) return;
+  const inline: string[] = [];
+  if (c.tlsCertificate !== undefined && c.identity === undefined) inline.push('tls_certificates');
+  if (c.trustedCa !== undefined) inline.push('trusted_ca');
+  if (c.systemRootCerts) inline.push('system_root_certs');
+  if (c.crl !== undefined) inline.push('crl');
+  for (const name of inline) {
+    p.add(
+      at,
+      `${name} cannot be combined with a certificate provider instance: the certificates come either from certificate provider instances or from the context's DataSources`,
+    );
+  }
+  if (c.identity !== undefined && c.root === undefined && c.trustedCa === undefined && !c.systemRootCerts) {
+    p.add(
+      at,
+      'an identity certificate provider instance needs a CA certificate provider instance (validation_context.ca_certificate_provider_instance) to verify servers with',
+    );
+  }
+}
+
+/**
  * The TLS context of a transport socket; undefined for plaintext (no socket or raw_buffer).
  * `side` says which context the socket must carry: clusters upstream, filter chains downstream.
  */
@@ -360,6 +387,7 @@ export function transportSocketTls(
     if (u === undefined) return undefined;
     const c = commonTlsContext(u.common_tls_context, `${at}.common_tls_context`, p, ctx, side);
     const verifyPeer = upstreamTrust(c, `${at}.common_tls_context`, p);
+    upstreamSources(c, `${at}.common_tls_context`, p);
     return {
       identityCertificate: c.identity,
       rootCertificate: c.root,
