@@ -260,6 +260,41 @@ test('formatProblem leaves out what is unknown', () => {
   );
 });
 
+test("DestinationRule tls: istiod's ValidateTLS refuses insecureSkipVerify with a CA or SANs, and files next to credentialName", async (t) => {
+  const dr = (name: string, tls: string) => `apiVersion: networking.istio.io/v1
+kind: DestinationRule
+metadata: {name: ${name}}
+spec:
+  host: ${name}.example.com
+  trafficPolicy:
+    tls: ${tls}
+`;
+  const r = await load(t, {
+    'dr.yaml': [
+      dr('a', '{mode: SIMPLE, insecureSkipVerify: true, caCertificates: /etc/ca.pem}'),
+      dr('b', '{mode: SIMPLE, insecureSkipVerify: true, subjectAltNames: [api.example.com]}'),
+      dr('c', '{mode: SIMPLE, insecureSkipVerify: true, credentialName: api-ca}'),
+      dr(
+        'd',
+        '{mode: MUTUAL, insecureSkipVerify: true, caCertificates: /etc/ca.pem, clientCertificate: /c.pem, privateKey: /k.pem}',
+      ),
+      dr('e', '{mode: SIMPLE, credentialName: api-ca, caCertificates: /etc/ca.pem}'),
+      dr('f', '{mode: MUTUAL, credentialName: api-cert, caCrl: /etc/crl.pem}'),
+      // accepted: MUTUAL may skip verification with credentialName; SIMPLE without a CA
+      dr('g', '{mode: MUTUAL, insecureSkipVerify: true, credentialName: api-cert}'),
+      dr('h', '{mode: SIMPLE, insecureSkipVerify: true, sni: api.example.com}'),
+    ].join('---\n'),
+  });
+  assert.deepEqual(errors(r), [
+    'dr.yaml: document 1 (line 7): DestinationRule default/a: spec.trafficPolicy.tls.insecureSkipVerify: cannot specify CaCertificates or CredentialName or SubjectAltNames when InsecureSkipVerify is set true',
+    'dr.yaml: document 2 (line 15): DestinationRule default/b: spec.trafficPolicy.tls.insecureSkipVerify: cannot specify CaCertificates or CredentialName or SubjectAltNames when InsecureSkipVerify is set true',
+    'dr.yaml: document 3 (line 23): DestinationRule default/c: spec.trafficPolicy.tls.insecureSkipVerify: cannot specify CaCertificates or CredentialName or SubjectAltNames when InsecureSkipVerify is set true',
+    'dr.yaml: document 4 (line 31): DestinationRule default/d: spec.trafficPolicy.tls.insecureSkipVerify: cannot specify CaCertificates or SubjectAltNames when InsecureSkipVerify is set true',
+    'dr.yaml: document 5 (line 39): DestinationRule default/e: spec.trafficPolicy.tls.credentialName: cannot specify client certificates or CA certificate or CA CRL If credentialName is set',
+    'dr.yaml: document 6 (line 47): DestinationRule default/f: spec.trafficPolicy.tls.credentialName: cannot specify client certificates or CA certificate or CA CRL If credentialName is set',
+  ]);
+});
+
 test('DestinationRule tls: MUTUAL needs its files; credentialName is warned about (no Secrets are read)', async (t) => {
   const r = await load(t, {
     'dr.yaml': `apiVersion: networking.istio.io/v1

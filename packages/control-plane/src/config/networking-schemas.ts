@@ -690,16 +690,41 @@ export const clientTlsSchema: z.ZodType<ClientTLSSettings> = z
     caCrl: z.string().optional(),
   })
   .superRefine((t, ctx) => {
-    const certs = [t.clientCertificate, t.privateKey, t.caCertificates, t.credentialName].some(
-      (x) => x !== undefined && x !== '',
-    );
+    const has = (x: string | undefined) => x !== undefined && x !== '';
+    const certs = [t.clientCertificate, t.privateKey, t.caCertificates, t.credentialName].some(has);
     if (t.mode === 'ISTIO_MUTUAL' && certs) {
       custom(ctx, 'cannot specify client certificates, CA certificates or credentialName for ISTIO_MUTUAL');
     }
-    if (t.mode === 'MUTUAL' && (t.credentialName ?? '') === '') {
-      if ((t.clientCertificate ?? '') === '')
-        custom(ctx, 'client certificate required for mutual tls', ['clientCertificate']);
-      if ((t.privateKey ?? '') === '') custom(ctx, 'private key required for mutual tls', ['privateKey']);
+    // istiod's ValidateTLS (pkg/config/validation/agent), rule for rule and message for message
+    const sans = (t.subjectAltNames?.length ?? 0) > 0;
+    if (t.insecureSkipVerify === true) {
+      // SIMPLE takes its CA from caCertificates or credentialName: neither goes with skipping verification
+      if (t.mode === 'SIMPLE' && (has(t.caCertificates) || has(t.credentialName) || sans)) {
+        custom(
+          ctx,
+          'cannot specify CaCertificates or CredentialName or SubjectAltNames when InsecureSkipVerify is set true',
+          ['insecureSkipVerify'],
+        );
+      }
+      // MUTUAL's credentialName also carries the client certificate: only caCertificates conflicts
+      if (t.mode === 'MUTUAL' && (has(t.caCertificates) || sans)) {
+        custom(ctx, 'cannot specify CaCertificates or SubjectAltNames when InsecureSkipVerify is set true', [
+          'insecureSkipVerify',
+        ]);
+      }
+    }
+    if ((t.mode === 'SIMPLE' || t.mode === 'MUTUAL') && has(t.credentialName)) {
+      if (has(t.clientCertificate) || has(t.caCertificates) || has(t.privateKey) || has(t.caCrl)) {
+        custom(ctx, 'cannot specify client certificates or CA certificate or CA CRL If credentialName is set', [
+          'credentialName',
+        ]);
+      }
+      // the credentials come from the secret: no files are required
+      return;
+    }
+    if (t.mode === 'MUTUAL') {
+      if (!has(t.clientCertificate)) custom(ctx, 'client certificate required for mutual tls', ['clientCertificate']);
+      if (!has(t.privateKey)) custom(ctx, 'private key required for mutual tls', ['privateKey']);
     }
   });
 
