@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import diagnosticsChannel from 'node:diagnostics_channel';
 import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
+import type { ServerResponse } from 'node:http';
 import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
@@ -304,6 +305,7 @@ const originated = (
   port: number,
   extra = '',
   tls = `{mode: SIMPLE, caCertificates: ${file('external-ca-cert')}}`,
+  connectionPool = '',
 ) => `apiVersion: networking.istio.io/v1
 kind: ServiceEntry
 metadata: {name: ${name}, namespace: default}
@@ -327,7 +329,7 @@ spec:
     portLevelSettings:
     - port: {number: 443}
       tls: ${tls}
-`;
+${connectionPool === '' ? '' : `      connectionPool: ${connectionPool}\n`}`;
 
 /** A VirtualService sending port 80 of `host` to port 443 of `to`, with more of the HTTP route. */
 const toTls = (name: string, host: string, to: string, more = '') => `apiVersion: networking.istio.io/v1
@@ -495,5 +497,86 @@ describe('TLS origination: the host that auto SNI and auto SAN validation take',
     assert.deepEqual(failed.flags, ['UF']);
     assert.match(String(failed.error?.message), /expected SANs: \[shop\.api\.example\.com\]/);
     assert.equal(mirrored.seen.length, 1, 'the copy never reached the mirror server');
+  });
+});
+
+describe('TLS origination: a connection serves one SNI', () => {
+  // one cluster (auto SNI: each request's host is its SNI and must be in the certificate) serving
+  // two hosts, with a connection cap; the certificate covers *.api.example.com, not y.example.org
+  const cp = new TestControlPlane();
+  let mesh: Inboard;
+  let server: Server;
+  const held: ServerResponse[] = [];
+  let twoHeld!: () => void;
+  const bothHeld = new Promise<void>((resolve) => {
+    twoHeld = resolve;
+  });
+  const seen: { host: string | undefined; sni: string | false }[] = [];
+
+  before(async () => {
+    server = createServer({ key: read('api-example-key'), cert: read('api-example-cert') }, (req, res) => {
+      seen.push({ host: req.headers.host, sni: (req.socket as TLSSocket).servername as string | false });
+      if (!req.url?.startsWith('/hold')) return void res.end(`api ${req.url}`);
+      held.push(res);
+      if (held.length === 2) twoHeld();
+    });
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    const port = (server.address() as AddressInfo).port;
+    const tls = `{mode: SIMPLE, caCertificates: ${file('external-ca-cert')}}`;
+    await cp.start({
+      'pooled.yaml': originated('pooled', 'pooled.api.example.com', port, '', tls, '{tcp: {maxConnections: 2}}'),
+      'vs.yaml': toTls('pooled', 'x.api.example.com, y.example.org', 'pooled.api.example.com'),
+      'hosts.yaml': `apiVersion: networking.istio.io/v1
+kind: ServiceEntry
+metadata: {name: callers, namespace: default}
+spec:
+  hosts: [x.api.example.com, y.example.org]
+  ports: [{number: 80, name: http, protocol: HTTP}]
+  resolution: STATIC
+  endpoints: [{address: 127.0.0.1}]
+`,
+    });
+    mesh = await Inboard.start({
+      env: {},
+      controlPlane: cp.address,
+      node: { app: 'sleep', namespace: 'default', serviceAccount: 'sleep' },
+    });
+    for (const target of ['x.api.example.com:80', 'y.example.org:80']) {
+      await snapshotWhere(mesh.xds.resolve(target), (s) =>
+        [...s.clusters.values()].some((c) => c.status === 'ok' && c.cluster.tls !== undefined),
+      );
+    }
+  });
+
+  after(async () => {
+    for (const r of held) r.destroy();
+    await mesh.close();
+    server.closeAllConnections();
+    server.close();
+    await cp.stop();
+  });
+
+  test("a request for a host the certificate does not cover never rides a connection opened with another host's SNI", async () => {
+    // both connections the cap allows, busy with x
+    const x = [mesh.fetch('http://x.api.example.com/hold-1'), mesh.fetch('http://x.api.example.com/hold-2')];
+    await bothHeld;
+    // y waits for a connection; x's free up after it asked
+    const y = mesh.fetch('http://y.example.org/y');
+    for (const r of held) r.end('released');
+    for (const r of await Promise.all(x)) assert.equal(r.status, 200);
+    const res = await y;
+    const body = await res.text();
+    assert.equal(res.status, 503, body);
+    assert.ok(res.headers.get('x-inboard-response-flags')?.split(',').includes('UF'));
+    assert.deepEqual(
+      seen.filter((s) => s.host === 'y.example.org'),
+      [],
+      'nothing for y reached the server (its certificate does not cover y)',
+    );
+    assert.ok(
+      seen.every((s) => s.sni === s.host),
+      JSON.stringify(seen),
+    );
   });
 });
