@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { Inboard } from 'inboard';
-import { registry, snapshotWhere, TestControlPlane, upstream } from './helpers.ts';
+import { registry, reviewsByVersion, snapshotWhere, TestControlPlane, upstream } from './helpers.ts';
 
 const ROUTE = (defaultBackend: string) => `
 apiVersion: gateway.networking.k8s.io/v1
@@ -56,17 +56,7 @@ describe('Inboard mesh routed by a Gateway API HTTPRoute (GAMMA) from the embedd
     v2 = await upstream('reviews-v2');
     await cp.start({
       'route.yaml': ROUTE('reviews-v1'),
-      'registry.yaml': registry([
-        {
-          name: 'reviews',
-          endpoints: [
-            { port: v1.port, version: 'v1' },
-            { port: v2.port, version: 'v2' },
-          ],
-        },
-        { name: 'reviews-v1', endpoints: [{ port: v1.port, version: 'v1' }] },
-        { name: 'reviews-v2', endpoints: [{ port: v2.port, version: 'v2' }] },
-      ]),
+      'registry.yaml': registry(reviewsByVersion([v1.port, v2.port])),
     });
     mesh = await Inboard.start({ env: { INBOARD_CONTROL_PLANE: cp.address, INBOARD_APP: 'productpage' } });
   });

@@ -58,6 +58,17 @@ export class TestControlPlane {
   }
 }
 
+/**
+ * The versioned reviews of the routing tests: `reviews` with endpoints on the v1 and v2 ports and a
+ * service per version, `reviews-v1`, `reviews-v2`… (`ports[i]` is version i + 1).
+ */
+export function reviewsByVersion(ports: readonly number[]): Parameters<typeof registry>[0] {
+  return [
+    { name: 'reviews', endpoints: ports.slice(0, 2).map((port, i) => ({ port, version: `v${i + 1}` })) },
+    ...ports.map((port, i) => ({ name: `reviews-v${i + 1}`, endpoints: [{ port, version: `v${i + 1}` }] })),
+  ];
+}
+
 /** An Inboard Registry with one service whose endpoints are loopback ports. */
 export function registry(
   services: readonly {

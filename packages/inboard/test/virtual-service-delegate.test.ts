@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { Inboard } from 'inboard';
-import { registry, snapshotWhere, TestControlPlane, upstream } from './helpers.ts';
+import { registry, reviewsByVersion, snapshotWhere, TestControlPlane, upstream } from './helpers.ts';
 
 const ROOT = `
 apiVersion: networking.istio.io/v1
@@ -48,18 +48,7 @@ describe('Inboard mesh routed by a delegate VirtualService merged into its root 
     await cp.start({
       'root.yaml': ROOT,
       'delegate.yaml': DELEGATE('reviews-v2'),
-      'registry.yaml': registry([
-        {
-          name: 'reviews',
-          endpoints: [
-            { port: v1.port, version: 'v1' },
-            { port: v2.port, version: 'v2' },
-          ],
-        },
-        { name: 'reviews-v1', endpoints: [{ port: v1.port, version: 'v1' }] },
-        { name: 'reviews-v2', endpoints: [{ port: v2.port, version: 'v2' }] },
-        { name: 'reviews-v3', endpoints: [{ port: v3.port, version: 'v3' }] },
-      ]),
+      'registry.yaml': registry(reviewsByVersion([v1.port, v2.port, v3.port])),
     });
     mesh = await Inboard.start({ env: { INBOARD_CONTROL_PLANE: cp.address, INBOARD_APP: 'productpage' } });
   });
