@@ -71,21 +71,26 @@ async function apiServer(cert = 'api-example'): Promise<{ server: Server; port: 
   return { server, port: (server.address() as AddressInfo).port, seen };
 }
 
-/** The task's ServiceEntry, with the endpoint on loopback (STATIC, where the task resolves DNS). */
-const serviceEntry = (httpsPort: number) => `apiVersion: networking.istio.io/v1
+/**
+ * The task's ServiceEntry (`hosts`, ports 80 and 443), with the endpoint on loopback (STATIC,
+ * where the task resolves DNS); `extra`: more spec lines.
+ */
+const externalService = (name: string, hosts: string, port: number, extra = '') => `apiVersion: networking.istio.io/v1
 kind: ServiceEntry
-metadata: {name: api, namespace: default}
+metadata: {name: ${name}, namespace: default}
 spec:
-  hosts: [api.example.com]
-  ports:
+  hosts: [${hosts}]
+${extra}  ports:
   - {number: 80, name: http-port, protocol: HTTP}
   - {number: 443, name: https-port, protocol: HTTPS}
   resolution: STATIC
   location: MESH_EXTERNAL
   endpoints:
   - address: 127.0.0.1
-    ports: {http-port: ${httpsPort}, https-port: ${httpsPort}}
+    ports: {http-port: ${port}, https-port: ${port}}
 `;
+
+const serviceEntry = (httpsPort: number) => externalService('api', 'api.example.com', httpsPort);
 
 const VIRTUAL_SERVICE = `apiVersion: networking.istio.io/v1
 kind: VirtualService
@@ -306,20 +311,7 @@ const originated = (
   extra = '',
   tls = `{mode: SIMPLE, caCertificates: ${file('external-ca-cert')}}`,
   connectionPool = '',
-) => `apiVersion: networking.istio.io/v1
-kind: ServiceEntry
-metadata: {name: ${name}, namespace: default}
-spec:
-  hosts: [${hosts}]
-${extra}  ports:
-  - {number: 80, name: http-port, protocol: HTTP}
-  - {number: 443, name: https-port, protocol: HTTPS}
-  resolution: STATIC
-  location: MESH_EXTERNAL
-  endpoints:
-  - address: 127.0.0.1
-    ports: {http-port: ${port}, https-port: ${port}}
----
+) => `${externalService(name, hosts, port, extra)}---
 apiVersion: networking.istio.io/v1
 kind: DestinationRule
 metadata: {name: ${name}, namespace: default}
