@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { Readable } from 'node:stream';
 import { describe, test } from 'node:test';
-import type { Dispatcher } from 'undici';
+import { type Dispatcher, errors } from 'undici';
 import { autoSniHost, NO_REQUEST_SNI } from '../src/cluster/auto-sni.ts';
 import { replyLocally } from '../src/dispatch/local-reply.ts';
 import {
@@ -75,6 +75,10 @@ describe('reset reasons', () => {
     assert.equal(resetReasonOf(codeError('UND_ERR_SOCKET'), true), 'connection_termination');
     assert.equal(resetReasonOf(codeError('ECONNRESET'), true), 'connection_termination');
     assert.equal(resetReasonOf(codeError('HPE_INVALID_CONSTANT'), true), 'protocol_error');
+    // undici's llhttp errors come with no code (it looks the error name up the wrong way round)
+    const llhttp = new (errors.HTTPParserError as unknown as new (m: string) => Error)('Response does not match');
+    assert.equal((llhttp as { code?: string }).code, undefined);
+    assert.equal(resetReasonOf(llhttp, true), 'protocol_error');
     assert.equal(
       resetReasonOf(codeError('ERR_HTTP2_STREAM_ERROR', 'Stream closed with error code NGHTTP2_REFUSED_STREAM'), true),
       'remote_refused_stream_reset',

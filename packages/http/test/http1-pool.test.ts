@@ -465,6 +465,17 @@ describe('failures', () => {
     await (await s.peer(1)).closed;
   });
 
+  test('a headers timeout of 2 s (the shared one-second sweep, not a timer) never fires early', async () => {
+    const s = await scripted();
+    const started = performance.now();
+    const r = send(pool(s.origin, { headersTimeout: 2000 }));
+    await r.done;
+    const elapsed = performance.now() - started;
+    assert.ok(r.error instanceof errors.HeadersTimeoutError);
+    // undici's coarse timers fire late, never early; a sweep may be up to a second behind
+    assert.ok(elapsed >= 2000 && elapsed < 4500, `fired after ${elapsed.toFixed(0)} ms`);
+  });
+
   test('body timeout (short): UND_ERR_BODY_TIMEOUT after the head', async () => {
     const s = await scripted((peer) => peer.write('HTTP/1.1 200 OK\r\ncontent-length: 10\r\n\r\nabc'));
     const r = send(pool(s.origin, { bodyTimeout: 50 }));
@@ -601,6 +612,28 @@ describe('backpressure and abort', () => {
     );
     await r.done;
     assert.equal(r.body, 'abc');
+  });
+
+  test("the server's close behind bytes a paused handler has not taken: the response completes from them", async () => {
+    // a complete chunked response and the FIN in one go (a server's last response): the handler
+    // pauses on the first chunk and resumes only once the connection is closed at both ends
+    const s = await scripted((peer) => {
+      peer.socket.end('HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n');
+    });
+    const r = send(
+      pool(s.origin),
+      {},
+      {
+        onResponseData(c, _chunk, rec) {
+          if (rec.chunks.length !== 1) return;
+          c.pause();
+          void s.peer(1).then((p) => p.closed.then(() => c.resume()));
+        },
+      },
+    );
+    await r.done;
+    assert.equal(r.error, undefined);
+    assert.equal(r.body, 'hello world');
   });
 
   test('abort from onRequestStart (before anything is written): one error, the connection serves the next request', async () => {

@@ -572,11 +572,24 @@ describe('protocol errors', () => {
     assert.equal(o.error, 'UND_ERR_HEADERS_OVERFLOW');
   });
 
-  test('a chunk size line over 4 KiB is refused, in one read or many', () => {
-    const text = `HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n1;${'e'.repeat(5000)}\r\na\r\n0\r\n\r\n`;
+  test('a chunk size line (extensions included) over maxHeaderSize is refused, in one read or many; 5,000 bytes pass', () => {
+    const line = (n: number) =>
+      `HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n1;${'e'.repeat(n)}\r\na\r\n0\r\n\r\n`;
+    assert.equal(whole(line(5000)).error, undefined, 'llhttp takes a 5,000-byte extension too');
+    const text = line(17_000);
     assert.equal(whole(text).error, 'HPE_INVALID_CHUNK_SIZE');
     const bytes = Buffer.from(text);
     assert.equal(feed([bytes.subarray(0, 100), bytes.subarray(100)]).error, 'HPE_INVALID_CHUNK_SIZE');
+  });
+
+  test('bare LF lines are refused as they arrive, not after the timeout: a head, a blank line, a last chunk', () => {
+    for (const text of [
+      'HTTP/1.1 200 OK\ncontent-length: 2\n\nok',
+      'HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\nok',
+      'HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n2\r\nok\r\n0\n\n',
+    ]) {
+      assert.equal(whole(text).error, 'HPE_LF_EXPECTED', JSON.stringify(text));
+    }
   });
 
   test('a trailer line over maxHeaderSize overflows, in one read or many', () => {

@@ -2,6 +2,7 @@
 // (retry_on), outlier detection (local-origin results) and the response flags. Errors that are
 // not upstream failures (a bad argument, the caller's own abort) map to undefined: they are
 // passed to the caller untouched and never retried.
+import { errors } from 'undici';
 import type { LocalOriginResult } from '../cluster/outlier-detector.ts';
 import type { ResetReason } from '../retry/reset-reason.ts';
 import {
@@ -55,6 +56,8 @@ export function resetReasonOf(err: unknown, requestStarted: boolean): ResetReaso
   // a handshake the server or its certificate failed → a remote one. Both are UF.
   if (err instanceof UpstreamTlsConfigError) return 'local_connection_failure';
   if (err instanceof UpstreamTlsHandshakeError) return 'remote_connection_failure';
+  // undici's llhttp errors carry no code (undici 8 builds them with an undefined one)
+  if (err instanceof errors.HTTPParserError) return 'protocol_error';
   const code = codeOf(err);
   if (code === '') return undefined;
   if (code.startsWith('ERR_TLS_') || code.startsWith('ERR_SSL_') || code.includes('CERT')) {

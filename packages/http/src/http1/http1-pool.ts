@@ -57,7 +57,9 @@ function undiciObserved(): boolean {
 
 // One coarse clock for every pool's timeouts and idle connections: a request sets a deadline
 // (a number) instead of a timer; a sweep once a second expires what is due, as undici's own
-// timers are coarse for long timeouts. Shorter timeouts get a timer of their own.
+// timers are coarse for long timeouts. The clock is at most a sweep behind, so a deadline is set
+// a sweep further out: a timeout fires up to two seconds late, never early. Shorter timeouts get
+// a timer of their own.
 const SWEEP_MS = 1000;
 const livePools = new Set<Http1Pool>();
 let sweeper: ReturnType<typeof setInterval> | undefined;
@@ -181,6 +183,8 @@ class Connection implements ResponseSink {
   #ms = 0;
   /** the exchange's body timeout (its own, else the pool's) */
   #bodyMs = 0;
+  /** the server ended the connection while a read was held: handled once the held bytes are */
+  #eof = false;
   /** the rest of a read the handler paused in */
   #held: Buffer | undefined;
   #heldAt = 0;
@@ -215,7 +219,11 @@ class Connection implements ResponseSink {
     socket.on('data', (d: Buffer) => this.#onData(d));
     socket.on('end', () => this.#onEnd());
     socket.on('error', (err: Error) => this.destroy(err));
-    socket.on('close', () => this.destroy(null));
+    socket.on('close', () => {
+      // the server's close behind bytes a paused handler has not taken: they are read first
+      if (this.#held !== undefined) this.#eof = true;
+      else this.destroy(null);
+    });
   }
 
   /** An idle connection does not keep the process alive (undici unrefs idle sockets too). */
@@ -350,14 +358,14 @@ class Connection implements ResponseSink {
       this.#timer = setTimeout(() => this.expire(), ms);
       this.#timer.unref();
     } else {
-      this.deadline = coarseNow + ms;
+      this.deadline = coarseNow + SWEEP_MS + ms;
     }
   }
 
   /** Restarts the timeout armed. */
   #extend(): void {
     if (this.#timer !== undefined) this.#timer.refresh();
-    else this.deadline = coarseNow + this.#ms;
+    else this.deadline = coarseNow + SWEEP_MS + this.#ms;
   }
 
   /** The headers or body timeout passed. */
@@ -426,7 +434,8 @@ class Connection implements ResponseSink {
       queueMicrotask(() => {
         if (this.destroyed) return;
         this.#parse(held, at);
-        if (this.ex?.paused !== true) this.socket?.resume();
+        if (this.#eof && this.#held === undefined) this.#onEnd();
+        else if (this.ex?.paused !== true) this.socket?.resume();
       });
       return;
     }
@@ -465,10 +474,16 @@ class Connection implements ResponseSink {
       this.keepAliveMs = this.pool.keepAliveTimeout;
     }
     const max = this.pool.maxRequestsPerConnection;
-    if (!this.parser.keepAlive || this.reset || this.writing || (max !== undefined && this.requests >= max)) {
+    if (
+      !this.parser.keepAlive ||
+      this.reset ||
+      this.writing ||
+      this.#eof ||
+      (max !== undefined && this.requests >= max)
+    ) {
       this.destroy(null);
     } else {
-      this.idleSince = coarseNow;
+      this.idleSince = performance.now();
       this.endedTurn = thisTurn();
       this.pool.release(this);
     }
@@ -482,6 +497,11 @@ class Connection implements ResponseSink {
   }
 
   #onEnd(): void {
+    if (this.#held !== undefined) {
+      // bytes a paused handler has not taken come before the end (the response may be complete in them)
+      this.#eof = true;
+      return;
+    }
     // the server closed its side: a body read to the close is complete, anything else is cut short
     if (this.ex !== undefined && this.parser.readsToEof) {
       this.parser.finish();

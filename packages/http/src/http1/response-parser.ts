@@ -33,8 +33,17 @@ const CRLF_CRLF = Buffer.from('\r\n\r\n');
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 const VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
 const HEX = /^[0-9A-Fa-f]+$/;
-/** longest chunk-size line accepted (size, extensions): Envoy and llhttp bound it too */
-const MAX_CHUNK_LINE = 4096;
+/**
+ * Whether `buf` has a line feed after `from` that no carriage return precedes: a line that can
+ * never end in CRLF (a server writing bare LF lines), refused at once instead of waiting for the
+ * timeout.
+ */
+function hasBareLf(buf: Buffer, from: number): boolean {
+  for (let i = buf.indexOf(0x0a, from); i >= 0; i = buf.indexOf(0x0a, i + 1)) {
+    if (i === from || buf[i - 1] !== 0x0d) return true;
+  }
+  return false;
+}
 
 // undici's class, so the mesh maps it as it mapped llhttp's errors (its code: `HPE_` + code)
 const ParserError = errors.HTTPParserError as unknown as new (message: string, code: string) => Error;
@@ -338,6 +347,7 @@ export class ResponseParser {
     const before = pending === undefined ? 0 : pending.length;
     const end = buf.indexOf(CRLF_CRLF, pending === undefined ? i : Math.max(0, before - 3));
     if (end < 0) {
+      if (hasBareLf(buf, from)) throw protocolError('bare LF in the header block', 'LF_EXPECTED');
       // up to 3 bytes of the blank line may be here already: a head of exactly maxHeaderSize
       // split before its last byte is not too large
       if (buf.length - from > this.#maxHeaderSize + 3) throw new errors.HeadersOverflowError();
@@ -466,6 +476,7 @@ export class ResponseParser {
     const buf = this.#pending === undefined ? data : Buffer.concat([this.#pending, data.subarray(i)]);
     const eol = buf.indexOf('\r\n', start);
     if (eol < 0) {
+      if (hasBareLf(buf, start)) throw protocolError(`bare LF in ${what}`, 'LF_EXPECTED');
       // (one byte of the line's CRLF may be here already)
       if (buf.length - start > max + 1) throw tooLong();
       this.#pending = buf === data ? Buffer.from(data.subarray(i)) : buf;
@@ -480,7 +491,7 @@ export class ResponseParser {
   }
 
   #readChunkSize(data: Buffer, i: number): number {
-    const r = this.#readLine(data, i, 'chunk size line', MAX_CHUNK_LINE, chunkLineTooLong);
+    const r = this.#readLine(data, i, 'chunk size line', this.#maxHeaderSize, chunkLineTooLong);
     if (r === undefined) return data.length;
     const semi = r.line.indexOf(';');
     const size = (semi < 0 ? r.line : r.line.slice(0, semi)).trimEnd();
