@@ -115,6 +115,33 @@ describe('the same answers as undici', () => {
   });
 });
 
+describe('hop-by-hop request headers', () => {
+  test("the caller's Connection, Keep-Alive, Proxy-Connection, Transfer-Encoding and what Connection names stay on its hop, as Envoy strips them", async () => {
+    for (const mesh of [own, viaUndici]) {
+      const before = ws.seen.length;
+      const r = await request('http://ws:9080/hop', {
+        dispatcher: mesh.dispatcher,
+        headers: {
+          connection: 'keep-alive, x-hop-only',
+          'keep-alive': 'timeout=5',
+          'proxy-connection': 'keep-alive',
+          'x-hop-only': '1',
+          te: 'trailers',
+          'x-kept': 'yes',
+        },
+      });
+      // (undici refused the request outright for its keep-alive header before)
+      assert.equal(r.statusCode, 200);
+      await r.body.text();
+      const seen = ws.seen[before]!.headers;
+      for (const name of ['keep-alive', 'proxy-connection', 'x-hop-only']) assert.equal(seen[name], undefined, name);
+      assert.notEqual(seen.connection, 'keep-alive, x-hop-only');
+      assert.equal(seen.te, 'trailers');
+      assert.equal(seen['x-kept'], 'yes');
+    }
+  });
+});
+
 describe('options', () => {
   test("agentOptions.maxRequestsPerClient caps the requests of each connection, as undici's Pools do", async () => {
     for (const http1 of ['inboard', 'undici'] as const) {

@@ -8,6 +8,44 @@ import type { HeaderRecord } from '../route/header-mutation.ts';
 export const HAS_HOST = 1;
 /** normalizeHeaders found an `x-envoy-*` header (retry / timeout control headers to strip) */
 export const HAS_ENVOY = 2;
+/** normalizeHeaders found a hop-by-hop header (connection and the like: stripHopByHop) */
+export const HAS_HOP = 4;
+
+/**
+ * The hop-by-hop request headers Envoy's connection manager removes before a request goes
+ * upstream: they describe the caller's hop to its proxy (here, the process), and the mesh manages
+ * its own upstream connections. (`te` stays: Envoy keeps `te: trailers`, which gRPC sends.)
+ */
+function isHopByHop(name: string): boolean {
+  switch (name.length) {
+    case 7:
+      return name === 'upgrade';
+    case 10:
+      return name === 'connection' || name === 'keep-alive';
+    case 16:
+      return name === 'proxy-connection';
+    case 17:
+      return name === 'transfer-encoding';
+  }
+  return false;
+}
+
+/** Removes the hop-by-hop headers and those the Connection header names (not the ones Envoy keeps). */
+export function stripHopByHop(record: HeaderRecord): void {
+  const connection = record.connection;
+  if (connection !== undefined) {
+    for (const value of typeof connection === 'string' ? [connection] : connection) {
+      for (const token of value.split(',')) {
+        const name = token.trim().toLowerCase();
+        // Envoy leaves a header the Connection header names in place when it is one it needs
+        if (name !== '' && name !== 'host' && name !== 'te' && !name.startsWith(':')) delete record[name];
+      }
+    }
+  }
+  for (const name of ['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade']) {
+    delete record[name];
+  }
+}
 
 const latin1 = new TextDecoder('latin1');
 
@@ -47,12 +85,13 @@ function put(out: HeaderRecord, rawName: string, value: unknown): number {
   let bits = 0;
   if (name === 'host') bits |= HAS_HOST;
   else if (name.length > 8 && name.charCodeAt(0) === 120 /* x */ && name.startsWith('x-envoy-')) bits |= HAS_ENVOY;
+  else if (isHopByHop(name)) bits |= HAS_HOP;
   return bits;
 }
 
 /**
  * Copies undici-style request headers into `out` (lower-case names; values as strings, repeats as
- * arrays). Returns HAS_HOST / HAS_ENVOY bits.
+ * arrays). Returns HAS_HOST / HAS_ENVOY / HAS_HOP bits.
  */
 export function normalizeHeaders(headers: unknown, out: HeaderRecord): number {
   if (headers === null || headers === undefined) return 0;

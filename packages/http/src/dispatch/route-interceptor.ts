@@ -26,7 +26,7 @@ import { isReplayableBody, RequestBody } from './body-buffer.ts';
 import { observeCatchAll } from './catch-all-events.ts';
 import { NotInMeshError } from './errors.ts';
 import { Exchange, type ExchangeSettings, kExchange, type MeshDispatchOptions } from './exchange.ts';
-import { HAS_ENVOY, HAS_HOST, normalizeHeaders } from './header-record.ts';
+import { HAS_ENVOY, HAS_HOP, HAS_HOST, normalizeHeaders, stripHopByHop } from './header-record.ts';
 import { replyLocally } from './local-reply.ts';
 import { newRequestId } from './request-id.ts';
 import type { OriginInfo, TargetDirectory } from './target-directory.ts';
@@ -174,6 +174,8 @@ class Router {
     }
     const record: Record<string, string | string[]> = {};
     const bits = normalizeHeaders(opts.headers, record);
+    // a protocol upgrade (WebSocket) keeps its Connection / Upgrade pair for the upstream
+    if ((bits & HAS_HOP) !== 0 && opts.upgrade == null) stripHopByHop(record);
     // Envoy's connection manager gives a request without one an x-request-id (a UUID v4) and sends
     // it upstream, so access logs on both sides and the application's own logs correlate
     // (generate_request_id, true unless the connection manager says false)
