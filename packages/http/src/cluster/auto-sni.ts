@@ -16,13 +16,18 @@ import { isIP } from 'node:net';
  */
 export const NO_REQUEST_SNI = '\u0001no-sni';
 
+/** An authority (`host[:port]`, `[v6][:port]`) without its port. */
+export function authorityHost(authority: string): string {
+  const colon = authority.startsWith('[') ? authority.indexOf(']:') + 1 : authority.lastIndexOf(':');
+  return colon > 0 ? authority.slice(0, colon) : authority;
+}
+
 /**
  * A request's host as auto_sni / auto_san_validation take it: the Host without port, an IPv6
  * literal without its brackets (as Envoy's parseAuthority); NO_REQUEST_SNI for an empty host.
  */
 export function autoSniHost(authority: string): string {
-  const colon = authority.startsWith('[') ? authority.indexOf(']:') + 1 : authority.lastIndexOf(':');
-  let host = colon > 0 ? authority.slice(0, colon) : authority;
+  let host = authorityHost(authority);
   if (host.startsWith('[') && host.endsWith(']') && isIP(host.slice(1, -1)) === 6) host = host.slice(1, -1);
   return host === '' ? NO_REQUEST_SNI : host;
 }

@@ -5,7 +5,7 @@
 // UpstreamTlsContext), while the Host header keeps the logical authority. No host: 503 UH.
 // drop_overload: 503 DO (first attempt only).
 import type { Dispatcher } from 'undici';
-import { autoSniHost, NO_REQUEST_SNI } from '../cluster/auto-sni.ts';
+import { authorityHost, autoSniHost, NO_REQUEST_SNI } from '../cluster/auto-sni.ts';
 import type { ClusterState, PickOptions } from '../cluster/cluster-state.ts';
 import type { Host } from '../cluster/host.ts';
 import { computeRequestHash } from '../cluster/request-hash.ts';
@@ -83,9 +83,7 @@ export function endpointInterceptor(): (dispatch: Dispatch) => Dispatch {
     } else if (o.servername === undefined) {
       if (ex.scheme === 'https' && clusterTls === undefined) {
         // SNI: the logical host, as undici's dns interceptor does when it rewrites the origin.
-        const h = ex.authority;
-        const colon = h.startsWith('[') ? h.indexOf(']:') + 1 : h.lastIndexOf(':');
-        o.servername = colon > 0 ? h.slice(0, colon) : h;
+        o.servername = authorityHost(ex.authority);
       } else {
         // Plaintext has no SNI, and the mesh's TLS connector ignores this name: undici compares
         // servernames only for https. A constant (truthy: undici tests it with ||) keeps it from

@@ -12,6 +12,7 @@
 // Traffic outside the mesh goes to a separate, plain undici Agent.
 import { type Clock, type Cluster, systemClock } from '@inboard/xds';
 import { Agent, type Dispatcher, Pool } from 'undici';
+import { NO_REQUEST_SNI } from '../cluster/auto-sni.ts';
 import type { CertificateProviders } from '../cluster/certificate-files.ts';
 import { DEFAULT_THRESHOLDS } from '../cluster/circuit-breakers.ts';
 import { UpstreamTlsConnector, upstreamTlsKey } from '../cluster/upstream-tls.ts';
@@ -85,9 +86,13 @@ class PoolGroup {
   dispatch(opts: DispatchOptions, handler: DispatchHandler): boolean {
     const origin = opts.origin as string;
     // the mesh's HTTP/1.1 pools are per SNI too, as Envoy's are per transport socket options: a
-    // connection made for one server name never carries a request for another (auto SNI / SAN)
+    // connection made for one server name never carries a request for another (auto SNI / SAN);
+    // requests without a server name of their own (the usual case) key by origin, with no new string
     const servername = (opts as { servername?: string | null }).servername;
-    const key = servername == null || this.#h2 || !this.#ownH1 ? origin : `${origin} ${servername}`;
+    const key =
+      servername == null || servername === NO_REQUEST_SNI || this.#h2 || !this.#ownH1
+        ? origin
+        : `${origin} ${servername}`;
     let pool = this.#pools.get(key);
     if (pool === undefined) pool = this.#create(origin, key);
     return pool.dispatch(opts, handler);
